@@ -1,0 +1,1 @@
+"""earful complaints package."""

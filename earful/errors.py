@@ -1,0 +1,13 @@
+"""Errors the command line turns into clear messages and exit codes."""
+
+
+class EarfulError(Exception):
+    """Base class of errors that are reported to the user without a traceback."""
+
+    exit_code = 1
+
+
+class ConfigError(EarfulError):
+    """The configuration file or environment is invalid; the message names the file and the key."""
+
+    exit_code = 2

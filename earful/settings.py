@@ -1,0 +1,139 @@
+"""The root configuration: one YAML file, each package owning its section, environment variables on top.
+
+Environment variables override the file, for secrets: `EARFUL_<SECTION>__<KEY>`, e.g.
+`EARFUL_PRIVACY__AUTHOR_SECRET` or `EARFUL_INDEX__PASSWORD`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from earful.errors import ConfigError
+from indexer.config import IndexSettings
+from listeners.config import ListeningSettings, PrivacySettings, SourcesSettings, TopicSettings
+from nlp.config import NlpSettings
+from records.config import RecordsSettings
+
+DEFAULT_CONFIG = Path("config/earful.yaml")
+ENV_PREFIX = "EARFUL_"
+
+
+class Settings(BaseSettings):
+    """Everything earful reads from configuration."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__", nested_model_default_partial_update=True
+    )
+
+    data_dir: Path = Path("data")
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    records: RecordsSettings = Field(default_factory=RecordsSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    topics: list[TopicSettings] = Field(default_factory=list)
+    listening: ListeningSettings = Field(default_factory=ListeningSettings)
+    nlp: NlpSettings = Field(default_factory=NlpSettings)
+
+    @field_validator("topics")
+    @classmethod
+    def _unique_topics(cls, topics: list[TopicSettings]) -> list[TopicSettings]:
+        names = [t.name for t in topics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"topic names must be unique; repeated: {', '.join(dupes)}")
+        return topics
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file (init = the parsed YAML), so secrets never need to be in the file.
+        return (env_settings, init_settings)
+
+    def records_url(self) -> str:
+        """The records database URL (a SQLite file in the data folder unless configured)."""
+        return self.records.resolved_url(str(self.data_dir))
+
+
+def _location(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """A dotted key path; list items are named by their `name` where they have one (topics[acme].query)."""
+    parts: list[str] = []
+    node: Any = data
+    for key in loc:
+        if isinstance(key, int):
+            name = node[key].get("name") if isinstance(node, list) and key < len(node) and isinstance(node[key], dict) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{name if name else key}]"]
+        else:
+            parts.append(str(key))
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return ".".join(parts)
+
+
+def _format_errors(source: str, exc: ValidationError, data: dict[str, Any]) -> str:
+    lines = [f"{source}: invalid configuration ({exc.error_count()} problem{'s' if exc.error_count() > 1 else ''})"]
+    for err in exc.errors(include_url=False, include_input=False):
+        where = _location(err["loc"], data) or "(top level)"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; unknown keys are not ignored)"
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Read, validate and return the settings; raises ConfigError naming the file, the key path and the problem."""
+    path = path or Path(os.environ.get("EARFUL_CONFIG", DEFAULT_CONFIG))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections, not {type(data).__name__}")
+    data = _deep_merge(data, overrides or {})
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(str(path), exc, data)) from None
+    return _resolve_paths(settings, path.parent)
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _resolve_paths(settings: Settings, config_dir: Path) -> Settings:
+    """Relative feed paths are relative to the config file; the data folder to the working directory."""
+    for feed in settings.sources.rss.feeds:
+        if feed.path is not None and not feed.path.is_absolute():
+            feed.path = (config_dir / feed.path).resolve()
+    return settings
+
+

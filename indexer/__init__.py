@@ -1,0 +1,1 @@
+"""earful indexer package."""

@@ -1,0 +1,27 @@
+"""The official Elasticsearch client, built from settings (a real cluster or the embedded server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indexer.config import IndexSettings
+
+
+def make_client(settings: IndexSettings, url: str | None = None) -> Any:
+    """An `elasticsearch.Elasticsearch` client for `url` (default: the configured one) with auth and TLS options."""
+    from elasticsearch import Elasticsearch
+
+    kwargs: dict[str, Any] = {"request_timeout": settings.request_timeout, "retry_on_timeout": True, "max_retries": 3}
+    if settings.api_key is not None:
+        kwargs["api_key"] = settings.api_key.get_secret_value()
+    elif settings.username is not None and settings.password is not None:
+        kwargs["basic_auth"] = (settings.username, settings.password.get_secret_value())
+    if settings.ca_certs is not None:
+        kwargs["ca_certs"] = str(settings.ca_certs)
+    if not settings.verify_certs:
+        kwargs["verify_certs"] = False
+        kwargs["ssl_show_warn"] = False
+    target = url or settings.url
+    if target is None:
+        raise ValueError("no index url: start the embedded server or configure index.url")
+    return Elasticsearch(target, **kwargs)

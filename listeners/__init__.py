@@ -1,0 +1,1 @@
+"""earful listeners package."""

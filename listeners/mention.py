@@ -1,0 +1,45 @@
+"""The Mention record: one post, article or comment that a source returned, normalized."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def mention_id(source_kind: str, key: str) -> str:
+    """Deterministic mention id from the source kind and a stable key (native id or canonical URL)."""
+    return hashlib.sha256(f"{source_kind}\x1f{key}".encode()).hexdigest()[:32]
+
+
+class Mention(BaseModel):
+    """A normalized mention; `labels` is filled by enrichment (NLP) before indexing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    source_kind: str  # rss | reddit | x
+    source: str  # the configured source id, e.g. "rss:acme-news"
+    native_id: str
+    url: str | None = None
+    title: str = ""
+    text: str = ""
+    author_ref: str | None = None  # pseudonymous: keyed hash of the handle
+    author_raw: str | None = None  # only when privacy.store_raw_author is on
+    published_at: datetime | None = None
+    fetched_at: datetime
+    reach: int | None = None  # audience size: followers, subscribers
+    engagement: dict[str, int] = Field(default_factory=dict)  # score, comments, likes, retweets...
+    language: str = "und"
+    language_score: float | None = None
+    topics: list[str] = Field(default_factory=list)
+    duplicate_of: str | None = None  # id of an earlier near-duplicate mention
+    dup_bands: list[str] = Field(default_factory=list)  # MinHash LSH bands for near-duplicate lookup
+    labels: dict[str, Any] | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)  # source-specific, small (e.g. subreddit, lang hint)
+
+    def to_document(self) -> dict[str, Any]:
+        """The Elasticsearch document (the id goes to `_id`)."""
+        return self.model_dump(mode="json", exclude={"id"}, exclude_none=True)

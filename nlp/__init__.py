@@ -1,0 +1,1 @@
+"""earful nlp package."""

@@ -1,0 +1,25 @@
+"""SQLAlchemy Core tables owned by the records package (the schema itself is created by Alembic)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+source_cursors = sa.Table(
+    "source_cursors",
+    metadata,
+    sa.Column("source_id", sa.String(300), primary_key=True),
+    sa.Column("cursor", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+batch_runs = sa.Table(
+    "batch_runs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("counts", sa.JSON),
+)
