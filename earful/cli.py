@@ -1,0 +1,97 @@
+"""The `earful` command line: for people (progress bars, tables, clear exit codes) and for scripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from earful.errors import EarfulError
+
+app = typer.Typer(help="earful: self-hosted multilingual social listening.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML configuration file (default: config/earful.yaml or $EARFUL_CONFIG)."),
+]
+EsUrlOption = Annotated[
+    str | None, typer.Option("--es-url", help="Use this Elasticsearch cluster instead of the embedded server.")
+]
+
+
+def console() -> Console:
+    """The console every command prints to."""
+    return Console(highlight=False)
+
+
+def load(config: Path | None, es_url: str | None = None):  # noqa: ANN201 - returns Settings
+    """Load settings, applying command-line overrides."""
+    from earful.settings import load_settings
+
+    overrides = {"index": {"url": es_url}} if es_url else None
+    return load_settings(config, overrides)
+
+
+@app.command()
+def run(config: ConfigOption = None, es_url: EsUrlOption = None) -> None:
+    """Run one listening batch: fetch, match topics, detect language, classify, index, alert."""
+    from earful.runner import run_batch
+    from earful.summary import print_summary
+
+    settings = load(config, es_url)
+    out = console()
+    summary = run_batch(settings, out)
+    print_summary(summary, out)
+    if summary.failed_sources and not summary.ok_sources:
+        raise typer.Exit(3)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Query in topic syntax, e.g. 'acme AND (refund OR broken)'.")],
+    config: ConfigOption = None,
+    es_url: EsUrlOption = None,
+    topic: Annotated[str | None, typer.Option(help="Only mentions of this topic.")] = None,
+    lang: Annotated[str | None, typer.Option(help="Only mentions in this language (ISO code).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+) -> None:
+    """Search the indexed mentions, newest first."""
+    from earful.queries import print_search
+
+    settings = load(config, es_url)
+    print_search(settings, console(), query=query, topic=topic, lang=lang, limit=limit)
+
+
+@app.command()
+def stats(config: ConfigOption = None, es_url: EsUrlOption = None) -> None:
+    """Counts of indexed mentions per topic, language, source and day."""
+    from earful.queries import print_stats
+
+    print_stats(load(config, es_url), console())
+
+
+def main() -> None:
+    """Entry point: run the app, turning expected errors into one clear line and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except EarfulError as exc:
+        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        raise SystemExit(exc.exit_code) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        raise SystemExit(130) from None
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Seams of the batch: what runs after the index accepted a batch (alerts, and later more)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.console import Console
+
+from earful.services import Services
+from listeners.mention import Mention
+
+
+@dataclass
+class BatchContext:
+    """What a post-index hook gets: open services, the mentions this batch indexed for the first time."""
+
+    services: Services
+    new_mentions: list[Mention]
+    started_at: datetime
+    console: Console
+
+
+# A hook returns counts for the batch summary (e.g. {"alerts raised": 2}) or None.
+PostIndexHook = Callable[[BatchContext], dict[str, int] | None]
+
+
+def post_index_hooks(services: Services) -> list[tuple[str, PostIndexHook]]:
+    """The hooks to run after indexing, in order, each named for the summary and for error reports."""
+    hooks: list[tuple[str, PostIndexHook]] = []
+    return hooks

@@ -1,0 +1,55 @@
+"""Open what a command needs: the records database (migrated) and the mention index (real or embedded)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from earful.settings import Settings
+
+
+@dataclass
+class Services:
+    """Connections shared by one command or one Airflow task."""
+
+    settings: Settings
+    engine: Engine
+    es: Any  # elasticsearch.Elasticsearch
+    alias: str
+    embedded: bool  # True when the index is the local noida-db server
+
+
+def open_records(settings: Settings) -> Engine:
+    """The records database engine, migrated to the newest schema."""
+    from records.db import make_engine
+    from records.migrate import upgrade
+
+    engine = make_engine(settings.records_url())
+    upgrade(engine)
+    return engine
+
+
+@contextmanager
+def open_services(settings: Settings, *, index: bool = True) -> Iterator[Services]:
+    """Records database plus index client; starts and stops the embedded index when no URL is configured."""
+    from indexer.client import make_client
+    from indexer.embedded import embedded_index
+    from indexer.template import ensure_index
+
+    with ExitStack() as stack:
+        engine = open_records(settings)
+        stack.callback(engine.dispose)
+        es = None
+        embedded = settings.index.url is None
+        if index:
+            url = settings.index.url
+            if embedded:
+                url = stack.enter_context(embedded_index(settings.data_dir, settings.index.embedded_start_timeout))
+            es = make_client(settings.index, url)
+            stack.callback(es.close)
+            ensure_index(es, settings.index)
+        yield Services(settings=settings, engine=engine, es=es, alias=settings.index.alias, embedded=embedded)
