@@ -1,0 +1,59 @@
+"""`earful search` and `earful stats`: answers from the index, printed as tables."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from earful.errors import EarfulError
+from earful.services import open_services
+from earful.settings import Settings
+from listeners.topics import QueryError
+
+
+def _snippet(hit: dict, width: int = 90) -> str:
+    text = " ".join(f"{hit.get('title', '')} {hit.get('text', '')}".split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_search(settings: Settings, console: Console, *, query: str, topic: str | None, lang: str | None,
+                 limit: int) -> None:
+    """Print the newest mentions matching `query`."""
+    from indexer.search import search_mentions
+
+    with open_services(settings) as services:
+        try:
+            total, hits = search_mentions(services.es, services.alias, query, topic=topic, lang=lang, limit=limit)
+        except QueryError as exc:
+            raise EarfulError(str(exc)) from None
+    table = Table(title=f"{total} mentions match {escape(query)!s} (newest {len(hits)})", title_justify="left")
+    for col in ("published", "source", "lang", "topics", "sentiment", "mention", "url"):
+        table.add_column(col, overflow="fold")
+    for hit in hits:
+        labels = hit.get("labels") or {}
+        table.add_row(
+            (hit.get("published_at") or "")[:16].replace("T", " "), escape(hit.get("source", "")),
+            hit.get("language", ""), escape(", ".join(hit.get("topics", []))), labels.get("sentiment", ""),
+            escape(_snippet(hit)), escape(hit.get("url") or ""),
+        )
+    console.print(table)
+
+
+def print_stats(settings: Settings, console: Console) -> None:
+    """Print counts per topic, language, source and day."""
+    from indexer.search import mention_counts
+
+    with open_services(settings) as services:
+        counts = mention_counts(services.es, services.alias)
+    console.print(f"[bold]{counts['total']} mentions[/] in the index")
+    for key, title in (("topics", "topic"), ("languages", "language"), ("sources", "source"),
+                       ("sentiment", "sentiment"), ("days", "day (published, last 30 days)")):
+        if not counts[key]:
+            continue
+        table = Table(title=title.split(" ")[0].capitalize() if key != "days" else "Per day", title_justify="left")
+        table.add_column(title)
+        table.add_column("mentions", justify="right")
+        for name, count in counts[key]:
+            table.add_row(escape(name), str(count))
+        console.print(table)

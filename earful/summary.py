@@ -1,0 +1,123 @@
+"""The batch summary: counts per source, topic and language, errors per source; printed as tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+
+@dataclass
+class SourceResult:
+    """What one source did in a batch."""
+
+    source: str
+    kind: str
+    fetched: int = 0
+    new: int = 0
+    already_seen: int = 0
+    near_duplicates: int = 0
+    off_topic: int = 0
+    cursor_committed: bool = False
+    topics: Counter[str] = field(default_factory=Counter)
+    languages: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when the source produced nothing because it failed as a whole."""
+        return bool(self.errors) and not self.cursor_committed and self.fetched == 0
+
+
+@dataclass
+class BatchSummary:
+    """What a whole batch did."""
+
+    started_at: datetime
+    finished_at: datetime | None = None
+    sources: list[SourceResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    hook_counts: Counter[str] = field(default_factory=Counter)
+    hook_errors: list[str] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        """New mentions indexed in this batch."""
+        return sum(s.new for s in self.sources)
+
+    @property
+    def failed_sources(self) -> list[SourceResult]:
+        """Sources that failed as a whole."""
+        return [s for s in self.sources if s.failed]
+
+    @property
+    def ok_sources(self) -> list[SourceResult]:
+        """Sources that ran."""
+        return [s for s in self.sources if not s.failed]
+
+    def counts(self) -> dict[str, int]:
+        """Totals, for XCom, logs and the batch record."""
+        return {
+            "sources": len(self.sources),
+            "failed_sources": len(self.failed_sources),
+            "fetched": sum(s.fetched for s in self.sources),
+            "new": self.new,
+            "already_seen": sum(s.already_seen for s in self.sources),
+            "near_duplicates": sum(s.near_duplicates for s in self.sources),
+            "off_topic": sum(s.off_topic for s in self.sources),
+            "errors": sum(len(s.errors) for s in self.sources) + len(self.hook_errors),
+            **self.hook_counts,
+        }
+
+
+def _counter_table(title: str, column: str, counter: Counter[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(column)
+    table.add_column("new mentions", justify="right")
+    for key, count in counter.most_common():
+        table.add_row(escape(key), str(count))
+    return table
+
+
+def print_summary(summary: BatchSummary, console: Console) -> None:
+    """Print the batch as tables: sources, topics, languages, then problems."""
+    sources = Table(title="Sources", title_justify="left")
+    sources.add_column("source", no_wrap=True)
+    for col in ("fetched", "new", "seen", "near-dup", "off-topic", "errors"):
+        sources.add_column(col, justify="right")
+    sources.add_column("status")
+    for s in summary.sources:
+        status = "[red]failed[/]" if s.failed else ("ok" if s.cursor_committed else "[yellow]partial[/]")
+        sources.add_row(escape(s.source), str(s.fetched), str(s.new), str(s.already_seen), str(s.near_duplicates),
+                        str(s.off_topic), str(len(s.errors)), status)
+    console.print(sources)
+    topics: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    for s in summary.sources:
+        topics.update(s.topics)
+        languages.update(s.languages)
+    if topics:
+        console.print(_counter_table("Topics", "topic", topics))
+    if languages:
+        console.print(_counter_table("Languages", "language", languages))
+    for line in summary.skipped:
+        console.print(f"[dim]skipped:[/] {escape(line)}")
+    for s in summary.sources:
+        for note in s.notes:
+            console.print(f"[dim]{escape(s.source)}:[/] {escape(note)}")
+        for error in s.errors:
+            console.print(f"[red]{escape(s.source)}:[/] {escape(error)}")
+    for error in summary.hook_errors:
+        console.print(f"[red]after indexing:[/] {escape(error)}")
+    extra = ", ".join(f"{escape(k)}: {v}" for k, v in sorted(summary.hook_counts.items()))
+    failed = len(summary.failed_sources)
+    console.print(
+        f"[bold]{summary.new} new mentions[/] from {len(summary.sources)} sources"
+        + (f", [red]{failed} failed[/]" if failed else "")
+        + (f"; {extra}" if extra else "")
+    )

@@ -1,0 +1,83 @@
+"""Idempotent bulk indexing of mentions (`_id` = mention id) with per-document errors surfaced."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.template import language_field
+from listeners.mention import Mention
+
+
+@dataclass
+class BulkOutcome:
+    """What the index did with each mention of a bulk request."""
+
+    created: list[str] = field(default_factory=list)
+    already_present: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # mention id -> reason
+
+
+def document(mention: Mention) -> dict[str, Any]:
+    """The indexed document: the mention plus its text in the field of its language's analyser."""
+    doc = mention.to_document()
+    field_name = language_field(mention.language)
+    if field_name and mention.text:
+        doc[field_name] = mention.text
+    return doc
+
+
+def _actions(alias: str, mentions: Iterable[Mention]) -> Iterator[dict[str, Any]]:
+    for mention in mentions:
+        yield {"_op_type": "create", "_index": alias, "_id": mention.id, "_source": document(mention)}
+
+
+def index_mentions(es: Any, alias: str, mentions: Sequence[Mention], chunk_size: int = 500) -> BulkOutcome:
+    """Create each mention once; a mention already in the index is reported, not overwritten or doubled."""
+    from elasticsearch import helpers
+
+    outcome = BulkOutcome()
+    if not mentions:
+        return outcome
+    for ok, item in helpers.streaming_bulk(
+        es, _actions(alias, mentions), chunk_size=chunk_size, raise_on_error=False, raise_on_exception=True,
+        max_retries=3, initial_backoff=1,
+    ):
+        result = item.get("create", {})
+        doc_id = str(result.get("_id"))
+        if ok:
+            outcome.created.append(doc_id)
+        elif result.get("status") == 409:
+            outcome.already_present.append(doc_id)
+        else:
+            error = result.get("error", {})
+            reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
+            outcome.errors[doc_id] = f"{error.get('type', 'error') if isinstance(error, dict) else 'error'}: {reason}"
+    es.indices.refresh(index=alias)
+    return outcome
+
+
+def existing_ids(es: Any, alias: str, ids: Sequence[str], chunk: int = 1000) -> set[str]:
+    """Which of `ids` are already indexed behind the alias (in any rolled-over index)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), chunk):
+        part = list(ids[start : start + chunk])
+        resp = es.search(index=alias, query={"ids": {"values": part}}, source=False, size=len(part))
+        found.update(hit["_id"] for hit in resp["hits"]["hits"])
+    return found
+
+
+def near_duplicate_candidates(es: Any, alias: str, bands: Sequence[str], chunk: int = 4000) -> dict[str, list[str]]:
+    """Indexed mentions sharing any of `bands`, with their own band keys (id -> bands), oldest first."""
+    found: dict[str, list[str]] = {}
+    unique = sorted(set(bands))
+    for start in range(0, len(unique), chunk):
+        part = unique[start : start + chunk]
+        resp = es.search(
+            index=alias, query={"terms": {"dup_bands": part}}, source=["dup_bands"], size=1000,
+            sort=[{"fetched_at": "asc"}],
+        )
+        for hit in resp["hits"]["hits"]:
+            found[hit["_id"]] = hit["_source"].get("dup_bands", [])
+    return found

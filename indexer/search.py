@@ -1,0 +1,56 @@
+"""Read side of the mention index: search with topic-syntax queries, and counts for `earful stats`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from listeners.topics import parse_query, to_es_query
+
+
+def search_mentions(
+    es: Any, alias: str, query: str, *, topic: str | None = None, lang: str | None = None, limit: int = 20
+) -> tuple[int, list[dict[str, Any]]]:
+    """Total hits and the newest `limit` mentions matching a topic-syntax query (raises QueryError if malformed)."""
+    filters: list[dict[str, Any]] = [to_es_query(parse_query(query, what="search query"))]
+    if topic:
+        filters.append({"term": {"topics": topic}})
+    if lang:
+        filters.append({"term": {"language": lang}})
+    resp = es.search(
+        index=alias, query={"bool": {"filter": filters}}, size=limit, track_total_hits=True,
+        sort=[{"published_at": {"order": "desc", "missing": "_last"}}, {"fetched_at": "desc"}],
+        source_excludes=["dup_bands", "text_*"],
+    )
+    hits = [{"id": h["_id"], **h["_source"]} for h in resp["hits"]["hits"]]
+    return int(resp["hits"]["total"]["value"]), hits
+
+
+def mention_counts(es: Any, alias: str, *, days: int = 30) -> dict[str, Any]:
+    """Counts per topic, language, source and day (the last `days` days by publication date)."""
+    resp = es.search(
+        index=alias, size=0, track_total_hits=True,
+        aggs={
+            "topics": {"terms": {"field": "topics", "size": 100}},
+            "languages": {"terms": {"field": "language", "size": 100}},
+            "sources": {"terms": {"field": "source", "size": 200}},
+            "sentiment": {"terms": {"field": "labels.sentiment", "size": 3}},
+            "days": {
+                "filter": {"range": {"published_at": {"gte": f"now-{days}d/d"}}},
+                "aggs": {"per_day": {"date_histogram": {"field": "published_at", "calendar_interval": "day",
+                                                          "format": "yyyy-MM-dd", "min_doc_count": 1}}},
+            },
+        },
+    )
+    aggs = resp["aggregations"]
+
+    def buckets(name: str) -> list[tuple[str, int]]:
+        return [(str(b["key"]), int(b["doc_count"])) for b in aggs[name]["buckets"]]
+
+    return {
+        "total": int(resp["hits"]["total"]["value"]),
+        "topics": buckets("topics"),
+        "languages": buckets("languages"),
+        "sources": buckets("sources"),
+        "sentiment": buckets("sentiment"),
+        "days": [(b["key_as_string"], int(b["doc_count"])) for b in aggs["days"]["per_day"]["buckets"]],
+    }
