@@ -11,3 +11,9 @@ class ConfigError(EarfulError):
     """The configuration file or environment is invalid; the message names the file and the key."""
 
     exit_code = 2
+
+
+class UsageError(EarfulError):
+    """A command was given something it cannot use (e.g. a malformed query)."""
+
+    exit_code = 2

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from earful.errors import EarfulError
+from earful.errors import UsageError
 from earful.services import open_services
 from earful.settings import Settings
 from listeners.topics import QueryError
@@ -26,14 +26,19 @@ def print_search(settings: Settings, console: Console, *, query: str, topic: str
         try:
             total, hits = search_mentions(services.es, services.alias, query, topic=topic, lang=lang, limit=limit)
         except QueryError as exc:
-            raise EarfulError(str(exc)) from None
+            raise UsageError(str(exc)) from None
     table = Table(title=f"{total} mentions match {escape(query)!s} (newest {len(hits)})", title_justify="left")
-    for col in ("published", "source", "lang", "topics", "sentiment", "mention", "url"):
-        table.add_column(col, overflow="fold")
+    table.add_column("published", no_wrap=True)
+    table.add_column("source", no_wrap=True)
+    table.add_column("lang", no_wrap=True)
+    table.add_column("topics")
+    table.add_column("sentiment", no_wrap=True)
+    table.add_column("mention", ratio=3)
+    table.add_column("url", overflow="fold", ratio=1)
     for hit in hits:
         labels = hit.get("labels") or {}
         table.add_row(
-            (hit.get("published_at") or "")[:16].replace("T", " "), escape(hit.get("source", "")),
+            (hit.get("published_at") or "")[:10], escape(hit.get("source", "")),
             hit.get("language", ""), escape(", ".join(hit.get("topics", []))), labels.get("sentiment", ""),
             escape(_snippet(hit)), escape(hit.get("url") or ""),
         )

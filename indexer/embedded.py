@@ -37,6 +37,41 @@ def _noida_binary() -> list[str]:
     return [str(binary)]
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to send SIGINT (a clean, saving stop) when the parent process dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGINT)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: a crashed parent leaves the server running; the next start stops it
+
+
+def stop_stale_server(folder: Path) -> None:
+    """Stop a server left running on this data folder by a crashed run, so that two never share it."""
+    import json
+
+    control = folder / "noida.control.json"
+    try:
+        pid = int(json.loads(control.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    try:  # only a noida-db process: the pid may have been reused since the crash
+        if b"noida-db" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return
+        os.kill(pid, signal.SIGINT)
+    except (OSError, ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -76,12 +111,14 @@ def embedded_index(data_dir: Path, start_timeout: float = 30.0) -> Iterator[str]
     """Run noida-db (Elasticsearch API only) with its data in `data_dir/index`; yields its URL."""
     folder = (data_dir / "index").resolve()
     folder.mkdir(parents=True, exist_ok=True)
+    stop_stale_server(folder)
     port = free_port()
     log = folder / "noida-db.log"
     cmd = [*_noida_binary(), "start", "--data-dir", str(folder), "--host", "127.0.0.1",
            "--only", "elasticsearch", "--elasticsearch-port", str(port)]
     with log.open("ab") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                preexec_fn=_die_with_parent)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, proc, start_timeout, log)

@@ -21,6 +21,7 @@ from luqum.utils import UnknownOperationResolver
 
 TEXT_FIELDS = ("title", "text")
 KNOWN_FIELDS = (*TEXT_FIELDS, "lang")
+LANGUAGE_FIELD = "language"  # the indexed field that the query syntax calls `lang:`
 
 _WORD_RE = re.compile(r"\w+")
 
@@ -173,7 +174,7 @@ class CompiledTopic:
         """The same topic as an Elasticsearch query (bool with the language filter and exclusions)."""
         query: dict[str, Any] = {"bool": {"filter": [to_es_query(parse_query(self.query))]}}
         if self.languages:
-            query["bool"]["filter"].append({"terms": {"lang": sorted(self.languages)}})
+            query["bool"]["filter"].append({"terms": {LANGUAGE_FIELD: sorted(self.languages)}})
         if self.exclude:
             query["bool"]["must_not"] = [to_es_query(parse_query(self.exclude))]
         return query
@@ -204,7 +205,7 @@ def to_es_query(node: tree.Item, field: str | None = None) -> dict[str, Any]:
         return {"multi_match": {"query": phrase, "fields": fields, "type": "phrase"}}
     if isinstance(node, tree.Word):
         if field == "lang":
-            return {"term": {"lang": node.value.lower()}}
+            return {"term": {LANGUAGE_FIELD: node.value.lower()}}
         if _word_pattern(node.value) is not None:
             value = normalize(node.value)
             return {"bool": {"should": [{"wildcard": {f: {"value": value}}} for f in fields], "minimum_should_match": 1}}

@@ -1,0 +1,196 @@
+"""Fixtures of the alert tests: records databases (SQLite, PostgreSQL when configured), HTTP receivers on
+127.0.0.1 standing in for Slack / Teams / webhooks, and a real SMTP server (aiosmtpd) with STARTTLS and login."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from records.db import make_engine
+from records.migrate import upgrade
+
+
+def _pg_url() -> str | None:
+    return os.environ.get("EARFUL_TEST_PG_URL")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database for this session (skips when EARFUL_TEST_PG_URL is unset)."""
+    url = _pg_url()
+    if not url:
+        pytest.skip("EARFUL_TEST_PG_URL not set")
+    name = f"earful_alerts_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield str(sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A migrated records database: SQLite file, and PostgreSQL (tables emptied after each test)."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path}/records.db")
+    else:
+        eng = make_engine(request.getfixturevalue("pg_database"))
+    upgrade(eng)
+    yield eng
+    if request.param == "postgres":
+        with eng.begin() as conn:
+            conn.execute(sa.text("TRUNCATE alerts, alert_deliveries, alert_attempts, alert_rule_state, "
+                                 "alert_mention_hits CASCADE"))
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[sa.Engine]:
+    eng = make_engine(f"sqlite:///{tmp_path}/records.db")
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """An HTTP receiver on 127.0.0.1: records requests and answers with scripted responses."""
+
+    url: str
+    requests: list[Received] = field(default_factory=list)
+    # Each script entry: (status, headers, delay seconds); the last one repeats.
+    script: list[tuple[int, dict[str, str], float]] = field(default_factory=lambda: [(200, {}, 0.0)])
+
+    def answer(self, *entries: tuple[int, dict[str, str], float]) -> None:
+        self.script = list(entries)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            state.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            status, headers, delay = state.script.pop(0) if len(state.script) > 1 else state.script[0]
+            if delay:
+                time.sleep(delay)
+            try:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                payload = b"ok" if status < 300 else b"nope"
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    messages: list[Any]
+    client_tls: ssl.SSLContext
+    logins: list[str]
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
+    """aiosmtpd on 127.0.0.1 requiring STARTTLS and login (user 'alerts', password 's3cret')."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+    from email import message_from_bytes, policy
+
+    from indexer.embedded import free_port
+
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    client_tls = ssl.create_default_context(cafile=str(cert))
+    messages: list[Any] = []
+    logins: list[str] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
+            messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            return "250 OK"
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"alerts" and auth_data.password == b"s3cret"
+        if ok:
+            logins.append(auth_data.login.decode())
+        return AuthResult(success=ok)
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=server_tls,
+                            require_starttls=True, authenticator=authenticator, auth_require_tls=True)
+    controller.start()
+    yield SmtpServer("127.0.0.1", port, messages, client_tls, logins)
+    controller.stop()

@@ -1,0 +1,122 @@
+"""Fixtures of the complaint register tests: a migrated records database on SQLite and, when available, PostgreSQL.
+
+PostgreSQL tests use a throw-away database (earful_complaints_<random>) per session, dropped afterwards, so the
+other packages' tests on the same server never collide with ours.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from complaints.config import ComplaintsSettings
+from records.db import make_engine
+from records.migrate import upgrade
+
+PG_ENV = "EARFUL_TEST_PG_URL"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this session (skips when EARFUL_TEST_PG_URL is unset)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    name = f"earful_complaints_{secrets.token_hex(4)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _fresh_pg(pg_url: str) -> Engine:
+    engine = make_engine(pg_url)
+    # One database per session: empty the register between tests (TRUNCATE resets the identity too).
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "TRUNCATE complaint_events, complaint_mentions, complaint_alerts, complaint_ref_counters, "
+            "complaint_users, complaints RESTART IDENTITY CASCADE"))
+        conn.execute(sa.text("UPDATE complaint_chain_head SET seq = 0, hash = :h"), {"h": "0" * 64})
+    return engine
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    """A migrated, empty records database: SQLite file, and PostgreSQL where the machine runs one."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path}/records.db")
+        upgrade(eng)
+    else:
+        eng = _fresh_pg(request.getfixturevalue("pg_url"))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path) -> Iterator[Engine]:
+    """A migrated SQLite records database (for tests where the backend does not matter)."""
+    eng = make_engine(f"sqlite:///{tmp_path}/records.db")
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def settings() -> ComplaintsSettings:
+    return ComplaintsSettings()
+
+
+def make_mention(n: int, text: str = "My order arrived broken and nobody answers.", **extra) -> dict:
+    """A mention document as the alerts package hands it over (written for tests, no real post)."""
+    return {
+        "id": f"m{n:04d}", "source_kind": "reddit", "source": "reddit:acme", "native_id": f"t3_{n}",
+        "url": f"https://reddit.example/r/acme/{n}", "title": "", "text": text, "author_ref": f"a{n:03d}",
+        "published_at": "2026-03-02T08:00:00Z", "fetched_at": "2026-03-02T08:05:00Z", "language": "en",
+        "topics": ["acme"], "reach": 120, "engagement": {"score": 3},
+        "labels": {"sentiment": "negative", "sentiment_scores": {"negative": 0.9}, "complaint": "yes",
+                   "complaint_probability": 0.93, "model": "earful-heads", "model_version": "1"},
+        **extra,
+    }
+
+
+# The happy path, step by step: (action, actor, values).
+HAPPY_PATH = [
+    ("acknowledge", "dana", {"ack_channel": "public_reply", "ack_text": "Sorry to hear that, we are on it."}),
+    ("assess", "dana", {"severity": "high", "impact": "medium", "complexity": "low", "urgency": "high",
+                        "category": "product", "product_service": "kettle K2"}),
+    ("assign", "dana", {"investigator": "ivan"}),
+    ("investigate", "ivan", {"root_cause": "packaging", "evidence": "photos from the courier"}),
+    ("decide", "dana", {"decision": "Replace the kettle.", "resolution": "Free replacement"}),
+    ("communicate", "dana", {"communicated_channel": "direct_message", "communication_text": "A new one is on its way."}),
+    ("close", "dana", {"closure_reason": "Replacement delivered", "complainant_accepted": "yes"}),
+]
+
+
+def open_one(engine: Engine, settings: ComplaintsSettings, n: int = 1, **mention_extra) -> str:
+    """Open a record from a (test) complaint alert; returns its reference."""
+    from complaints.intake import RegisterComplaintOpener
+
+    return RegisterComplaintOpener(engine, settings).open_from_alert(
+        mention=make_mention(n, **mention_extra), alert_id=f"alert-{n}", topic="acme", rule="complaint_detected")
+
+
+def work_to(engine: Engine, settings: ComplaintsSettings, ref: str, steps: int) -> None:
+    """Apply the first `steps` steps of the happy path."""
+    from complaints.register import apply_action
+
+    for action, actor, values in HAPPY_PATH[:steps]:
+        apply_action(engine, settings, ref, action, values, actor=actor)
