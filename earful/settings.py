@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from complaints.config import ComplaintsSettings
 from earful.errors import ConfigError
 from indexer.config import IndexSettings
 from listeners.config import ListeningSettings, PrivacySettings, SourcesSettings, TopicSettings
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
     topics: list[TopicSettings] = Field(default_factory=list)
     listening: ListeningSettings = Field(default_factory=ListeningSettings)
     nlp: NlpSettings = Field(default_factory=NlpSettings)
+    complaints: ComplaintsSettings = Field(default_factory=ComplaintsSettings)
 
     @field_validator("topics")
     @classmethod

@@ -1,45 +1,22 @@
 """Fixtures of the complaint register tests: a migrated records database on SQLite and, when available, PostgreSQL.
 
-PostgreSQL tests use a throw-away database (earful_complaints_<random>) per session, dropped afterwards, so the
-other packages' tests on the same server never collide with ours.
+PostgreSQL tests use the session's throw-away database (tests/conftest.py `pg_url`), emptied between tests.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from complaints.config import ComplaintsSettings
 from records.db import make_engine
 from records.migrate import upgrade
 
-PG_ENV = "EARFUL_TEST_PG_URL"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """URL of a fresh PostgreSQL database for this session (skips when EARFUL_TEST_PG_URL is unset)."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-    name = f"earful_complaints_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _fresh_pg(pg_url: str) -> Engine:

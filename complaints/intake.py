@@ -1,0 +1,133 @@
+"""Intake: records opened from alerts (social listening) and by hand (complaints from other channels)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from complaints.clock import now_utc, utc
+from complaints.config import ComplaintsSettings
+from complaints.errors import TransitionRefused
+from complaints.register import SYSTEM_ACTOR, create_record, link_alert
+from complaints.tables import complaint_alerts, complaint_mentions, complaints
+
+_SNAPSHOT_KEYS = ("id", "source_kind", "source", "native_id", "url", "title", "text", "author_ref", "published_at",
+                  "fetched_at", "language", "topics", "labels", "reach", "engagement")
+
+
+def mention_snapshot(mention: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """The mention as it was when the record was opened (posts get edited or deleted), JSON-safe and bounded."""
+    snap = {k: mention.get(k) for k in _SNAPSHOT_KEYS if mention.get(k) is not None}
+    for key in ("title", "text"):
+        value = snap.get(key)
+        if isinstance(value, str) and len(value) > max_chars:
+            snap[key] = value[:max_chars]
+            snap[f"{key}_truncated_from"] = len(value)
+    return json.loads(json.dumps(snap, default=str, ensure_ascii=False))
+
+
+def _description(mention: dict[str, Any], max_chars: int) -> str:
+    parts = [p.strip() for p in (mention.get("title") or "", mention.get("text") or "") if p and p.strip()]
+    text = "\n\n".join(dict.fromkeys(parts)) or "(empty post)"
+    return text[:max_chars]
+
+
+class RegisterComplaintOpener:
+    """Opens a record in state `received` for a complaint alert; implements alerts' ComplaintOpener protocol."""
+
+    def __init__(self, engine: Engine, settings: ComplaintsSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def open_from_alert(self, *, mention: dict, alert_id: str, topic: str, rule: str) -> str:
+        """The reference of the record for this mention: opened now, or the existing one (alert linked to it)."""
+        mention_id = str(mention["id"])
+        existing = self._existing(mention_id)
+        if existing is None:
+            try:
+                return self._open(mention, mention_id, alert_id, topic, rule)
+            except IntegrityError:
+                existing = self._existing(mention_id)  # another worker opened it at the same moment
+                if existing is None:
+                    raise
+        link_alert(self.engine, existing, alert_id, rule)
+        return existing
+
+    def _existing(self, mention_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(complaints.c.ref).join(complaint_mentions, complaint_mentions.c.complaint_id == complaints.c.id)
+                .where(complaint_mentions.c.mention_id == mention_id)
+            ).scalar()
+
+    def _open(self, mention: dict[str, Any], mention_id: str, alert_id: str, topic: str, rule: str) -> str:
+        now = now_utc()
+        labels = mention.get("labels") or {}
+        limit = self.settings.snapshot_max_chars
+        fields = {
+            "origin": "social_listening",
+            "received_at": now,
+            "channel": mention.get("source_kind") or "unknown",
+            "source": mention.get("source"),
+            "source_url": mention.get("url"),
+            "post_id": mention.get("native_id"),
+            "mention_snapshot": mention_snapshot(mention, limit),
+            "complainant_ref": mention.get("author_ref"),
+            "description": _description(mention, limit),
+            "language": mention.get("language") or "und",
+            "topic": topic,
+            "complaint_probability": labels.get("complaint_probability"),
+        }
+        with self.engine.begin() as conn:
+            # mention_id is the primary key of complaint_mentions: a concurrent second intake of the same mention
+            # fails on that insert and rolls back whole (reference number included).
+            record = create_record(conn, self.settings, fields, actor=SYSTEM_ACTOR, now=now,
+                                   note=f"opened by alert {alert_id} (rule {rule}, topic {topic})")
+            conn.execute(sa.insert(complaint_mentions).values(mention_id=mention_id, complaint_id=record["id"],
+                                                              linked_at=now))
+            conn.execute(sa.insert(complaint_alerts).values(complaint_id=record["id"], alert_id=alert_id, rule=rule,
+                                                            linked_at=now))
+        return record["ref"]
+
+
+MANUAL_REQUIRED = ("channel", "description")
+MANUAL_FIELDS = ("channel", "description", "complainant_ref", "product_service", "category", "remedy_sought",
+                 "language", "topic", "source_url", "received_at")
+
+
+def open_manual(engine: Engine, settings: ComplaintsSettings, values: dict[str, Any], *, actor: str,
+                now: datetime | None = None) -> str:
+    """Open a record for a complaint that arrived by another channel (e-mail, phone, letter...); returns its ref."""
+    now = utc(now) or now_utc()
+    clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items() if k in MANUAL_FIELDS}
+    clean = {k: v for k, v in clean.items() if v not in (None, "")}
+    unknown = sorted(set(values) - set(MANUAL_FIELDS))
+    if unknown:
+        raise TransitionRefused("known-field", f"manual intake takes no field {', '.join(unknown)}")
+    for name in MANUAL_REQUIRED:
+        if not clean.get(name):
+            raise TransitionRefused("required-field", f"manual intake needs {name}")
+    if clean["channel"] not in settings.manual_channels:
+        raise TransitionRefused("valid-value",
+                                f"channel must be one of {', '.join(settings.manual_channels)}, not {clean['channel']!r}")
+    if clean.get("category") and clean["category"] not in settings.categories:
+        raise TransitionRefused("valid-value", f"category must be one of {', '.join(settings.categories)}")
+    received_at = clean.get("received_at")
+    if isinstance(received_at, str):
+        try:
+            received_at = datetime.fromisoformat(received_at)
+        except ValueError:
+            raise TransitionRefused("valid-value", "received_at must be an ISO date-time") from None
+    clean["received_at"] = utc(received_at) if received_at else now
+    if clean["received_at"] > now:
+        raise TransitionRefused("valid-value", "received_at cannot be in the future")
+    clean.setdefault("language", "und")
+    clean["origin"] = "manual"
+    with engine.begin() as conn:
+        record = create_record(conn, settings, clean, actor=actor, now=now, note="manual intake")
+    return record["ref"]

@@ -1,0 +1,234 @@
+"""The ISO 10002 process as a state machine: states, the actions between them, their fields and their guards.
+
+Pure: no database. `plan` turns an action on a record into the column changes to write, or refuses it with
+TransitionRefused naming the rule. The register (complaints.register) applies the plan and logs the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from complaints.config import SEVERITIES, ComplaintsSettings
+from complaints.errors import TransitionRefused
+
+STATES = (
+    "received", "acknowledged", "assessed", "investigating", "decided", "communicated", "closed",
+    "not_a_complaint", "merged", "escalated_external", "reopened",
+)
+# States in which nothing is owed to the complainant any more.
+FINISHED_STATES = frozenset({"closed", "not_a_complaint", "merged"})
+# States after which the response deadline has been met (the decision reached the complainant).
+RESPONDED_STATES = frozenset({"communicated", "closed", "not_a_complaint", "merged", "escalated_external"})
+LEVELS = ("low", "medium", "high")
+RESPONSE_CHANNELS = ("public_reply", "direct_message", "email", "phone", "letter", "in_person", "other")
+_ALL = frozenset(STATES)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One input of an action: rendered as a form field in the web app and as an option on the command line."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text | textarea | select | bool | tristate
+    required: bool = False
+    choices: str | None = None  # severity | level | category | response_channel
+
+
+@dataclass(frozen=True)
+class Action:
+    """A step of the process: allowed from some states, leading to one (or staying when `to_state` is None)."""
+
+    name: str
+    label: str
+    from_states: frozenset[str]
+    to_state: str | None
+    fields: tuple[FieldSpec, ...] = field(default_factory=tuple)
+    needs_one_of: tuple[str, ...] = ()  # at least one of these fields must be given
+
+
+ACTIONS: dict[str, Action] = {a.name: a for a in (
+    Action("acknowledge", "Acknowledge (confirm it is a complaint)", frozenset({"received"}), "acknowledged", (
+        FieldSpec("ack_channel", "Acknowledged via", "select", True, "response_channel"),
+        FieldSpec("ack_text", "Acknowledgement sent", "textarea", True),
+        FieldSpec("owner", "Owner (default: you)"),
+    )),
+    Action("reject", "Not a complaint", frozenset({"received", "acknowledged", "assessed"}), "not_a_complaint", (
+        FieldSpec("rejection_reason", "Justification", "textarea", True),
+    )),
+    Action("assess", "Initial assessment", frozenset({"acknowledged"}), "assessed", (
+        FieldSpec("severity", "Severity", "select", True, "severity"),
+        FieldSpec("impact", "Impact", "select", True, "level"),
+        FieldSpec("complexity", "Complexity", "select", True, "level"),
+        FieldSpec("urgency", "Urgency", "select", True, "level"),
+        FieldSpec("safety", "Safety issue", "bool"),
+        FieldSpec("category", "Category", "select", True, "category"),
+        FieldSpec("product_service", "Product or service"),
+    )),
+    Action("assign", "Assign investigator", frozenset({"assessed", "investigating", "reopened"}), "investigating", (
+        FieldSpec("investigator", "Investigator (user name)", required=True),
+        FieldSpec("owner", "Owner"),
+    )),
+    Action("investigate", "Record findings", frozenset({"investigating"}), None, (
+        FieldSpec("investigation_notes", "Investigation notes", "textarea"),
+        FieldSpec("root_cause", "Root cause"),
+        FieldSpec("evidence", "Evidence", "textarea"),
+    ), needs_one_of=("investigation_notes", "root_cause", "evidence")),
+    Action("decide", "Decide", frozenset({"investigating"}), "decided", (
+        FieldSpec("decision", "Decision", "textarea", True),
+        FieldSpec("resolution", "Resolution (remedy offered)", "textarea", True),
+        FieldSpec("root_cause", "Root cause"),
+        FieldSpec("corrective_action_ref", "Corrective action reference (ISO 9001 10.2)"),
+    )),
+    Action("communicate", "Communicate the decision", frozenset({"decided"}), "communicated", (
+        FieldSpec("communicated_channel", "Communicated via", "select", True, "response_channel"),
+        FieldSpec("communication_text", "What was communicated", "textarea", True),
+    )),
+    Action("escalate", "Escalate to an external body", frozenset({"decided", "communicated"}), "escalated_external", (
+        FieldSpec("external_dispute_ref", "External dispute reference", required=True),
+    )),
+    Action("close", "Close", frozenset({"communicated", "escalated_external"}), "closed", (
+        FieldSpec("closure_reason", "Closure reason", "textarea", True),
+        FieldSpec("complainant_accepted", "Complainant accepted the outcome", "tristate"),
+        FieldSpec("external_dispute_ref", "External dispute reference"),
+    )),
+    Action("merge", "Merge into another record", frozenset({"received", "acknowledged", "assessed", "investigating"}),
+           "merged", (FieldSpec("merged_into", "Merge into (reference)", required=True),)),
+    Action("reopen", "Reopen", frozenset({"closed"}), "reopened", (
+        FieldSpec("reopen_reason", "Why it is reopened", "textarea", True),
+    )),
+    Action("note", "Add a note", _ALL, None, (FieldSpec("note", "Note", "textarea", True),)),
+)}
+
+# Who did it and when, stamped by the action itself (never typed in).
+_STAMPS: dict[str, tuple[str | None, str | None]] = {
+    "acknowledge": ("acknowledged_by", "ack_at"),
+    "reject": ("rejected_by", "rejected_at"),
+    "assess": ("assessed_by", "assessed_at"),
+    "decide": ("decided_by", "decided_at"),
+    "communicate": ("communicated_by", "communicated_at"),
+    "close": ("closed_by", "closed_at"),
+    "reopen": (None, "reopened_at"),
+}
+
+
+def choices_for(spec: FieldSpec, settings: ComplaintsSettings) -> tuple[str, ...]:
+    """The allowed values of a select field."""
+    return {
+        "severity": SEVERITIES,
+        "level": LEVELS,
+        "category": tuple(settings.categories),
+        "response_channel": RESPONSE_CHANNELS,
+    }.get(spec.choices or "", ())
+
+
+def allowed_actions(status: str) -> list[Action]:
+    """The actions a person may take on a record in this state, in process order."""
+    return [a for a in ACTIONS.values() if status in a.from_states]
+
+
+def _clean(spec: FieldSpec, raw: Any, settings: ComplaintsSettings) -> Any:
+    """Normalize one submitted value (forms send strings); empty means not given."""
+    if spec.kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        return str(raw or "").strip().lower() in {"1", "true", "yes", "on"}
+    if raw is None:
+        return None
+    if spec.kind == "tristate":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"", "unknown"}:
+            return None
+        if text in {"yes", "true", "1"}:
+            return True
+        if text in {"no", "false", "0"}:
+            return False
+        raise TransitionRefused("valid-value", f"{spec.name} must be yes, no or unknown, not {raw!r}")
+    text = str(raw).strip()
+    if not text:
+        return None
+    if spec.kind == "select":
+        allowed = choices_for(spec, settings)
+        if text not in allowed:
+            raise TransitionRefused("valid-value", f"{spec.name} must be one of {', '.join(allowed)}, not {text!r}")
+    if spec.kind != "textarea" and len(text) > 300:
+        raise TransitionRefused("valid-value", f"{spec.name} is longer than 300 characters")
+    return text
+
+
+def plan(
+    action_name: str,
+    record: Mapping[str, Any],
+    values: Mapping[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+    settings: ComplaintsSettings,
+) -> tuple[dict[str, Any], str | None]:
+    """The column changes `action_name` makes to `record` (status included) and the event note.
+
+    Raises TransitionRefused when the transition is illegal, a required field is missing, or a guard fails.
+    """
+    action = ACTIONS.get(action_name)
+    if action is None:
+        raise TransitionRefused("known-action", f"unknown action {action_name!r} (known: {', '.join(ACTIONS)})")
+    status = record["status"]
+    if status not in action.from_states:
+        allowed = ", ".join(s for s in STATES if s in action.from_states)
+        raise TransitionRefused(
+            "legal-transition", f"'{action.name}' is not allowed from state '{status}' (allowed from: {allowed})"
+        )
+    unknown = sorted(set(values) - {f.name for f in action.fields} - {"note"})
+    if unknown:
+        raise TransitionRefused("known-field", f"'{action.name}' takes no field {', '.join(unknown)}")
+    cleaned = {spec.name: _clean(spec, values.get(spec.name), settings) for spec in action.fields}
+    for spec in action.fields:
+        if spec.required and cleaned.get(spec.name) in (None, ""):
+            rule = "assessment-needs-severity" if spec.name == "severity" else "required-field"
+            raise TransitionRefused(rule, f"'{action.name}' needs {spec.name} ({spec.label})")
+    if action.needs_one_of and not any(cleaned.get(n) for n in action.needs_one_of):
+        raise TransitionRefused("required-field", f"'{action.name}' needs one of {', '.join(action.needs_one_of)}")
+
+    note = _clean(FieldSpec("note", "", "textarea"), values.get("note"), settings)
+    if action.name == "note":
+        return {}, note
+    changes = {k: v for k, v in cleaned.items() if v is not None or k == "complainant_accepted"}
+    _guards(action.name, record, changes, actor)
+
+    by_field, at_field = _STAMPS.get(action.name, (None, None))
+    if by_field:
+        changes[by_field] = actor
+    if at_field:
+        changes[at_field] = now
+    if action.name == "acknowledge" and not changes.get("owner"):
+        changes["owner"] = record.get("owner") or actor
+    if action.name == "reopen":
+        changes.update(reopen_count=(record.get("reopen_count") or 0) + 1, closed_at=None, closed_by=None)
+    if action.to_state:
+        changes["status"] = action.to_state
+    return changes, note
+
+
+def _guards(action: str, record: Mapping[str, Any], changes: Mapping[str, Any], actor: str) -> None:
+    """The process rules beyond 'which state may follow which'."""
+    if action == "decide":
+        investigator = record.get("investigator")
+        if not investigator:
+            raise TransitionRefused("investigator-assigned", "a decision needs an assigned investigator first")
+        if actor == investigator:
+            raise TransitionRefused(
+                "decider-not-investigator",
+                f"decided_by ({actor}) must differ from the investigator ({investigator}); ask another person to decide",
+            )
+        if not (changes.get("root_cause") or record.get("root_cause")):
+            raise TransitionRefused("root-cause-recorded", "a decision needs the root cause (give root_cause)")
+    if action == "close" and not record.get("communicated_at"):
+        raise TransitionRefused("close-needs-communication",
+                                "a record cannot be closed before the decision was communicated to the complainant")
+    if action == "merge" and changes.get("merged_into") == record.get("ref"):
+        raise TransitionRefused("merge-target", "a record cannot be merged into itself")

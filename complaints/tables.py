@@ -1,0 +1,146 @@
+"""SQLAlchemy Core tables of the complaint register (the schema itself is created by Alembic)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+TS = sa.DateTime(timezone=True)
+
+complaints = sa.Table(
+    "complaints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ref", sa.String(32), nullable=False, unique=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False, index=True),
+    # receipt
+    sa.Column("origin", sa.String(32), nullable=False),
+    sa.Column("received_at", TS, nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(300)),
+    sa.Column("source_url", sa.Text),
+    sa.Column("post_id", sa.String(300)),
+    sa.Column("mention_snapshot", sa.JSON),
+    sa.Column("complainant_ref", sa.String(300)),
+    sa.Column("product_service", sa.String(300)),
+    sa.Column("category", sa.String(64)),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("remedy_sought", sa.Text),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("topic", sa.String(200)),
+    sa.Column("complaint_probability", sa.Float),
+    # tracking
+    sa.Column("owner", sa.String(100)),
+    sa.Column("due_ack", TS, nullable=False),
+    sa.Column("due_response", TS, nullable=False),
+    sa.Column("ack_overdue_at", TS),
+    sa.Column("response_overdue_at", TS),
+    # acknowledgement
+    sa.Column("ack_at", TS),
+    sa.Column("ack_channel", sa.String(64)),
+    sa.Column("ack_text", sa.Text),
+    sa.Column("acknowledged_by", sa.String(100)),
+    # initial assessment
+    sa.Column("severity", sa.String(16)),
+    sa.Column("impact", sa.String(16)),
+    sa.Column("complexity", sa.String(16)),
+    sa.Column("urgency", sa.String(16)),
+    sa.Column("safety", sa.Boolean),
+    sa.Column("assessed_by", sa.String(100)),
+    sa.Column("assessed_at", TS),
+    # investigation
+    sa.Column("investigator", sa.String(100)),
+    sa.Column("investigation_notes", sa.Text),
+    sa.Column("root_cause", sa.String(300)),
+    sa.Column("evidence", sa.Text),
+    # response and decision
+    sa.Column("resolution", sa.Text),
+    sa.Column("corrective_action_ref", sa.String(200)),
+    sa.Column("decision", sa.Text),
+    sa.Column("decided_by", sa.String(100)),
+    sa.Column("decided_at", TS),
+    sa.Column("communicated_at", TS),
+    sa.Column("communicated_channel", sa.String(64)),
+    sa.Column("communication_text", sa.Text),
+    sa.Column("communicated_by", sa.String(100)),
+    # closing and side states
+    sa.Column("closed_at", TS),
+    sa.Column("closed_by", sa.String(100)),
+    sa.Column("closure_reason", sa.Text),
+    sa.Column("complainant_accepted", sa.Boolean),
+    sa.Column("external_dispute_ref", sa.String(200)),
+    sa.Column("rejection_reason", sa.Text),
+    sa.Column("rejected_by", sa.String(100)),
+    sa.Column("rejected_at", TS),
+    sa.Column("merged_into", sa.String(32)),
+    sa.Column("reopen_count", sa.Integer, nullable=False),
+    sa.Column("reopened_at", TS),
+    sa.Column("reopen_reason", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+# Every change to a record, append-only; each event carries the hash of the previous one (one chain for the register).
+complaint_events = sa.Table(
+    "complaint_events",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("complaint_id", sa.Integer, sa.ForeignKey("complaints.id"), nullable=False, index=True),
+    sa.Column("ref", sa.String(32), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("from_state", sa.String(32)),
+    sa.Column("to_state", sa.String(32)),
+    sa.Column("before", sa.JSON, nullable=False),
+    sa.Column("after", sa.JSON, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+)
+
+# One row: the newest event of the chain, so a removed tail is evident and appends serialize.
+complaint_chain_head = sa.Table(
+    "complaint_chain_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+complaint_mentions = sa.Table(
+    "complaint_mentions",
+    metadata,
+    sa.Column("mention_id", sa.String(64), primary_key=True),
+    sa.Column("complaint_id", sa.Integer, sa.ForeignKey("complaints.id"), nullable=False, index=True),
+    sa.Column("linked_at", TS, nullable=False),
+)
+
+complaint_alerts = sa.Table(
+    "complaint_alerts",
+    metadata,
+    sa.Column("complaint_id", sa.Integer, sa.ForeignKey("complaints.id"), primary_key=True),
+    sa.Column("alert_id", sa.String(100), primary_key=True),
+    sa.Column("rule", sa.String(100)),
+    sa.Column("linked_at", TS, nullable=False),
+)
+
+complaint_ref_counters = sa.Table(
+    "complaint_ref_counters",
+    metadata,
+    sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last", sa.Integer, nullable=False),
+)
+
+complaint_users = sa.Table(
+    "complaint_users",
+    metadata,
+    sa.Column("username", sa.String(100), primary_key=True),
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
