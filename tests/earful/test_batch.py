@@ -1,0 +1,132 @@
+"""Whole batches against a real index server, real SQLite/PostgreSQL and feeds served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from earful.runner import run_batch
+from indexer.client import make_client
+from records.cursors import all_cursors
+from tests.helpers.feeds import item, rss
+from tests.helpers.http_server import Route, scripted_server
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def indexed(settings) -> dict[str, dict]:  # noqa: ANN001
+    es = make_client(settings.index)
+    es.indices.refresh(index=settings.index.alias)
+    resp = es.search(index=settings.index.alias, size=1000, query={"match_all": {}})
+    return {hit["_id"]: hit["_source"] for hit in resp["hits"]["hits"]}
+
+
+def test_batch_indexes_once_and_a_failing_feed_does_not_stop_the_others(make_settings) -> None:  # noqa: ANN001
+    with scripted_server() as srv:
+        srv.routes["/good"] = Route(body=rss([item(1, "Acme boots are great"), item(2, "weather today is grey"),
+                                              item(3, "Acme support did not answer my refund request")]),
+                                    etag='"1"')
+        srv.routes["/broken"] = Route(status=503)
+        settings = make_settings([{"name": "good", "url": srv.url("/good")},
+                                  {"name": "broken", "url": srv.url("/broken")}])
+        first = run_batch(settings)
+        by_source = {s.source: s for s in first.sources}
+        assert by_source["rss:good"].new == 2 and by_source["rss:good"].off_topic == 1
+        assert by_source["rss:broken"].failed and "HTTP 503" in by_source["rss:broken"].errors[0]
+        assert "rss:broken" not in all_cursors_of(settings)
+        docs = indexed(settings)
+        assert len(docs) == 2 and all(d["topics"] == ["acme"] and d["language"] == "en" for d in docs.values())
+
+        srv.routes["/good"].etag = '"2"'  # the feed changed: same items again plus one new
+        srv.routes["/good"].body = rss([item(1, "Acme boots are great"), item(4, "Acme jacket review: warm")])
+        second = run_batch(settings)
+        good = {s.source: s for s in second.sources}["rss:good"]
+        assert (good.new, good.already_seen) == (1, 1)
+        assert len(indexed(settings)) == 3
+
+        third = run_batch(settings)  # unchanged feed: a 304, nothing new
+        assert third.new == 0
+
+
+def all_cursors_of(settings) -> dict:  # noqa: ANN001
+    from records.db import make_engine
+
+    return all_cursors(make_engine(settings.records_url()))
+
+
+def test_near_duplicates_are_recorded_not_dropped(make_settings) -> None:  # noqa: ANN001
+    story = ("Acme is recalling forty thousand pairs of TrailRunner boots after customers reported that the soles "
+             "came loose on wet rock, and owners can return them to any dealer for a refund")
+    with scripted_server() as srv:
+        srv.routes["/a"] = Route(body=rss([item(1, story)]))
+        srv.routes["/b"] = Route(body=rss([item(7, story + ", a spokesperson said on Thursday")]))
+        settings = make_settings([{"name": "a", "url": srv.url("/a")}, {"name": "b", "url": srv.url("/b")}])
+        summary = run_batch(settings)
+    assert summary.new == 2
+    docs = indexed(settings)
+    originals = [d for d in docs.values() if "duplicate_of" not in d]
+    copies = [d for d in docs.values() if "duplicate_of" in d]
+    assert len(originals) == 1 and len(copies) == 1
+    assert copies[0]["duplicate_of"] in docs
+
+
+def test_records_on_postgresql(make_settings, pg_url: str) -> None:  # noqa: ANN001
+    with scripted_server() as srv:
+        srv.routes["/f"] = Route(body=rss([item(1, "Acme boots")]), etag='"x"')
+        settings = make_settings([{"name": "f", "url": srv.url("/f")}], records={"url": pg_url})
+        assert run_batch(settings).new == 1
+        assert all_cursors_of(settings)["rss:f"] == {"etag": '"x"'}
+        assert run_batch(settings).new == 0
+
+
+CRASHING_RUN = textwrap.dedent(
+    """
+    import os, signal, sys
+    import earful.runner as runner
+    from earful.settings import load_settings
+
+    def crash(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)  # the process dies after indexing, before the cursor is saved
+
+    runner.save_cursor = crash
+    from pathlib import Path
+    runner.run_batch(load_settings(Path(sys.argv[1])))
+    """
+)
+
+
+def test_a_crash_between_indexing_and_cursor_commit_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    """Killed with SIGKILL mid-batch on the embedded index: the next run sees everything once."""
+    from earful.settings import load_settings
+    from tests.conftest import write_config
+
+    items = [item(n, f"Acme mention number {n} about boots") for n in range(1, 31)]
+    with scripted_server() as srv:
+        srv.routes["/f"] = Route(body=rss(items), etag='"v1"')
+        config = write_config(tmp_path / "earful.yaml", {
+            "data_dir": str(tmp_path / "data"),
+            "sources": {"rss": {"feeds": [{"name": "f", "url": srv.url("/f")}]}},
+            "topics": [{"name": "acme", "query": "acme"}],
+            "nlp": {"enabled": False},
+        })
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        crashed = subprocess.run([sys.executable, "-c", CRASHING_RUN, str(config)], env=env, cwd=REPO,
+                                 capture_output=True, timeout=120)
+        assert crashed.returncode == -signal.SIGKILL
+        settings = load_settings(config)
+        assert all_cursors_of(settings) == {}  # the cursor did not move
+
+        summary = run_batch(settings)  # the embedded index starts again on the same data folder
+        source = summary.sources[0]
+        assert source.fetched == 30 and source.new + source.already_seen == 30
+        assert source.cursor_committed
+        from earful.services import open_services
+
+        with open_services(settings) as services:
+            services.es.indices.refresh(index=services.alias)
+            ids = [h["_id"] for h in services.es.search(index=services.alias, size=100)["hits"]["hits"]]
+        assert len(ids) == 30 == len(set(ids))
