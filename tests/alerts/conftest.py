@@ -186,7 +186,7 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
         ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"alerts" and auth_data.password == b"s3cret"
         if ok:
             logins.append(auth_data.login.decode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
     port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=server_tls,

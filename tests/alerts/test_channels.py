@@ -144,7 +144,7 @@ def test_email_starttls_login_plain_and_html(smtp_server):
 def test_email_wrong_password_is_permanent(smtp_server):
     channel = EmailChannel("mail", _email_settings(smtp_server, password="wrong"), ssl_context=smtp_server.client_tls)
     outcome = channel.send(hostile_message())
-    assert not outcome.ok and outcome.permanent and "wrong" not in outcome.error
+    assert not outcome.ok and outcome.permanent and "wrong" not in outcome.error, outcome
 
 
 def test_email_untrusted_certificate_fails_temporarily(smtp_server):

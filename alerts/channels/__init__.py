@@ -1,0 +1,39 @@
+"""Alert channels: console, Slack, Microsoft Teams (Workflows), signed JSON webhook, SMTP e-mail, apprise."""
+
+from __future__ import annotations
+
+import ssl
+
+from rich.console import Console
+
+from alerts.channels.base import Channel, Outcome
+from alerts.config import AlertsSettings, ChannelSettings
+
+
+def build_channel(name: str, settings: ChannelSettings, console: Console,
+                  ssl_context: ssl.SSLContext | None = None) -> Channel:
+    """The channel object for one configured channel."""
+    from alerts import config as c
+    from alerts.channels import apprise_channel, console as console_mod, http, smtp
+
+    if isinstance(settings, c.ConsoleChannel):
+        return console_mod.ConsoleChannel(name, console)
+    if isinstance(settings, c.SlackChannel):
+        return http.SlackChannel(name, settings.url, settings.timeout, settings.mention_channel)
+    if isinstance(settings, c.TeamsChannel):
+        return http.TeamsChannel(name, settings.url, settings.timeout)
+    if isinstance(settings, c.WebhookChannel):
+        return http.WebhookChannel(name, settings.url, settings.secret, settings.timeout, settings.headers)
+    if isinstance(settings, c.EmailChannel):
+        return smtp.EmailChannel(name, settings, ssl_context)
+    if isinstance(settings, c.AppriseChannel):
+        return apprise_channel.AppriseChannel(name, settings.url, settings.timeout)
+    raise TypeError(f"unknown channel settings {type(settings).__name__}")
+
+
+def build_channels(settings: AlertsSettings, console: Console) -> dict[str, Channel]:
+    """Every configured channel by name."""
+    return {name: build_channel(name, cfg, console) for name, cfg in settings.channels.items()}
+
+
+__all__ = ["Channel", "Outcome", "build_channel", "build_channels"]
