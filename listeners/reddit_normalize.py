@@ -1,0 +1,139 @@
+"""Turn Reddit things (praw Submission and Comment objects) into Mentions, tolerating missing fields.
+
+Only the attributes Reddit sent are read (from the object's `__dict__`): reading a missing attribute of a praw
+object would make praw fetch it, one request per item.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from listeners.html_text import strip_controls
+from listeners.mention import Mention, mention_id
+from listeners.pseudonym import author_ref
+
+PUBLIC_URL = "https://www.reddit.com"
+MAX_TEXT_CHARS = 40_000
+_GONE = {"[deleted]", "[removed]"}
+
+
+class SkipItem(ValueError):
+    """An item that cannot become a mention (no id, deleted without content); the batch goes on."""
+
+
+def fields_of(thing: Any) -> dict[str, Any]:
+    """The attributes Reddit sent for a praw object (or a plain dict)."""
+    return dict(thing) if isinstance(thing, dict) else dict(vars(thing))
+
+
+def clean(text: Any) -> str:
+    """Markdown stays as it is; control characters go; huge posts are cut."""
+    if not isinstance(text, str):
+        return ""
+    text = strip_controls(text).strip()
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS].rstrip() + " …"
+    return text
+
+
+def fullname(fields: dict[str, Any], prefix: str) -> str:
+    """The thing's fullname (`t3_abc`), from `name` or `id`; raises SkipItem without either."""
+    name = fields.get("name")
+    if isinstance(name, str) and name.startswith(f"{prefix}_"):
+        return name
+    native = fields.get("id")
+    if isinstance(native, str) and native:
+        return f"{prefix}_{native}"
+    raise SkipItem(f"{prefix} item without id or name")
+
+
+def created(fields: dict[str, Any]) -> float:
+    """Creation time as epoch seconds (0 when missing, so the item sorts as the oldest)."""
+    try:
+        return float(fields.get("created_utc") or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _author(fields: dict[str, Any]) -> str | None:
+    author = fields.get("author")
+    name = None if author is None else str(author)
+    return None if not name or name in _GONE else name
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _common(
+    fields: dict[str, Any], name: str, source_id: str, secret: str, store_raw: bool, fetched_at: datetime
+) -> dict[str, Any]:
+    author = _author(fields)
+    ts = created(fields)
+    permalink = fields.get("permalink")
+    return {
+        "id": mention_id("reddit", name),
+        "source_kind": "reddit",
+        "source": source_id,
+        "native_id": name,
+        "url": f"{PUBLIC_URL}{permalink}" if isinstance(permalink, str) and permalink.startswith("/") else None,
+        "author_ref": author_ref(secret, "reddit", author),
+        "author_raw": author if store_raw else None,
+        "published_at": datetime.fromtimestamp(ts, UTC) if ts > 0 else None,
+        "fetched_at": fetched_at,
+    }
+
+
+def submission_mention(
+    thing: Any, *, source_id: str, secret: str, store_raw: bool, fetched_at: datetime, subscribers: int | None = None
+) -> Mention:
+    """A Mention from a submission (t3): title, selftext, score and comment count, subreddit subscribers."""
+    fields = fields_of(thing)
+    name = fullname(fields, "t3")
+    body = fields.get("selftext")
+    removed = isinstance(body, str) and body.strip() in _GONE
+    title = clean(fields.get("title"))
+    if removed and not title:
+        raise SkipItem(f"{name} was deleted or removed")
+    engagement = {k: v for k, v in (("score", _int(fields.get("score"))), ("comments", _int(fields.get("num_comments")))) if v is not None}
+    extra: dict[str, Any] = {"subreddit": str(fields.get("subreddit") or ""), "type": "submission"}
+    if removed:
+        extra["removed"] = True
+    if fields.get("over_18"):
+        extra["nsfw"] = True
+    link = fields.get("url")
+    if isinstance(link, str) and link and not fields.get("is_self", True):
+        extra["link"] = link[:2000]
+    return Mention(
+        **_common(fields, name, source_id, secret, store_raw, fetched_at),
+        title=title,
+        text="" if removed else clean(body),
+        reach=_int(fields.get("subreddit_subscribers")) or subscribers,
+        engagement=engagement,
+        extra=extra,
+    )
+
+
+def comment_mention(
+    thing: Any, *, source_id: str, secret: str, store_raw: bool, fetched_at: datetime, subscribers: int | None = None
+) -> Mention:
+    """A Mention from a comment (t1): its body, the thread title as title, score, subreddit subscribers."""
+    fields = fields_of(thing)
+    name = fullname(fields, "t1")
+    body = fields.get("body")
+    if not isinstance(body, str) or body.strip() in _GONE or not body.strip():
+        raise SkipItem(f"{name} was deleted or removed")
+    score = _int(fields.get("score"))
+    return Mention(
+        **_common(fields, name, source_id, secret, store_raw, fetched_at),
+        title=clean(fields.get("link_title")),
+        text=clean(body),
+        reach=subscribers,
+        engagement={"score": score} if score is not None else {},
+        extra={"subreddit": str(fields.get("subreddit") or ""), "type": "comment"}
+        | ({"thread": mention_id("reddit", str(fields["link_id"]))} if fields.get("link_id") else {}),
+    )

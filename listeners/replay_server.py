@@ -1,0 +1,166 @@
+"""A small HTTP server on 127.0.0.1 for fake APIs: routes, recorded requests and scripted failures.
+
+The fake Reddit and X APIs build on it. The demo replays bundled fixtures through them (no credentials, no
+network); the tests also script failures: `api.fail(429, headers=...)`, `api.fail(500)`, `api.fail(delay=3)`
+(the client times out), `api.fail(200, body="{not json")`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class Reply:
+    """One HTTP answer."""
+
+    status: int = 200
+    body: Any = None  # dict/list -> JSON; str/bytes as they are
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return json.dumps(self.body).encode()
+
+
+@dataclass
+class Fault:
+    """A scripted failure, used for the next `times` requests whose path starts with `path` (any when None)."""
+
+    status: int = 500
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering; longer than the client's timeout means a timeout
+    path: str | None = None
+    times: int = 1
+    after: int = 0  # let this many matching requests through first (a failure in the middle of pagination)
+
+
+@dataclass
+class Request:
+    """A request the fake received (for assertions in tests)."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
+class FakeApi:
+    """Base class: subclasses implement `route(request) -> Reply`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self.requests: list[Request] = []
+
+    def fail(
+        self,
+        status: int = 500,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        path: str | None = None,
+        times: int = 1,
+        after: int = 0,
+    ) -> None:
+        """Answer the next matching request(s) with this failure instead of the real route."""
+        with self._lock:
+            self._faults.append(Fault(status, body, dict(headers or {}), delay, path, times, after))
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.path is None or path.startswith(fault.path):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def route(self, request: Request) -> Reply:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def handle(self, request: Request) -> tuple[Reply, float]:
+        """The reply to one request (a scripted fault first), and the delay before sending it."""
+        with self._lock:
+            self.requests.append(request)
+        fault = self._take_fault(request.path)
+        if fault is not None:
+            body = fault.body if fault.body is not None else {"error": fault.status, "message": "scripted failure"}
+            return Reply(fault.status, body, dict(fault.headers)), fault.delay
+        try:
+            return self.route(request), 0.0
+        except Exception as exc:  # noqa: BLE001 - a broken fixture answers 500, like a broken server
+            return Reply(500, {"error": 500, "message": f"fake server error: {type(exc).__name__}"}), 0.0
+
+    @contextmanager
+    def serve(self, port: int = 0) -> Iterator[str]:
+        """Serve on 127.0.0.1 (a free port unless given) in a thread; yields the base URL."""
+        server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, name=f"{type(self).__name__}-server", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+
+def _handler_for(api: FakeApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+            return
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            params = dict(parse_qsl(parts.query, keep_blank_values=True))
+            if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            request = Request(self.command, parts.path, params, {k.lower(): v for k, v in self.headers.items()}, body)
+            reply, delay = api.handle(request)
+            if delay:
+                time.sleep(delay)
+            payload = reply.encoded()
+            try:
+                self.send_response(reply.status)
+                content_type = "application/json; charset=UTF-8"
+                if isinstance(reply.body, (str, bytes)):
+                    content_type = "text/plain; charset=UTF-8"
+                self.send_header("Content-Type", reply.headers.pop("content-type", content_type))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout test)
+
+        do_GET = _serve  # noqa: N815
+        do_POST = _serve  # noqa: N815
+
+    return Handler
