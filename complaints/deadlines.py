@@ -96,7 +96,7 @@ def check_overdue(engine: Engine, settings: ComplaintsSettings, now: datetime) -
                 engine,
                 kind="complaint_overdue",
                 dedup_key=f"complaint-overdue:{record['ref']}:{which}{round_}",
-                severity="critical" if severity == "critical" else "high",
+                severity="critical" if severity in ("critical", "high") else "warning",  # alerts' scale
                 title=f"Complaint {record['ref']}: {which} deadline missed",
                 summary=(f"{record['ref']} ({record['status']}, severity {severity}, channel {record['channel']}) "
                          f"was due to {which} by {iso(due)}."),

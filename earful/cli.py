@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from complaints.cli import app as complaints_app
 from earful.errors import EarfulError
 
 app = typer.Typer(help="earful: self-hosted multilingual social listening.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
+app.add_typer(complaints_app, name="complaints")
 
 ConfigOption = Annotated[
     Path | None,

@@ -1,0 +1,429 @@
+"""`earful complaints ...`: everything the review web app does, for people, scripts and Airflow."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from earful.settings import Settings
+
+app = typer.Typer(help="The ISO 10002 complaint register.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage the people who may sign in to the review web app.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+Config = Annotated[Path | None, typer.Option("--config", "-c", help="YAML configuration file.")]
+Actor = Annotated[str, typer.Option("--as", envvar="EARFUL_COMPLAINTS_ACTOR",
+                                    help="Your user name (quality or admin role); or $EARFUL_COMPLAINTS_ACTOR.")]
+Expect = Annotated[int | None, typer.Option("--expect-version",
+                                            help="Refuse if the record is no longer at this version.")]
+Ref = Annotated[str, typer.Argument(help="Record reference, e.g. C-2026-000123.")]
+Note = Annotated[str | None, typer.Option("--note", help="A note for the event log.")]
+PASSWORD_ENV = "EARFUL_COMPLAINTS_PASSWORD"
+
+
+def _open(config: Path | None) -> tuple[Settings, Engine]:
+    from earful.cli import load
+    from earful.services import open_records
+
+    settings = load(config)
+    return settings, open_records(settings)
+
+
+def _console():  # noqa: ANN202
+    from earful.cli import console
+
+    return console()
+
+
+def _act(config: Path | None, ref: str, action: str, values: dict[str, Any], actor: str,
+         expect: int | None) -> None:
+    from complaints.register import apply_action
+    from complaints.users import require_writer
+
+    settings, engine = _open(config)
+    try:
+        require_writer(engine, actor)
+        record = apply_action(engine, settings.complaints, ref, action,
+                              {k: v for k, v in values.items() if v is not None}, actor=actor,
+                              expected_version=expect)
+        _console().print(f"{ref}: {action} done; status {record['status']}, version {record['version']}")
+    finally:
+        engine.dispose()
+
+
+# ---- reading ------------------------------------------------------------------------------------------------
+
+
+@app.command("list")
+def list_(
+    config: Config = None,
+    status: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only records past a deadline.")] = False,
+    severity: Annotated[str | None, typer.Option()] = None,
+    language: Annotated[str | None, typer.Option()] = None,
+    topic: Annotated[str | None, typer.Option()] = None,
+    channel: Annotated[str | None, typer.Option()] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Hide closed, rejected and merged records.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line, for scripts.")] = False,
+) -> None:
+    """The work queue, most urgent first."""
+    from rich.table import Table
+
+    from complaints.clock import iso
+    from complaints.register import QueueFilter, list_records
+
+    _, engine = _open(config)
+    rows, total = list_records(engine, QueueFilter(status=status, overdue=overdue, severity=severity,
+                                                   language=language, topic=topic, channel=channel,
+                                                   open_only=open_only), limit=limit)
+    engine.dispose()
+    out = _console()
+    if as_json:
+        for r in rows:
+            print(json.dumps({k: r[k] for k in ("ref", "status", "version", "severity", "channel", "language",
+                                                 "topic", "owner", "overdue")}
+                             | {"received_at": iso(r["received_at"]), "due_response": iso(r["due_response"])}))
+        return
+    table = Table(title=f"{len(rows)} of {total} records")
+    for col in ("ref", "status", "severity", "channel", "lang", "topic", "owner", "received", "respond by", ""):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["ref"], r["status"], r["severity"] or "-", r["channel"], r["language"], r["topic"] or "-",
+                      r["owner"] or "-", f"{r['received_at']:%Y-%m-%d %H:%M}", f"{r['due_response']:%Y-%m-%d %H:%M}",
+                      "[red]OVERDUE[/]" if r["overdue"] else "")
+    out.print(table)
+
+
+@app.command()
+def show(ref: Ref, config: Config = None,
+         as_json: Annotated[bool, typer.Option("--json", help="The record and its events as JSON.")] = False) -> None:
+    """One record: every field, its links and its event history."""
+    from rich.markup import escape
+
+    from complaints.clock import jsonable
+    from complaints.register import get_events, get_links, get_record
+
+    _, engine = _open(config)
+    record = get_record(engine, ref)
+    events = get_events(engine, ref)
+    mentions, alerts = get_links(engine, record["id"])
+    engine.dispose()
+    if as_json:
+        doc = {k: jsonable(v) for k, v in record.items()}
+        doc.update(mentions=mentions, alerts=[a["alert_id"] for a in alerts],
+                   events=[{k: jsonable(v) for k, v in e.items()} for e in events])
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    out = _console()
+    out.print(f"[bold]{ref}[/]  {record['status']}  (version {record['version']})")
+    for key, value in record.items():
+        if value is not None and key not in ("id", "mention_snapshot", "ref", "status", "version"):
+            out.print(f"  {key}: {escape(str(jsonable(value)))}")
+    out.print(f"  mentions: {', '.join(mentions) or '-'}; alerts: {', '.join(a['alert_id'] for a in alerts) or '-'}")
+    out.print("[bold]events[/]")
+    for e in events:
+        change = f"{e['from_state'] or ''} -> {e['to_state']}" if e["from_state"] != e["to_state"] else ""
+        out.print(f"  #{e['seq']} {e['at']:%Y-%m-%d %H:%M:%S} {escape(e['actor'])} {e['action']} {change}"
+                  + (f": {escape(e['note'])}" if e["note"] else ""))
+
+
+# ---- intake and the process -----------------------------------------------------------------------------------
+
+
+@app.command()
+def new(
+    channel: Annotated[str, typer.Option(help="How it arrived: email, phone, web_form, letter, in_person, other.")],
+    description: Annotated[str, typer.Option(help="What the complainant says.")],
+    actor: Actor,
+    config: Config = None,
+    complainant: Annotated[str | None, typer.Option(help="Pseudonymous complainant reference.")] = None,
+    product: Annotated[str | None, typer.Option(help="Product or service concerned.")] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    remedy: Annotated[str | None, typer.Option(help="Remedy sought.")] = None,
+    language: Annotated[str | None, typer.Option()] = None,
+    topic: Annotated[str | None, typer.Option()] = None,
+    received_at: Annotated[str | None, typer.Option(help="ISO date-time it arrived (default: now).")] = None,
+) -> None:
+    """Manual intake: a complaint that arrived by another channel."""
+    from complaints.intake import open_manual
+    from complaints.users import require_writer
+
+    settings, engine = _open(config)
+    require_writer(engine, actor)
+    ref = open_manual(engine, settings.complaints, {
+        "channel": channel, "description": description, "complainant_ref": complainant, "product_service": product,
+        "category": category, "remedy_sought": remedy, "language": language, "topic": topic,
+        "received_at": received_at}, actor=actor)
+    engine.dispose()
+    _console().print(ref)
+
+
+@app.command()
+def ack(ref: Ref, actor: Actor,
+        channel: Annotated[str, typer.Option(help="public_reply, direct_message, email, phone, letter, ...")],
+        text: Annotated[str, typer.Option(help="The acknowledgement sent.")],
+        owner: Annotated[str | None, typer.Option()] = None, note: Note = None, expect: Expect = None,
+        config: Config = None) -> None:
+    """Acknowledge: confirm it is a complaint and record the acknowledgement sent."""
+    _act(config, ref, "acknowledge", {"ack_channel": channel, "ack_text": text, "owner": owner, "note": note},
+         actor, expect)
+
+
+@app.command()
+def reject(ref: Ref, actor: Actor, reason: Annotated[str, typer.Option(help="Why it is not a complaint.")],
+           expect: Expect = None, config: Config = None) -> None:
+    """Not a complaint (the justification is required; it becomes a training label)."""
+    _act(config, ref, "reject", {"rejection_reason": reason}, actor, expect)
+
+
+@app.command()
+def assess(ref: Ref, actor: Actor,
+           severity: Annotated[str, typer.Option(help="low, medium, high, critical")],
+           category: Annotated[str, typer.Option()],
+           impact: Annotated[str, typer.Option(help="low, medium, high")] = "medium",
+           complexity: Annotated[str, typer.Option(help="low, medium, high")] = "medium",
+           urgency: Annotated[str, typer.Option(help="low, medium, high")] = "medium",
+           safety: Annotated[bool, typer.Option("--safety/--no-safety")] = False,
+           product: Annotated[str | None, typer.Option()] = None, note: Note = None, expect: Expect = None,
+           config: Config = None) -> None:
+    """Initial assessment: severity, impact, complexity, urgency, safety (sets the response deadline)."""
+    _act(config, ref, "assess", {"severity": severity, "category": category, "impact": impact,
+                                 "complexity": complexity, "urgency": urgency, "safety": safety,
+                                 "product_service": product, "note": note}, actor, expect)
+
+
+@app.command()
+def assign(ref: Ref, actor: Actor, investigator: Annotated[str, typer.Option()],
+           owner: Annotated[str | None, typer.Option()] = None, note: Note = None, expect: Expect = None,
+           config: Config = None) -> None:
+    """Assign the investigator (starts or restarts the investigation)."""
+    _act(config, ref, "assign", {"investigator": investigator, "owner": owner, "note": note}, actor, expect)
+
+
+@app.command()
+def investigate(ref: Ref, actor: Actor, notes: Annotated[str | None, typer.Option()] = None,
+                root_cause: Annotated[str | None, typer.Option()] = None,
+                evidence: Annotated[str | None, typer.Option()] = None, expect: Expect = None,
+                config: Config = None) -> None:
+    """Record investigation findings: notes, root cause, evidence."""
+    _act(config, ref, "investigate", {"investigation_notes": notes, "root_cause": root_cause, "evidence": evidence},
+         actor, expect)
+
+
+@app.command()
+def decide(ref: Ref, actor: Actor, decision: Annotated[str, typer.Option()],
+           resolution: Annotated[str, typer.Option(help="The remedy offered.")],
+           root_cause: Annotated[str | None, typer.Option()] = None,
+           corrective_action: Annotated[str | None, typer.Option(help="ISO 9001 10.2 reference.")] = None,
+           note: Note = None, expect: Expect = None, config: Config = None) -> None:
+    """Decide (must be someone other than the investigator)."""
+    _act(config, ref, "decide", {"decision": decision, "resolution": resolution, "root_cause": root_cause,
+                                 "corrective_action_ref": corrective_action, "note": note}, actor, expect)
+
+
+@app.command()
+def communicate(ref: Ref, actor: Actor, channel: Annotated[str, typer.Option()],
+                text: Annotated[str, typer.Option(help="What was communicated.")], note: Note = None,
+                expect: Expect = None, config: Config = None) -> None:
+    """Record that the decision was communicated to the complainant."""
+    _act(config, ref, "communicate", {"communicated_channel": channel, "communication_text": text, "note": note},
+         actor, expect)
+
+
+@app.command()
+def escalate(ref: Ref, actor: Actor, external_ref: Annotated[str, typer.Option()], note: Note = None,
+             expect: Expect = None, config: Config = None) -> None:
+    """Escalate to an external dispute resolution body."""
+    _act(config, ref, "escalate", {"external_dispute_ref": external_ref, "note": note}, actor, expect)
+
+
+@app.command()
+def close(ref: Ref, actor: Actor, reason: Annotated[str, typer.Option()],
+          accepted: Annotated[str, typer.Option(help="Did the complainant accept: yes, no, unknown.")] = "unknown",
+          external_ref: Annotated[str | None, typer.Option()] = None, note: Note = None, expect: Expect = None,
+          config: Config = None) -> None:
+    """Close (only after the decision was communicated)."""
+    _act(config, ref, "close", {"closure_reason": reason, "complainant_accepted": accepted,
+                                "external_dispute_ref": external_ref, "note": note}, actor, expect)
+
+
+@app.command()
+def merge(ref: Ref, actor: Actor, into: Annotated[str, typer.Option(help="Reference of the record to keep.")],
+          note: Note = None, expect: Expect = None, config: Config = None) -> None:
+    """Merge a duplicate into another record."""
+    _act(config, ref, "merge", {"merged_into": into, "note": note}, actor, expect)
+
+
+@app.command()
+def reopen(ref: Ref, actor: Actor, reason: Annotated[str, typer.Option()], expect: Expect = None,
+           config: Config = None) -> None:
+    """Reopen a closed record."""
+    _act(config, ref, "reopen", {"reopen_reason": reason}, actor, expect)
+
+
+@app.command()
+def note(ref: Ref, text: Annotated[str, typer.Argument()], actor: Actor, config: Config = None) -> None:
+    """Add a note to the event log."""
+    _act(config, ref, "note", {"note": text}, actor, None)
+
+
+# ---- audit, deadlines, reports, labels --------------------------------------------------------------------------
+
+
+@app.command()
+def verify(config: Config = None) -> None:
+    """Check the hash chain of the event log and every record against its events (exit 1 when tampered)."""
+    from complaints.audit import verify as verify_chain
+
+    _, engine = _open(config)
+    report = verify_chain(engine)
+    engine.dispose()
+    out = _console()
+    if report.ok:
+        out.print(f"ok: {report.events} events, {report.records} records; chain head {report.head_hash}")
+        return
+    for problem in report.problems:
+        out.print(f"[red]TAMPERED[/] {problem}")
+    out.print(f"{len(report.problems)} problem(s) in {report.events} events, {report.records} records")
+    raise typer.Exit(1)
+
+
+@app.command("check-deadlines")
+def check_deadlines(config: Config = None) -> None:
+    """Record missed deadlines as events and raise an alert for each (run hourly)."""
+    from complaints.clock import now_utc
+    from complaints.deadlines import check_overdue
+
+    settings, engine = _open(config)
+    refs = check_overdue(engine, settings.complaints, now_utc())
+    engine.dispose()
+    _console().print(f"{len(refs)} record(s) newly overdue" + (f": {', '.join(refs)}" if refs else ""))
+
+
+def _period(start: date, end: date) -> tuple[datetime, datetime]:
+    from complaints.clock import utc
+
+    if end < start:
+        raise typer.BadParameter("--to must not be before --from")
+    return utc(datetime.combine(start, time.min)), utc(datetime.combine(end, time.max))
+
+
+@app.command()
+def report(
+    from_: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")],
+    to: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, included.")],
+    fmt: Annotated[str, typer.Option("--format", help="html or csv")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    config: Config = None,
+) -> None:
+    """Clause 8 analysis for a period: volumes, times to acknowledge/respond/close, reopen rate, root causes."""
+    from complaints.reports import build_report, render_csv, render_html
+
+    if fmt not in ("html", "csv"):
+        raise typer.BadParameter("--format must be html or csv")
+    settings, engine = _open(config)
+    start, end = _period(from_.date(), to.date())
+    rep = build_report(engine, settings.complaints, start, end)
+    engine.dispose()
+    text = render_html(rep) if fmt == "html" else render_csv(rep)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        _console().print(f"wrote {output} ({rep.total} records)")
+    else:
+        print(text, end="")
+
+
+@app.command("export-labels")
+def export_labels(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.jsonl or .csv).")],
+    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only decisions from this day.")] = None,
+    config: Config = None,
+) -> None:
+    """Confirmed and rejected social-listening records as labeled data for retraining the complaint model."""
+    from complaints.labels import write_labels
+
+    _, engine = _open(config)
+    counts = write_labels(engine, output, since=since)
+    engine.dispose()
+    _console().print(f"wrote {output}: {counts['complaint']} complaint, {counts['not_complaint']} not a complaint")
+
+
+@app.command()
+def serve(config: Config = None, host: Annotated[str | None, typer.Option()] = None,
+          port: Annotated[int | None, typer.Option()] = None) -> None:
+    """Start the review web app."""
+    import uvicorn
+
+    from complaints.web.app import create_app
+
+    settings, engine = _open(config)
+    web = settings.complaints.web
+    if web.session_secret is None:
+        _console().print("note: no session secret configured (EARFUL_COMPLAINTS__WEB__SESSION_SECRET); "
+                         "sign-ins end when the server restarts")
+    uvicorn.run(create_app(engine, settings.complaints), host=host or web.host, port=port or web.port,
+                proxy_headers=False, server_header=False)
+
+
+# ---- users ------------------------------------------------------------------------------------------------------
+
+
+def _password(confirm: bool) -> str:
+    """From $EARFUL_COMPLAINTS_PASSWORD (scripts) or a hidden prompt, never from an argument."""
+    value = os.environ.get(PASSWORD_ENV)
+    if value:
+        return value
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+
+
+@users_app.command("add")
+def users_add(username: Annotated[str, typer.Argument()],
+              role: Annotated[str, typer.Option(help="quality, viewer or admin")], config: Config = None) -> None:
+    """Add a user; the password comes from a prompt or $EARFUL_COMPLAINTS_PASSWORD."""
+    from complaints.users import add_user
+
+    _, engine = _open(config)
+    user = add_user(engine, username, _password(confirm=True), role)
+    engine.dispose()
+    _console().print(f"added {user.username} ({user.role})")
+
+
+@users_app.command("set")
+def users_set(username: Annotated[str, typer.Argument()],
+              role: Annotated[str | None, typer.Option()] = None,
+              active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
+              password: Annotated[bool, typer.Option("--password", help="Set a new password (prompted).")] = False,
+              config: Config = None) -> None:
+    """Change a user's role, deactivate or reactivate them, or set a new password."""
+    from complaints.users import set_user
+
+    _, engine = _open(config)
+    user = set_user(engine, username, role=role, active=active, password=_password(True) if password else None)
+    engine.dispose()
+    _console().print(f"{user.username}: {user.role}, {'active' if user.active else 'inactive'}")
+
+
+@users_app.command("list")
+def users_list(config: Config = None) -> None:
+    """Every user with role and status."""
+    from rich.table import Table
+
+    from complaints.users import list_users
+
+    _, engine = _open(config)
+    table = Table()
+    for col in ("user", "role", "active"):
+        table.add_column(col)
+    for user in list_users(engine):
+        table.add_row(user.username, user.role, "yes" if user.active else "no")
+    engine.dispose()
+    _console().print(table)
