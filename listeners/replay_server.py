@@ -96,6 +96,10 @@ class FakeApi:
                     return fault
         return None
 
+    def error_body(self, status: int) -> Any:
+        """The body of a scripted failure, in the API's own error shape."""
+        return {"error": status, "message": "scripted failure"}
+
     def route(self, request: Request) -> Reply:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -105,7 +109,7 @@ class FakeApi:
             self.requests.append(request)
         fault = self._take_fault(request.path)
         if fault is not None:
-            body = fault.body if fault.body is not None else {"error": fault.status, "message": "scripted failure"}
+            body = fault.body if fault.body is not None else self.error_body(fault.status)
             return Reply(fault.status, body, dict(fault.headers)), fault.delay
         try:
             return self.route(request), 0.0

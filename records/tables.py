@@ -23,3 +23,12 @@ batch_runs = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("counts", sa.JSON),
 )
+
+x_read_budget = sa.Table(
+    "x_read_budget",
+    metadata,
+    sa.Column("budget_key", sa.String(100), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),  # YYYY-MM, UTC
+    sa.Column("used", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

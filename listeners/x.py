@@ -1,0 +1,204 @@
+"""X listeners (tweepy v2 `Client`): recent search per configured query, since a cursor, within a read budget.
+
+One listener per distinct query. A fetch reads pages newest first with `since_id` and `next_token`. The cursor
+is `{"since_id": ...}` once a query is read to the end; when a fetch stops early (rate limit deferred, read
+budget spent, page limit reached) it is `{"since_id": <old>, "pending": {"newest_id", "next_token"}}`, so the
+next batch resumes the same pagination where it stopped: nothing is lost, and no post is paid for twice.
+
+Every page is paid from the monthly read budget in the records database before it is asked for (and what it
+did not return is given back), so concurrent batches never overspend; a spent budget stops X cleanly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from listeners.base import FetchResult, SourceError
+from listeners.config import PrivacySettings
+from listeners.mention import Mention
+from listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
+from listeners.x_client import classify, describe
+from listeners.x_config import XSettings
+from listeners.x_normalize import SkipTweet, retweet_of, tweet_mention
+
+TWEET_FIELDS = ["created_at", "lang", "public_metrics", "conversation_id", "referenced_tweets", "author_id"]
+USER_FIELDS = ["username", "public_metrics"]
+MIN_PAGE = 10  # X refuses max_results below 10
+
+
+class ReadBudget:
+    """The monthly read budget of X, counted in the records database (see records.budget)."""
+
+    def __init__(self, engine: Engine, key: str, limit: int, month: Callable[[], str] | None = None) -> None:
+        from records.budget import current_month
+
+        self._engine, self.key, self.limit = engine, key, limit
+        self._month = month or current_month
+
+    def reserve(self, wanted: int) -> tuple[str, int]:
+        from records.budget import reserve
+
+        month = self._month()
+        return month, reserve(self._engine, self.key, month, wanted, self.limit)
+
+    def release(self, month: str, n: int) -> None:
+        from records.budget import release
+
+        release(self._engine, self.key, month, n)
+
+    def used(self) -> int:
+        from records.budget import used
+
+        return used(self._engine, self.key, self._month())
+
+
+class XListener:
+    """One recent-search query."""
+
+    source_kind = "x"
+
+    def __init__(self, query: str, client: Any, budget: ReadBudget, settings: XSettings, privacy: PrivacySettings) -> None:
+        self.source_id = f"x:search:{query}"
+        self.query = query
+        self._client = client
+        self._budget = budget
+        self._settings = settings
+        self._privacy = privacy
+        self._policy = RetryPolicy(settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds)
+
+    def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
+        """Read what is new since `cursor` (or resume its pending pagination)."""
+        cursor = dict(cursor or {})
+        since_id = cursor.get("since_id")
+        pending = cursor.get("pending") or {}
+        newest, token = pending.get("newest_id"), pending.get("next_token")
+        result = FetchResult(mentions=[], cursor=cursor)
+        fetched_at = datetime.now(UTC)
+        seen: set[str] = set()
+        stopped: str | None = None
+        for _ in range(self._settings.max_pages):
+            month, granted = self._budget.reserve(self._settings.page_size)
+            if granted < MIN_PAGE:
+                self._budget.release(month, granted)
+                stopped = (
+                    f"X read budget for {month} is spent ({self._budget.used()} of {self._budget.limit} reads);"
+                    " X resumes next month or with a larger sources.x.monthly_read_budget"
+                )
+                break
+            try:
+                page = self._page(since_id, token, granted)
+            except RateLimitDeferred as deferred:
+                self._budget.release(month, granted)
+                stopped = f"rate limited; the rest is deferred to the next batch (resets in {_secs(deferred.reset_in)})"
+                break
+            except _StaleToken:
+                self._budget.release(month, granted)
+                result.notes.append("the stored pagination token was refused; reading again from the last cursor")
+                newest = token = None
+                continue
+            except Exception as exc:  # noqa: BLE001 - tweepy/requests failures and malformed bodies
+                self._budget.release(month, granted)
+                raise SourceError(self.source_id, describe(exc)) from None
+            data = page.get("data") if isinstance(page.get("data"), list) else []
+            self._budget.release(month, granted - len(data))
+            meta = page.get("meta") if isinstance(page.get("meta"), dict) else {}
+            newest = newest or meta.get("newest_id")
+            self._collect(page, data, result, seen, fetched_at)
+            token = meta.get("next_token")
+            if not token:
+                break
+        else:
+            stopped = f"stopped after {self._settings.max_pages} pages (sources.x.max_pages); the rest comes next batch"
+        if stopped:
+            result.notes.append(f"{self.source_id}: {stopped}")
+            if token or newest:
+                result.cursor = {"since_id": since_id, "pending": {"newest_id": newest, "next_token": token}}
+            if not token:  # stopped before the first page: keep whatever pending state there was
+                result.cursor = cursor
+        else:
+            result.cursor = {"since_id": newest or since_id}
+        return result
+
+    def _page(self, since_id: str | None, token: str | None, max_results: int) -> dict[str, Any]:
+        query = self.query if self._settings.retweets == "link" else f"({self.query}) -is:retweet"
+        expansions = ["author_id"]
+        if self._settings.retweets == "link":
+            expansions += ["referenced_tweets.id", "referenced_tweets.id.author_id"]
+        params: dict[str, Any] = {
+            "max_results": max_results,
+            "tweet_fields": TWEET_FIELDS,
+            "user_fields": USER_FIELDS,
+            "expansions": expansions,
+        }
+        if since_id:
+            params["since_id"] = since_id
+        if token:
+            params["next_token"] = token
+
+        def call() -> dict[str, Any]:
+            return self._client.search_recent_tweets(query, **params)
+
+        try:
+            page = call_with_policy(call, self._policy, classify)
+        except Exception as exc:
+            if token and "next_token" in describe(exc):
+                raise _StaleToken from None
+            raise
+        if not isinstance(page, dict):
+            raise ValueError("not a JSON object")
+        return page
+
+    def _collect(
+        self, page: dict[str, Any], data: list[Any], result: FetchResult, seen: set[str], fetched_at: datetime
+    ) -> None:
+        includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
+        users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
+        originals = {str(t.get("id")): t for t in includes.get("tweets") or [] if isinstance(t, dict)}
+        for tweet in data:
+            if not isinstance(tweet, dict):
+                result.item_errors.append(f"{self.source_id}: skipped an item that is not a tweet object")
+                continue
+            original = retweet_of(tweet)
+            if original and self._settings.retweets == "skip":
+                continue
+            batch = [tweet] + ([originals[original]] if original in originals else [])
+            for item in batch:
+                mention = self._mention(item, users, result)
+                if mention is not None and mention.native_id not in seen:
+                    seen.add(mention.native_id)
+                    result.mentions.append(mention)
+
+    def _mention(self, tweet: dict[str, Any], users: dict[str, dict[str, Any]], result: FetchResult) -> Mention | None:
+        try:
+            return tweet_mention(
+                tweet,
+                users,
+                source_id=self.source_id,
+                secret=self._privacy.author_secret.get_secret_value(),
+                store_raw=self._privacy.store_raw_author,
+                fetched_at=datetime.now(UTC),
+            )
+        except (SkipTweet, ValueError, TypeError) as exc:
+            result.item_errors.append(f"{self.source_id}: skipped tweet {str(tweet.get('id'))[:30]}: {exc}")
+            return None
+
+
+class _StaleToken(Exception):
+    """The stored next_token was refused (expired); read again from since_id."""
+
+
+def _secs(value: float | None) -> str:
+    return "?" if value is None else f"{value:.0f}s"
+
+
+def build_x_listeners(settings: XSettings, privacy: PrivacySettings, client: Any, engine: Engine) -> list[XListener]:
+    """One listener per distinct query across the configured topics, sharing one client and one budget."""
+    budget = ReadBudget(engine, settings.budget_key, settings.monthly_read_budget)
+    queries: list[str] = []
+    for topic_queries in settings.topics.values():
+        queries += [q for q in topic_queries if q not in queries]
+    return [XListener(q, client, budget, settings, privacy) for q in queries]
