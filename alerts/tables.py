@@ -104,6 +104,9 @@ alert_mention_hits = sa.Table(
     sa.Column("mention_id", sa.String(64), primary_key=True),
     sa.Column("alert_id", sa.String(40), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("complaint_pending", sa.Boolean, nullable=False, default=False),  # open_complaint still to do
+    sa.Column("complaint_ref", sa.String(200)),
+    sa.Column("topic", sa.String(200)),
 )
 
 sa.Index("ix_alert_deliveries_due", alert_deliveries.c.status, alert_deliveries.c.next_attempt_at)

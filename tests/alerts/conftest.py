@@ -194,3 +194,51 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     controller.start()
     yield SmtpServer("127.0.0.1", port, messages, client_tls, logins)
     controller.stop()
+
+
+@pytest.fixture(scope="session")
+def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real noida-db server (Elasticsearch REST API) for the session."""
+    from indexer.embedded import embedded_index
+
+    with embedded_index(tmp_path_factory.mktemp("alerts-index")) as url:
+        yield url
+
+
+@pytest.fixture
+def index(es_url: str):  # noqa: ANN201 - (es client, alias)
+    """A fresh mention index (the project's template) under a unique alias; the official client."""
+    from indexer.client import make_client
+    from indexer.config import IndexSettings
+    from indexer.template import ensure_index
+
+    settings = IndexSettings(alias=f"alerts-test-{uuid.uuid4().hex[:8]}")
+    es = make_client(settings, es_url)
+    ensure_index(es, settings)
+    yield es, settings.alias
+    es.indices.delete(index=f"{settings.alias}-000001", ignore_unavailable=True)
+    es.close()
+
+
+def mention_doc(i: int | str, *, topic: str, at: dt.datetime, sentiment: str = "neutral", reach: int = 10,
+                complaint: float = 0.05, title: str = "", text: str = "", url: str | None = None,
+                language: str = "en") -> dict[str, Any]:
+    """A mention document of the indexed shape (with its id), written for these tests."""
+    iso = at.astimezone(dt.UTC).isoformat()
+    return {
+        "id": f"m-{topic}-{i}", "source_kind": "rss", "source": "rss:test", "native_id": str(i),
+        "url": url or f"https://news.example.org/{topic}/{i}", "title": title or f"Post {i} about {topic}",
+        "text": text or f"Generated text {i} mentioning {topic}.", "author_ref": "a" * 16,
+        "published_at": iso, "fetched_at": iso, "reach": reach, "engagement": {"likes": 1},
+        "language": language, "topics": [topic],
+        "labels": {"sentiment": sentiment, "sentiment_scores": {"negative": 0.1, "neutral": 0.8, "positive": 0.1},
+                   "complaint": complaint >= 0.5, "complaint_probability": complaint, "model": "test",
+                   "model_version": "1"},
+    }
+
+
+def bulk_index(es: Any, alias: str, docs: list[dict[str, Any]]) -> None:
+    from elasticsearch import helpers
+
+    actions = ({"_index": alias, "_id": d["id"], "_source": {k: v for k, v in d.items() if k != "id"}} for d in docs)
+    helpers.bulk(es, actions, refresh=True, chunk_size=2000)

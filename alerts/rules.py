@@ -1,0 +1,172 @@
+"""The rules: per-mention rules on a batch's new mentions, windowed spike rules on index aggregations.
+
+Each finding carries why it fired: the rule, the numbers, and example mentions with links.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from alerts.config import (
+    ComplaintRule, CrisisQueryRule, HighReachNegativeRule, NegativeShareSpikeRule, RuleSettings, VolumeSpikeRule,
+)
+from alerts.stats import share_increase, volume_increase
+from alerts.windows import WindowCount, top_mentions, window_counts
+from listeners.topics import CompiledTopic, MatchTarget, compile_topic
+
+PER_MENTION = (ComplaintRule, HighReachNegativeRule, CrisisQueryRule)
+SPIKES = (VolumeSpikeRule, NegativeShareSpikeRule)
+
+
+def example(doc: dict[str, Any]) -> dict[str, Any]:
+    """A bounded example of a mention for the alert (the full text stays in the index)."""
+    labels = doc.get("labels") or {}
+    return {"id": doc.get("id"), "url": doc.get("url"), "title": str(doc.get("title") or "")[:300],
+            "text": str(doc.get("text") or "")[:600], "published_at": doc.get("published_at"),
+            "reach": doc.get("reach"), "source": doc.get("source"), "sentiment": labels.get("sentiment")}
+
+
+def _rule_topics(rule: RuleSettings, doc: dict[str, Any]) -> list[str]:
+    topics = list(doc.get("topics") or [])
+    return topics if "*" in rule.topics else [t for t in topics if t in rule.topics]
+
+
+@dataclass
+class MentionHit:
+    """A per-mention rule fired on one mention."""
+
+    rule: RuleSettings
+    topic: str
+    topics: list[str]
+    mention: dict[str, Any]  # the indexed document plus its `id`
+    numbers: dict[str, Any]
+    reason: str
+
+
+def compile_crisis_queries(rules: list[RuleSettings]) -> dict[str, CompiledTopic]:
+    """Crisis queries compiled once with the topic query syntax (a bad query is a configuration error)."""
+    return {r.name: compile_topic(f"rule {r.name}", r.query) for r in rules if isinstance(r, CrisisQueryRule)}
+
+
+def mention_hits(rules: list[RuleSettings], mentions: list[dict[str, Any]],
+                 crisis: dict[str, CompiledTopic] | None = None) -> list[MentionHit]:
+    """Every (rule, mention) pair where a per-mention rule fires. Near-duplicates of earlier mentions are skipped."""
+    crisis = crisis if crisis is not None else compile_crisis_queries(rules)
+    hits: list[MentionHit] = []
+    for doc in mentions:
+        if doc.get("duplicate_of"):
+            continue
+        labels = doc.get("labels") or {}
+        target: MatchTarget | None = None
+        for rule in rules:
+            if not isinstance(rule, PER_MENTION):
+                continue
+            topics = _rule_topics(rule, doc)
+            if not topics:
+                continue
+            if isinstance(rule, ComplaintRule):
+                prob = labels.get("complaint_probability")
+                if prob is None:
+                    prob = 1.0 if labels.get("complaint") else 0.0
+                if prob < rule.min_probability:
+                    continue
+                numbers = {"complaint_probability": round(float(prob), 3), "threshold": rule.min_probability}
+                reason = f"complaint probability {float(prob):.2f} ≥ {rule.min_probability:.2f}"
+            elif isinstance(rule, HighReachNegativeRule):
+                reach = doc.get("reach") or 0
+                if labels.get("sentiment") != "negative" or reach < rule.min_reach:
+                    continue
+                numbers = {"reach": reach, "threshold": rule.min_reach}
+                reason = f"negative mention with reach {reach:,} ≥ {rule.min_reach:,}"
+            else:
+                if target is None:
+                    target = MatchTarget.build(str(doc.get("title") or ""), str(doc.get("text") or ""),
+                                               str(doc.get("language") or "und"))
+                if not crisis[rule.name].matches(target):
+                    continue
+                numbers = {"query": rule.query}
+                reason = f"matches crisis query {rule.query}"
+            hits.append(MentionHit(rule, topics[0], topics, doc, numbers, reason))
+    return hits
+
+
+@dataclass
+class SpikeFinding:
+    """A spike rule fired for a topic in the window ending at `window_end`."""
+
+    rule: RuleSettings
+    topic: str
+    window_start: datetime
+    window_end: datetime
+    numbers: dict[str, Any]
+    reason: str
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def judge_volume(rule: VolumeSpikeRule, counts: list[WindowCount]) -> tuple[dict[str, Any], str] | None:
+    """Numbers and reason when the last window is a significant volume spike over the windows before it."""
+    current, baseline = counts[-1].total, sum(c.total for c in counts[:-1])
+    test = volume_increase(current, baseline, len(counts) - 1)
+    if current < rule.min_count or current < rule.min_ratio * test.expected or test.p_value >= rule.alpha:
+        return None
+    numbers = {"mentions": current, "baseline_mean": round(test.expected, 2),
+               "ratio": round(current / test.expected, 1) if test.expected else None,
+               "p_value": float(f"{test.p_value:.3g}"), "baseline_windows": len(counts) - 1}
+    return numbers, (f"{current} mentions in the last {_human(rule.window)} vs {test.expected:.1f} expected "
+                     f"(p = {test.p_value:.2g})")
+
+
+def judge_negative_share(rule: NegativeShareSpikeRule, counts: list[WindowCount]) -> tuple[dict[str, Any], str] | None:
+    """Numbers and reason when the negative share of the last window rose significantly."""
+    cur = counts[-1]
+    base_neg, base_total = sum(c.negative for c in counts[:-1]), sum(c.total for c in counts[:-1])
+    if cur.total < rule.min_count or cur.negative < rule.min_negative:
+        return None
+    test = share_increase(cur.negative, cur.total, base_neg, base_total)
+    share = cur.negative / cur.total
+    if share - test.expected < rule.min_share_increase or test.p_value >= rule.alpha:
+        return None
+    numbers = {"negative": cur.negative, "mentions": cur.total, "negative_share": round(share, 3),
+               "baseline_share": round(test.expected, 3), "baseline_mentions": base_total,
+               "p_value": float(f"{test.p_value:.3g}")}
+    return numbers, (f"{share:.0%} negative ({cur.negative}/{cur.total}) in the last {_human(rule.window)} "
+                     f"vs {test.expected:.0%} before (p = {test.p_value:.2g})")
+
+
+def _human(delta) -> str:  # noqa: ANN001
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def spike_findings(es: Any, alias: str, rules: list[RuleSettings], now: datetime) -> list[SpikeFinding]:
+    """Evaluate every spike rule; rules sharing window, baseline and time field share one aggregation."""
+    groups: dict[tuple, list[RuleSettings]] = defaultdict(list)
+    for rule in rules:
+        if isinstance(rule, SPIKES):
+            groups[(rule.window, rule.baseline_windows, rule.time_field)].append(rule)
+    findings: list[SpikeFinding] = []
+    for (window, baseline_windows, time_field), group in groups.items():
+        wildcard = any("*" in r.topics for r in group)
+        topics = None if wildcard else sorted({t for r in group for t in r.topics})
+        counts = window_counts(es, alias, topics=topics, window=window, windows=baseline_windows + 1,
+                               time_field=time_field, now=now)
+        for rule in group:
+            judge = judge_volume if isinstance(rule, VolumeSpikeRule) else judge_negative_share
+            for topic, series in sorted(counts.items()):
+                if "*" not in rule.topics and topic not in rule.topics:
+                    continue
+                verdict = judge(rule, series)  # type: ignore[arg-type]
+                if verdict is None:
+                    continue
+                finding = SpikeFinding(rule, topic, series[-1].start, now, *verdict)
+                finding.examples = [example(d) for d in top_mentions(
+                    es, alias, topic=topic, time_field=time_field, since=finding.window_start, until=now,
+                    negative_only=isinstance(rule, NegativeShareSpikeRule), size=rule.examples)]
+                findings.append(finding)
+    return findings
