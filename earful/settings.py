@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from alerts.config import AlertsSettings
 from complaints.config import ComplaintsSettings
 from earful.errors import ConfigError
 from indexer.config import IndexSettings
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
     listening: ListeningSettings = Field(default_factory=ListeningSettings)
     nlp: NlpSettings = Field(default_factory=NlpSettings)
     complaints: ComplaintsSettings = Field(default_factory=ComplaintsSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
 
     @field_validator("topics")
     @classmethod
