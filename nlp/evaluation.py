@@ -1,0 +1,54 @@
+"""Classification metrics per language and overall: macro-F1, accuracy, confusion matrix, row counts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+
+def scores(gold: list[str], predicted: list[str], labels: tuple[str, ...]) -> dict:
+    """Macro-F1, accuracy, per-class F1 and the confusion matrix (rows gold, columns predicted)."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    return {
+        "rows": len(gold),
+        "macro_f1": round(float(f1_score(gold, predicted, labels=list(labels), average="macro", zero_division=0)), 4),
+        "accuracy": round(float(accuracy_score(gold, predicted)), 4),
+        "f1_per_label": {
+            label: round(float(value), 4)
+            for label, value in zip(labels, f1_score(gold, predicted, labels=list(labels), average=None, zero_division=0))
+        },
+        "confusion_matrix": {
+            "labels": list(labels),
+            "matrix": confusion_matrix(gold, predicted, labels=list(labels)).tolist(),
+        },
+    }
+
+
+def evaluate(gold: list[str], predicted: list[str], langs: list[str], labels: tuple[str, ...]) -> dict:
+    """Overall scores plus ``per_language`` scores and the average of the per-language macro-F1."""
+    by_lang: dict[str, list[int]] = defaultdict(list)
+    for index, lang in enumerate(langs):
+        by_lang[lang].append(index)
+    per_language = {
+        lang: scores([gold[i] for i in idx], [predicted[i] for i in idx], labels) for lang, idx in sorted(by_lang.items())
+    }
+    report = scores(gold, predicted, labels)
+    report["macro_f1_language_average"] = round(sum(v["macro_f1"] for v in per_language.values()) / len(per_language), 4)
+    report["per_language"] = per_language
+    return report
+
+
+def render_text(report: dict, title: str) -> str:
+    """A plain-text table of the report for the terminal."""
+    lines = [title, f"{'lang':<8}{'rows':>7}{'macro-F1':>10}{'accuracy':>10}"]
+    for lang, item in report["per_language"].items():
+        lines.append(f"{lang:<8}{item['rows']:>7}{item['macro_f1']:>10.4f}{item['accuracy']:>10.4f}")
+    lines.append(f"{'overall':<8}{report['rows']:>7}{report['macro_f1']:>10.4f}{report['accuracy']:>10.4f}")
+    lines.append(f"average of per-language macro-F1: {report['macro_f1_language_average']:.4f}")
+    labels = report["confusion_matrix"]["labels"]
+    width = max(len(label) for label in labels) + 2
+    lines.append("confusion matrix (rows gold, columns predicted):")
+    lines.append(" " * width + "".join(f"{label:>{width}}" for label in labels))
+    for label, row in zip(labels, report["confusion_matrix"]["matrix"]):
+        lines.append(f"{label:<{width}}" + "".join(f"{value:>{width}}" for value in row))
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""What ``earful train`` and ``earful eval`` do, independent of the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from nlp.datasets import LabeledData, read_labeled_csvs
+from nlp.errors import TrainingDataError
+from nlp.labels import COMPLAINT, TASK_LABELS
+from nlp.training import TrainOptions, build_frozen_cache, labels_to_ids, predict_proba, tokenize, train_task
+
+Report = Callable[[str], None]
+
+
+def train(
+    data: LabeledData,
+    options: TrainOptions,
+    cache_dir: pathlib.Path,
+    base: pathlib.Path | None,
+    out: pathlib.Path,
+    report: Report = print,
+) -> dict:
+    """Train ``options.task`` on ``data`` and write the delta model to ``out``; return training facts.
+
+    With ``tuned_layers == 0`` the new head is added to ``base`` (whose encoder and other heads are kept);
+    with ``tuned_layers > 0`` the top encoder layers are re-tuned from the original encoder, so heads of
+    ``base`` (trained on other features) cannot be kept.
+    """
+    from nlp import model_store
+
+    started = time.monotonic()
+    encoder, tokenizer = model_store.load_encoder(cache_dir)
+    base_model = None
+    if base is not None and options.tuned_layers == 0:
+        base_model = model_store.load_delta(base, encoder)
+    elif base is not None:
+        report(f"--tune-layers {options.tuned_layers}: the encoder is re-tuned, so no head of {base} is kept")
+    heads = dict(base_model.config.heads) if base_model is not None else {}
+    heads[options.task] = {"labels": list(TASK_LABELS[options.task]), "hidden": options.head_hidden}
+    tuned_total = base_model.config.tuned_layers if base_model is not None else options.tuned_layers
+    model = model_store.new_model(encoder, heads, tuned_total, options.max_length)
+    if base_model is not None:
+        for task, head in base_model.heads.items():
+            if task != options.task:
+                model.heads[task].load_state_dict(head.state_dict())
+    model.heads[options.task] = _fresh_head(model, options)
+    ids = tokenize(tokenizer, data.texts, model.config.text_prefix, options.max_length)
+    report(f"caching the frozen encoder layers over {len(ids)} texts ...")
+    t0 = time.monotonic()
+    cache = build_frozen_cache(model, ids, options.tuned_layers)
+    report(f"cached in {time.monotonic() - t0:.0f}s; training {options.task} ...")
+    stats = train_task(
+        model,
+        cache,
+        labels_to_ids(data, TASK_LABELS[options.task]),
+        options,
+        on_epoch=lambda epoch, loss: report(f"epoch {epoch}: loss {loss:.4f} ({time.monotonic() - started:.0f}s)"),
+    )
+    model.config.version = time.strftime("%Y%m%d")
+    model_store.save_delta(model, out)
+    return {"seconds_total": round(time.monotonic() - started, 1), **stats}
+
+
+def cross_validate_head(
+    data: LabeledData, options: TrainOptions, cache_dir: pathlib.Path, base: pathlib.Path | None, folds: int, report: Report = print
+) -> dict:
+    """k-fold cross-validated predictions of a head trained on frozen features (``tuned_layers`` 0)."""
+    import torch
+    from sklearn.model_selection import StratifiedKFold
+
+    from nlp import model_store
+    from nlp.evaluation import evaluate
+
+    if options.tuned_layers:
+        raise TrainingDataError("cross-validation trains heads only: use --tune-layers 0")
+    encoder, tokenizer = model_store.load_encoder(cache_dir)
+    model = model_store.load_delta(base, encoder) if base else model_store.new_model(encoder, {}, 0, options.max_length)
+    model.heads[options.task] = _fresh_head(model, options)
+    ids = tokenize(tokenizer, data.texts, model.config.text_prefix, options.max_length)
+    cache = build_frozen_cache(model, ids, 0)
+    labels = TASK_LABELS[options.task]
+    y = np.array(labels_to_ids(data, labels))
+    predicted = np.zeros(len(y), dtype=int)
+    for fold, (train_idx, test_idx) in enumerate(
+        StratifiedKFold(folds, shuffle=True, random_state=options.seed).split(np.zeros(len(y)), y)
+    ):
+        model.heads[options.task] = _fresh_head(model, options)
+        sub = type(cache)(hidden=[], pooled=cache.pooled[train_idx])
+        train_task(model, sub, y[train_idx].tolist(), options)
+        with torch.inference_mode():
+            probs = torch.softmax(model.heads[options.task](cache.pooled[test_idx]), -1).numpy()
+        predicted[test_idx] = probs.argmax(1)
+        report(f"fold {fold + 1}/{folds} done")
+    return evaluate([labels[i] for i in y], [labels[i] for i in predicted], data.langs, labels)
+
+
+def _fresh_head(model, options: TrainOptions):
+    import torch
+
+    from nlp.modeling import ClassificationHead
+
+    torch.manual_seed(options.seed)
+    model.config.heads[options.task] = {"labels": list(TASK_LABELS[options.task]), "hidden": options.head_hidden}
+    return ClassificationHead(model.encoder.config.hidden_size, options.head_hidden, len(TASK_LABELS[options.task]))
+
+
+def predict_labels(model, tokenizer, task: str, texts: list[str], threshold: float | None = None) -> list[str]:
+    """Predicted label names of ``task`` for ``texts`` with an earful model."""
+    ids = tokenize(tokenizer, texts, model.config.text_prefix, model.config.max_length)
+    probs = predict_proba(model, ids)[task]
+    labels = model.config.heads[task]["labels"]
+    if task == COMPLAINT and threshold is not None:
+        return [labels[1] if p[1] >= threshold else labels[0] for p in probs]
+    return [labels[i] for i in probs.argmax(1)]
+
+
+def load_data(task: str, paths: list[pathlib.Path]) -> LabeledData:
+    """Labeled rows of ``paths`` checked against ``task``'s label set."""
+    return read_labeled_csvs(paths, TASK_LABELS[task])

@@ -1,0 +1,34 @@
+"""CPU runtime settings for classification: thread count and optional int8 dynamic quantization."""
+
+from __future__ import annotations
+
+import os
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (respects affinity masks and container CPU sets)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def configure_threads(threads: int | None) -> int:
+    """Set torch's intra-op threads to ``threads`` (default: the available CPUs); return the number used."""
+    import torch
+
+    count = threads or available_cpus()
+    torch.set_num_threads(count)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass  # already fixed once parallel work started in this process
+    return count
+
+
+def quantize_linear_int8(module):
+    """int8 dynamic quantization of every ``nn.Linear`` in ``module`` (returns the quantized module)."""
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
