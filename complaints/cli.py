@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -309,14 +309,6 @@ def check_deadlines(config: Config = None) -> None:
     _console().print(f"{len(refs)} record(s) newly overdue" + (f": {', '.join(refs)}" if refs else ""))
 
 
-def _period(start: date, end: date) -> tuple[datetime, datetime]:
-    from complaints.clock import utc
-
-    if end < start:
-        raise typer.BadParameter("--to must not be before --from")
-    return utc(datetime.combine(start, time.min)), utc(datetime.combine(end, time.max))
-
-
 @app.command()
 def report(
     from_: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")],
@@ -326,12 +318,14 @@ def report(
     config: Config = None,
 ) -> None:
     """Clause 8 analysis for a period: volumes, times to acknowledge/respond/close, reopen rate, root causes."""
-    from complaints.reports import build_report, render_csv, render_html
+    from complaints.reports import build_report, period_bounds, render_csv, render_html
 
     if fmt not in ("html", "csv"):
         raise typer.BadParameter("--format must be html or csv")
+    if to < from_:
+        raise typer.BadParameter("--to must not be before --from")
     settings, engine = _open(config)
-    start, end = _period(from_.date(), to.date())
+    start, end = period_bounds(from_.date(), to.date())
     rep = build_report(engine, settings.complaints, start, end)
     engine.dispose()
     text = render_html(rep) if fmt == "html" else render_csv(rep)

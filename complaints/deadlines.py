@@ -61,6 +61,12 @@ def overdue_clause(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+def overdue_now(record: dict[str, Any], now: datetime) -> bool:
+    """True when the record is past a deadline it still owes (the queue's 'overdue' mark)."""
+    return bool((record["status"] == "received" and utc(record["due_ack"]) < now)
+                or (record["status"] not in RESPONDED_STATES and utc(record["due_response"]) < now))
+
+
 def missed(record: dict[str, Any], now: datetime) -> list[str]:
     """Which deadlines ('acknowledge', 'respond') this record has missed and not yet recorded as missed."""
     which = []
