@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from alerts.cli import app as alerts_app
 from complaints.cli import app as complaints_app
 from earful.errors import EarfulError
 
 app = typer.Typer(help="earful: self-hosted multilingual social listening.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(complaints_app, name="complaints")
+app.add_typer(alerts_app, name="alerts")
 
 ConfigOption = Annotated[
     Path | None,
@@ -78,7 +80,9 @@ def stats(config: ConfigOption = None, es_url: EsUrlOption = None) -> None:
 def main() -> None:
     """Entry point: run the app, turning expected errors into one clear line and an exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # in this mode click returns, not raises, a typer.Exit's code
+            raise SystemExit(code)
     except EarfulError as exc:
         from rich.markup import escape
 

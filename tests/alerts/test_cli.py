@@ -1,0 +1,65 @@
+"""`earful alerts list|show|retry|test-channel` as a person runs them (the real command, a real receiver)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from alerts.api import raise_alert
+from alerts.config import AlertsSettings
+from alerts.channels import build_channels
+from alerts.sender import deliver_pending
+from records.db import make_engine
+from records.migrate import upgrade
+
+EARFUL = [sys.executable, "-m", "earful.cli"]
+
+
+def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    env["EARFUL_ALERTS__CHANNELS__HOOK__SECRET"] = "from-the-environment"
+    return subprocess.run([*EARFUL, "alerts", *args, "-c", str(config)], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_list_show_retry_and_test_channel(tmp_path, receiver):
+    config = tmp_path / "earful.yaml"
+    alerts_section = {"channels": {"hook": {"type": "webhook", "url": receiver.url}},
+                      "routes": [{"channels": ["hook"]}], "sender": {"max_attempts": 1}}
+    config.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "data"), "alerts": alerts_section}))
+    engine = make_engine(f"sqlite:///{tmp_path}/data/records.db")
+    upgrade(engine)
+    alert_id = raise_alert(engine, kind="complaint_overdue", dedup_key="C-1:ack", severity="warning",
+                           title="Acknowledgement overdue <b>C-1</b>", summary="due yesterday")
+    receiver.answer((503, {}, 0))
+    settings = AlertsSettings.model_validate(alerts_section)
+    assert deliver_pending(engine, settings, build_channels(settings, None)).parked == 1
+    engine.dispose()
+
+    listed = run(config, "list", "--failed")
+    assert listed.returncode == 0, listed.stderr
+    assert alert_id in listed.stdout and "hook:parked" in listed.stdout
+
+    shown = run(config, "show", alert_id[:8])
+    assert shown.returncode == 0, shown.stderr
+    assert "Acknowledgement overdue <b>C-1</b>" in shown.stdout and "503" in shown.stdout
+    assert receiver.url not in shown.stdout + listed.stdout  # the webhook URL is a secret
+
+    receiver.answer((200, {}, 0))
+    retried = run(config, "retry", "--all")
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert "sent 1" in retried.stdout
+    assert run(config, "list", "--failed").stdout.strip() == "no failed deliveries"
+    assert receiver.requests[-1].headers["x-earful-signature"].startswith("sha256=")  # secret from the env
+
+    tested = run(config, "test-channel", "hook")
+    assert tested.returncode == 0 and "delivered" in tested.stdout
+    receiver.answer((404, {}, 0))
+    assert run(config, "test-channel", "hook").returncode == 1
+    assert run(config, "test-channel", "nope").returncode == 2
+    assert run(config, "show", "al-doesnotexist").returncode == 1
+    assert run(config, "retry").returncode == 2  # neither id nor --all
