@@ -138,6 +138,9 @@ def _resolve_paths(settings: Settings, config_dir: Path) -> Settings:
     for feed in settings.sources.rss.feeds:
         if feed.path is not None and not feed.path.is_absolute():
             feed.path = (config_dir / feed.path).resolve()
+    for social in (settings.sources.reddit, settings.sources.x):
+        if social.replay is not None and not social.replay.is_absolute():
+            social.replay = (config_dir / social.replay).resolve()
     return settings
 
 

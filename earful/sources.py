@@ -26,4 +26,24 @@ def build_listeners(settings: Settings, engine: Engine) -> SourcePlan:
     rss = settings.sources.rss
     for feed in rss.feeds:
         plan.listeners.append(RssListener(feed, rss, settings.privacy))
+    _add_social(plan, settings, engine)
     return plan
+
+
+def _add_social(plan: SourcePlan, settings: Settings, engine: Engine) -> None:
+    """Reddit and X listeners (each optional: skipped with one line when it has no credentials)."""
+    from earful.errors import ConfigError
+    from listeners.reddit import plan_reddit
+    from listeners.x import plan_x
+
+    known = {t.name for t in settings.topics}
+    for section, topics in (("reddit", settings.sources.reddit.topics), ("x", settings.sources.x.topics)):
+        unknown = sorted(set(topics) - known)
+        if unknown:
+            raise ConfigError(f"sources.{section}.topics: unknown topic(s) {', '.join(unknown)}; define them under topics")
+    for listeners, skipped in (
+        plan_reddit(settings.sources.reddit, settings.privacy),
+        plan_x(settings.sources.x, settings.privacy, engine),
+    ):
+        plan.listeners.extend(listeners)
+        plan.skipped.extend(skipped)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
 
+from listeners.reddit_config import RedditSettings
+from listeners.x_config import XSettings
+
 _LANG_CODE = r"^[a-z]{2,3}$"
 
 
@@ -67,6 +70,8 @@ class SourcesSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rss: RssSettings = Field(default_factory=RssSettings)
+    reddit: RedditSettings = Field(default_factory=RedditSettings)
+    x: XSettings = Field(default_factory=XSettings)
 
 
 class TopicSettings(BaseModel):

@@ -218,3 +218,24 @@ def build_reddit_listeners(
         )
         listeners.append(RedditListener(f"reddit:search:{query}", [stream], client, settings, privacy))
     return listeners
+
+
+def plan_reddit(settings: RedditSettings, privacy: PrivacySettings) -> tuple[list[RedditListener], list[str]]:
+    """The Reddit listeners the configuration asks for, or one line saying why Reddit is skipped."""
+    from listeners.reddit_client import make_reddit_client
+
+    if not any(t.subreddits or t.search for t in settings.topics.values()):
+        return [], []
+    if not settings.enabled:
+        return [], ["reddit: disabled (sources.reddit.enabled is false)"]
+    if settings.replay is not None:
+        from listeners.replay import REPLAY_CLIENT_ID, REPLAY_CLIENT_SECRET, reddit_replay
+
+        client = make_reddit_client(settings, REPLAY_CLIENT_ID, REPLAY_CLIENT_SECRET, session=reddit_replay(settings.replay))
+        return build_reddit_listeners(settings, privacy, client), []
+    if settings.client_id is None or settings.client_secret is None:
+        return [], [
+            "reddit: skipped, no credentials (set EARFUL_SOURCES__REDDIT__CLIENT_ID and EARFUL_SOURCES__REDDIT__CLIENT_SECRET)"
+        ]
+    client = make_reddit_client(settings, settings.client_id.get_secret_value(), settings.client_secret.get_secret_value())
+    return build_reddit_listeners(settings, privacy, client), []

@@ -31,20 +31,20 @@ class RedditClient:
 
 
 def make_reddit_client(
-    settings: RedditSettings, client_id: str, client_secret: str, *, oauth_url: str | None = None, reddit_url: str | None = None
+    settings: RedditSettings, client_id: str, client_secret: str, *, session: requests.Session | None = None
 ) -> RedditClient:
-    """A read-only (application-only OAuth) praw client, with one timeout on every request."""
+    """A read-only (application-only OAuth) praw client, with one timeout on every request (or `session`)."""
     import praw
 
     reddit = praw.Reddit(
         client_id=client_id,
         client_secret=client_secret,
         user_agent=settings.user_agent,
-        oauth_url=oauth_url or settings.oauth_url,
-        reddit_url=reddit_url or settings.reddit_url,
+        oauth_url=settings.oauth_url,
+        reddit_url=settings.reddit_url,
         check_for_updates=False,
         check_for_async=False,
-        requestor_kwargs={"session": http_session(settings.timeout)},
+        requestor_kwargs={"session": session or http_session(settings.timeout)},
     )
     reddit.read_only = True
     policy = RetryPolicy(settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds)

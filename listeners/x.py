@@ -202,3 +202,22 @@ def build_x_listeners(settings: XSettings, privacy: PrivacySettings, client: Any
     for topic_queries in settings.topics.values():
         queries += [q for q in topic_queries if q not in queries]
     return [XListener(q, client, budget, settings, privacy) for q in queries]
+
+
+def plan_x(settings: XSettings, privacy: PrivacySettings, engine: Engine) -> tuple[list[XListener], list[str]]:
+    """The X listeners the configuration asks for, or one line saying why X is skipped (X is optional)."""
+    from listeners.x_client import make_x_client
+
+    if not any(settings.topics.values()):
+        return [], []
+    if not settings.enabled:
+        return [], ["x: disabled (sources.x.enabled is false)"]
+    if settings.replay is not None:
+        from listeners.replay import REPLAY_BEARER, x_replay
+
+        client = make_x_client(settings, REPLAY_BEARER, session=x_replay(settings.replay))
+        return build_x_listeners(settings, privacy, client, engine), []
+    if settings.bearer_token is None:
+        return [], ["x: skipped, no bearer token (set EARFUL_SOURCES__X__BEARER_TOKEN to listen on X)"]
+    client = make_x_client(settings, settings.bearer_token.get_secret_value())
+    return build_x_listeners(settings, privacy, client, engine), []

@@ -28,13 +28,13 @@ class _RedactBearer(logging.Filter):
         return True
 
 
-def make_x_client(settings: XSettings, bearer_token: str, api_base: str | None = None) -> Any:
+def make_x_client(settings: XSettings, bearer_token: str, session: requests.Session | None = None) -> Any:
     """A tweepy `Client` (app-only bearer auth, raw JSON dicts) whose session applies our timeout and base URL."""
     import tweepy
 
     client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
-    base = (api_base or settings.api_base).rstrip("/")
-    client.session = http_session(settings.timeout, rebase=None if base == TWEEPY_HOST else (TWEEPY_HOST, base))
+    base = settings.api_base.rstrip("/")
+    client.session = session or http_session(settings.timeout, rebase=None if base == TWEEPY_HOST else (TWEEPY_HOST, base))
     tweepy_log = logging.getLogger("tweepy.client")
     if not any(isinstance(f, _RedactBearer) and f._token == bearer_token for f in tweepy_log.filters):  # noqa: SLF001
         tweepy_log.addFilter(_RedactBearer(bearer_token))

@@ -1,0 +1,72 @@
+"""Reddit and X in the source plan: skipped without credentials, replayed from the bundled fixtures in the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from earful.errors import ConfigError
+from earful.settings import load_settings
+from earful.sources import build_listeners
+from records.db import make_engine
+from records.migrate import upgrade
+
+DEMO = Path(__file__).resolve().parents[2] / "config" / "earful.yaml"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path}/records.db")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def no_replay(monkeypatch: pytest.MonkeyPatch) -> dict:
+    for name in ("CLIENT_ID", "CLIENT_SECRET"):
+        monkeypatch.delenv(f"EARFUL_SOURCES__REDDIT__{name}", raising=False)
+    monkeypatch.delenv("EARFUL_SOURCES__X__BEARER_TOKEN", raising=False)
+    return {"sources": {"reddit": {"replay": None}, "x": {"replay": None}}}
+
+
+def test_without_credentials_each_platform_is_skipped_with_one_line(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = build_listeners(load_settings(DEMO, no_replay(monkeypatch)), engine)
+    assert not [l for l in plan.listeners if l.source_kind in ("reddit", "x")]
+    assert len(plan.skipped) == 2
+    assert "EARFUL_SOURCES__REDDIT__CLIENT_ID" in plan.skipped[0] and "EARFUL_SOURCES__X__BEARER_TOKEN" in plan.skipped[1]
+
+
+def test_credentials_from_the_environment_build_the_listeners(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    overrides = no_replay(monkeypatch)
+    monkeypatch.setenv("EARFUL_SOURCES__X__BEARER_TOKEN", "env-token-xyz")
+    monkeypatch.setenv("EARFUL_SOURCES__REDDIT__CLIENT_ID", "id")
+    monkeypatch.setenv("EARFUL_SOURCES__REDDIT__CLIENT_SECRET", "env-secret-xyz")
+    settings = load_settings(DEMO, overrides)
+    assert "env-token-xyz" not in repr(settings) and "env-secret-xyz" not in repr(settings)
+    plan = build_listeners(settings, engine)
+    ids = [l.source_id for l in plan.listeners]
+    assert "reddit:r/acmeoutdoor" in ids and "x:search:acme" in ids and plan.skipped == []
+
+
+def test_an_unknown_topic_name_is_a_config_error(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(DEMO, {"sources": {"x": {"topics": {"acme-prodcts": ["acme"]}}}})
+    with pytest.raises(ConfigError, match="acme-prodcts"):
+        build_listeners(settings, engine)
+
+
+def test_the_demo_replays_reddit_and_x_through_the_real_clients(engine: Engine) -> None:
+    plan = build_listeners(load_settings(DEMO), engine)
+    social = {l.source_id: l for l in plan.listeners if l.source_kind in ("reddit", "x")}
+    assert set(social) == {"reddit:r/acmeoutdoor", "reddit:search:acme", "reddit:search:nordpeak", "x:search:acme", "x:search:nordpeak"}
+    results = {sid: listener.fetch(None) for sid, listener in social.items()}
+    assert all(not r.item_errors for r in results.values())
+    texts = [m.title + m.text for r in results.values() for m in r.mentions]
+    assert any("Stiefel" in t for t in texts) and any("پوتین" in t for t in texts) and any("kängor" in t for t in texts)
+    x_acme = results["x:search:acme"]
+    assert any(m.extra.get("retweet_of") for m in x_acme.mentions)  # the demo links retweets
+    assert any(m.extra.get("author_unavailable") for m in x_acme.mentions)  # and has a suspended author
+    # a second batch from the returned cursors finds nothing new
+    assert all(not social[sid].fetch(r.cursor).mentions for sid, r in results.items())
