@@ -1,0 +1,91 @@
+"""A running review web app on 127.0.0.1 (real uvicorn in a thread) with users and a few records."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import uvicorn
+from argon2 import PasswordHasher
+from sqlalchemy import Engine
+
+from complaints.clock import now_utc
+
+from complaints.config import ComplaintsSettings
+from complaints.intake import RegisterComplaintOpener, open_manual
+from complaints.tables import complaint_users
+from tests.complaints.conftest import make_mention
+
+PASSWORDS = {"dana": "dana-password-1", "ivan": "ivan-password-1", "vera": "vera-password-1",
+             "ada": "ada-password-123"}
+ROLES = {"dana": "quality", "ivan": "quality", "vera": "viewer", "ada": "admin"}
+HOSTILE = '<script>document.title="pwned";alert(1)</script><img src=x onerror=alert(2)> my kettle exploded'
+PERSIAN = "سفارش من خراب رسید و هیچ‌کس جواب نمی‌دهد. لطفاً پول را برگردانید!"
+
+
+@dataclass
+class WebApp:
+    url: str
+    engine: Engine
+    settings: ComplaintsSettings
+    refs: dict[str, str]
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:  # noqa: ANN001
+    """Serve an ASGI app with uvicorn on a free port; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the web app did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@functools.cache
+def _password_hashes() -> dict[str, str]:
+    """argon2 hashing is slow on purpose; hash the test passwords once per session."""
+    return {name: PasswordHasher().hash(password) for name, password in PASSWORDS.items()}
+
+
+def seed(engine: Engine, settings: ComplaintsSettings) -> dict[str, str]:
+    """Users of every role and three records: plain, hostile HTML, Persian (right to left)."""
+    now = now_utc()
+    with engine.begin() as conn:
+        conn.execute(sa.insert(complaint_users), [
+            {"username": name, "password_hash": hashed, "role": ROLES[name], "active": True, "created_at": now,
+             "updated_at": now} for name, hashed in _password_hashes().items()])
+    opener = RegisterComplaintOpener(engine, settings)
+    refs = {
+        "plain": opener.open_from_alert(mention=make_mention(1), alert_id="alert-1", topic="acme",
+                                        rule="complaint_detected"),
+        "hostile": opener.open_from_alert(mention=make_mention(2, text=HOSTILE, url="javascript:alert(3)"),
+                                          alert_id="alert-2", topic="acme", rule="complaint_detected"),
+        "persian": opener.open_from_alert(mention=make_mention(3, text=PERSIAN, language="fa"), alert_id="alert-3",
+                                          topic="acme", rule="complaint_detected"),
+    }
+    refs["manual"] = open_manual(engine, settings, {"channel": "phone", "description": "Late delivery, twice."},
+                                 actor="dana")
+    return refs
+
+
+@contextmanager
+def running_app(engine: Engine, settings: ComplaintsSettings) -> Iterator[WebApp]:
+    from complaints.web.app import create_app
+
+    refs = seed(engine, settings)
+    with serve(create_app(engine, settings, session_secret="test-secret-" + "x" * 32)) as url:
+        yield WebApp(url, engine, settings, refs)
