@@ -320,10 +320,12 @@ def report(
     """Clause 8 analysis for a period: volumes, times to acknowledge/respond/close, reopen rate, root causes."""
     from complaints.reports import build_report, period_bounds, render_csv, render_html
 
+    from complaints.errors import UsageError
+
     if fmt not in ("html", "csv"):
-        raise typer.BadParameter("--format must be html or csv")
+        raise UsageError("--format must be html or csv")
     if to < from_:
-        raise typer.BadParameter("--to must not be before --from")
+        raise UsageError("--to must not be before --from")
     settings, engine = _open(config)
     start, end = period_bounds(from_.date(), to.date())
     rep = build_report(engine, settings.complaints, start, end)

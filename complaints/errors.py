@@ -27,3 +27,9 @@ class StaleRecord(ComplaintError):
 
 class NotAuthorized(ComplaintError):
     """The acting user may not do this."""
+
+
+class UsageError(ComplaintError):
+    """A command was given contradictory or invalid options (exit code 2, like other usage errors)."""
+
+    exit_code = 2

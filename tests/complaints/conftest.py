@@ -1,22 +1,44 @@
 """Fixtures of the complaint register tests: a migrated records database on SQLite and, when available, PostgreSQL.
 
-PostgreSQL tests use the session's throw-away database (tests/conftest.py `pg_url`), emptied between tests.
+PostgreSQL tests use their own throw-away database (earful_complaints_<random>) for the session, emptied between
+tests, so truncating tables never disturbs other packages' tests on the same server.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from complaints.config import ComplaintsSettings
 from records.db import make_engine
 from records.migrate import upgrade
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture(scope="session")
+def complaints_pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this package's tests (skips when EARFUL_TEST_PG_URL is unset)."""
+    base = os.environ.get("EARFUL_TEST_PG_URL")
+    if not base:
+        pytest.skip("PostgreSQL not configured (set EARFUL_TEST_PG_URL)")
+    name = f"earful_complaints_{secrets.token_hex(4)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _fresh_pg(pg_url: str) -> Engine:
@@ -26,7 +48,7 @@ def _fresh_pg(pg_url: str) -> Engine:
     with engine.begin() as conn:
         conn.execute(sa.text(
             "TRUNCATE complaint_events, complaint_mentions, complaint_alerts, complaint_ref_counters, "
-            "complaint_users, complaints RESTART IDENTITY CASCADE"))
+            "complaint_users, complaints, alerts RESTART IDENTITY CASCADE"))
         conn.execute(sa.text("UPDATE complaint_chain_head SET seq = 0, hash = :h"), {"h": "0" * 64})
     return engine
 
@@ -38,7 +60,7 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
         eng = make_engine(f"sqlite:///{tmp_path}/records.db")
         upgrade(eng)
     else:
-        eng = _fresh_pg(request.getfixturevalue("pg_url"))
+        eng = _fresh_pg(request.getfixturevalue("complaints_pg_url"))
     yield eng
     eng.dispose()
 
