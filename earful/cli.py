@@ -11,11 +11,16 @@ from rich.console import Console
 from alerts.cli import app as alerts_app
 from complaints.cli import app as complaints_app
 from earful.errors import EarfulError
+from nlp import cli as nlp_cli
 
 app = typer.Typer(help="earful: self-hosted multilingual social listening.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(complaints_app, name="complaints")
 app.add_typer(alerts_app, name="alerts")
+app.command("train")(nlp_cli.train)
+app.command("eval")(nlp_cli.evaluate)
+app.command("build-model")(nlp_cli.build_model)
+app.command("split-data")(nlp_cli.split_data)
 
 ConfigOption = Annotated[
     Path | None,
@@ -28,7 +33,10 @@ EsUrlOption = Annotated[
 
 def console() -> Console:
     """The console every command prints to."""
-    return Console(highlight=False)
+    import sys
+
+    # Logs and pipes get a width that fits the summary tables; a terminal keeps its own.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 132)
 
 
 def load(config: Path | None, es_url: str | None = None):  # noqa: ANN201 - returns Settings

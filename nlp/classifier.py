@@ -127,7 +127,7 @@ class MentionClassifier:
         from nlp.modeling import mean_pool
 
         config = self.default_model.config
-        max_length = min(self.settings.max_length, config.max_length or self.settings.max_length)
+        max_length = min(self.settings.max_length, config.max_tokens or self.settings.max_length)
         encoded = self.default_tokenizer(
             [config.text_prefix + t for t in texts], truncation=True, max_length=max_length
         )["input_ids"]

@@ -88,7 +88,7 @@ def new_model(encoder, heads: dict[str, dict], tuned_layers: int, max_length: in
         encoder=encoder.config.to_dict(),
         heads=heads,
         tuned_layers=tuned_layers,
-        max_length=max_length,
+        max_tokens=max_length,
         encoder_name=ENCODER_NAME,
         encoder_sha256=TENSORS_SHA256,
         version=version,

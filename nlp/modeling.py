@@ -26,7 +26,7 @@ class EarfulConfig(PretrainedConfig):
         heads: dict[str, dict] | None = None,
         tuned_layers: int = 0,
         text_prefix: str = "query: ",
-        max_length: int = 128,
+        max_tokens: int = 128,
         encoder_name: str = "",
         encoder_sha256: str = "",
         version: str = "0",
@@ -36,7 +36,7 @@ class EarfulConfig(PretrainedConfig):
         self.heads = dict(heads or {})
         self.tuned_layers = tuned_layers
         self.text_prefix = text_prefix
-        self.max_length = max_length
+        self.max_tokens = max_tokens
         self.encoder_name = encoder_name
         self.encoder_sha256 = encoder_sha256
         self.version = version
@@ -107,3 +107,29 @@ def register_auto_classes() -> None:
         AutoModel.register(EarfulConfig, EarfulMultiHeadModel)
     except ValueError:
         pass  # already registered in this process
+
+
+class EarfulForSequenceClassification(PreTrainedModel):
+    """One task of a multi-head model as a standard sequence classifier (returns ``.logits``).
+
+    Lets generic tooling such as ``transformers.pipeline("text-classification")`` run one head.
+    """
+
+    config_class = EarfulConfig
+    base_model_prefix = "earful"
+
+    def __init__(self, config: EarfulConfig, multi_head: EarfulMultiHeadModel | None = None, task: str = "") -> None:
+        super().__init__(config)
+        multi_head = multi_head if multi_head is not None else EarfulMultiHeadModel(config)
+        self.encoder = multi_head.encoder
+        self.head = multi_head.heads[task]
+        labels = config.heads[task]["labels"]
+        self.config.id2label = dict(enumerate(labels))
+        self.config.label2id = {label: i for i, label in enumerate(labels)}
+        self.config.num_labels = len(labels)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: object):
+        from transformers.modeling_outputs import SequenceClassifierOutput
+
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return SequenceClassifierOutput(logits=self.head(mean_pool(hidden, attention_mask)))

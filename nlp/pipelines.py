@@ -24,8 +24,11 @@ def train(
     base: pathlib.Path | None,
     out: pathlib.Path,
     report: Report = print,
+    features_dir: pathlib.Path | None = None,
 ) -> dict:
     """Train ``options.task`` on ``data`` and write the delta model to ``out``; return training facts.
+
+    ``features_dir`` keeps the frozen-layer outputs on disk so that re-runs on the same data skip them.
 
     With ``tuned_layers == 0`` the new head is added to ``base`` (whose encoder and other heads are kept);
     with ``tuned_layers > 0`` the top encoder layers are re-tuned from the original encoder, so heads of
@@ -50,10 +53,7 @@ def train(
                 model.heads[task].load_state_dict(head.state_dict())
     model.heads[options.task] = _fresh_head(model, options)
     ids = tokenize(tokenizer, data.texts, model.config.text_prefix, options.max_length)
-    report(f"caching the frozen encoder layers over {len(ids)} texts ...")
-    t0 = time.monotonic()
-    cache = build_frozen_cache(model, ids, options.tuned_layers)
-    report(f"cached in {time.monotonic() - t0:.0f}s; training {options.task} ...")
+    cache = _frozen_cache(model, ids, options.tuned_layers, features_dir, report)
     stats = train_task(
         model,
         cache,
@@ -64,6 +64,27 @@ def train(
     model.config.version = time.strftime("%Y%m%d")
     model_store.save_delta(model, out)
     return {"seconds_total": round(time.monotonic() - started, 1), **stats}
+
+
+def _frozen_cache(model, ids: list[list[int]], tuned_layers: int, features_dir: pathlib.Path | None, report: Report):
+    """Frozen-layer outputs for ``ids``: loaded from ``features_dir`` when computed before, else computed."""
+    import hashlib
+
+    import torch
+
+    key = hashlib.sha256(repr((ids, tuned_layers, model.config.encoder_sha256)).encode()).hexdigest()[:16]
+    path = pathlib.Path(features_dir) / f"frozen-{key}.pt" if features_dir else None
+    if path is not None and path.is_file():
+        report(f"using cached frozen-layer outputs {path}")
+        return torch.load(path, weights_only=False)
+    report(f"running the frozen encoder layers over {len(ids)} texts ...")
+    started = time.monotonic()
+    cache = build_frozen_cache(model, ids, tuned_layers)
+    report(f"done in {time.monotonic() - started:.0f}s")
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(cache, path)
+    return cache
 
 
 def cross_validate_head(
@@ -111,7 +132,7 @@ def _fresh_head(model, options: TrainOptions):
 
 def predict_labels(model, tokenizer, task: str, texts: list[str], threshold: float | None = None) -> list[str]:
     """Predicted label names of ``task`` for ``texts`` with an earful model."""
-    ids = tokenize(tokenizer, texts, model.config.text_prefix, model.config.max_length)
+    ids = tokenize(tokenizer, texts, model.config.text_prefix, model.config.max_tokens)
     probs = predict_proba(model, ids)[task]
     labels = model.config.heads[task]["labels"]
     if task == COMPLAINT and threshold is not None:

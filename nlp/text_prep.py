@@ -15,8 +15,11 @@ CHARS_PER_TOKEN_BOUND = 16
 
 
 def prepare(text: str, max_tokens: int) -> str:
-    """Placeholder for handles and links, whitespace collapsed, cut to ``max_tokens * 16`` characters."""
-    text = text[: max_tokens * CHARS_PER_TOKEN_BOUND * 4]
+    """Placeholder for handles and links, whitespace collapsed, cut to ``max_tokens * 16`` characters.
+
+    Characters that cannot be encoded as UTF-8 (lone surrogates) become "?".
+    """
+    text = text[: max_tokens * CHARS_PER_TOKEN_BOUND * 4].encode("utf-8", "replace").decode("utf-8")
     text = _URL.sub("http", text)
     text = _HANDLE.sub("@user", text)
     return " ".join(text.split())[: max_tokens * CHARS_PER_TOKEN_BOUND]

@@ -1,0 +1,67 @@
+"""MentionClassifier on the bundled default model: result shape, no-label cases, truncation, hostile text."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+KEYS = {"sentiment", "sentiment_scores", "complaint", "complaint_probability", "model", "model_version"}
+
+
+def test_result_shape(classifier):
+    [result] = classifier.classify(["The delivery was late again and support never answered."], ["en"])
+    assert set(result) == KEYS
+    assert result["sentiment"] in ("negative", "neutral", "positive")
+    assert set(result["sentiment_scores"]) == {"negative", "neutral", "positive"}
+    assert math.isclose(sum(result["sentiment_scores"].values()), 1.0, abs_tol=1e-3)
+    assert isinstance(result["complaint"], bool) and 0.0 <= result["complaint_probability"] <= 1.0
+    assert result["model"] and result["model_version"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"), [("", "en"), ("   \n\t ", "de"), ("ok", "und"), ("👍👍", "und"), ("\u200b\u200c", "und")]
+)
+def test_empty_or_undetermined_text_gets_no_label(classifier, text, lang):
+    assert classifier.classify([text], [lang]) == [None]
+
+
+def test_undetermined_language_with_enough_text_is_labeled(classifier):
+    [result] = classifier.classify(["this parcel never arrived and nobody cares at all"], ["und"])
+    assert result is not None
+
+
+def test_huge_post_is_truncated_predictably(classifier):
+    head = "Terrible service, my order was cancelled twice and nobody called back. " * 40
+    huge = head + "Actually everything is wonderful and I love it! " * 20000
+    [cut, whole] = classifier.classify([head, huge], ["en", "en"])
+    assert whole == cut  # only the first max_length tokens count
+
+
+def test_hostile_text_does_not_crash(classifier):
+    hostile = [
+        "<script>alert('x')</script><b>bold</b> &amp; &#x202e; <img src=x onerror=alert(1)>",
+        "\u202eRTL override\u202c mixed עברית and العربية text \u200f\u200e",
+        "control \x00\x01\x07 chars and \ufeff BOM and \ud800 lone surrogate",
+        "Z̴̡̢̛a̷̢̛l̸̡g̶̛o̵ ̷t̶e̸x̵t̴ " * 30,
+        "🙂" * 3000,
+        "a" * 100000,
+        "کیفیت\u200cمحصول\u200cپایین\u200cبود " * 100,
+    ]
+    results = classifier.classify(hostile, ["en", "ar", "en", "en", "en", "en", "fa"])
+    assert len(results) == len(hostile)
+    assert all(r is None or set(r) == KEYS for r in results)
+
+
+def test_batch_results_keep_input_order(classifier):
+    """Batch-mates change int8 activation scales slightly, never which post a result belongs to."""
+    texts = ["short one", "a much longer post about a parcel that never arrived " * 5, "", "mittellang, aber ok"]
+    batch = classifier.classify(texts, ["en", "en", "en", "de"])
+    single = [classifier.classify([t], [lang])[0] for t, lang in zip(texts, ["en", "en", "en", "de"])]
+    for a, b in zip(batch, single):
+        if a is None:
+            assert b is None
+        else:
+            for label, p in a["sentiment_scores"].items():
+                assert p == pytest.approx(b["sentiment_scores"][label], abs=0.02)
+            assert a["complaint_probability"] == pytest.approx(b["complaint_probability"], abs=0.02)

@@ -1,0 +1,47 @@
+"""The eval command prints per-language figures and writes JSON with macro_f1 and per_language."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from typer.testing import CliRunner
+
+ROWS = [
+    ("I love this phone, best purchase ever", "positive", "en"),
+    ("Worst service I have ever had, never again", "negative", "en"),
+    ("The shop opens at nine tomorrow", "neutral", "en"),
+    ("Ich bin total zufrieden mit der Lieferung", "positive", "de"),
+    ("Der Zug ist schon wieder ausgefallen, so ärgerlich", "negative", "de"),
+    ("Die Filiale ist am Montag geschlossen", "neutral", "de"),
+]
+
+
+def test_eval_writes_json(tmp_path, models_cache):
+    from nlp.cli import app
+
+    data = tmp_path / "mini.csv"
+    with open(data, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label", "lang"])
+        writer.writerows(ROWS)
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app, ["eval", "--task", "sentiment", str(data), "--json", str(out), "--cache-dir", str(models_cache)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "confusion matrix" in result.output and "overall" in result.output
+    report = json.loads(out.read_text())
+    assert 0.0 <= report["macro_f1"] <= 1.0
+    assert set(report["per_language"]) == {"de", "en"}
+    assert report["per_language"]["de"]["rows"] == 3
+
+
+def test_eval_reports_bad_labels_clearly(tmp_path, models_cache):
+    from nlp.cli import app
+
+    data = tmp_path / "bad.csv"
+    data.write_text("text,label\nhello,maybe\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "--task", "sentiment", str(data), "--cache-dir", str(models_cache)])
+    assert result.exit_code == 2
+    assert "maybe" in result.output
