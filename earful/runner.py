@@ -3,32 +3,51 @@
 Every source runs on its own: a source that fails is reported and the others go on. A source's cursor moves
 only after the index accepted all of its new mentions, so a crash anywhere before that refetches the same items
 next time, and their deterministic ids keep them from being indexed twice.
+
+The batch is a two-stage pipeline: the main thread fetches and prepares source n+1 (parsing, language, topics,
+near-duplicates: Python work) while a worker thread stores source n (index look-ups, classification, bulk
+indexing, cursor commit: work that waits on the index or runs in torch without the GIL). Sources are stored in
+the order they were prepared.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from earful.enrich import Enricher, load_enricher
 from earful.hooks import BatchContext, post_index_hooks
+from earful.near_duplicates import NearDuplicateFinder
 from earful.services import Services, open_services
 from earful.settings import Settings
 from earful.sources import build_listeners
 from earful.summary import BatchSummary, SourceResult
-from indexer.bulk import existing_ids, index_mentions, near_duplicate_candidates
+from indexer.bulk import existing_ids, index_mentions
 from listeners.base import Listener, SourceError
-from listeners.dedupe import BandIndex, dup_bands, min_shared_bands
 from listeners.mention import Mention
 from listeners.topics import CompiledTopic, MatchTarget, compile_topic
 from nlp.language import UNDETERMINED, detect_language
 from records.cursors import load_cursor, save_cursor
+from records.near_dups import find_band_owners, store_bands
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedSource:
+    """A source after the first stage: its mentions ready to store, and the cursor to commit once stored."""
+
+    result: SourceResult
+    mentions: list[Mention] = field(default_factory=list)
+    cursor: dict[str, Any] | None = None
+    fetched_ok: bool = False
 
 
 def compile_topics(settings: Settings) -> list[CompiledTopic]:
@@ -51,46 +70,25 @@ def match_topics(mention: Mention, topics: list[CompiledTopic]) -> None:
     mention.topics = [topic.name for topic in topics if topic.matches(target)]
 
 
-def mark_near_duplicates(services: Services, mentions: list[Mention], threshold: float) -> int:
-    """Set `duplicate_of` on mentions whose text nearly repeats an indexed or earlier mention; returns the count."""
-    band_index = BandIndex(min_shared=min_shared_bands(threshold))
-    for mention in mentions:
-        mention.dup_bands = dup_bands(f"{mention.title}\n{mention.text}")
-    all_bands = [key for m in mentions for key in m.dup_bands]
-    if all_bands:
-        for doc_id, bands in near_duplicate_candidates(services.es, services.alias, all_bands).items():
-            band_index.add(doc_id, bands)
-    count = 0
-    for mention in mentions:
-        if not mention.dup_bands:
-            continue
-        original = band_index.best_match(mention.dup_bands, exclude=mention.id)
-        if original is not None:
-            mention.duplicate_of = original
-            count += 1
-        band_index.add(mention.id, mention.dup_bands)
-    return count
-
-
-def process_source(
-    services: Services, listener: Listener, topics: list[CompiledTopic], enricher: Enricher | None
-) -> tuple[SourceResult, list[Mention]]:
-    """Run one source through the whole pipeline; returns its result and the mentions it indexed anew."""
+def prepare_source(
+    services: Services, listener: Listener, topics: list[CompiledTopic], near_dups: NearDuplicateFinder
+) -> PreparedSource:
+    """Stage one: fetch since the cursor, normalize, detect language, match topics, mark near-duplicates."""
     settings = services.settings
-    result = SourceResult(source=listener.source_id, kind=listener.source_kind)
-    cursor = load_cursor(services.engine, listener.source_id)
+    prepared = PreparedSource(SourceResult(source=listener.source_id, kind=listener.source_kind))
+    result = prepared.result
     try:
-        fetched = listener.fetch(cursor)
+        fetched = listener.fetch(load_cursor(services.engine, listener.source_id))
     except SourceError as exc:
         result.errors.append(exc.message)
-        return result, []
+        return prepared
+    prepared.fetched_ok, prepared.cursor = True, fetched.cursor
     result.notes.extend(fetched.notes)
     result.errors.extend(fetched.item_errors)
     result.fetched = len(fetched.mentions)
-
     unique: dict[str, Mention] = {}
     for mention in fetched.mentions:
-        unique.setdefault(mention.id, mention)  # a feed listing one item twice
+        unique.setdefault(mention.id, mention)  # a source listing one item twice
     candidates = list(unique.values())
     for mention in candidates:
         assign_language(mention, settings.listening.min_chars_for_language)
@@ -98,15 +96,22 @@ def process_source(
     if not settings.listening.keep_unmatched:
         result.off_topic = sum(1 for m in candidates if not m.topics)
         candidates = [m for m in candidates if m.topics]
+    result.near_duplicates = near_dups.mark(candidates)
+    prepared.mentions = candidates
+    return prepared
 
-    seen = existing_ids(services.es, services.alias, [m.id for m in candidates])
+
+def store_source(services: Services, prepared: PreparedSource, enricher: Enricher | None) -> list[Mention]:
+    """Stage two: skip what is indexed already, classify the rest, index, then commit the cursor."""
+    result = prepared.result
+    if not prepared.fetched_ok:
+        return []
+    seen = existing_ids(services.es, services.alias, [m.id for m in prepared.mentions])
+    new = [m for m in prepared.mentions if m.id not in seen]
     result.already_seen = len(seen)
-    new = [m for m in candidates if m.id not in seen]
-    result.near_duplicates = mark_near_duplicates(services, new, settings.listening.near_duplicate_threshold)
     if enricher is not None:
         enricher.enrich(new)
-
-    outcome = index_mentions(services.es, services.alias, new, settings.index.bulk_chunk_size)
+    outcome = index_mentions(services.es, services.alias, new, services.settings.index.bulk_chunk_size)
     result.already_seen += len(outcome.already_present)
     result.errors.extend(f"mention {doc_id}: index refused it: {reason}" for doc_id, reason in outcome.errors.items())
     created = set(outcome.created)
@@ -114,16 +119,26 @@ def process_source(
     result.new = len(indexed)
     result.topics = Counter(topic for m in indexed for topic in m.topics)
     result.languages = Counter(m.language for m in indexed)
-
+    store_bands(services.engine, [(m.id, m.dup_bands) for m in indexed])
     if outcome.errors:
         result.notes.append("cursor kept: some mentions were not indexed and will be fetched again")
-        return result, indexed
-    if services.embedded:
+        return indexed
+    if services.embedded and indexed:
         services.es.indices.flush(index=services.alias)  # the embedded server persists on flush
-    if fetched.cursor is not None:
-        save_cursor(services.engine, listener.source_id, fetched.cursor)
+    if prepared.cursor is not None:
+        save_cursor(services.engine, result.source, prepared.cursor)
     result.cursor_committed = True
-    return result, indexed
+    return indexed
+
+
+def _guarded(stage: str, result: SourceResult, work: Any, *args: Any) -> Any:
+    """Run one stage of one source; an unexpected error is reported on that source, not raised."""
+    try:
+        return work(*args)
+    except Exception as exc:  # one broken source must not stop the others
+        log.exception("source %s failed while %s", result.source, stage)
+        result.errors.append(f"unexpected error while {stage}: {type(exc).__name__}: {exc}")
+        return None
 
 
 def run_batch(settings: Settings, console: Console | None = None) -> BatchSummary:
@@ -135,22 +150,27 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
     with open_services(settings) as services:
         plan = build_listeners(settings, services.engine)
         summary = BatchSummary(started_at=started, skipped=list(plan.skipped))
+        near_dups = NearDuplicateFinder(services, settings.listening.near_duplicate_threshold)
         new_mentions: list[Mention] = []
         progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
-        with progress:
+        with progress, ThreadPoolExecutor(max_workers=1, thread_name_prefix="earful-store") as store:
             task = progress.add_task("sources", total=len(plan.listeners))
+            pending: list[tuple[SourceResult, Future[list[Mention] | None]]] = []
             for listener in plan.listeners:
                 progress.update(task, description=f"[cyan]{listener.source_id}")
-                try:
-                    result, indexed = process_source(services, listener, topics, enricher)
-                except Exception as exc:  # one broken source must not stop the others; the error is reported
-                    log.exception("source %s failed", listener.source_id)
-                    result, indexed = SourceResult(listener.source_id, listener.source_kind), []
-                    result.errors.append(f"unexpected error: {type(exc).__name__}: {exc}")
+                result = SourceResult(listener.source_id, listener.source_kind)
+                prepared = _guarded("fetching", result, prepare_source, services, listener, topics, near_dups)
+                if prepared is None:
+                    prepared = PreparedSource(result)
+                future = store.submit(_guarded, "indexing", prepared.result, store_source, services, prepared,
+                                      enricher)
+                future.add_done_callback(lambda _f: progress.advance(task))
+                pending.append((prepared.result, future))
+            for result, future in pending:
                 summary.sources.append(result)
-                new_mentions.extend(indexed)
-                progress.advance(task)
+                new_mentions.extend(future.result() or [])
+        plan.close()
         context = BatchContext(services=services, new_mentions=new_mentions, started_at=started, console=console)
         for name, hook in post_index_hooks(services):
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -16,16 +17,25 @@ class SourcePlan:
 
     listeners: list[Listener] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)  # shared clients to close after the batch
+
+    def close(self) -> None:
+        """Close what the listeners share (HTTP connection pools)."""
+        for close in self.closers:
+            close()
 
 
 def build_listeners(settings: Settings, engine: Engine) -> SourcePlan:
     """Every listener the configuration asks for."""
-    from listeners.rss import RssListener
+    from listeners.rss import RssListener, make_http_client
 
     plan = SourcePlan()
     rss = settings.sources.rss
+    if rss.feeds:
+        client = make_http_client(rss)  # one pool (and one TLS context) for every feed of the batch
+        plan.closers.append(client.close)
     for feed in rss.feeds:
-        plan.listeners.append(RssListener(feed, rss, settings.privacy))
+        plan.listeners.append(RssListener(feed, rss, settings.privacy, client))
     _add_social(plan, settings, engine)
     return plan
 

@@ -66,18 +66,3 @@ def existing_ids(es: Any, alias: str, ids: Sequence[str], chunk: int = 1000) -> 
         resp = es.search(index=alias, query={"ids": {"values": part}}, source=False, size=len(part))
         found.update(hit["_id"] for hit in resp["hits"]["hits"])
     return found
-
-
-def near_duplicate_candidates(es: Any, alias: str, bands: Sequence[str], chunk: int = 4000) -> dict[str, list[str]]:
-    """Indexed mentions sharing any of `bands`, with their own band keys (id -> bands), oldest first."""
-    found: dict[str, list[str]] = {}
-    unique = sorted(set(bands))
-    for start in range(0, len(unique), chunk):
-        part = unique[start : start + chunk]
-        resp = es.search(
-            index=alias, query={"terms": {"dup_bands": part}}, source=["dup_bands"], size=1000,
-            sort=[{"fetched_at": "asc"}],
-        )
-        for hit in resp["hits"]["hits"]:
-            found[hit["_id"]] = hit["_source"].get("dup_bands", [])
-    return found

@@ -54,3 +54,14 @@ def mention_counts(es: Any, alias: str, *, days: int = 30) -> dict[str, Any]:
         "sentiment": buckets("sentiment"),
         "days": [(b["key_as_string"], int(b["doc_count"])) for b in aggs["days"]["per_day"]["buckets"]],
     }
+
+
+def mention_texts(es: Any, alias: str, ids: list[str], chunk: int = 500) -> dict[str, str]:
+    """Title and text of indexed mentions by id (for comparing a new mention with earlier ones)."""
+    texts: dict[str, str] = {}
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        resp = es.search(index=alias, query={"ids": {"values": part}}, source=["title", "text"], size=len(part))
+        for hit in resp["hits"]["hits"]:
+            texts[hit["_id"]] = f"{hit['_source'].get('title', '')}\n{hit['_source'].get('text', '')}"
+    return texts

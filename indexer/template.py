@@ -47,7 +47,6 @@ def mappings() -> dict[str, Any]:
         "language_score": {"type": "float"},
         "topics": _KEYWORD,
         "duplicate_of": _KEYWORD,
-        "dup_bands": _KEYWORD,
         "labels": {
             "type": "object",
             "dynamic": True,  # room for more heads (e.g. complaint category)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+import sys
 import unicodedata
 
 _BLOCK_TAGS = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/blockquote)\b[^>]*>", re.IGNORECASE)
@@ -11,16 +13,28 @@ _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 # Control and format characters that only confuse downstream tools; ZWNJ/ZWJ and bidi marks carry meaning in
 # Persian and Arabic text and are kept (they are category Cf, listed here as exceptions).
-_KEEP_FORMAT = {"\u200c", "\u200d", "\u200e", "\u200f"}
+_KEEP = "\n\t\u200c\u200d\u200e\u200f"
+
+
+@functools.cache
+def _unwanted_chars() -> re.Pattern[str]:
+    """A character class of every control, format, surrogate and private-use code point except _KEEP."""
+    ranges: list[str] = []
+    start = None
+    for code in range(sys.maxunicode + 2):
+        ch = chr(code) if code <= sys.maxunicode else ""
+        unwanted = bool(ch) and ch not in _KEEP and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co")
+        if unwanted and start is None:
+            start = code
+        elif not unwanted and start is not None:
+            ranges.append(f"\\U{start:08x}-\\U{code - 1:08x}")
+            start = None
+    return re.compile("[" + "".join(ranges) + "]")
 
 
 def strip_controls(text: str) -> str:
     """Remove control characters (except newline and tab) and bidi overrides; keep ZWNJ/ZWJ and LRM/RLM."""
-    return "".join(
-        ch
-        for ch in text
-        if ch in "\n\t" or ch in _KEEP_FORMAT or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
-    )
+    return _unwanted_chars().sub("", text)
 
 
 def html_to_text(fragment: str, max_chars: int | None = None) -> str:

@@ -36,10 +36,10 @@ class Mention(BaseModel):
     language_score: float | None = None
     topics: list[str] = Field(default_factory=list)
     duplicate_of: str | None = None  # id of an earlier near-duplicate mention
-    dup_bands: list[str] = Field(default_factory=list)  # MinHash LSH bands for near-duplicate lookup
+    dup_bands: list[str] = Field(default_factory=list)  # MinHash LSH band keys; kept in the records database
     labels: dict[str, Any] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)  # source-specific, small (e.g. subreddit, lang hint)
 
     def to_document(self) -> dict[str, Any]:
         """The Elasticsearch document (the id goes to `_id`)."""
-        return self.model_dump(mode="json", exclude={"id"}, exclude_none=True)
+        return self.model_dump(mode="json", exclude={"id", "dup_bands"}, exclude_none=True)

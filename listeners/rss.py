@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import urllib.parse
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,14 @@ def canonical_url(url: str) -> str:
     )
 
 
+def make_http_client(rss: RssSettings) -> Any:
+    """An httpx client with the feed limits: connect/read timeouts, a bounded number of redirects."""
+    import httpx
+
+    timeout = httpx.Timeout(rss.read_timeout, connect=rss.connect_timeout)
+    return httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=rss.max_redirects)
+
+
 def _entry_time(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
@@ -52,10 +61,13 @@ class RssListener:
 
     source_kind = "rss"
 
-    def __init__(self, feed: RssFeedSettings, rss: RssSettings, privacy: PrivacySettings) -> None:
+    def __init__(
+        self, feed: RssFeedSettings, rss: RssSettings, privacy: PrivacySettings, client: Any | None = None
+    ) -> None:
         self.feed = feed
         self.rss = rss
         self.privacy = privacy
+        self.client = client  # an httpx.Client shared by the batch's feeds, or None for one per fetch
         self.source_id = f"rss:{feed.name}"
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
@@ -94,9 +106,9 @@ class RssListener:
             headers["If-None-Match"] = cursor["etag"]
         if cursor.get("last_modified"):
             headers["If-Modified-Since"] = cursor["last_modified"]
-        timeout = httpx.Timeout(self.rss.read_timeout, connect=self.rss.connect_timeout)
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=self.rss.max_redirects) as client:
+            with ExitStack() as stack:
+                client = self.client or stack.enter_context(make_http_client(self.rss))
                 with client.stream("GET", url, headers=headers) as resp:
                     if resp.status_code == 304:
                         return None, cursor, ["not modified (304)"]

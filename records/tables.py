@@ -32,3 +32,11 @@ x_read_budget = sa.Table(
     sa.Column("used", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+near_dup_bands = sa.Table(
+    "near_dup_bands",
+    metadata,
+    sa.Column("band", sa.String(20), primary_key=True),
+    sa.Column("mention_id", sa.String(64), primary_key=True),
+    sa.Column("created_epoch", sa.BigInteger, nullable=False, index=True),  # seconds, UTC
+)
