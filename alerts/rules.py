@@ -14,7 +14,7 @@ from alerts.config import (
     ComplaintRule, CrisisQueryRule, HighReachNegativeRule, NegativeShareSpikeRule, RuleSettings, VolumeSpikeRule,
 )
 from alerts.stats import share_increase, volume_increase
-from alerts.windows import WindowCount, top_mentions, window_counts
+from alerts.windows import SpikeGroup, WindowCount, group_windows
 from listeners.topics import CompiledTopic, MatchTarget, compile_topic
 
 PER_MENTION = (ComplaintRule, HighReachNegativeRule, CrisisQueryRule)
@@ -145,28 +145,33 @@ def _human(delta) -> str:  # noqa: ANN001
 
 
 def spike_findings(es: Any, alias: str, rules: list[RuleSettings], now: datetime) -> list[SpikeFinding]:
-    """Evaluate every spike rule; rules sharing window, baseline and time field share one aggregation."""
-    groups: dict[tuple, list[RuleSettings]] = defaultdict(list)
+    """Evaluate every spike rule from one aggregation request (rules sharing window, baseline and time field
+    share one group of aggregations)."""
+    grouped: dict[tuple, list[RuleSettings]] = defaultdict(list)
     for rule in rules:
         if isinstance(rule, SPIKES):
-            groups[(rule.window, rule.baseline_windows, rule.time_field)].append(rule)
+            grouped[(rule.window, rule.baseline_windows, rule.time_field)].append(rule)
+    if not grouped:
+        return []
+    groups = []
+    for (window, baseline_windows, time_field), members in grouped.items():
+        wildcard = any("*" in r.topics for r in members)
+        topics = None if wildcard else tuple(sorted({t for r in members for t in r.topics}))
+        groups.append(SpikeGroup(window, baseline_windows + 1, time_field, topics))
+    size = max((r.examples for members in grouped.values() for r in members), default=0)
+    results = group_windows(es, alias, groups, now, examples=size)
     findings: list[SpikeFinding] = []
-    for (window, baseline_windows, time_field), group in groups.items():
-        wildcard = any("*" in r.topics for r in group)
-        topics = None if wildcard else sorted({t for r in group for t in r.topics})
-        counts = window_counts(es, alias, topics=topics, window=window, windows=baseline_windows + 1,
-                               time_field=time_field, now=now)
-        for rule in group:
+    for members, result in zip(grouped.values(), results):
+        for rule in members:
             judge = judge_volume if isinstance(rule, VolumeSpikeRule) else judge_negative_share
-            for topic, series in sorted(counts.items()):
+            negative = isinstance(rule, NegativeShareSpikeRule)
+            for topic, series in sorted(result.counts.items()):
                 if "*" not in rule.topics and topic not in rule.topics:
                     continue
                 verdict = judge(rule, series)  # type: ignore[arg-type]
                 if verdict is None:
                     continue
-                finding = SpikeFinding(rule, topic, series[-1].start, now, *verdict)
-                finding.examples = [example(d) for d in top_mentions(
-                    es, alias, topic=topic, time_field=time_field, since=finding.window_start, until=now,
-                    negative_only=isinstance(rule, NegativeShareSpikeRule), size=rule.examples)]
-                findings.append(finding)
+                docs = (result.negative_examples if negative else result.examples).get(topic, [])
+                findings.append(SpikeFinding(rule, topic, series[-1].start, now, *verdict,
+                                             examples=[example(d) for d in docs[: rule.examples]]))
     return findings
