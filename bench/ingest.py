@@ -22,33 +22,46 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.helpers.feeds import rss  # noqa: E402
 from tests.helpers.http_server import Route, scripted_server  # noqa: E402
 
-PHRASES = {
-    "en": ["Acme boots fell apart after two weeks", "the support team of Acme never answered my refund request",
-           "NordPeak jackets are warm and cheap", "great hike today with friends in the mountains",
-           "delivery from Acme took three weeks again", "the new store opened downtown with a climbing wall"],
-    "de": ["Die Stiefel von Acme sind nach zwei Wochen kaputt", "der Kundenservice von Acme antwortet nicht",
-           "schöne Wanderung heute bei Sonnenschein", "die Lieferung von Acme kam viel zu spät"],
-    "it": ["gli scarponi Acme si sono rotti dopo due settimane", "l'assistenza clienti di Acme non risponde",
-           "bellissima escursione oggi in montagna", "il rimborso di Acme non è mai arrivato"],
-    "sv": ["kängorna från Acme gick sönder efter två veckor", "Acme kundtjänst svarar inte på mina mejl",
-           "fin vandring idag i fjällen", "leveransen från Acme är försenad igen"],
-    "fa": ["پوتین‌های Acme بعد از دو هفته خراب شد", "پشتیبانی Acme به درخواست بازپرداخت پاسخ نمی‌دهد",
-           "امروز کوهپیمایی خیلی خوبی داشتیم", "ارسال سفارش از Acme خیلی طول کشید"],
+VOCABULARY = {
+    "en": "the a my our boots jacket support refund delivery store hike trail weather again never always late broken "
+          "great terrible warm cold price order waiting weeks days customer service answer email phone return "
+          "quality sole zipper size fit comfortable expensive cheap new old friend mountain rain snow today".split(),
+    "de": "die der das meine unsere Stiefel Jacke Kundenservice Erstattung Lieferung Laden Wanderung Wetter wieder "
+          "nie immer spät kaputt toll schrecklich warm kalt Preis Bestellung warte Wochen Tage Antwort Telefon "
+          "Rücksendung Qualität Sohle Reißverschluss Größe bequem teuer billig neu alt Berg Regen Schnee heute".split(),
+    "it": "il la mio nostra scarponi giacca assistenza rimborso consegna negozio escursione sentiero tempo ancora "
+          "mai sempre tardi rotto ottimo terribile caldo freddo prezzo ordine aspetto settimane giorni cliente "
+          "risposta telefono reso qualità suola cerniera taglia comodo caro economico nuovo montagna pioggia".split(),
+    "sv": "den det min vår kängor jacka kundtjänst återbetalning leverans butik vandring led väder igen aldrig "
+          "alltid sen trasig bra hemsk varm kall pris beställning väntar veckor dagar svar telefon retur kvalitet "
+          "sula dragkedja storlek bekväm dyr billig ny gammal fjäll regn snö idag".split(),
+    "fa": "کفش پوتین کاپشن پشتیبانی بازپرداخت ارسال فروشگاه کوهپیمایی مسیر هوا دوباره هرگز همیشه دیر خراب عالی "
+          "افتضاح گرم سرد قیمت سفارش منتظر هفته روز مشتری پاسخ تلفن مرجوعی کیفیت زیره زیپ اندازه راحت گران ارزان "
+          "نو کوه باران برف امروز".split(),
 }
+BRANDS = ["Acme", "Acme", "NordPeak", ""]
 
 
-def make_feeds(n_items: int, n_feeds: int, seed: int = 7) -> list[bytes]:
-    """Feeds of generated multilingual items (some repeated across feeds, as syndication does)."""
+def make_feeds(n_items: int, n_feeds: int, seed: int = 7, syndicated_share: float = 0.05) -> list[bytes]:
+    """Feeds of generated multilingual posts; a share are syndicated copies of earlier ones with small edits."""
     rng = random.Random(seed)
-    langs = list(PHRASES)
+    langs = list(VOCABULARY)
     feeds: list[list[dict[str, str]]] = [[] for _ in range(n_feeds)]
+    texts: list[str] = []
     for n in range(n_items):
         lang = langs[n % len(langs)]
-        words = " ".join(rng.choice(PHRASES[lang]) for _ in range(rng.randint(2, 4)))
-        html = f"<p>{words}.</p><p>Post {n} <b>#{rng.randint(1, 10**6)}</b></p>"
+        if texts and rng.random() < syndicated_share:
+            words = rng.choice(texts).split()
+            words[rng.randrange(len(words))] = rng.choice(VOCABULARY[lang])
+            text = " ".join(words) + " (via wire)"
+        else:
+            words = rng.choices(VOCABULARY[lang], k=rng.randint(12, 40))
+            words.insert(rng.randrange(len(words)), rng.choice(BRANDS))
+            text = " ".join(w for w in words if w)
+        texts.append(text)
         feeds[n % n_feeds].append({
-            "title": f"{PHRASES[lang][n % len(PHRASES[lang])][:40]} ({n})",
-            "link": f"https://bench.example/{lang}/{n}", "guid": f"bench-{n}", "description": html,
+            "title": " ".join(text.split()[:6]), "link": f"https://bench.example/{lang}/{n}", "guid": f"bench-{n}",
+            "description": f"<p>{text}.</p><p>#{rng.randint(1, 10**6)}</p>",
             "pubDate": f"Thu, 19 Nov 2026 {n % 24:02d}:{n % 60:02d}:00 GMT",
         })
     return [rss(items, title=f"bench feed {i}") for i, items in enumerate(feeds)]

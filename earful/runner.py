@@ -4,17 +4,20 @@ Every source runs on its own: a source that fails is reported and the others go 
 only after the index accepted all of its new mentions, so a crash anywhere before that refetches the same items
 next time, and their deterministic ids keep them from being indexed twice.
 
-The batch is a two-stage pipeline: the main thread fetches and prepares source n+1 (parsing, language, topics,
-near-duplicates: Python work) while a worker thread stores source n (index look-ups, classification, bulk
-indexing, cursor commit: work that waits on the index or runs in torch without the GIL). Sources are stored in
-the order they were prepared.
+The batch is a pipeline: with many feeds, worker processes fetch and parse a few sources ahead (CPU-bound
+Python that would otherwise hold the GIL); the main thread prepares source n+1 (language, topics,
+near-duplicates) while a worker thread stores source n (index look-ups, classification, bulk indexing, cursor
+commit: work that waits on the index or runs in torch without the GIL). Sources are stored in the order they
+were prepared, so the outcome does not depend on timing.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +33,7 @@ from earful.settings import Settings
 from earful.sources import build_listeners
 from earful.summary import BatchSummary, SourceResult
 from indexer.bulk import existing_ids, index_mentions
-from listeners.base import Listener, SourceError
+from listeners.base import FetchResult, Listener, SourceError
 from listeners.mention import Mention
 from listeners.topics import CompiledTopic, MatchTarget, compile_topic
 from nlp.language import UNDETERMINED, detect_language
@@ -71,14 +74,19 @@ def match_topics(mention: Mention, topics: list[CompiledTopic]) -> None:
 
 
 def prepare_source(
-    services: Services, listener: Listener, topics: list[CompiledTopic], near_dups: NearDuplicateFinder
+    services: Services,
+    listener: Listener,
+    topics: list[CompiledTopic],
+    near_dups: NearDuplicateFinder,
+    fetch: Callable[[], FetchResult] | None = None,
 ) -> PreparedSource:
-    """Stage one: fetch since the cursor, normalize, detect language, match topics, mark near-duplicates."""
+    """Stage one: fetch since the cursor (or take `fetch`'s result), normalize, detect language, match topics,
+    mark near-duplicates."""
     settings = services.settings
     prepared = PreparedSource(SourceResult(source=listener.source_id, kind=listener.source_kind))
     result = prepared.result
     try:
-        fetched = listener.fetch(load_cursor(services.engine, listener.source_id))
+        fetched = fetch() if fetch else listener.fetch(load_cursor(services.engine, listener.source_id))
     except SourceError as exc:
         result.errors.append(exc.message)
         return prepared
@@ -141,6 +149,48 @@ def _guarded(stage: str, result: SourceResult, work: Any, *args: Any) -> Any:
         return None
 
 
+def fetch_processes(settings: Settings, listeners: list[Listener]) -> int:
+    """How many processes fetch and parse beside the batch (0: all in this process)."""
+    movable = sum(1 for listener in listeners if getattr(listener, "fetch_in_subprocess", False))
+    configured = settings.listening.fetch_processes
+    if configured is None:
+        return 1 if movable >= 8 else 0
+    return min(configured, movable)
+
+
+class Prefetcher:
+    """Fetches sources ahead of the batch in worker processes (those that allow it), a few sources in advance."""
+
+    def __init__(self, services: Services, listeners: list[Listener], processes: int, ahead: int = 4) -> None:
+        self.services, self.listeners, self.ahead = services, listeners, ahead
+        self.futures: dict[int, Future[FetchResult]] = {}
+        self.pool = (
+            ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+            if processes else None
+        )
+
+    def __enter__(self) -> "Prefetcher":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(self, index: int) -> None:
+        listener = self.listeners[index]
+        if self.pool is None or index in self.futures or not getattr(listener, "fetch_in_subprocess", False):
+            return
+        cursor = load_cursor(self.services.engine, listener.source_id)
+        self.futures[index] = self.pool.submit(listener.fetch, cursor)
+
+    def fetch_for(self, index: int) -> Callable[[], FetchResult] | None:
+        """The fetch of source `index` (already running in a worker process), or None to fetch in-process."""
+        for ahead in range(index, min(index + self.ahead, len(self.listeners))):
+            self._submit(ahead)
+        future = self.futures.pop(index, None)
+        return future.result if future is not None else None
+
+
 def run_batch(settings: Settings, console: Console | None = None) -> BatchSummary:
     """Run one batch over every configured source and the post-index hooks; returns the summary."""
     console = console or Console(quiet=True)
@@ -154,13 +204,15 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
         new_mentions: list[Mention] = []
         progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
-        with progress, ThreadPoolExecutor(max_workers=1, thread_name_prefix="earful-store") as store:
+        prefetch = Prefetcher(services, plan.listeners, fetch_processes(settings, plan.listeners))
+        with progress, prefetch, ThreadPoolExecutor(max_workers=1, thread_name_prefix="earful-store") as store:
             task = progress.add_task("sources", total=len(plan.listeners))
             pending: list[tuple[SourceResult, Future[list[Mention] | None]]] = []
-            for listener in plan.listeners:
+            for index, listener in enumerate(plan.listeners):
                 progress.update(task, description=f"[cyan]{listener.source_id}")
                 result = SourceResult(listener.source_id, listener.source_kind)
-                prepared = _guarded("fetching", result, prepare_source, services, listener, topics, near_dups)
+                prepared = _guarded("fetching", result, prepare_source, services, listener, topics, near_dups,
+                                    prefetch.fetch_for(index))
                 if prepared is None:
                     prepared = PreparedSource(result)
                 future = store.submit(_guarded, "indexing", prepared.result, store_source, services, prepared,
@@ -171,6 +223,7 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
                 summary.sources.append(result)
                 new_mentions.extend(future.result() or [])
         plan.close()
+        services.es.indices.refresh(index=services.alias)  # searchable for the hooks and the next batch
         context = BatchContext(services=services, new_mentions=new_mentions, started_at=started, console=console)
         for name, hook in post_index_hooks(services):
             try:

@@ -34,7 +34,10 @@ def _actions(alias: str, mentions: Iterable[Mention]) -> Iterator[dict[str, Any]
 
 
 def index_mentions(es: Any, alias: str, mentions: Sequence[Mention], chunk_size: int = 500) -> BulkOutcome:
-    """Create each mention once; a mention already in the index is reported, not overwritten or doubled."""
+    """Create each mention once; a mention already in the index is reported, not overwritten or doubled.
+
+    The caller refreshes the index when it needs the new mentions searchable (once per batch, not per call).
+    """
     from elasticsearch import helpers
 
     outcome = BulkOutcome()
@@ -54,7 +57,6 @@ def index_mentions(es: Any, alias: str, mentions: Sequence[Mention], chunk_size:
             error = result.get("error", {})
             reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
             outcome.errors[doc_id] = f"{error.get('type', 'error') if isinstance(error, dict) else 'error'}: {reason}"
-    es.indices.refresh(index=alias)
     return outcome
 
 

@@ -110,5 +110,10 @@ class ListeningSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     keep_unmatched: bool = Field(default=False, description="Index items that match no topic too.")
-    near_duplicate_threshold: float = Field(default=0.7, gt=0, le=1)
+    near_duplicate_threshold: float = Field(default=0.6, gt=0, le=1)
     min_chars_for_language: int = Field(default=12, ge=1)
+    fetch_processes: int | None = Field(
+        default=None, ge=0,
+        description="Processes that fetch and parse feeds beside the batch; None = 1 when there are 8 or more "
+                    "feeds (parsing is CPU-bound), 0 = parse in the batch's own process.",
+    )

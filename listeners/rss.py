@@ -60,6 +60,7 @@ class RssListener:
     """One RSS or Atom feed (a URL, or a local file such as the bundled demo feeds)."""
 
     source_kind = "rss"
+    fetch_in_subprocess = True  # parsing is CPU-bound Python: a batch may run it in a separate process
 
     def __init__(
         self, feed: RssFeedSettings, rss: RssSettings, privacy: PrivacySettings, client: Any | None = None
@@ -69,6 +70,10 @@ class RssListener:
         self.privacy = privacy
         self.client = client  # an httpx.Client shared by the batch's feeds, or None for one per fetch
         self.source_id = f"rss:{feed.name}"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The shared HTTP client stays in the parent; a copy in a fetch subprocess opens its own.
+        return {**self.__dict__, "client": None}
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
         """Fetch the feed (a 304 or an unchanged file returns nothing) and normalize its items."""

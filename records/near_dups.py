@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from records.tables import near_dup_bands
 
-_CHUNK = 500
+_CHUNK = 2000  # keys per IN (...) query: under SQLite's and PostgreSQL's parameter limits
 
 
 def find_band_owners(engine: Engine, bands: Iterable[str]) -> list[tuple[str, str]]:
@@ -36,19 +36,16 @@ def find_band_owners(engine: Engine, bands: Iterable[str]) -> list[tuple[str, st
 def store_bands(engine: Engine, items: Sequence[tuple[str, Sequence[str]]], now: float | None = None) -> None:
     """Remember the band keys of indexed mentions ((mention id, bands) pairs); storing again is harmless."""
     epoch = int(now if now is not None else time.time())
-    ids = [mention_id for mention_id, bands in items if bands]
-    if not ids:
-        return
     rows = [(band, mention_id, epoch) for mention_id, bands in items for band in bands]
+    if not rows:
+        return
     with engine.begin() as conn:
-        for start in range(0, len(ids), _CHUNK):  # delete-then-insert keeps re-runs idempotent on every database
-            conn.execute(sa.delete(near_dup_bands).where(near_dup_bands.c.mention_id.in_(ids[start : start + _CHUNK])))
-        placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(
-            f"INSERT INTO near_dup_bands (band, mention_id, created_epoch) VALUES "
-            f"({placeholder}, {placeholder}, {placeholder})",
-            rows,
-        )
+        if conn.dialect.name == "sqlite":
+            sql = "INSERT OR IGNORE INTO near_dup_bands (band, mention_id, created_epoch) VALUES (?, ?, ?)"
+        else:
+            sql = ("INSERT INTO near_dup_bands (band, mention_id, created_epoch) VALUES (%s, %s, %s) "
+                   "ON CONFLICT DO NOTHING")
+        conn.exec_driver_sql(sql, rows)
 
 
 def prune_bands(engine: Engine, older_than_days: int, now: float | None = None) -> int:
