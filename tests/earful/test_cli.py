@@ -86,3 +86,8 @@ def test_secrets_from_environment_never_printed(tmp_path: Path) -> None:
                     env={"EARFUL_INDEX__PASSWORD": secret, "EARFUL_PRIVACY__AUTHOR_SECRET": secret})
     assert result.returncode != 0
     assert secret not in result.stdout and secret not in result.stderr
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
+    result = earful("run", "--bogus", cwd=tmp_path)
+    assert result.returncode == 2 and "No such option" in result.stderr and "Traceback" not in result.stderr
