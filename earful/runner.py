@@ -37,6 +37,7 @@ from listeners.base import FetchResult, Listener, SourceError
 from listeners.mention import Mention
 from listeners.topics import CompiledTopic, MatchTarget, compile_topic
 from nlp.language import UNDETERMINED, detect_language
+from records.batch_runs import record_batch
 from records.cursors import load_cursor, save_cursor
 from records.near_dups import find_band_owners, store_bands
 
@@ -231,5 +232,8 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
             except Exception as exc:  # the index is written; a failing hook is reported, and retried next run
                 log.exception("post-index hook %s failed", name)
                 summary.hook_errors.append(f"{name}: {type(exc).__name__}: {exc}")
-    summary.finished_at = datetime.now(UTC)
+        summary.finished_at = datetime.now(UTC)
+        status = "failed" if summary.sources and not summary.ok_sources else (
+            "partial" if summary.failed_sources or summary.hook_errors else "ok")
+        record_batch(services.engine, started, summary.finished_at, status, summary.counts())
     return summary

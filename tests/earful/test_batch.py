@@ -51,6 +51,12 @@ def test_batch_indexes_once_and_a_failing_feed_does_not_stop_the_others(make_set
         third = run_batch(settings)  # unchanged feed: a 304, nothing new
         assert third.new == 0
 
+    from records.batch_runs import recent_batches
+    from records.db import make_engine
+
+    runs = recent_batches(make_engine(settings.records_url()))
+    assert [r["status"] for r in runs] == ["partial"] * 3 and runs[-1]["counts"]["new"] == 2
+
 
 def all_cursors_of(settings) -> dict:  # noqa: ANN001
     from records.db import make_engine

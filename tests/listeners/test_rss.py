@@ -137,3 +137,11 @@ def test_local_feed_file_unchanged_is_skipped_and_missing_file_is_an_error(tmp_p
 
 def test_canonical_url_drops_tracking_and_fragment() -> None:
     assert canonical_url("HTTPS://Example.org/a?utm_medium=x&id=3#frag") == "https://example.org/a?id=3"
+
+
+def test_huge_post_is_truncated_predictably(tmp_path: Path) -> None:
+    feed = tmp_path / "f.xml"
+    feed.write_bytes(rss([item(1, "Acme " + "word " * 200_000)]))
+    limits = RssSettings(max_bytes=5_000_000)
+    mention = listener(path=feed, limits=limits).fetch(None).mentions[0]
+    assert len(mention.text) <= 20_002 and mention.text.endswith(" …")
