@@ -74,10 +74,18 @@ def _topic_terms(topics: tuple[str, ...] | None) -> dict[str, Any]:
     return terms
 
 
+def _top_hits(size: int) -> dict[str, Any]:
+    return {"top_hits": {"size": size, "sort": [{"reach": {"order": "desc", "missing": "_last"}}],
+                         "_source": EXAMPLE_FIELDS}}
+
+
 def _examples_agg(filters: list[dict[str, Any]], topics: tuple[str, ...] | None, size: int) -> dict[str, Any]:
+    """Top mentions by reach per topic, and top negative ones (nested, so it costs no extra pass)."""
     return {"filter": {"bool": {"filter": filters}}, "aggs": {"topic": {"terms": _topic_terms(topics), "aggs": {
-        "top": {"top_hits": {"size": size, "sort": [{"reach": {"order": "desc", "missing": "_last"}}],
-                             "_source": EXAMPLE_FIELDS}}}}}}
+        "top": _top_hits(size),
+        "sentiment": {"terms": {"field": "labels.sentiment", "size": 10},
+                      "aggs": {"top": _top_hits(size)}},
+    }}}}
 
 
 def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
@@ -97,8 +105,6 @@ def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
             "terms": _topic_terms(g.topics), "aggs": {"window": histogram_agg(g.time_field, width, start, end)}}}}
         if examples > 0:
             aggs[f"x{i}"] = _examples_agg([current, *base], g.topics, examples)
-            aggs[f"n{i}"] = _examples_agg([current, *base, {"term": {"labels.sentiment": "negative"}}], g.topics,
-                                          examples)
     if not aggs:
         return []
     response = es.search(index=alias, body={"size": 0, "aggs": aggs})["aggregations"]
@@ -115,9 +121,11 @@ def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
                 for k, s in enumerate(starts)]
         for topic in g.topics or ():
             out.counts.setdefault(topic, [WindowCount(t, 0, 0) for t in stamp])
-        for key, target in ((f"x{i}", out.examples), (f"n{i}", out.negative_examples)):
-            for bucket in response.get(key, {}).get("topic", {}).get("buckets", []):
-                target[bucket["key"]] = [_example_doc(h) for h in bucket["top"]["hits"]["hits"]]
+        for bucket in response.get(f"x{i}", {}).get("topic", {}).get("buckets", []):
+            out.examples[bucket["key"]] = [_example_doc(h) for h in bucket["top"]["hits"]["hits"]]
+            for sentiment in bucket["sentiment"]["buckets"]:
+                if sentiment["key"] == "negative":
+                    out.negative_examples[bucket["key"]] = [_example_doc(h) for h in sentiment["top"]["hits"]["hits"]]
         results.append(out)
     return results
 
