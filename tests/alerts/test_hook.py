@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import yaml
 from rich.console import Console
 
-from conftest import bulk_index, mention_doc
+from tests.alerts.conftest import bulk_index, mention_doc
 from earful.hooks import BatchContext, post_index_hooks
 from earful.services import open_services
 from earful.settings import load_settings

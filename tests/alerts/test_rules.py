@@ -12,7 +12,7 @@ from alerts.config import AlertsSettings
 from alerts.evaluate import evaluate
 from alerts.rules import spike_findings
 from alerts.tables import alert_mention_hits, alerts
-from conftest import bulk_index, mention_doc
+from tests.alerts.conftest import bulk_index, mention_doc
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
