@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from alerts.config import AlertsSettings
 from complaints.config import ComplaintsSettings
 from earful.errors import ConfigError
+from earful.housekeeping_config import HousekeepingSettings
 from indexer.config import IndexSettings
 from listeners.config import ListeningSettings, PrivacySettings, SourcesSettings, TopicSettings
 from nlp.config import NlpSettings
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     nlp: NlpSettings = Field(default_factory=NlpSettings)
     complaints: ComplaintsSettings = Field(default_factory=ComplaintsSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    housekeeping: HousekeepingSettings = Field(default_factory=HousekeepingSettings)
 
     @field_validator("topics")
     @classmethod

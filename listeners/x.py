@@ -12,7 +12,7 @@ did not return is given back), so concurrent batches never overspend; a spent bu
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -69,6 +69,7 @@ class XListener:
         self._settings = settings
         self._privacy = privacy
         self._policy = RetryPolicy(settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds)
+        self._bounds: dict[str, str] = {}  # start_time / end_time of a windowed read (backfills)
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
         """Read what is new since `cursor` (or resume its pending pagination)."""
@@ -123,6 +124,19 @@ class XListener:
             result.cursor = {"since_id": newest or since_id}
         return result
 
+    def fetch_window(self, start: datetime, end: datetime) -> FetchResult:
+        """Read the posts created in [start, end) with X's `start_time`/`end_time`, without a cursor (backfills)."""
+        import copy
+
+        end = min(end, datetime.now(UTC) - timedelta(seconds=10))  # X refuses an end_time less than 10 s ago
+        if end <= start:
+            return FetchResult(mentions=[], cursor=None, notes=[f"{self.source_id}: window is not over yet"])
+        bounded = copy.copy(self)
+        bounded._bounds = {"start_time": _rfc3339(start), "end_time": _rfc3339(end)}
+        result = bounded.fetch(None)
+        result.cursor = None
+        return result
+
     def _page(self, since_id: str | None, token: str | None, max_results: int) -> dict[str, Any]:
         query = self.query if self._settings.retweets == "link" else f"({self.query}) -is:retweet"
         expansions = ["author_id"]
@@ -138,6 +152,7 @@ class XListener:
             params["since_id"] = since_id
         if token:
             params["next_token"] = token
+        params.update(self._bounds)
 
         def call() -> dict[str, Any]:
             return self._client.search_recent_tweets(query, **params)
@@ -189,6 +204,10 @@ class XListener:
 
 class _StaleToken(Exception):
     """The stored next_token was refused (expired); read again from since_id."""
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _secs(value: float | None) -> str:

@@ -2,7 +2,7 @@
 
 `GET /2/tweets/search/recent` answers `{"data": [...], "includes": {"users": [...], "tweets": [...]},
 "errors": [...], "meta": {"newest_id", "oldest_id", "result_count", "next_token"}}`, newest first, honouring
-`since_id`, `max_results` (10-100), `next_token`, `tweet.fields`, `user.fields` and `expansions`. Queries match
+`since_id`, `start_time`/`end_time`, `max_results` (10-100), `next_token`, `tweet.fields`, `user.fields` and `expansions`. Queries match
 on their plain words (any word), `-is:retweet` and `lang:xx`. Tweets and users are stored in the v2 shape, so
 fixture files hold what the real API returns. An author missing from the users (suspended, deleted) is reported
 in `errors`, as X does.
@@ -69,6 +69,10 @@ class FakeX(FakeApi):
         since_id = int(params["since_id"]) if params.get("since_id") else None
         if since_id is not None:
             matches = [t for t in matches if int(t["id"]) > since_id]
+        if params.get("start_time"):  # RFC 3339 in UTC: the first 19 characters compare in time order
+            matches = [t for t in matches if str(t.get("created_at", ""))[:19] >= params["start_time"][:19]]
+        if params.get("end_time"):
+            matches = [t for t in matches if str(t.get("created_at", ""))[:19] < params["end_time"][:19]]
         token = params.get("next_token")
         if token:
             if not token.startswith("p") or not token[1:].isdigit():

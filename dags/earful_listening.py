@@ -1,0 +1,81 @@
+"""earful listening DAG: every configured source, one mapped task each, then alerts.
+
+list_sources -> listen[source] (mapped: a failing source fails only its own task, retried with backoff)
+             -> alerts (runs when every source task is done, over the mentions they indexed)
+
+Backfill-safe: a backfill, or a re-run of an interval that ended more than an hour ago, reads that interval
+only (X bounds it server-side; Reddit and RSS keep what was published in it; RSS only has its current items)
+and leaves the live cursors alone; the current interval reads since the cursor. Re-running doubles nothing:
+mention ids are deterministic and indexing only creates.
+
+Nothing heavy at import time: every earful import happens inside a task.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+
+# A fixed interval (not a cron expression) so that every run has a real data interval [start, end).
+INTERVAL = timedelta(minutes=int(os.environ.get("EARFUL_LISTENING_INTERVAL_MINUTES", "15")))
+SOURCE_CONCURRENCY = int(os.environ.get("EARFUL_SOURCE_CONCURRENCY", "4"))
+
+DEFAULT_ARGS = {
+    "owner": "earful",
+    "retries": int(os.environ.get("EARFUL_TASK_RETRIES", "3")),
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=10),
+    "execution_timeout": timedelta(minutes=30),
+}
+
+
+@dag(
+    dag_id="earful_listening",
+    schedule=INTERVAL,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["earful"],
+    params={"mode": Param("auto", enum=["auto", "cursor", "window"],
+                          description="auto: past intervals read their window, the current one the cursor")},
+    doc_md=__doc__,
+)
+def earful_listening() -> None:
+    @task
+    def list_sources() -> list[str]:
+        from earful.airflow_settings import load_task_settings
+        from earful.tasks import list_sources
+
+        return list_sources(load_task_settings())["sources"]
+
+    @task(max_active_tis_per_dagrun=SOURCE_CONCURRENCY)
+    def listen(source_id: str) -> dict:
+        from datetime import UTC, datetime
+
+        from earful.airflow_settings import load_task_settings
+        from earful.tasks import run_source
+        from earful.window import run_window
+
+        ctx = get_current_context()
+        window = run_window(ctx["params"].get("mode", "auto"), getattr(ctx.get("dag_run"), "run_type", None),
+                            ctx.get("data_interval_start"), ctx.get("data_interval_end"), datetime.now(UTC),
+                            length=INTERVAL)
+        return run_source(load_task_settings(), source_id, window)
+
+    @task(trigger_rule="all_done")
+    def alerts(results: list[dict | None]) -> dict:
+        from earful.airflow_settings import load_task_settings
+        from earful.tasks import run_post_index_hooks
+
+        ids = [mention_id for result in results if result for mention_id in result["mention_ids"]]
+        return run_post_index_hooks(load_task_settings(), ids)
+
+    alerts(listen.expand(source_id=list_sources()))
+
+
+earful_listening()

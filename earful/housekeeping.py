@@ -1,0 +1,171 @@
+"""Housekeeping: retention, erasure of one author, index rollover through the write alias, outbox retries.
+
+Retention and erasure reach what earful keeps about people: the mention documents (text and the author's
+pseudonym, `author_ref`, or raw handle when `privacy.store_raw_author` is on) and the near-duplicate band keys
+of those mentions in the records database. Complaint records are an audit trail with their own retention: they
+are counted and named, never deleted here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from earful.services import Services
+from earful.settings import Settings
+
+
+@dataclass
+class RetentionReport:
+    """What one retention run deleted."""
+
+    cutoff: str | None
+    mentions_deleted: int = 0
+    bands_deleted: int = 0
+    skipped: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ErasureReport:
+    """What erasing one author removed, and what a person still has to handle."""
+
+    author_ref: str
+    mentions_deleted: int = 0
+    bands_deleted: int = 0
+    complaint_refs: list[str] = field(default_factory=list)  # records naming this complainant (kept, see above)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def retention_query(cutoff: datetime) -> dict[str, Any]:
+    """Mentions published before `cutoff`, or fetched before it when they carry no publication time."""
+    when = _iso(cutoff)
+    return {"bool": {"should": [
+        {"range": {"published_at": {"lt": when}}},
+        {"bool": {"must_not": {"exists": {"field": "published_at"}}, "filter": {"range": {"fetched_at": {"lt": when}}}}},
+    ], "minimum_should_match": 1}}
+
+
+def apply_retention(services: Services, now: datetime) -> RetentionReport:
+    """Delete mentions older than `privacy.retention_days` and forget band keys of that age."""
+    from records.near_dups import prune_bands
+
+    days = services.settings.privacy.retention_days
+    if days is None:
+        return RetentionReport(cutoff=None, skipped="privacy.retention_days is not set: nothing is deleted")
+    cutoff = now - timedelta(days=days)
+    report = RetentionReport(cutoff=_iso(cutoff))
+    report.mentions_deleted = _delete_by_query(services, retention_query(cutoff))
+    report.bands_deleted = prune_bands(services.engine, days, now=now.timestamp())
+    return report
+
+
+def _delete_by_query(services: Services, query: dict[str, Any]) -> int:
+    resp = services.es.delete_by_query(index=services.alias, query=query, conflicts="proceed", refresh=True)
+    if resp.get("failures"):
+        from earful.errors import EarfulError
+
+        raise EarfulError(f"the index refused some deletions: {str(resp['failures'])[:300]}")
+    if services.embedded:
+        services.es.indices.flush(index=services.alias)  # the embedded server persists on flush
+    return int(resp.get("deleted", 0))
+
+
+def author_query(settings: Settings, source_kind: str, handle: str) -> tuple[str, dict[str, Any]]:
+    """The pseudonym of `handle` on `source_kind`, and the query of every mention by that author."""
+    from listeners.pseudonym import author_ref
+
+    ref = author_ref(settings.privacy.author_secret.get_secret_value(), source_kind, handle)
+    if ref is None:
+        from earful.errors import UsageError
+
+        raise UsageError("the author handle is empty")
+    raw = handle.strip().lstrip("@")
+    query = {"bool": {"filter": [{"term": {"source_kind": source_kind}}], "should": [
+        {"term": {"author_ref": ref}}, {"term": {"author_raw": raw}}, {"term": {"author_raw": f"@{raw}"}},
+    ], "minimum_should_match": 1}}
+    return ref, query
+
+
+def _matching_ids(services: Services, query: dict[str, Any], page: int = 1000) -> list[str]:
+    """Every id matching `query` behind the alias (paged by id: the author's mentions, not the whole index)."""
+    ids: list[str] = []
+    after: list[Any] | None = None
+    while True:
+        extra = {"search_after": after} if after else {}
+        resp = services.es.search(index=services.alias, query=query, source=False, size=page,
+                                  sort=[{"fetched_at": "asc"}, {"native_id": "asc"}, {"source": "asc"}],
+                                  **extra)
+        hits = resp["hits"]["hits"]
+        ids.extend(hit["_id"] for hit in hits)
+        if len(hits) < page:
+            return ids
+        after = hits[-1]["sort"]
+
+
+def erase_author(services: Services, source_kind: str, handle: str) -> ErasureReport:
+    """Delete every mention of one author (by raw handle and source kind) and the band keys of those mentions."""
+    from complaints.tables import complaints
+    from records.tables import near_dup_bands
+
+    ref, query = author_query(services.settings, source_kind, handle)
+    services.es.indices.refresh(index=services.alias)
+    ids = _matching_ids(services, query)
+    report = ErasureReport(author_ref=ref)
+    report.mentions_deleted = _delete_by_query(services, query) if ids else 0
+    with services.engine.begin() as conn:
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            report.bands_deleted += conn.execute(
+                sa.delete(near_dup_bands).where(near_dup_bands.c.mention_id.in_(part))).rowcount
+        report.complaint_refs = sorted(conn.execute(
+            sa.select(complaints.c.ref).where(complaints.c.complainant_ref == ref)).scalars())
+    return report
+
+
+def rollover_index(services: Services) -> dict[str, Any]:
+    """Roll the write alias over to a new index when any configured condition is met (dry run: dry_run=True)."""
+    conditions = rollover_conditions(services.settings)
+    if not conditions:
+        return {"rolled_over": False, "reason": "no rollover condition configured"}
+    resp = services.es.indices.rollover(alias=services.alias, conditions=conditions)
+    return {
+        "rolled_over": bool(resp.get("rolled_over")),
+        "old_index": resp.get("old_index"),
+        "new_index": resp.get("new_index"),
+        "conditions": {str(k): bool(v) for k, v in (resp.get("conditions") or {}).items()},
+    }
+
+
+def rollover_conditions(settings: Settings) -> dict[str, Any]:
+    """The configured rollover conditions in Elasticsearch's terms."""
+    rollover = settings.housekeeping.rollover
+    pairs = (("max_age", rollover.max_age), ("max_primary_shard_size", rollover.max_primary_shard_size),
+             ("max_docs", rollover.max_docs))
+    return {key: value for key, value in pairs if value is not None}
+
+
+def retry_outbox(settings: Settings, engine: Engine) -> dict[str, int]:
+    """Send the alert deliveries that are due (retries after backoff); with `housekeeping.retry_parked`, the
+    parked ones get fresh attempts first."""
+    from rich.console import Console
+
+    from alerts.channels import build_channels
+    from alerts.sender import deliver_pending, retry_parked
+
+    now = datetime.now(UTC)
+    requeued = retry_parked(engine, None, now) if settings.housekeeping.retry_parked else 0
+    report = deliver_pending(engine, settings.alerts, build_channels(settings.alerts, Console(quiet=True)), now)
+    return {"requeued": requeued, "sent": report.sent, "failed": report.failed, "parked": report.parked}
