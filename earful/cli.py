@@ -11,12 +11,14 @@ from rich.console import Console
 from alerts.cli import app as alerts_app
 from complaints.cli import app as complaints_app
 from earful.errors import EarfulError
+from earful.housekeeping_cli import app as housekeeping_app
 from nlp import cli as nlp_cli
 
 app = typer.Typer(help="earful: self-hosted multilingual social listening.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(complaints_app, name="complaints")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(housekeeping_app, name="housekeeping")
 app.command("train")(nlp_cli.train)
 app.command("eval")(nlp_cli.evaluate)
 app.command("build-model")(nlp_cli.build_model)

@@ -73,14 +73,19 @@ def apply_retention(services: Services, now: datetime) -> RetentionReport:
 
 
 def _delete_by_query(services: Services, query: dict[str, Any]) -> int:
-    resp = services.es.delete_by_query(index=services.alias, query=query, conflicts="proceed", refresh=True)
-    if resp.get("failures"):
-        from earful.errors import EarfulError
+    """Delete matching documents in every index behind the alias (named one by one: the embedded server's
+    delete-by-query through an alias reaches only its first index)."""
+    from earful.errors import EarfulError
 
-        raise EarfulError(f"the index refused some deletions: {str(resp['failures'])[:300]}")
+    deleted = 0
+    for index in sorted(services.es.indices.get_alias(name=services.alias)):
+        resp = services.es.delete_by_query(index=index, query=query, conflicts="proceed", refresh=True)
+        if resp.get("failures"):
+            raise EarfulError(f"{index}: the index refused some deletions: {str(resp['failures'])[:300]}")
+        deleted += int(resp.get("deleted", 0))
     if services.embedded:
         services.es.indices.flush(index=services.alias)  # the embedded server persists on flush
-    return int(resp.get("deleted", 0))
+    return deleted
 
 
 def author_query(settings: Settings, source_kind: str, handle: str) -> tuple[str, dict[str, Any]]:
