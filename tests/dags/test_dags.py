@@ -263,3 +263,64 @@ def test_listening_dag_on_postgresql(
     assert outbox(settings) and {a["rule"] for a in outbox(settings)} == {"crisis"}
     second = run_listening(dagbag, monkeypatch, config)
     assert sum(v["new"] for k, v in second["xcom"].items() if k.startswith("listen[")) == 0
+
+
+def run_dag(dagbag: Any, monkeypatch: pytest.MonkeyPatch, config: Path, dag_id: str,
+            logical_date: datetime) -> dict[str, Any]:
+    """One `dag.test()` of any DAG; returns task states and XCom values by task id."""
+    monkeypatch.setenv("EARFUL_CONFIG", str(config))
+    dag = dagbag.get_dag(dag_id)
+    run = dag.test(logical_date=logical_date)
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        states = {ti.task_id: str(ti.state) for ti in session.scalars(sa.select(TaskInstance).where(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id))}
+        values = {row.task_id: XComModel.deserialize_value(row) for row in session.scalars(sa.select(XComModel).where(
+            XComModel.dag_id == dag_id, XComModel.run_id == run.run_id))}
+    return {"states": states, "xcom": values}
+
+
+def test_complaints_dags_raise_overdue_alerts_and_send_the_weekly_report(
+    dagbag: Any, feeds: ScriptedServer, es_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from complaints.intake import open_manual
+    from earful.services import open_records
+
+    config = write_config(tmp_path, es_url, feeds)
+    settings = load(config)
+    engine = open_records(settings)
+    try:
+        ref = open_manual(engine, settings.complaints, {
+            "channel": "phone", "description": "Rang about boots that fell apart",
+            "received_at": "2026-11-10T09:00:00+00:00"}, actor="dana")
+    finally:
+        engine.dispose()
+    deadlines = run_dag(dagbag, monkeypatch, config, "earful_complaint_deadlines", datetime(2026, 11, 20, tzinfo=UTC))
+    assert deadlines["states"] == {"check_deadlines": "success"}
+    assert deadlines["xcom"]["check_deadlines"]["refs"] == [ref]
+    overdue = [a for a in outbox(settings) if a["kind"] == "complaint_overdue"]
+    assert overdue and all(ref in a["title"] for a in overdue)
+    again = run_dag(dagbag, monkeypatch, config, "earful_complaint_deadlines", datetime(2026, 11, 20, 1, tzinfo=UTC))
+    assert again["xcom"]["check_deadlines"]["overdue"] == 0  # a recorded deadline is not reported twice
+
+    report = run_dag(dagbag, monkeypatch, config, "earful_complaints_report", datetime(2026, 11, 16, 6, tzinfo=UTC))
+    assert report["states"] == {"weekly_report": "success"}
+    result = report["xcom"]["weekly_report"]
+    assert result["complaints"] == 1 and result["sent"] >= 1
+    assert (settings.data_dir / "reports" / result["report"]).is_file()  # the week of 2026-11-09
+    reports = [a for a in outbox(settings) if a["kind"] == "complaints_report"]
+    assert len(reports) == 1 and "2026-11-09" in reports[0]["title"]
+
+
+def test_housekeeping_dag_runs_every_task(
+    dagbag: Any, feeds: ScriptedServer, es_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, es_url, feeds)
+    run = run_dag(dagbag, monkeypatch, config, "earful_housekeeping", datetime(2026, 11, 20, tzinfo=UTC))
+    assert run["states"] == {"retention": "success", "rollover": "success", "outbox_retries": "success"}
+    assert run["xcom"]["retention"]["mentions_deleted"] == 0
+    assert run["xcom"]["rollover"]["rolled_over"] is False
+    assert run["xcom"]["outbox_retries"]["failed"] == 0
