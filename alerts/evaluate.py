@@ -33,6 +33,7 @@ class EvaluationReport:
     folded: int = 0  # mentions folded into an alert under cooldown
     complaints_opened: int = 0
     complaint_errors: int = 0
+    spike_error: str | None = None  # spike rules could not be evaluated this cycle
 
 
 def _state(conn: Connection, rule: str, topic: str) -> Any:
@@ -160,12 +161,19 @@ def evaluate(engine: Engine, es: Any, alias: str | None, settings: AlertsSetting
     report = EvaluationReport()
     rules = settings.rules
     hits = mention_hits(rules, mentions, compile_crisis_queries(rules))
-    findings = spike_findings(es, alias, rules, now) if es is not None and alias else []
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # first, so that an index problem below cannot lose this batch's mentions
         for hit in hits:
             _record_mention_hit(conn, report, hit, now)
-        for finding in findings:
-            _record_spike(conn, report, finding, now)
+    findings: list[SpikeFinding] = []
+    if es is not None and alias:
+        try:
+            findings = spike_findings(es, alias, rules, now)
+        except Exception as exc:  # the index is down or slow: spikes wait for the next cycle, alerts still go out
+            report.spike_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+    if findings:
+        with engine.begin() as conn:
+            for finding in findings:
+                _record_spike(conn, report, finding, now)
     if opener is not None:
         open_pending_complaints(engine, es, alias, rules, opener, {str(d["id"]): d for d in mentions}, report)
     return report

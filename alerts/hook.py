@@ -15,6 +15,8 @@ def make_alerts_hook(opener: ComplaintOpener | None = None):  # noqa: ANN201 - r
     """A hook for `earful.hooks.post_index_hooks`; `opener` is the complaint register (or None)."""
 
     def alerts_hook(ctx: "BatchContext") -> dict[str, int] | None:
+        from rich.markup import escape
+
         from alerts.channels import build_channels
         from alerts.evaluate import evaluate
         from alerts.sender import deliver_pending
@@ -35,6 +37,9 @@ def make_alerts_hook(opener: ComplaintOpener | None = None):  # noqa: ANN201 - r
             counts["complaints opened"] = evaluation.complaints_opened
         if evaluation.complaint_errors:
             counts["complaint errors"] = evaluation.complaint_errors
+        if evaluation.spike_error:
+            ctx.console.print(f"[yellow]alerts: spike rules skipped this batch[/] ({escape(evaluation.spike_error)})")
+            counts["spike rule errors"] = 1
         return counts
 
     return alerts_hook

@@ -147,6 +147,11 @@ def main() -> None:
         print(f"generated {len(docs):,} mentions across {args.topics} topics in {gen_s:.1f} s; "
               f"bulk-loaded {count:,} in {load_s:.1f} s ({count / load_s:,.0f} docs/s), errors: {len(errors)}")
 
+        t = time.perf_counter()
+        es.search(index=alias, body={"size": 0, "query": {"match_all": {}}})
+        floor_s = time.perf_counter() - t
+        print(f"server floor: an empty match_all request takes {floor_s:.3f} s on this index")
+
         batch = [{"id": f"new-{i}", **_doc(10**7 + i, f"topic-{i % args.topics:03d}", now, random.Random(i), 0.3)}
                  for i in range(args.batch)]
         cycles, found = [], set()

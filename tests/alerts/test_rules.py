@@ -164,3 +164,16 @@ def test_bad_crisis_query_is_a_config_error():
     settings = AlertsSettings.model_validate({"rules": [{"name": "c", "type": "crisis_query", "query": "a AND ("}]})
     with pytest.raises(QueryError, match="rule c"):
         evaluate(None, None, None, settings, [mention_doc(1, topic="t", at=NOW)], NOW)
+
+
+def test_index_down_spikes_wait_but_mention_alerts_are_kept(sqlite_engine):
+    from elasticsearch import Elasticsearch
+
+    from indexer.embedded import free_port
+
+    es = Elasticsearch(f"http://127.0.0.1:{free_port()}", request_timeout=1, max_retries=0)
+    settings = AlertsSettings.model_validate({"rules": [
+        {"name": "complaints", "type": "complaint"}, *SPIKE_RULES["rules"]]})
+    report = evaluate(sqlite_engine, es, "nowhere", settings,
+                      [mention_doc(1, topic="acme", at=NOW, complaint=0.99)], NOW)
+    assert report.raised == 1 and report.spike_error and "Connection" in report.spike_error
