@@ -51,7 +51,12 @@ def earful_listening() -> None:
         from earful.airflow_settings import load_task_settings
         from earful.tasks import list_sources
 
-        return list_sources(load_task_settings())["sources"]
+        import logging
+
+        plan = list_sources(load_task_settings())
+        for line in plan["skipped"]:
+            logging.getLogger("earful").warning(line)  # e.g. "x: skipped, no bearer token (...)"
+        return plan["sources"]
 
     @task(max_active_tis_per_dagrun=SOURCE_CONCURRENCY)
     def listen(source_id: str) -> dict:
