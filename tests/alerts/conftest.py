@@ -196,15 +196,6 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     controller.stop()
 
 
-@pytest.fixture(scope="session")
-def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real noida-db server (Elasticsearch REST API) for the session."""
-    from indexer.embedded import embedded_index
-
-    with embedded_index(tmp_path_factory.mktemp("alerts-index")) as url:
-        yield url
-
-
 @pytest.fixture
 def index(es_url: str):  # noqa: ANN201 - (es client, alias)
     """A fresh mention index (the project's template) under a unique alias; the official client."""
