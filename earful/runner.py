@@ -33,12 +33,14 @@ from earful.settings import Settings
 from earful.sources import build_listeners
 from earful.summary import BatchSummary, SourceResult
 from indexer.bulk import existing_ids, index_mentions
+from indexer.search import read_mentions
 from listeners.base import FetchResult, Listener, SourceError
 from listeners.mention import Mention
 from listeners.topics import CompiledTopic, MatchTarget, compile_topic
 from nlp.language import UNDETERMINED, detect_language
 from records.batch_runs import record_batch
 from records.cursors import load_cursor, save_cursor
+from records.pending import add_pending, clear_pending, drop_stale, pending_ids
 from records.near_dups import find_band_owners, store_bands
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,7 @@ def store_source(services: Services, prepared: PreparedSource, enricher: Enriche
     result.already_seen = len(seen)
     if enricher is not None:
         enricher.enrich(new)
+    add_pending(services.engine, [m.id for m in new])  # before indexing: a crash after it cannot skip the hooks
     outcome = index_mentions(services.es, services.alias, new, services.settings.index.bulk_chunk_size)
     result.already_seen += len(outcome.already_present)
     result.errors.extend(f"mention {doc_id}: index refused it: {reason}" for doc_id, reason in outcome.errors.items())
@@ -148,6 +151,34 @@ def _guarded(stage: str, result: SourceResult, work: Any, *args: Any) -> Any:
         log.exception("source %s failed while %s", result.source, stage)
         result.errors.append(f"unexpected error while {stage}: {type(exc).__name__}: {exc}")
         return None
+
+
+def run_hooks_over_pending(
+    services: Services, batch_mentions: list[Mention], started: datetime, console: Console
+) -> tuple[dict[str, int], list[str], int]:
+    """Run the post-index hooks over every mention waiting for them: this batch's, and any an earlier batch
+    indexed but did not finish. Marks are cleared only when every hook succeeded.
+
+    Returns the hooks' counts, their errors, and how many mentions they ran over."""
+    waiting = pending_ids(services.engine)
+    known = {m.id: m for m in batch_mentions}
+    earlier = [mention_id for mention_id in waiting if mention_id not in known]
+    mentions = list(known.values()) + read_mentions(services.es, services.alias, earlier)
+    context = BatchContext(services=services, new_mentions=mentions, started_at=started, console=console)
+    counts: Counter[str] = Counter()
+    errors: list[str] = []
+    for name, hook in post_index_hooks(services):
+        try:
+            counts.update(hook(context) or {})
+        except Exception as exc:  # the index is written; a failing hook is reported, and runs again next batch
+            log.exception("post-index hook %s failed", name)
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+    if not errors:
+        clear_pending(services.engine, [m.id for m in mentions])
+        drop_stale(services.engine)
+    if earlier:
+        counts["mentions from an unfinished batch"] = len(mentions) - len(known)
+    return dict(counts), errors, len(mentions)
 
 
 def fetch_processes(settings: Settings, listeners: list[Listener]) -> int:
@@ -225,13 +256,9 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
                 new_mentions.extend(future.result() or [])
         plan.close()
         services.es.indices.refresh(index=services.alias)  # searchable for the hooks and the next batch
-        context = BatchContext(services=services, new_mentions=new_mentions, started_at=started, console=console)
-        for name, hook in post_index_hooks(services):
-            try:
-                summary.hook_counts.update(hook(context) or {})
-            except Exception as exc:  # the index is written; a failing hook is reported, and retried next run
-                log.exception("post-index hook %s failed", name)
-                summary.hook_errors.append(f"{name}: {type(exc).__name__}: {exc}")
+        counts, errors, _ = run_hooks_over_pending(services, new_mentions, started, console)
+        summary.hook_counts.update(counts)
+        summary.hook_errors.extend(errors)
         summary.finished_at = datetime.now(UTC)
         status = "failed" if summary.sources and not summary.ok_sources else (
             "partial" if summary.failed_sources or summary.hook_errors else "ok")

@@ -122,43 +122,25 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
     }
 
 
-def read_mentions(es: Any, alias: str, ids: list[str], chunk: int = 500) -> list[Any]:
-    """The indexed mentions with these ids (from every index behind the alias), in the order given."""
-    from listeners.mention import Mention
-
-    found: dict[str, Any] = {}
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
-        resp = es.search(index=alias, query={"ids": {"values": part}}, size=len(part))
-        for hit in resp["hits"]["hits"]:
-            source = {k: v for k, v in hit["_source"].items() if k in Mention.model_fields}
-            found[hit["_id"]] = Mention(id=hit["_id"], **source)
-    return [found[i] for i in ids if i in found]
-
-
 def run_post_index_hooks(settings: Settings, mention_ids: list[str], started_at: datetime | None = None) -> dict[str, Any]:
-    """The batch's post-index hooks (alerts: evaluate the rules, deliver the outbox) over these new mentions."""
+    """The post-index hooks (alerts: evaluate the rules, deliver the outbox) over every mention waiting for them.
+
+    `mention_ids` (this run's, from XCom) are counted; the mentions themselves come from the pending list in the
+    records database, which also holds those of a run that died between indexing and its hooks.
+    """
     from rich.console import Console
 
-    from earful.hooks import BatchContext, post_index_hooks
     from earful.services import open_services
 
-    ids = list(dict.fromkeys(mention_ids))
-    counts: dict[str, Any] = {"mentions": len(ids)}
+    from earful.runner import run_hooks_over_pending
+
     errors: list[str] = []
     with open_services(settings) as services:
         services.es.indices.refresh(index=services.alias)
-        mentions = read_mentions(services.es, services.alias, ids)
-        counts["found"] = len(mentions)
-        context = BatchContext(services=services, new_mentions=mentions, started_at=started_at or datetime.now(UTC),
-                               console=Console(quiet=True))
-        for name, hook in post_index_hooks(services):
-            try:
-                for key, value in (hook(context) or {}).items():
-                    counts[key] = counts.get(key, 0) + value
-            except Exception as exc:  # every hook runs; the task fails afterwards so Airflow retries it
-                log.exception("post-index hook %s failed", name)
-                errors.append(f"{name}: {type(exc).__name__}: {exc}")
+        # The mentions of this run, and any that an earlier run indexed but died before its hooks ran.
+        counts, errors, found = run_hooks_over_pending(services, [], started_at or datetime.now(UTC),
+                                                       Console(quiet=True))
+        counts = {"mentions": len(dict.fromkeys(mention_ids)), "found": found, **counts}
     if errors:
         raise EarfulError("post-index hooks failed: " + "; ".join(errors))
     return counts

@@ -65,3 +65,17 @@ def mention_texts(es: Any, alias: str, ids: list[str], chunk: int = 500) -> dict
         for hit in resp["hits"]["hits"]:
             texts[hit["_id"]] = f"{hit['_source'].get('title', '')}\n{hit['_source'].get('text', '')}"
     return texts
+
+
+def read_mentions(es: Any, alias: str, ids: list[str], chunk: int = 500) -> list[Any]:
+    """The indexed mentions with these ids (from every index behind the alias), in the order given."""
+    from listeners.mention import Mention
+
+    found: dict[str, Any] = {}
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        resp = es.search(index=alias, query={"ids": {"values": part}}, size=len(part))
+        for hit in resp["hits"]["hits"]:
+            source = {k: v for k, v in hit["_source"].items() if k in Mention.model_fields}
+            found[hit["_id"]] = Mention(id=hit["_id"], **source)
+    return [found[i] for i in ids if i in found]

@@ -40,3 +40,10 @@ near_dup_bands = sa.Table(
     sa.Column("mention_id", sa.String(64), primary_key=True),
     sa.Column("created_epoch", sa.BigInteger, nullable=False, index=True),  # seconds, UTC
 )
+
+pending_hooks = sa.Table(
+    "pending_hooks",
+    metadata,
+    sa.Column("mention_id", sa.String(64), primary_key=True),
+    sa.Column("created_epoch", sa.BigInteger, nullable=False),  # seconds, UTC
+)

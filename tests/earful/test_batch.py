@@ -136,3 +136,49 @@ def test_a_crash_between_indexing_and_cursor_commit_loses_and_doubles_nothing(tm
             services.es.indices.refresh(index=services.alias)
             ids = [h["_id"] for h in services.es.search(index=services.alias, size=100)["hits"]["hits"]]
         assert len(ids) == 30 == len(set(ids))
+
+
+CRASH_BEFORE_HOOKS = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    import earful.runner as runner
+    from earful.settings import load_settings
+
+    def crash(services):
+        os.kill(os.getpid(), signal.SIGKILL)  # everything is indexed and committed; the alerts never ran
+
+    runner.post_index_hooks = crash
+    runner.run_batch(load_settings(Path(sys.argv[1])))
+    """
+)
+
+
+def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """Mentions indexed by a batch that died before its post-index hooks get them in the next batch."""
+    import earful.runner as runner
+    from earful.settings import load_settings
+    from tests.conftest import write_config
+
+    with scripted_server() as srv:
+        srv.routes["/f"] = Route(body=rss([item(n, f"Acme mention {n} about boots") for n in range(1, 11)]))
+        config = write_config(tmp_path / "earful.yaml", {
+            "data_dir": str(tmp_path / "data"),
+            "sources": {"rss": {"feeds": [{"name": "f", "url": srv.url("/f")}]}},
+            "topics": [{"name": "acme", "query": "acme"}],
+            "nlp": {"enabled": False},
+        })
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        crashed = subprocess.run([sys.executable, "-c", CRASH_BEFORE_HOOKS, str(config)], env=env, cwd=REPO,
+                                 capture_output=True, timeout=120)
+        assert crashed.returncode == -signal.SIGKILL
+
+        seen: list[str] = []
+        monkeypatch.setattr(runner, "post_index_hooks",
+                            lambda services: [("record", lambda ctx: seen.extend(m.id for m in ctx.new_mentions))])
+        summary = run_batch(load_settings(config))
+        assert summary.new == 0  # all indexed by the crashed batch
+        assert len(seen) == 10 and summary.hook_counts["mentions from an unfinished batch"] == 10
+        seen.clear()
+        run_batch(load_settings(config))
+        assert seen == []  # cleared once the hooks ran
