@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.helpers.postgres import throwaway_database
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,22 +33,8 @@ def index_alias() -> str:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A throw-away PostgreSQL database, when EARFUL_TEST_PG_URL points at a server; else the test skips."""
-    base = os.environ.get("EARFUL_TEST_PG_URL")
-    if not base:
-        pytest.skip("PostgreSQL not configured (set EARFUL_TEST_PG_URL)")
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    name = f"earful_test_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("test") as url:
+        yield url
 
 
 def write_config(path: Path, data: dict[str, Any]) -> Path:

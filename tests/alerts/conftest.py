@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from records.db import make_engine
 from records.migrate import upgrade
+from tests.helpers.postgres import throwaway_database
 
 
 def _pg_url() -> str | None:
@@ -30,19 +31,8 @@ def _pg_url() -> str | None:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A throw-away PostgreSQL database for this session (skips when EARFUL_TEST_PG_URL is unset)."""
-    url = _pg_url()
-    if not url:
-        pytest.skip("EARFUL_TEST_PG_URL not set")
-    name = f"earful_alerts_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield str(sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("alerts") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -6,19 +6,17 @@ tests, so truncating tables never disturbs other packages' tests on the same ser
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from complaints.config import ComplaintsSettings
 from records.db import make_engine
 from records.migrate import upgrade
+from tests.helpers.postgres import throwaway_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -26,19 +24,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 @pytest.fixture(scope="session")
 def complaints_pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this package's tests (skips when EARFUL_TEST_PG_URL is unset)."""
-    base = os.environ.get("EARFUL_TEST_PG_URL")
-    if not base:
-        pytest.skip("PostgreSQL not configured (set EARFUL_TEST_PG_URL)")
-    name = f"earful_complaints_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("complaints") as url:
+        yield url
 
 
 def _fresh_pg(pg_url: str) -> Engine:

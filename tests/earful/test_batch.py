@@ -89,6 +89,14 @@ def test_records_on_postgresql(make_settings, pg_url: str) -> None:  # noqa: ANN
         assert run_batch(settings).new == 0
 
 
+def run_killed(script: str, config: Path) -> None:
+    """Run a batch in a child process that `script` kills with SIGKILL at some point."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    crashed = subprocess.run([sys.executable, "-c", script, str(config)], env=env, cwd=REPO, capture_output=True,
+                             timeout=120)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+
+
 CRASHING_RUN = textwrap.dedent(
     """
     import os, signal, sys
@@ -119,10 +127,7 @@ def test_a_crash_between_indexing_and_cursor_commit_loses_and_doubles_nothing(tm
             "topics": [{"name": "acme", "query": "acme"}],
             "nlp": {"enabled": False},
         })
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        crashed = subprocess.run([sys.executable, "-c", CRASHING_RUN, str(config)], env=env, cwd=REPO,
-                                 capture_output=True, timeout=120)
-        assert crashed.returncode == -signal.SIGKILL
+        run_killed(CRASHING_RUN, config)
         settings = load_settings(config)
         assert all_cursors_of(settings) == {}  # the cursor did not move
 
@@ -168,10 +173,7 @@ def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypa
             "topics": [{"name": "acme", "query": "acme"}],
             "nlp": {"enabled": False},
         })
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        crashed = subprocess.run([sys.executable, "-c", CRASH_BEFORE_HOOKS, str(config)], env=env, cwd=REPO,
-                                 capture_output=True, timeout=120)
-        assert crashed.returncode == -signal.SIGKILL
+        run_killed(CRASH_BEFORE_HOOKS, config)
 
         seen: list[str] = []
         monkeypatch.setattr(runner, "post_index_hooks",

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from records.budget import current_month, release, reserve, spend, used
 from records.db import make_engine
 from records.migrate import upgrade
+from tests.helpers.postgres import throwaway_database
 
 
 def _sqlite(tmp_path: Path) -> Iterator[Engine]:
@@ -27,22 +24,13 @@ def _sqlite(tmp_path: Path) -> Iterator[Engine]:
 
 
 def _postgres() -> Iterator[Engine]:
-    url = os.environ.get("EARFUL_TEST_PG_URL")
-    if not url:
-        pytest.skip("EARFUL_TEST_PG_URL is not set")
-    name = f"earful_xbudget_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(url).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("xbudget") as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
