@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from listeners.config import require_unique_names
+
 SEVERITIES = ("info", "warning", "critical")
 Severity = Literal["info", "warning", "critical"]
 
@@ -245,11 +247,7 @@ class AlertsSettings(BaseModel):
     @field_validator("rules")
     @classmethod
     def _unique_rules(cls, rules: list[RuleSettings]) -> list[RuleSettings]:
-        names = [r.name for r in rules]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"rule names must be unique; repeated: {', '.join(dupes)}")
-        return rules
+        return require_unique_names(rules, "rule")
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> "AlertsSettings":

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from alerts.config import AlertsSettings
@@ -19,7 +19,13 @@ from complaints.config import ComplaintsSettings
 from earful.errors import ConfigError
 from earful.housekeeping_config import HousekeepingSettings
 from indexer.config import IndexSettings
-from listeners.config import ListeningSettings, PrivacySettings, SourcesSettings, TopicSettings
+from listeners.config import (
+    ListeningSettings,
+    PrivacySettings,
+    SourcesSettings,
+    TopicSettings,
+    require_unique_names,
+)
 from nlp.config import NlpSettings
 from records.config import RecordsSettings
 
@@ -49,11 +55,7 @@ class Settings(BaseSettings):
     @field_validator("topics")
     @classmethod
     def _unique_topics(cls, topics: list[TopicSettings]) -> list[TopicSettings]:
-        names = [t.name for t in topics]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"topic names must be unique; repeated: {', '.join(dupes)}")
-        return topics
+        return require_unique_names(topics, "topic")
 
     @classmethod
     def settings_customise_sources(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
 
@@ -10,6 +11,15 @@ from listeners.reddit_config import RedditSettings
 from listeners.x_config import XSettings
 
 _LANG_CODE = r"^[a-z]{2,3}$"
+
+
+def require_unique_names(items: list[Any], what: str) -> list[Any]:
+    """Validator body for lists of named items: names must be unique (a repeated name would shadow another)."""
+    names = [item.name for item in items]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"{what} names must be unique; repeated: {', '.join(dupes)}")
+    return items
 
 
 class PrivacySettings(BaseModel):
@@ -57,11 +67,7 @@ class RssSettings(BaseModel):
     @field_validator("feeds")
     @classmethod
     def _unique_names(cls, feeds: list[RssFeedSettings]) -> list[RssFeedSettings]:
-        names = [f.name for f in feeds]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"feed names must be unique; repeated: {', '.join(dupes)}")
-        return feeds
+        return require_unique_names(feeds, "feed")
 
 
 class SourcesSettings(BaseModel):
