@@ -113,21 +113,25 @@ def prepare_source(
 
 
 def store_source(services: Services, prepared: PreparedSource, enricher: Enricher | None) -> list[Mention]:
-    """Stage two: skip what is indexed already, classify the rest, index, then commit the cursor."""
+    """Stage two: classify what is not indexed yet, index it, then commit the cursor."""
     result = prepared.result
     if not prepared.fetched_ok:
         return []
-    seen = existing_ids(services.es, services.alias, [m.id for m in prepared.mentions])
-    new = [m for m in prepared.mentions if m.id not in seen]
-    result.already_seen = len(seen)
-    if enricher is not None:
-        enricher.enrich(new)
-    add_pending(services.engine, [m.id for m in new])  # before indexing: a crash after it cannot skip the hooks
-    outcome = index_mentions(services.es, services.alias, new, services.settings.index.bulk_chunk_size)
+    candidates = prepared.mentions
+    if enricher is not None:  # classifying is costly: look up which mentions the index has already
+        seen = existing_ids(services.es, services.alias, [m.id for m in candidates])
+        candidates = [m for m in candidates if m.id not in seen]
+        result.already_seen = len(seen)
+        enricher.enrich(candidates)
+    # Marked before indexing, so a crash after it cannot skip the post-index hooks (they are idempotent).
+    marked = set(add_pending(services.engine, [m.id for m in candidates]))
+    outcome = index_mentions(services.es, services.alias, candidates, services.settings.index.bulk_chunk_size)
+    # Indexed by an earlier batch, so not new here (a mark left by an unfinished batch stays).
+    clear_pending(services.engine, [i for i in outcome.already_present if i in marked])
     result.already_seen += len(outcome.already_present)
     result.errors.extend(f"mention {doc_id}: index refused it: {reason}" for doc_id, reason in outcome.errors.items())
     created = set(outcome.created)
-    indexed = [m for m in new if m.id in created]
+    indexed = [m for m in candidates if m.id in created]
     result.new = len(indexed)
     result.topics = Counter(topic for m in indexed for topic in m.topics)
     result.languages = Counter(m.language for m in indexed)

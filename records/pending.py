@@ -18,10 +18,10 @@ from records.tables import pending_hooks
 _CHUNK = 1000
 
 
-def add_pending(engine: Engine, mention_ids: Sequence[str], now: float | None = None) -> None:
-    """Mark mentions as waiting for their hooks (marking one twice is harmless)."""
+def add_pending(engine: Engine, mention_ids: Sequence[str], now: float | None = None) -> list[str]:
+    """Mark mentions as waiting for their hooks; returns the ids that were not marked already."""
     if not mention_ids:
-        return
+        return []
     epoch = int(now if now is not None else time.time())
     with engine.begin() as conn:
         existing: set[str] = set()
@@ -32,6 +32,7 @@ def add_pending(engine: Engine, mention_ids: Sequence[str], now: float | None = 
         rows = [{"mention_id": mid, "created_epoch": epoch} for mid in dict.fromkeys(mention_ids) if mid not in existing]
         if rows:
             conn.execute(sa.insert(pending_hooks), rows)
+    return [row["mention_id"] for row in rows]
 
 
 def pending_ids(engine: Engine, limit: int = 10_000) -> list[str]:
