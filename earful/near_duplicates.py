@@ -6,54 +6,61 @@ from dataclasses import dataclass, field
 
 from earful.services import Services
 from indexer.search import mention_texts
-from listeners.dedupe import BandTable, Fingerprint, Fingerprinter, jaccard
+from listeners.dedupe import BandTable, Fingerprinter, jaccard, shingles
 from listeners.mention import Mention
 from records.near_dups import find_band_owners
 
 
-def _text(mention: Mention) -> str:
+def mention_text(mention: Mention) -> str:
+    """The text near-duplicates are judged on."""
     return f"{mention.title}\n{mention.text}"
 
 
 @dataclass
 class NearDuplicateFinder:
-    """Marks a mention `duplicate_of` the most similar earlier mention at or above the threshold."""
+    """Marks a mention `duplicate_of` the most similar earlier mention at or above the threshold.
+
+    Band keys propose candidates (mentions that already carry `dup_bands`, computed where they were fetched,
+    keep them); shingle sets are computed only for mentions that have candidates, and kept for the batch.
+    """
 
     services: Services
     threshold: float
     fingerprinter: Fingerprinter = field(default_factory=Fingerprinter)
     batch_table: BandTable = field(default_factory=BandTable)
-    known: dict[str, Fingerprint] = field(default_factory=dict)  # this batch's mentions and fetched earlier ones
+    texts: dict[str, str] = field(default_factory=dict)  # this batch's mentions and earlier candidates
+    _shingles: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    def _shingles_of(self, mention_id: str) -> frozenset[int]:
+        if mention_id not in self._shingles:
+            self._shingles[mention_id] = shingles(self.texts.get(mention_id, ""))
+        return self._shingles[mention_id]
 
     def mark(self, mentions: list[Mention]) -> int:
         """Mark near-duplicates among `mentions` (in order) against earlier ones; returns how many."""
-        prints = {m.id: fp for m in mentions if (fp := self.fingerprinter.fingerprint(_text(m))) is not None}
+        for mention in mentions:
+            if not mention.dup_bands:
+                mention.dup_bands = self.fingerprinter.bands(mention_text(mention))
         stored = BandTable()
-        for band, owner in find_band_owners(self.services.engine, (b for fp in prints.values() for b in fp.bands)):
+        for band, owner in find_band_owners(self.services.engine, (b for m in mentions for b in m.dup_bands)):
             stored.add(owner, [band])
-        earlier = {c for mid, fp in prints.items() for c in stored.candidates(fp.bands, exclude=mid)} - self.known.keys()
-        for doc_id, text in mention_texts(self.services.es, self.services.alias, sorted(earlier)).items():
-            fingerprint = self.fingerprinter.fingerprint(text)
-            if fingerprint is not None:
-                self.known[doc_id] = fingerprint
+        earlier = {c for m in mentions for c in stored.candidates(m.dup_bands, exclude=m.id)} - self.texts.keys()
+        self.texts.update(mention_texts(self.services.es, self.services.alias, sorted(earlier)))
         count = 0
         for mention in mentions:
-            fp = prints.get(mention.id)
-            if fp is None:
+            if not mention.dup_bands:
                 continue
-            mention.dup_bands = list(fp.bands)
-            candidates = stored.candidates(fp.bands, exclude=mention.id) + self.batch_table.candidates(
-                fp.bands, exclude=mention.id
+            self.texts[mention.id] = mention_text(mention)
+            candidates = stored.candidates(mention.dup_bands, exclude=mention.id) + self.batch_table.candidates(
+                mention.dup_bands, exclude=mention.id
             )
             best_score, best = 0.0, None
             for candidate in candidates:
-                other = self.known.get(candidate)
-                score = jaccard(fp.shingles, other.shingles) if other else 0.0
+                score = jaccard(self._shingles_of(mention.id), self._shingles_of(candidate))
                 if score > best_score:
                     best_score, best = score, candidate
             if best is not None and best_score >= self.threshold:
                 mention.duplicate_of = best
                 count += 1
-            self.batch_table.add(mention.id, fp.bands)
-            self.known[mention.id] = fp
+            self.batch_table.add(mention.id, mention.dup_bands)
         return count

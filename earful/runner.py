@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -25,6 +26,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from earful.annotate import annotate, fetch_annotated
+from earful.annotate import compile_topics as compile_topic_settings
 from earful.enrich import Enricher, load_enricher
 from earful.hooks import BatchContext, post_index_hooks
 from earful.near_duplicates import NearDuplicateFinder
@@ -36,12 +39,11 @@ from indexer.bulk import existing_ids, index_mentions
 from indexer.search import read_mentions
 from listeners.base import FetchResult, Listener, SourceError
 from listeners.mention import Mention
-from listeners.topics import CompiledTopic, MatchTarget, compile_topic
-from nlp.language import UNDETERMINED, detect_language
+from listeners.topics import CompiledTopic
 from records.batch_runs import record_batch
 from records.cursors import load_cursor, save_cursor
 from records.pending import add_pending, clear_pending, drop_stale, pending_ids
-from records.near_dups import find_band_owners, store_bands
+from records.near_dups import store_bands
 
 log = logging.getLogger(__name__)
 
@@ -58,22 +60,7 @@ class PreparedSource:
 
 def compile_topics(settings: Settings) -> list[CompiledTopic]:
     """The configured topics, compiled once per batch."""
-    return [compile_topic(t.name, t.query, t.exclude, t.languages) for t in settings.topics]
-
-
-def assign_language(mention: Mention, min_letters: int) -> None:
-    """Detect the mention's language; a feed's language hint fills in when detection is unsure but text exists."""
-    lang, score = detect_language(f"{mention.title}\n{mention.text}", min_letters=min_letters)
-    hint = mention.extra.get("language_hint")
-    if lang == UNDETERMINED and hint and score is not None:
-        lang = hint
-    mention.language, mention.language_score = lang, score
-
-
-def match_topics(mention: Mention, topics: list[CompiledTopic]) -> None:
-    """Set the names of the topics the mention belongs to."""
-    target = MatchTarget.build(mention.title, mention.text, mention.language)
-    mention.topics = [topic.name for topic in topics if topic.matches(target)]
+    return compile_topic_settings(settings.topics)
 
 
 def prepare_source(
@@ -101,9 +88,8 @@ def prepare_source(
     for mention in fetched.mentions:
         unique.setdefault(mention.id, mention)  # a source listing one item twice
     candidates = list(unique.values())
-    for mention in candidates:
-        assign_language(mention, settings.listening.min_chars_for_language)
-        match_topics(mention, topics)
+    if not fetched.annotated:
+        annotate(candidates, topics, settings.listening.min_chars_for_language, fingerprinter=None)
     if not settings.listening.keep_unmatched:
         result.off_topic = sum(1 for m in candidates if not m.topics)
         candidates = [m for m in candidates if m.topics]
@@ -189,8 +175,8 @@ def fetch_processes(settings: Settings, listeners: list[Listener]) -> int:
     """How many processes fetch and parse beside the batch (0: all in this process)."""
     movable = sum(1 for listener in listeners if getattr(listener, "fetch_in_subprocess", False))
     configured = settings.listening.fetch_processes
-    if configured is None:
-        return 1 if movable >= 8 else 0
+    if configured is None:  # parsing is the bulk of the work: two processes keep up with the rest of the batch
+        return min(2, os.cpu_count() or 1) if movable >= 8 else 0
     return min(configured, movable)
 
 
@@ -217,7 +203,9 @@ class Prefetcher:
         if self.pool is None or index in self.futures or not getattr(listener, "fetch_in_subprocess", False):
             return
         cursor = load_cursor(self.services.engine, listener.source_id)
-        self.futures[index] = self.pool.submit(listener.fetch, cursor)
+        listening = self.services.settings.listening
+        self.futures[index] = self.pool.submit(fetch_annotated, listener, cursor, self.services.settings.topics,
+                                               listening.min_chars_for_language)
 
     def fetch_for(self, index: int) -> Callable[[], FetchResult] | None:
         """The fetch of source `index` (already running in a worker process), or None to fetch in-process."""

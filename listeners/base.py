@@ -29,6 +29,7 @@ class FetchResult:
     cursor: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)  # e.g. "not modified (304)", "possible gap"
     item_errors: list[str] = field(default_factory=list)  # items skipped, with what and where
+    annotated: bool = False  # language, topics and band keys already set (done in a fetch worker process)
 
 
 class Listener(Protocol):

@@ -24,12 +24,12 @@ MAX_CANDIDATES_PER_BAND = 10  # bounds the work on a very repetitive stream (a b
 _PRIME = (1 << 31) - 1
 
 
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    """What near-duplicate detection keeps of a text: its shingle hashes and band keys."""
-
-    shingles: frozenset[int]
-    bands: tuple[str, ...]
+def shingles(text: str) -> frozenset[int]:
+    """CRC-32 hashes of the text's 3-word shingles; empty for texts too short to compare."""
+    tokens = tokenize(text)
+    if len(tokens) < MIN_TOKENS:
+        return frozenset()
+    return frozenset(zlib.crc32(" ".join(tokens[i : i + SHINGLE]).encode()) for i in range(len(tokens) - SHINGLE + 1))
 
 
 def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
@@ -40,7 +40,7 @@ def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
 
 
 class Fingerprinter:
-    """Computes fingerprints; MinHash with universal hashing over CRC-32 shingle hashes, vectorised with NumPy.
+    """Computes band keys: MinHash with universal hashing over CRC-32 shingle hashes, vectorised with NumPy.
 
     Hand-written rather than datasketch's per-shingle SHA-1: this runs on every fetched item, and the ingest path
     must keep up with feedparser.
@@ -53,22 +53,18 @@ class Fingerprinter:
         self._a = rng.integers(1, _PRIME, size=NUM_PERM, dtype=np.uint64)
         self._b = rng.integers(0, _PRIME, size=NUM_PERM, dtype=np.uint64)
 
-    def fingerprint(self, text: str) -> Fingerprint | None:
-        """The text's fingerprint, or None for texts too short to compare."""
+    def bands(self, text: str) -> list[str]:
+        """The band keys of a text; empty for texts too short to compare."""
         import numpy as np
 
-        tokens = tokenize(text)
-        if len(tokens) < MIN_TOKENS:
-            return None
-        shingles = frozenset(
-            zlib.crc32(" ".join(tokens[i : i + SHINGLE]).encode()) for i in range(len(tokens) - SHINGLE + 1)
-        )
-        hashes = np.fromiter(shingles, dtype=np.uint64, count=len(shingles))
+        hashed = shingles(text)
+        if not hashed:
+            return []
+        values = np.fromiter(hashed, dtype=np.uint64, count=len(hashed))
         # (a*x + b) mod p with x < 2**32 and a, b < 2**31: the product stays below 2**63, no overflow.
-        signature = ((hashes[:, None] * self._a[None, :] + self._b[None, :]) % _PRIME).min(axis=0)
+        signature = ((values[:, None] * self._a[None, :] + self._b[None, :]) % _PRIME).min(axis=0)
         rows = signature.reshape(BANDS, ROWS_PER_BAND)
-        bands = tuple(f"{b}{hashlib.blake2b(rows[b].tobytes(), digest_size=7).hexdigest()}" for b in range(BANDS))
-        return Fingerprint(shingles, bands)
+        return [f"{b}{hashlib.blake2b(rows[b].tobytes(), digest_size=7).hexdigest()}" for b in range(BANDS)]
 
 
 @dataclass

@@ -184,3 +184,29 @@ def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypa
         seen.clear()
         run_batch(load_settings(config))
         assert seen == []  # cleared once the hooks ran
+
+
+def test_fetch_worker_processes_give_the_same_result(make_settings, es_url: str, tmp_path: Path) -> None:  # noqa: ANN001
+    """Feeds fetched, parsed and annotated in worker processes index exactly what the in-process path does."""
+    story = ("Acme is recalling forty thousand pairs of TrailRunner boots after customers reported that the soles "
+             "came loose on wet rock, and owners can return them to any dealer for a refund")
+    feeds = {
+        "/a": rss([item(1, story), item(2, "weather report for the weekend: grey and cold")]),
+        "/b": rss([item(7, story + ", a spokesperson said"), item(8, "Die Stiefel von Acme sind nach zwei Wochen kaputt")]),
+        "/c": rss([item(9, "پشتیبانی Acme به درخواست بازپرداخت من پاسخ نمی‌دهد و خیلی ناراضی هستم")]),
+    }
+    outcomes = []
+    for processes in (0, 2):
+        with scripted_server() as srv:
+            for path, body in feeds.items():
+                srv.routes[path] = Route(body=body)
+            settings = make_settings([{"name": p.strip("/"), "url": srv.url(p)} for p in feeds],
+                                     listening={"fetch_processes": processes}, data_dir=str(tmp_path / f"d{processes}"),
+                                     index={"url": es_url, "alias": f"{tmp_path.name[:20].lower()}-{processes}"})
+            summary = run_batch(settings)
+            assert [s.new for s in summary.sources] == [1, 2, 1] and not any(s.errors for s in summary.sources)
+            docs = indexed(settings)
+            outcomes.append(sorted((d["native_id"], d["language"], tuple(d["topics"]), "duplicate_of" in d)
+                                   for d in docs.values()))
+    assert outcomes[0] == outcomes[1]
+    assert ("guid-7", "en", ("acme",), True) in outcomes[0] and ("guid-9", "fa", ("acme",), False) in outcomes[0]
