@@ -98,8 +98,12 @@ def prepare_source(
     return prepared
 
 
-def store_source(services: Services, prepared: PreparedSource, enricher: Enricher | None) -> list[Mention]:
-    """Stage two: classify what is not indexed yet, index it, then commit the cursor."""
+def store_source(
+    services: Services, prepared: PreparedSource, enricher: Enricher | None, remember_bands: bool = True
+) -> list[Mention]:
+    """Stage two: classify what is not indexed yet, index it, then commit the cursor.
+
+    `remember_bands=False` leaves storing the near-duplicate band keys of the indexed mentions to the caller."""
     result = prepared.result
     if not prepared.fetched_ok:
         return []
@@ -121,7 +125,8 @@ def store_source(services: Services, prepared: PreparedSource, enricher: Enriche
     result.new = len(indexed)
     result.topics = Counter(topic for m in indexed for topic in m.topics)
     result.languages = Counter(m.language for m in indexed)
-    store_bands(services.engine, [(m.id, m.dup_bands) for m in indexed])
+    if remember_bands:
+        store_bands(services.engine, [(m.id, m.dup_bands) for m in indexed])
     if outcome.errors:
         result.notes.append("cursor kept: some mentions were not indexed and will be fetched again")
         return indexed
@@ -131,6 +136,20 @@ def store_source(services: Services, prepared: PreparedSource, enricher: Enriche
         save_cursor(services.engine, result.source, prepared.cursor)
     result.cursor_committed = True
     return indexed
+
+
+def remember_stored_bands(
+    services: Services, futures: list[Future[list[Mention] | None]], stored: set[int], wait: bool
+) -> None:
+    """Store the band keys of the sources whose indexing finished (`stored`: their positions, updated).
+
+    Runs in the batch's main thread, which otherwise waits for fetches, so the storing thread only indexes.
+    With `wait`, it waits for every source."""
+    for position, future in enumerate(futures):
+        if position in stored or not (wait or future.done()):
+            continue
+        store_bands(services.engine, [(m.id, m.dup_bands) for m in future.result() or []])
+        stored.add(position)
 
 
 def _guarded(stage: str, result: SourceResult, work: Any, *args: Any) -> Any:
@@ -232,6 +251,7 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
         with progress, prefetch, ThreadPoolExecutor(max_workers=1, thread_name_prefix="earful-store") as store:
             task = progress.add_task("sources", total=len(plan.listeners))
             pending: list[tuple[SourceResult, Future[list[Mention] | None]]] = []
+            bands_stored: set[int] = set()
             for index, listener in enumerate(plan.listeners):
                 progress.update(task, description=f"[cyan]{listener.source_id}")
                 result = SourceResult(listener.source_id, listener.source_kind)
@@ -240,9 +260,11 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
                 if prepared is None:
                     prepared = PreparedSource(result)
                 future = store.submit(_guarded, "indexing", prepared.result, store_source, services, prepared,
-                                      enricher)
+                                      enricher, False)
                 future.add_done_callback(lambda _f: progress.advance(task))
                 pending.append((prepared.result, future))
+                remember_stored_bands(services, [f for _, f in pending], bands_stored, wait=False)
+            remember_stored_bands(services, [f for _, f in pending], bands_stored, wait=True)
             for result, future in pending:
                 summary.sources.append(result)
                 new_mentions.extend(future.result() or [])
