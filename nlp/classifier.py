@@ -124,8 +124,6 @@ class MentionClassifier:
         """All default heads' probabilities from one encoder pass per length-sorted batch."""
         import torch
 
-        from nlp.modeling import mean_pool
-
         config = self.default_model.config
         max_length = min(self.settings.max_length, config.max_tokens or self.settings.max_length)
         encoded = self.default_tokenizer(
@@ -145,8 +143,6 @@ class MentionClassifier:
                 for row, index in enumerate(batch):
                     input_ids[row, : len(encoded[index])] = torch.tensor(encoded[index])
                     mask[row, : len(encoded[index])] = 1
-                hidden = self.default_model.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
-                pooled = mean_pool(hidden, mask)
-                for task, head in self.default_model.heads.items():
-                    out[task][batch] = torch.softmax(head(pooled), -1).numpy()
+                for task, logits in self.default_model(input_ids=input_ids, attention_mask=mask).items():
+                    out[task][batch] = torch.softmax(logits, -1).numpy()
         return out

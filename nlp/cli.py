@@ -54,6 +54,13 @@ def train(
     head_lr: Annotated[float, typer.Option()] = 1e-3,
     max_length: Annotated[int, typer.Option(min=8, max=512)] = 128,
     seed: Annotated[int, typer.Option()] = 13,
+    head: Annotated[
+        str, typer.Option(help="mlp, linear (logistic regression on frozen features) or auto (linear if --tune-layers 0)")
+    ] = "auto",
+    pool_layers: Annotated[
+        int | None, typer.Option(min=1, max=12, help="Head reads the last N layers' mean-pools (default 4 linear, 1 mlp)")
+    ] = None,
+    linear_c: Annotated[float, typer.Option(help="Inverse L2 strength of a linear head")] = 0.005,
     cv: Annotated[int, typer.Option(min=0, help="Report k-fold cross-validation of the head instead of training")] = 0,
     json_out: Annotated[pathlib.Path | None, typer.Option("--json", help="Write the results as JSON here")] = None,
     cache_dir: CacheOption = DEFAULT_CACHE,
@@ -66,9 +73,13 @@ def train(
 
     _check_task(task)
     configure_threads(None)
+    kind = head if head != "auto" else ("linear" if tune_layers == 0 else "mlp")
+    if kind not in ("mlp", "linear") or (kind == "linear" and tune_layers):
+        raise typer.BadParameter("--head must be mlp or linear (linear needs --tune-layers 0)")
     options = TrainOptions(
         task=task, tuned_layers=tune_layers, epochs=epochs, head_epochs=head_epochs, batch_size=batch_size,
-        encoder_lr=encoder_lr, head_lr=head_lr, max_length=max_length, seed=seed,
+        encoder_lr=encoder_lr, head_lr=head_lr, max_length=max_length, seed=seed, head_kind=kind,
+        pool_layers=pool_layers or (4 if kind == "linear" else 1), linear_c=linear_c,
     )
     try:
         rows = pipelines.load_data(task, data)
@@ -100,7 +111,7 @@ def evaluate(
         list[str] | None, typer.Option(help="MODEL_LABEL=OUR_LABEL for --hf-model (repeatable)")
     ] = None,
     json_out: Annotated[pathlib.Path | None, typer.Option("--json", help="Also write the report as JSON here")] = None,
-    int8: Annotated[bool, typer.Option("--int8/--no-int8", help="int8 dynamic quantization, as in production")] = True,
+    int8: Annotated[bool, typer.Option("--int8/--no-int8", help="int8 dynamic quantization of the encoder")] = False,
     cache_dir: CacheOption = DEFAULT_CACHE,
 ) -> None:
     """Per-language and overall macro-F1, accuracy and confusion matrix of a model on labeled CSV data."""

@@ -56,6 +56,45 @@ class ClassificationHead(nn.Module):
         return self.net(pooled)
 
 
+class LinearHead(nn.Module):
+    """Standardized features -> linear class logits (a logistic regression fitted by scikit-learn)."""
+
+    def __init__(self, size: int, n_labels: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(size))
+        self.register_buffer("scale", torch.ones(size))
+        self.linear = nn.Linear(size, n_labels)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.linear((pooled - self.mean) * self.scale)
+
+
+def head_layers(spec: dict) -> list[int]:
+    """Which hidden states (negative indices, -1 = last layer) a head pools and concatenates."""
+    return list(spec.get("layers", [-1]))
+
+
+def make_head(spec: dict, hidden_size: int) -> nn.Module:
+    """The head module a config entry describes (``kind`` "mlp" or "linear")."""
+    size = hidden_size * len(head_layers(spec))
+    if spec.get("kind", "mlp") == "linear":
+        return LinearHead(size, len(spec["labels"]))
+    return ClassificationHead(size, spec["hidden"], len(spec["labels"]))
+
+
+def pooled_inputs(hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor, specs: dict) -> dict:
+    """Per task, the concatenated mean-pools of the layers its head reads (each layer pooled once)."""
+    pools: dict[int, torch.Tensor] = {}
+    out = {}
+    for task, spec in specs.items():
+        layers = head_layers(spec)
+        for layer in layers:
+            if layer not in pools:
+                pools[layer] = mean_pool(hidden_states[layer], attention_mask)
+        out[task] = torch.cat([pools[layer] for layer in layers], dim=-1)
+    return out
+
+
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Average of the token vectors that the mask keeps (e5's sentence embedding before normalization)."""
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
@@ -86,16 +125,17 @@ class EarfulMultiHeadModel(PreTrainedModel):
         super().__init__(config)
         self.encoder = encoder if encoder is not None else BertModel(BertConfig(**config.encoder), add_pooling_layer=False)
         size = self.encoder.config.hidden_size
-        self.heads = nn.ModuleDict(
-            {task: ClassificationHead(size, spec["hidden"], len(spec["labels"])) for task, spec in config.heads.items()}
-        )
+        self.heads = nn.ModuleDict({task: make_head(spec, size) for task, spec in config.heads.items()})
         self.post_init()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: object) -> dict[str, torch.Tensor]:
-        """Logits per task for a batch of token ids."""
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        pooled = mean_pool(hidden, attention_mask)
-        return {task: head(pooled) for task, head in self.heads.items()}
+        """Logits per task for a batch of token ids (one encoder pass for all heads)."""
+        hidden_states = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
+        ).hidden_states
+        specs = {task: self.config.heads[task] for task in self.heads}
+        inputs = pooled_inputs(hidden_states, attention_mask, specs)
+        return {task: head(inputs[task]) for task, head in self.heads.items()}
 
 
 def register_auto_classes() -> None:
@@ -123,6 +163,7 @@ class EarfulForSequenceClassification(PreTrainedModel):
         multi_head = multi_head if multi_head is not None else EarfulMultiHeadModel(config)
         self.encoder = multi_head.encoder
         self.head = multi_head.heads[task]
+        self.spec = config.heads[task]
         labels = config.heads[task]["labels"]
         self.config.id2label = dict(enumerate(labels))
         self.config.label2id = {label: i for i, label in enumerate(labels)}
@@ -131,5 +172,8 @@ class EarfulForSequenceClassification(PreTrainedModel):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: object):
         from transformers.modeling_outputs import SequenceClassifierOutput
 
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return SequenceClassifierOutput(logits=self.head(mean_pool(hidden, attention_mask)))
+        hidden_states = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
+        ).hidden_states
+        pooled = pooled_inputs(hidden_states, attention_mask, {"task": self.spec})["task"]
+        return SequenceClassifierOutput(logits=self.head(pooled))

@@ -44,7 +44,7 @@ def train(
     elif base is not None:
         report(f"--tune-layers {options.tuned_layers}: the encoder is re-tuned, so no head of {base} is kept")
     heads = dict(base_model.config.heads) if base_model is not None else {}
-    heads[options.task] = {"labels": list(TASK_LABELS[options.task]), "hidden": options.head_hidden}
+    heads[options.task] = options.head_spec(TASK_LABELS[options.task])
     tuned_total = base_model.config.tuned_layers if base_model is not None else options.tuned_layers
     model = model_store.new_model(encoder, heads, tuned_total, options.max_length)
     if base_model is not None:
@@ -53,7 +53,7 @@ def train(
                 model.heads[task].load_state_dict(head.state_dict())
     model.heads[options.task] = _fresh_head(model, options)
     ids = tokenize(tokenizer, data.texts, model.config.text_prefix, options.max_length)
-    cache = _frozen_cache(model, ids, options.tuned_layers, features_dir, report)
+    cache = _frozen_cache(model, ids, options, features_dir, report)
     stats = train_task(
         model,
         cache,
@@ -66,20 +66,22 @@ def train(
     return {"seconds_total": round(time.monotonic() - started, 1), **stats}
 
 
-def _frozen_cache(model, ids: list[list[int]], tuned_layers: int, features_dir: pathlib.Path | None, report: Report):
+def _frozen_cache(model, ids: list[list[int]], options: TrainOptions, features_dir: pathlib.Path | None, report: Report):
     """Frozen-layer outputs for ``ids``: loaded from ``features_dir`` when computed before, else computed."""
     import hashlib
 
     import torch
 
-    key = hashlib.sha256(repr((ids, tuned_layers, model.config.encoder_sha256)).encode()).hexdigest()[:16]
+    tuned_layers = options.tuned_layers
+    layers = options.head_spec(())["layers"]
+    key = hashlib.sha256(repr((ids, tuned_layers, model.config.encoder_sha256, layers)).encode()).hexdigest()[:16]
     path = pathlib.Path(features_dir) / f"frozen-{key}.pt" if features_dir else None
     if path is not None and path.is_file():
         report(f"using cached frozen-layer outputs {path}")
         return torch.load(path, weights_only=False)
     report(f"running the frozen encoder layers over {len(ids)} texts ...")
     started = time.monotonic()
-    cache = build_frozen_cache(model, ids, tuned_layers)
+    cache = build_frozen_cache(model, ids, tuned_layers, layers=layers)
     report(f"done in {time.monotonic() - started:.0f}s")
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +105,7 @@ def cross_validate_head(
     model = model_store.load_delta(base, encoder) if base else model_store.new_model(encoder, {}, 0, options.max_length)
     model.heads[options.task] = _fresh_head(model, options)
     ids = tokenize(tokenizer, data.texts, model.config.text_prefix, options.max_length)
-    cache = build_frozen_cache(model, ids, 0)
+    cache = build_frozen_cache(model, ids, 0, layers=options.head_spec(())["layers"])
     labels = TASK_LABELS[options.task]
     y = np.array(labels_to_ids(data, labels))
     predicted = np.zeros(len(y), dtype=int)
@@ -123,11 +125,12 @@ def cross_validate_head(
 def _fresh_head(model, options: TrainOptions):
     import torch
 
-    from nlp.modeling import ClassificationHead
+    from nlp.modeling import make_head
 
     torch.manual_seed(options.seed)
-    model.config.heads[options.task] = {"labels": list(TASK_LABELS[options.task]), "hidden": options.head_hidden}
-    return ClassificationHead(model.encoder.config.hidden_size, options.head_hidden, len(TASK_LABELS[options.task]))
+    spec = options.head_spec(TASK_LABELS[options.task])
+    model.config.heads[options.task] = spec
+    return make_head(spec, model.encoder.config.hidden_size)
 
 
 def predict_labels(model, tokenizer, task: str, texts: list[str], threshold: float | None = None) -> list[str]:

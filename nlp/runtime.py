@@ -27,8 +27,8 @@ def configure_threads(threads: int | None) -> int:
 
 
 def quantize_linear_int8(module):
-    """int8 dynamic quantization of every ``nn.Linear`` in ``module`` (returns the quantized module)."""
+    """int8 dynamic quantization of every ``nn.Linear`` in ``module``, in place (no copy of the embeddings)."""
     import torch
     from torch.ao.quantization import quantize_dynamic
 
-    return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
+    return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)

@@ -41,6 +41,18 @@ class TrainOptions:
     max_length: int = 128
     seed: int = 13
     head_hidden: int = 256
+    head_kind: str = "mlp"  # "mlp" (trained with torch) or "linear" (logistic regression, frozen features only)
+    pool_layers: int = 1  # the head reads the mean-pools of the last this-many layers, concatenated
+    linear_c: float = 0.005  # inverse L2 strength of the logistic regression
+
+    def head_spec(self, labels: tuple[str, ...]) -> dict:
+        """The config entry of the head these options train."""
+        return {
+            "labels": list(labels),
+            "hidden": self.head_hidden,
+            "kind": self.head_kind,
+            "layers": list(range(-self.pool_layers, 0)),
+        }
 
 
 def set_seed(seed: int) -> None:
@@ -96,24 +108,31 @@ def build_frozen_cache(
     tuned_layers: int,
     batch_size: int = 64,
     progress: Callable[[int], None] | None = None,
+    layers: list[int] | None = None,
 ) -> FrozenCache:
-    """Run the frozen lower layers once over all examples and keep what training needs."""
+    """Run the frozen lower layers once over all examples and keep what training needs.
+
+    With ``tuned_layers`` 0 the whole encoder runs and ``pooled`` holds the concatenated mean-pools of
+    ``layers`` (default: the last one).
+    """
+    layers = layers or [-1]
     encoder = model.encoder
     split = encoder.config.num_hidden_layers - tuned_layers
     pad_id = encoder.config.pad_token_id
     hidden_out: list[torch.Tensor | None] = [None] * len(token_ids)
-    pooled = torch.zeros((len(token_ids), encoder.config.hidden_size))
+    pooled = torch.zeros((len(token_ids), encoder.config.hidden_size * len(layers)))
     encoder.eval()
     with torch.inference_mode():
         for batch in length_batches([len(t) for t in token_ids], batch_size, None):
             input_ids, mask = _pad([token_ids[i] for i in batch], pad_id)
-            hidden = encoder.embeddings(input_ids=input_ids)
-            hidden = run_layers(encoder.encoder.layer[:split], hidden, mask)
             if tuned_layers:
+                hidden = encoder.embeddings(input_ids=input_ids)
+                hidden = run_layers(encoder.encoder.layer[:split], hidden, mask)
                 for row, index in enumerate(batch):
                     hidden_out[index] = hidden[row, : len(token_ids[index])].clone()
             else:
-                pooled[batch] = mean_pool(hidden, mask)
+                states = encoder(input_ids=input_ids, attention_mask=mask, output_hidden_states=True).hidden_states
+                pooled[batch] = torch.cat([mean_pool(states[layer], mask) for layer in layers], dim=-1)
             if progress:
                 progress(len(batch))
     return FrozenCache(hidden=hidden_out if tuned_layers else [], pooled=pooled)
@@ -139,6 +158,10 @@ def train_task(
     """Train ``options.task``'s head (and the top ``tuned_layers`` encoder layers) in place; return stats."""
     set_seed(options.seed)
     head = model.heads[options.task]
+    if options.head_kind == "linear":
+        if options.tuned_layers:
+            raise ValueError("a linear head is fitted on frozen features: tuned_layers must be 0")
+        return fit_linear_head(head, cache.pooled, labels, options)
     encoder_layers = model.encoder.encoder.layer
     split = len(encoder_layers) - options.tuned_layers
     tuned = list(encoder_layers[split:]) if options.tuned_layers else []
@@ -182,6 +205,27 @@ def train_task(
     for param in model.parameters():
         param.requires_grad = False
     return {"epochs": epochs, "seconds": round(time.monotonic() - started, 1)}
+
+
+def fit_linear_head(head, features: torch.Tensor, labels: list[int], options: TrainOptions) -> dict:
+    """Fit a scikit-learn logistic regression on standardized features and copy it into ``head``."""
+    from sklearn.linear_model import LogisticRegression
+
+    started = time.monotonic()
+    x = features.numpy().astype(np.float64)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    fitted = LogisticRegression(C=options.linear_c, max_iter=5000, random_state=options.seed)
+    fitted.fit((x - mean) / std, labels)
+    coef, intercept = fitted.coef_, fitted.intercept_
+    if coef.shape[0] == 1:  # binary: logits [0, z] give softmax = [1 - sigmoid(z), sigmoid(z)]
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.concatenate([[0.0], intercept])
+    with torch.no_grad():
+        head.mean.copy_(torch.from_numpy(mean).float())
+        head.scale.copy_(torch.from_numpy(1.0 / std).float())
+        head.linear.weight.copy_(torch.from_numpy(coef).float())
+        head.linear.bias.copy_(torch.from_numpy(intercept).float())
+    return {"epochs": 0, "iterations": int(np.max(fitted.n_iter_)), "seconds": round(time.monotonic() - started, 1)}
 
 
 def _warmup_linear(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float):
