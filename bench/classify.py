@@ -1,6 +1,6 @@
 """Benchmark: earful's classifier (both heads, one encoder pass) against the naive transformers pipeline.
 
-    python bench/classify.py --cache-dir data/models [--posts 5000] [--baseline-sample 300]
+    python bench/classify.py --cache-dir data/models [--posts 5000] [--baseline-sample 300] [--int8]
 
 Posts are generated here from templates (short, several languages, with handles, links and emoji);
 no shared data set text is used. Each side runs in its own child process so that its peak memory
@@ -71,7 +71,13 @@ def generate_posts(count: int, seed: int = 7) -> tuple[list[str], list[str]]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB."""
+    """Peak resident memory of this process in MB (VmHWM: unlike ru_maxrss, not inherited through exec)."""
+    try:
+        for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -128,8 +134,8 @@ def child(mode: str, args: argparse.Namespace) -> dict:
     """Run one side in a fresh interpreter and return its JSON result."""
     command = [sys.executable, __file__, "--child", mode, "--cache-dir", str(args.cache_dir), "--posts", str(args.posts),
                "--baseline-sample", str(args.baseline_sample), "--chunk", str(args.chunk)]
-    if args.no_int8:
-        command.append("--no-int8")
+    if args.int8:
+        command.append("--int8")
     done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -140,12 +146,12 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=5000)
     parser.add_argument("--baseline-sample", type=int, default=300)
     parser.add_argument("--chunk", type=int, default=500, help="posts per classify() call")
-    parser.add_argument("--no-int8", action="store_true")
+    parser.add_argument("--int8", action="store_true", help="int8 dynamic quantization of the encoder")
     parser.add_argument("--child", choices=["fast", "baseline"])
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.child == "fast":
-        print(json.dumps(run_fast(args.cache_dir, args.posts, args.chunk, not args.no_int8)))
+        print(json.dumps(run_fast(args.cache_dir, args.posts, args.chunk, args.int8)))
         return
     if args.child == "baseline":
         print(json.dumps(run_baseline(args.cache_dir, args.posts, args.baseline_sample)))

@@ -55,7 +55,7 @@ class MentionClassifier:
             missing = [t for t in (SENTIMENT, COMPLAINT) if t not in byo and t not in config.heads]
             if missing:
                 raise ModelLoadError(f"{delta} has no head for {missing}; train one or configure nlp.{missing[0]}_model")
-            encoder, tokenizer = model_store.load_encoder(pathlib.Path(cache_dir))
+            encoder, tokenizer = model_store.load_encoder(pathlib.Path(cache_dir), tokenizer="sentencepiece")
             model = model_store.load_delta(delta, encoder)
             for task in list(model.heads):
                 if task in byo:
@@ -126,9 +126,7 @@ class MentionClassifier:
 
         config = self.default_model.config
         max_length = min(self.settings.max_length, config.max_tokens or self.settings.max_length)
-        encoded = self.default_tokenizer(
-            [config.text_prefix + t for t in texts], truncation=True, max_length=max_length
-        )["input_ids"]
+        encoded = self.default_tokenizer.encode([config.text_prefix + t for t in texts], max_length)
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
         pad_id = self.default_tokenizer.pad_token_id
         out = {task: np.zeros((len(texts), len(spec["labels"])), np.float32) for task, spec in config.heads.items()

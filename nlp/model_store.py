@@ -76,13 +76,21 @@ def read_delta_config(directory: pathlib.Path):
     return config
 
 
-def load_encoder(cache_dir: pathlib.Path, show_progress: bool = True):
-    """(BertModel, tokenizer) of the rebuilt default encoder, building it first if needed."""
+def load_encoder(cache_dir: pathlib.Path, show_progress: bool = True, tokenizer: str = "transformers"):
+    """(BertModel, tokenizer) of the rebuilt default encoder, building it first if needed.
+
+    ``tokenizer`` "transformers" gives the fast tokenizer (for training and tooling), "sentencepiece"
+    the compact :class:`nlp.spm_ids.SentencePieceIds` (for classification).
+    """
     from transformers import AutoTokenizer, BertModel
+
+    from nlp.spm_ids import SentencePieceIds
 
     directory = ensure_encoder(cache_dir, show_progress=show_progress)
     encoder = BertModel.from_pretrained(str(directory), add_pooling_layer=False)
     encoder.eval()
+    if tokenizer == "sentencepiece":
+        return encoder, SentencePieceIds.from_directory(directory)
     return encoder, AutoTokenizer.from_pretrained(str(directory))
 
 

@@ -32,3 +32,4 @@ def quantize_linear_int8(module):
     from torch.ao.quantization import quantize_dynamic
 
     return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+

@@ -40,3 +40,23 @@ def test_a_tokenizer_without_the_charsmap_differs_on_persian(tokenizer, e5_refer
 def test_special_tokens_wrap_the_text(tokenizer):
     ids = tokenizer("hello")["input_ids"]
     assert ids[0] == 0 and ids[-1] == 2 and tokenizer.pad_token_id == 1
+
+
+def test_sentencepiece_ids_equal_reference(models_cache, e5_reference):
+    """The compact tokenizer the classifier uses gives the same ids as the fast tokenizer."""
+    from nlp.encoder_build import encoder_directory
+    from nlp.spm_ids import SentencePieceIds
+
+    spm_ids = SentencePieceIds.from_directory(encoder_directory(models_cache))
+    texts = [item["text"] for item in e5_reference["tokens"]]
+    encoded = spm_ids.encode(texts, max_length=512)
+    assert [ids[1:-1] for ids in encoded] == [item["ids"] for item in e5_reference["tokens"]]
+    assert all(ids[0] == 0 and ids[-1] == 2 for ids in encoded)
+
+
+def test_sentencepiece_ids_truncate(models_cache):
+    from nlp.encoder_build import encoder_directory
+    from nlp.spm_ids import SentencePieceIds
+
+    [ids] = SentencePieceIds.from_directory(encoder_directory(models_cache)).encode(["word " * 500], max_length=128)
+    assert len(ids) == 128 and ids[-1] == 2
