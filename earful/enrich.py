@@ -38,8 +38,13 @@ def load_enricher(settings: Settings, console: Console) -> Enricher | None:
     """The configured classifier, loaded and checked now; None when NLP is switched off."""
     if not getattr(settings.nlp, "enabled", False):
         return None
+    from transformers.utils import logging as hf_logging
+
     from nlp.classifier import MentionClassifier
 
+    # The batch shows its own progress; transformers' per-file bars and notices would interleave with it.
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
     with console.status("loading the classification models"):
         classifier = MentionClassifier.load(settings.nlp, settings.data_dir / "models")
     return ClassifierEnricher(classifier)
