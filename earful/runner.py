@@ -26,8 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from earful.annotate import annotate, fetch_annotated
-from earful.annotate import compile_topics as compile_topic_settings
+from earful.annotate import annotate, compile_topics, fetch_annotated
 from earful.enrich import Enricher, load_enricher
 from earful.hooks import BatchContext, post_index_hooks
 from earful.near_duplicates import NearDuplicateFinder
@@ -56,11 +55,6 @@ class PreparedSource:
     mentions: list[Mention] = field(default_factory=list)
     cursor: dict[str, Any] | None = None
     fetched_ok: bool = False
-
-
-def compile_topics(settings: Settings) -> list[CompiledTopic]:
-    """The configured topics, compiled once per batch."""
-    return compile_topic_settings(settings.topics)
 
 
 def prepare_source(
@@ -238,7 +232,7 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
     """Run one batch over every configured source and the post-index hooks; returns the summary."""
     console = console or Console(quiet=True)
     started = datetime.now(UTC)
-    topics = compile_topics(settings)
+    topics = compile_topics(settings.topics)
     enricher = load_enricher(settings, console)  # fails at start-up, not mid-batch, if a model is unusable
     with open_services(settings) as services:
         plan = build_listeners(settings, services.engine)

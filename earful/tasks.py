@@ -73,11 +73,12 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
     its errors (its cursor stays put, so the next run fetches the rest).
     """
     from earful.near_duplicates import NearDuplicateFinder
-    from earful.runner import compile_topics, prepare_source, store_source
+    from earful.annotate import compile_topics
+    from earful.runner import prepare_source, store_source
     from earful.services import open_services
     from earful.sources import build_listeners
 
-    topics = compile_topics(settings)
+    topics = compile_topics(settings.topics)
     enricher = _enricher(settings)  # before fetching: an unusable model fails the task before any API call
     with open_services(settings) as services:
         plan = build_listeners(settings, services.engine)
