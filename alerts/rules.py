@@ -157,7 +157,9 @@ def spike_findings(es: Any, alias: str, rules: list[RuleSettings], now: datetime
     for (window, baseline_windows, time_field), members in grouped.items():
         wildcard = any("*" in r.topics for r in members)
         topics = None if wildcard else tuple(sorted({t for r in members for t in r.topics}))
-        groups.append(SpikeGroup(window, baseline_windows + 1, time_field, topics))
+        groups.append(SpikeGroup(window, baseline_windows + 1, time_field, topics,
+                                 volume=any(isinstance(r, VolumeSpikeRule) for r in members),
+                                 negative=any(isinstance(r, NegativeShareSpikeRule) for r in members)))
     size = max((r.examples for members in grouped.values() for r in members), default=0)
     results = group_windows(es, alias, groups, now, examples=size)
     findings: list[SpikeFinding] = []

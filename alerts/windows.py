@@ -35,6 +35,8 @@ class SpikeGroup:
     windows: int  # baseline windows + the current one
     time_field: str
     topics: tuple[str, ...] | None
+    volume: bool = True  # a volume rule is in the group: overall examples are needed
+    negative: bool = True  # a negative-share rule is in the group: sentiment counts and negative examples
 
 
 @dataclass
@@ -58,13 +60,15 @@ def negative_count(bucket: dict[str, Any]) -> int:
     return 0
 
 
-def histogram_agg(time_field: str, width: int, start: int, end: int) -> dict[str, Any]:
-    """Date histogram of `width` ms buckets ending exactly at `end`, with sentiment counts per bucket."""
-    return {
+def histogram_agg(time_field: str, width: int, start: int, end: int, sentiment: bool = True) -> dict[str, Any]:
+    """Date histogram of `width` ms buckets ending exactly at `end`, with sentiment counts per bucket if asked."""
+    agg: dict[str, Any] = {
         "date_histogram": {"field": time_field, "fixed_interval": f"{width}ms", "offset": f"{end % width}ms",
                            "min_doc_count": 0, "extended_bounds": {"min": start, "max": end - 1}},
-        "aggs": {"sentiment": {"terms": {"field": "labels.sentiment", "size": 10}}},
     }
+    if sentiment:
+        agg["aggs"] = {"sentiment": {"terms": {"field": "labels.sentiment", "size": 10}}}
+    return agg
 
 
 def _topic_terms(topics: tuple[str, ...] | None) -> dict[str, Any]:
@@ -79,13 +83,15 @@ def _top_hits(size: int) -> dict[str, Any]:
                          "_source": EXAMPLE_FIELDS}}
 
 
-def _examples_agg(filters: list[dict[str, Any]], topics: tuple[str, ...] | None, size: int) -> dict[str, Any]:
-    """Top mentions by reach per topic, and top negative ones (nested, so it costs no extra pass)."""
-    return {"filter": {"bool": {"filter": filters}}, "aggs": {"topic": {"terms": _topic_terms(topics), "aggs": {
-        "top": _top_hits(size),
-        "sentiment": {"terms": {"field": "labels.sentiment", "size": 10},
-                      "aggs": {"top": _top_hits(size)}},
-    }}}}
+def _examples_agg(filters: list[dict[str, Any]], group: SpikeGroup, size: int) -> dict[str, Any]:
+    """Top mentions by reach per topic and/or top negative ones (nested, so it costs no extra pass)."""
+    per_topic: dict[str, Any] = {}
+    if group.volume:
+        per_topic["top"] = _top_hits(size)
+    if group.negative:
+        per_topic["sentiment"] = {"terms": {"field": "labels.sentiment", "size": 10}, "aggs": {"top": _top_hits(size)}}
+    return {"filter": {"bool": {"filter": filters}},
+            "aggs": {"topic": {"terms": _topic_terms(group.topics), "aggs": per_topic}}}
 
 
 def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
@@ -102,12 +108,15 @@ def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
         in_range = {"range": {g.time_field: {"gte": start, "lt": end, "format": "epoch_millis"}}}
         current = {"range": {g.time_field: {"gte": end - width, "lt": end, "format": "epoch_millis"}}}
         aggs[f"g{i}"] = {"filter": {"bool": {"filter": [in_range, *base]}}, "aggs": {"topic": {
-            "terms": _topic_terms(g.topics), "aggs": {"window": histogram_agg(g.time_field, width, start, end)}}}}
+            "terms": _topic_terms(g.topics),
+            "aggs": {"window": histogram_agg(g.time_field, width, start, end, sentiment=g.negative)}}}}
         if examples > 0:
-            aggs[f"x{i}"] = _examples_agg([current, *base], g.topics, examples)
+            aggs[f"x{i}"] = _examples_agg([current, *base], g, examples)
     if not aggs:
         return []
-    response = es.search(index=alias, body={"size": 0, "aggs": aggs})["aggregations"]
+    # No hit count is needed; skipping it saves a pass on some servers.
+    body = {"size": 0, "track_total_hits": False, "aggs": aggs}
+    response = es.search(index=alias, body=body)["aggregations"]
     results = []
     for i, g in enumerate(groups):
         width = int(g.window.total_seconds() * 1000)
@@ -122,8 +131,9 @@ def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
         for topic in g.topics or ():
             out.counts.setdefault(topic, [WindowCount(t, 0, 0) for t in stamp])
         for bucket in response.get(f"x{i}", {}).get("topic", {}).get("buckets", []):
-            out.examples[bucket["key"]] = [_example_doc(h) for h in bucket["top"]["hits"]["hits"]]
-            for sentiment in bucket["sentiment"]["buckets"]:
+            if "top" in bucket:
+                out.examples[bucket["key"]] = [_example_doc(h) for h in bucket["top"]["hits"]["hits"]]
+            for sentiment in bucket.get("sentiment", {}).get("buckets", []):
                 if sentiment["key"] == "negative":
                     out.negative_examples[bucket["key"]] = [_example_doc(h) for h in sentiment["top"]["hits"]["hits"]]
         results.append(out)
