@@ -24,9 +24,11 @@ class SequenceClassifierBackend:
     version: str
     max_length: int
 
-    def probabilities(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def probabilities(self, texts: list[str], batch_size: int, bf16: bool = False) -> np.ndarray:
         """[n, len(our labels)] probabilities, summing the model's classes that map to the same label."""
         import torch
+
+        from nlp.runtime import compute_context
 
         ours = TASK_LABELS[self.task]
         projection = np.zeros((len(self.class_to_label), len(ours)), np.float32)
@@ -34,7 +36,7 @@ class SequenceClassifierBackend:
             projection[class_id, ours.index(label)] = 1.0
         out = np.zeros((len(texts), len(ours)), np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with torch.inference_mode():
+        with torch.inference_mode(), compute_context(bf16):
             for start in range(0, len(order), batch_size):
                 batch = order[start : start + batch_size]
                 encoded = self.tokenizer(

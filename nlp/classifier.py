@@ -13,6 +13,7 @@ import numpy as np
 
 from nlp.config import NlpSettings
 from nlp.labels import COMPLAINT, SENTIMENT, SENTIMENT_LABELS
+from nlp.runtime import compute_context, use_bf16
 from nlp.text_prep import letter_count, prepare
 
 UNDETERMINED = "und"
@@ -31,6 +32,7 @@ class MentionClassifier:
         self.default_name = default_name
         self.default_version = default_version
         self.model_name, self.model_version = self._identity()
+        self.bf16 = use_bf16(settings.bf16) and not settings.quantize_int8
 
     @classmethod
     def load(cls, settings: NlpSettings, cache_dir: pathlib.Path) -> "MentionClassifier":
@@ -117,7 +119,7 @@ class MentionClassifier:
         if self.default_model is not None:
             out.update(self._default_probabilities(texts))
         for task, backend in self.byo.items():
-            out[task] = backend.probabilities(texts, self.settings.batch_size)
+            out[task] = backend.probabilities(texts, self.settings.batch_size, bf16=self.bf16)
         return out
 
     def _default_probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
@@ -132,7 +134,7 @@ class MentionClassifier:
         out = {task: np.zeros((len(texts), len(spec["labels"])), np.float32) for task, spec in config.heads.items()
                if task in self.default_model.heads}
         size = self.settings.batch_size
-        with torch.inference_mode():
+        with torch.inference_mode(), compute_context(self.bf16):
             for start in range(0, len(order), size):
                 batch = order[start : start + size]
                 width = max(len(encoded[i]) for i in batch)
@@ -142,5 +144,5 @@ class MentionClassifier:
                     input_ids[row, : len(encoded[index])] = torch.tensor(encoded[index])
                     mask[row, : len(encoded[index])] = 1
                 for task, logits in self.default_model(input_ids=input_ids, attention_mask=mask).items():
-                    out[task][batch] = torch.softmax(logits, -1).numpy()
+                    out[task][batch] = torch.softmax(logits.float(), -1).numpy()
         return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import pathlib
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -112,6 +112,10 @@ def evaluate(
     ] = None,
     json_out: Annotated[pathlib.Path | None, typer.Option("--json", help="Also write the report as JSON here")] = None,
     int8: Annotated[bool, typer.Option("--int8/--no-int8", help="int8 dynamic quantization of the encoder")] = False,
+    bf16: Annotated[
+        Literal["auto", "on", "off"],
+        typer.Option(help="bfloat16 autocast: auto (where the CPU has bf16 instructions), on or off"),
+    ] = "auto",
     cache_dir: CacheOption = DEFAULT_CACHE,
 ) -> None:
     """Per-language and overall macro-F1, accuracy and confusion matrix of a model on labeled CSV data."""
@@ -125,7 +129,7 @@ def evaluate(
     _check_task(task)
     mapping = dict(item.split("=", 1) for item in (label_map or []) if "=" in item)
     settings = NlpSettings(
-        default_model=model, quantize_int8=int8, undetermined_min_letters=0,
+        default_model=model, quantize_int8=int8, bf16=bf16, undetermined_min_letters=0,
         **({f"{task}_model": hf_model, "label_map": {task: mapping}} if hf_model else {}),
     )
     try:

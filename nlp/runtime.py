@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pathlib
+
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 def available_cpus() -> int:
@@ -33,3 +37,24 @@ def quantize_linear_int8(module):
 
     return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
+
+
+def native_bf16(cpuinfo: pathlib.Path = pathlib.Path("/proc/cpuinfo")) -> bool:
+    """True when the CPU has bfloat16 instructions (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slower."""
+    try:
+        flags = cpuinfo.read_text(errors="replace").split()
+    except OSError:
+        return False
+    return any(flag in flags for flag in BF16_CPU_FLAGS)
+
+
+def use_bf16(setting: str) -> bool:
+    """Resolve the ``nlp.bf16`` setting ("auto", "on", "off") for this machine."""
+    return setting == "on" or (setting == "auto" and native_bf16())
+
+
+def compute_context(bf16: bool):
+    """The context to run a model's forward pass in: bfloat16 autocast, or plain fp32."""
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()

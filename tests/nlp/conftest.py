@@ -35,7 +35,7 @@ def e5_reference() -> dict:
 
 @pytest.fixture(scope="session")
 def classifier(models_cache: pathlib.Path):
-    """The default classifier (bundled heads, int8 encoder)."""
+    """The default classifier (bundled heads, default settings)."""
     from nlp.classifier import MentionClassifier
     from nlp.config import NlpSettings
 

@@ -65,3 +65,22 @@ def test_batch_results_keep_input_order(classifier):
             for label, p in a["sentiment_scores"].items():
                 assert p == pytest.approx(b["sentiment_scores"][label], abs=0.02)
             assert a["complaint_probability"] == pytest.approx(b["complaint_probability"], abs=0.02)
+
+
+def test_bf16_autocast_gives_the_fp32_labels(models_cache):
+    """bfloat16 (on by default where the CPU has bf16 instructions) changes probabilities by about 0.01 at most."""
+    from nlp.classifier import MentionClassifier
+    from nlp.config import NlpSettings
+
+    texts = ["Mein Paket ist seit drei Wochen verschwunden und niemand antwortet. Unmöglich!",
+             "Ottimo servizio, consegna puntuale. Grazie!", "Is Acme down for anyone else?",
+             "از خریدم خیلی راضی‌ام، ممنون از ارسال سریع."]
+    langs = ["de", "it", "en", "fa"]
+    fp32 = MentionClassifier.load(NlpSettings(bf16="off"), models_cache)
+    bf16 = MentionClassifier.load(NlpSettings(bf16="on"), models_cache)
+    assert (fp32.bf16, bf16.bf16) == (False, True)
+    for a, b in zip(fp32.classify(texts, langs), bf16.classify(texts, langs)):
+        assert a["sentiment"] == b["sentiment"] and a["complaint"] == b["complaint"]
+        assert a["complaint_probability"] == pytest.approx(b["complaint_probability"], abs=0.03)
+        for label, p in a["sentiment_scores"].items():
+            assert p == pytest.approx(b["sentiment_scores"][label], abs=0.03)
