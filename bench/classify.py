@@ -1,6 +1,6 @@
 """Benchmark: earful's classifier (both heads, one encoder pass) against the naive transformers pipeline.
 
-    python bench/classify.py --cache-dir data/models [--posts 5000] [--baseline-sample 300] [--int8]
+    python bench/classify.py --cache-dir data/models [--posts 5000] [--baseline-sample 300] [--int8] [--bf16 on|off]
 
 Posts are generated here from templates (short, several languages, with handles, links and emoji);
 no shared data set text is used. Each side runs in its own child process so that its peak memory
@@ -81,14 +81,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_fast(cache_dir: pathlib.Path, posts: int, chunk: int, int8: bool) -> dict:
+def run_fast(cache_dir: pathlib.Path, posts: int, chunk: int, int8: bool, bf16: str) -> dict:
     """Time MentionClassifier.classify (both heads) over all posts, in chunks as the batch runner calls it."""
     from nlp.classifier import MentionClassifier
     from nlp.config import NlpSettings
 
     texts, langs = generate_posts(posts)
     load_started = time.perf_counter()
-    classifier = MentionClassifier.load(NlpSettings(quantize_int8=int8), cache_dir)
+    classifier = MentionClassifier.load(NlpSettings(quantize_int8=int8, bf16=bf16), cache_dir)
     load_seconds = time.perf_counter() - load_started
     classifier.classify(texts[:64], langs[:64])  # warm-up
     started = time.perf_counter()
@@ -97,7 +97,8 @@ def run_fast(cache_dir: pathlib.Path, posts: int, chunk: int, int8: bool) -> dic
         labeled += sum(r is not None for r in classifier.classify(texts[start : start + chunk], langs[start : start + chunk]))
     seconds = time.perf_counter() - started
     return {"posts": len(texts), "labeled": labeled, "seconds": seconds, "posts_per_s": len(texts) / seconds,
-            "load_seconds": load_seconds, "peak_rss_mb": peak_rss_mb(), "int8": int8}
+            "load_seconds": load_seconds, "peak_rss_mb": peak_rss_mb(), "int8": int8,
+            "precision": "int8" if int8 else "bf16" if classifier.bf16 else "fp32"}
 
 
 def run_baseline(cache_dir: pathlib.Path, posts: int, sample: int) -> dict:
@@ -130,10 +131,10 @@ def run_baseline(cache_dir: pathlib.Path, posts: int, sample: int) -> dict:
             "posts_per_s": 1.0 / per_post, "peak_rss_mb": peak_rss_mb()}
 
 
-def child(mode: str, args: argparse.Namespace) -> dict:
+def child(mode: str, args: argparse.Namespace, bf16: str | None = None) -> dict:
     """Run one side in a fresh interpreter and return its JSON result."""
     command = [sys.executable, __file__, "--child", mode, "--cache-dir", str(args.cache_dir), "--posts", str(args.posts),
-               "--baseline-sample", str(args.baseline_sample), "--chunk", str(args.chunk)]
+               "--baseline-sample", str(args.baseline_sample), "--chunk", str(args.chunk), "--bf16", bf16 or args.bf16]
     if args.int8:
         command.append("--int8")
     done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
@@ -147,11 +148,13 @@ def main() -> None:
     parser.add_argument("--baseline-sample", type=int, default=300)
     parser.add_argument("--chunk", type=int, default=500, help="posts per classify() call")
     parser.add_argument("--int8", action="store_true", help="int8 dynamic quantization of the encoder")
+    parser.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+                        help="bfloat16 autocast (auto: where the CPU has bf16 instructions, as earful does by default)")
     parser.add_argument("--child", choices=["fast", "baseline"])
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.child == "fast":
-        print(json.dumps(run_fast(args.cache_dir, args.posts, args.chunk, args.int8)))
+        print(json.dumps(run_fast(args.cache_dir, args.posts, args.chunk, args.int8, args.bf16)))
         return
     if args.child == "baseline":
         print(json.dumps(run_baseline(args.cache_dir, args.posts, args.baseline_sample)))
@@ -160,16 +163,21 @@ def main() -> None:
     from nlp.runtime import available_cpus
 
     ensure_encoder(args.cache_dir)
-    fast = child("fast", args)
+    runs = [child("fast", args)]
+    if runs[0]["precision"] == "bf16":  # show what the same machine does without it
+        runs.append(child("fast", args, bf16="off"))
     base = child("baseline", args)
+    fast = runs[0]
     print(f"posts: {fast['posts']} generated short posts in {len(TEMPLATES)} languages; CPUs: {available_cpus()}")
-    print(f"earful classifier (sentiment + complaint, one encoder pass, length-sorted batches, "
-          f"int8={fast['int8']}): {fast['posts_per_s']:.1f} posts/s ({fast['seconds']:.1f} s), "
-          f"peak memory {fast['peak_rss_mb']:.0f} MB, load {fast['load_seconds']:.1f} s")
+    for run in runs:
+        print(f"earful classifier (sentiment + complaint, one encoder pass, length-sorted batches, "
+              f"{run['precision']}): {run['posts_per_s']:.1f} posts/s ({run['seconds']:.1f} s), "
+              f"peak memory {run['peak_rss_mb']:.0f} MB, load {run['load_seconds']:.1f} s")
     print(f"naive baseline (pipeline('text-classification') per task, one post at a time, fp32): "
           f"{base['posts_per_s']:.1f} posts/s for both tasks, timed on {base['sample']} posts and extrapolated "
           f"to {base['posts']} ({base['seconds_extrapolated']:.0f} s), peak memory {base['peak_rss_mb']:.0f} MB")
-    print(f"speed-up: {fast['posts_per_s'] / base['posts_per_s']:.1f}x")
+    print(f"speed-up: {fast['posts_per_s'] / base['posts_per_s']:.1f}x ({fast['precision']})"
+          + "".join(f"; {run['posts_per_s'] / base['posts_per_s']:.1f}x ({run['precision']})" for run in runs[1:]))
 
 
 if __name__ == "__main__":
