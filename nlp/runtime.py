@@ -38,7 +38,6 @@ def quantize_linear_int8(module):
     return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
-
 def native_bf16(cpuinfo: pathlib.Path = pathlib.Path("/proc/cpuinfo")) -> bool:
     """True when the CPU has bfloat16 instructions (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slower."""
     try:
