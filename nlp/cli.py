@@ -47,6 +47,10 @@ def train(
         pathlib.Path | None, typer.Option(help="Start from this earful model and add/replace the task's head")
     ] = None,
     tune_layers: Annotated[int, typer.Option(min=0, max=12, help="Top encoder layers to fine-tune (0 = head only)")] = 0,
+    lora_rank: Annotated[
+        int, typer.Option(min=0, max=256, help="LoRA adapters of this rank on every encoder layer (0 = none)")
+    ] = 0,
+    lora_alpha: Annotated[int, typer.Option(min=1, help="LoRA scaling: the update is alpha/rank * B @ A")] = 32,
     epochs: Annotated[int, typer.Option(min=1, help="Epochs when layers are tuned")] = 3,
     head_epochs: Annotated[int, typer.Option(min=1, help="Epochs when only the head is trained")] = 40,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
@@ -65,7 +69,7 @@ def train(
     json_out: Annotated[pathlib.Path | None, typer.Option("--json", help="Write the results as JSON here")] = None,
     cache_dir: CacheOption = DEFAULT_CACHE,
 ) -> None:
-    """Train a head (and optionally the top encoder layers) on labeled CSV data."""
+    """Train a head (and optionally the top encoder layers or LoRA adapters) on labeled CSV data."""
     from nlp import pipelines
     from nlp.evaluation import render_text
     from nlp.runtime import configure_threads
@@ -73,13 +77,14 @@ def train(
 
     _check_task(task)
     configure_threads(None)
-    kind = head if head != "auto" else ("linear" if tune_layers == 0 else "mlp")
-    if kind not in ("mlp", "linear") or (kind == "linear" and tune_layers):
-        raise typer.BadParameter("--head must be mlp or linear (linear needs --tune-layers 0)")
+    kind = head if head != "auto" else ("linear" if tune_layers == 0 and lora_rank == 0 else "mlp")
+    if kind not in ("mlp", "linear") or (kind == "linear" and (tune_layers or lora_rank)):
+        raise typer.BadParameter("--head must be mlp or linear (linear needs --tune-layers 0 and --lora-rank 0)")
     options = TrainOptions(
         task=task, tuned_layers=tune_layers, epochs=epochs, head_epochs=head_epochs, batch_size=batch_size,
         encoder_lr=encoder_lr, head_lr=head_lr, max_length=max_length, seed=seed, head_kind=kind,
-        pool_layers=pool_layers or (4 if kind == "linear" else 1), linear_c=linear_c,
+        pool_layers=pool_layers or (4 if kind == "linear" else 1), linear_c=linear_c, lora_rank=lora_rank,
+        lora_alpha=lora_alpha,
     )
     try:
         rows = pipelines.load_data(task, data)

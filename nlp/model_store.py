@@ -2,8 +2,9 @@
 
 Two forms of the same model:
 - a *delta* directory (what the repository ships in ``nlp/models/default``): ``config.json`` of an
-  ``EarfulConfig``, ``model.safetensors`` with only the heads and the fine-tuned top encoder layers
-  (fp16), ``README.md`` (model card) and ``metrics.json``; it is applied on top of the rebuilt encoder;
+  ``EarfulConfig``, ``model.safetensors`` with only the heads, the fine-tuned top encoder layers and
+  the LoRA factors if any (encoder parts in fp16), ``README.md`` (model card) and ``metrics.json``;
+  it is applied on top of the rebuilt encoder;
 - a *full* Hugging Face directory (``export_full``), loadable anywhere with
   ``AutoModel.from_pretrained(path)`` once :func:`nlp.modeling.register_auto_classes` ran.
 """
@@ -37,15 +38,16 @@ def save_delta(model, directory: pathlib.Path) -> pathlib.Path:
     state = model.state_dict()
     keys = delta_keys(state, config.tuned_layers, model.encoder.config.num_hidden_layers)
     tensors = {k: _stored(k, state[k]) for k in keys}
+    tensors.update({k: _stored(k, v) for k, v in getattr(model, "lora_factors", {}).items()})
     save_file(tensors, str(directory / WEIGHTS_FILE), metadata={"format": "pt", "earful": "delta"})
     config.save_pretrained(str(directory))
     return directory
 
 
 def _stored(key: str, tensor):
-    """Encoder layers are stored in fp16 (half the size, no measurable loss); heads stay fp32."""
+    """Encoder layers and LoRA factors are stored in fp16 (half the size, no measurable loss); heads stay fp32."""
     tensor = tensor.detach().to("cpu")
-    return (tensor.half() if key.startswith("encoder.") else tensor.float()).contiguous()
+    return (tensor.half() if key.startswith(("encoder.", "lora.")) else tensor.float()).contiguous()
 
 
 def delta_version(directory: pathlib.Path) -> str:
@@ -111,19 +113,32 @@ def new_model(encoder, heads: dict[str, dict], tuned_layers: int, max_length: in
 
 
 def load_delta(directory: pathlib.Path, encoder) -> "object":
-    """The model of a delta directory, built on ``encoder`` (whose tuned layers it overwrites)."""
+    """The model of a delta directory, built on ``encoder`` (whose tuned layers it overwrites and into which
+    it merges its LoRA factors)."""
     from safetensors.torch import load_file
 
+    from nlp import lora
     from nlp.modeling import EarfulMultiHeadModel
 
     config = read_delta_config(directory)
     model = EarfulMultiHeadModel(config, encoder=encoder)
-    tensors = {k: v.float() for k, v in load_file(str(pathlib.Path(directory) / WEIGHTS_FILE)).items()}
+    loaded = {k: v.float() for k, v in load_file(str(pathlib.Path(directory) / WEIGHTS_FILE)).items()}
+    factors = {k: v for k, v in loaded.items() if k.startswith(lora.PREFIX)}
+    tensors = {k: v for k, v in loaded.items() if k not in factors}
     expected = set(delta_keys(model.state_dict(), config.tuned_layers, encoder.config.num_hidden_layers))
-    if set(tensors) != expected:
+    if set(tensors) != expected or bool(factors) != bool(config.lora):
         missing, extra = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
-        raise ModelLoadError(f"{directory}/{WEIGHTS_FILE} does not match its config (missing {missing[:3]}, extra {extra[:3]})")
+        lora_state = f"{len(factors)} LoRA tensors, config lora {config.lora or 'none'}"
+        raise ModelLoadError(
+            f"{directory}/{WEIGHTS_FILE} does not match its config (missing {missing[:3]}, extra {extra[:3]}, {lora_state})"
+        )
     model.load_state_dict(tensors, strict=False)
+    if factors:
+        try:
+            lora.merge(model.encoder, factors, float(config.lora["scale"]))
+        except (AttributeError, KeyError, RuntimeError) as exc:
+            raise ModelLoadError(f"{directory}/{WEIGHTS_FILE}: LoRA factors do not fit the encoder: {exc}") from exc
+        model.lora_factors = factors
     model.eval()
     return model
 

@@ -16,7 +16,8 @@ MODEL_TYPE = "earful_multihead"
 
 
 class EarfulConfig(PretrainedConfig):
-    """Encoder hyper-parameters plus the heads: ``heads = {task: {"labels": [...], "hidden": int}}``."""
+    """Encoder hyper-parameters plus the heads: ``heads = {task: {"labels": [...], "hidden": int}}``, and the
+    encoder's LoRA adapters if any (``lora``)."""
 
     model_type = MODEL_TYPE
 
@@ -30,6 +31,7 @@ class EarfulConfig(PretrainedConfig):
         encoder_name: str = "",
         encoder_sha256: str = "",
         version: str = "0",
+        lora: dict | None = None,
         **kwargs,
     ) -> None:
         self.encoder = dict(encoder or {})
@@ -40,6 +42,7 @@ class EarfulConfig(PretrainedConfig):
         self.encoder_name = encoder_name
         self.encoder_sha256 = encoder_sha256
         self.version = version
+        self.lora = dict(lora or {})  # LoRA adapters over the encoder (see nlp.lora); merged when a delta loads
         super().__init__(**kwargs)
 
 

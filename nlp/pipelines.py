@@ -30,7 +30,7 @@ def train(
     ``features_dir`` keeps the frozen-layer outputs on disk so that re-runs on the same data skip them.
 
     With ``tuned_layers == 0`` the new head is added to ``base`` (whose encoder and other heads are kept);
-    with ``tuned_layers > 0`` the top encoder layers are re-tuned from the original encoder, so heads of
+    with ``tuned_layers > 0`` or ``lora_rank > 0`` the encoder is re-tuned from the original, so heads of
     ``base`` (trained on other features) cannot be kept.
     """
     from nlp import model_store
@@ -38,10 +38,11 @@ def train(
     started = time.monotonic()
     encoder, tokenizer = model_store.load_encoder(cache_dir)
     base_model = None
-    if base is not None and options.tuned_layers == 0:
+    retunes_encoder = options.tuned_layers > 0 or options.lora_rank > 0
+    if base is not None and not retunes_encoder:
         base_model = model_store.load_delta(base, encoder)
     elif base is not None:
-        report(f"--tune-layers {options.tuned_layers}: the encoder is re-tuned, so no head of {base} is kept")
+        report(f"the encoder is re-tuned (--tune-layers/--lora-rank), so no head of {base} is kept")
     heads = dict(base_model.config.heads) if base_model is not None else {}
     heads[options.task] = options.head_spec(TASK_LABELS[options.task])
     tuned_total = base_model.config.tuned_layers if base_model is not None else options.tuned_layers
@@ -50,15 +51,18 @@ def train(
         for task, head in base_model.heads.items():
             if task != options.task:
                 model.heads[task].load_state_dict(head.state_dict())
+        if base_model.config.lora:  # already merged into the shared encoder; kept so the delta keeps them
+            model.config.lora, model.lora_factors = base_model.config.lora, base_model.lora_factors
     model.heads[options.task] = _fresh_head(model, options)
     ids = tokenize(tokenizer, data.texts, model.config.text_prefix, options.max_length)
-    cache = _frozen_cache(model, ids, options, features_dir, report)
+    cache = None if options.lora_rank else _frozen_cache(model, ids, options, features_dir, report)
     stats = train_task(
         model,
         cache,
         labels_to_ids(data, TASK_LABELS[options.task]),
         options,
         on_epoch=lambda epoch, loss: report(f"epoch {epoch}: loss {loss:.4f} ({time.monotonic() - started:.0f}s)"),
+        token_ids=ids,
     )
     model.config.version = time.strftime("%Y%m%d")
     model_store.save_delta(model, out)
@@ -98,8 +102,8 @@ def cross_validate_head(
     from nlp import model_store
     from nlp.evaluation import evaluate
 
-    if options.tuned_layers:
-        raise TrainingDataError("cross-validation trains heads only: use --tune-layers 0")
+    if options.tuned_layers or options.lora_rank:
+        raise TrainingDataError("cross-validation trains heads only: use --tune-layers 0 and --lora-rank 0")
     encoder, tokenizer = model_store.load_encoder(cache_dir)
     model = model_store.load_delta(base, encoder) if base else model_store.new_model(encoder, {}, 0, options.max_length)
     model.heads[options.task] = _fresh_head(model, options)

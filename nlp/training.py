@@ -2,7 +2,8 @@
 
 Speed on a small CPU comes from caching: the frozen lower part of the encoder runs once over the data
 (in length-sorted batches), and the epochs then only run the tuned top layers and the heads. With
-``tuned_layers = 0`` only pooled vectors are cached and a head trains in seconds.
+``tuned_layers = 0`` only pooled vectors are cached and a head trains in seconds. With ``lora_rank`` the
+whole encoder runs in every step (its adapters sit in every layer), so nothing is cached.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class TrainOptions:
     head_kind: str = "mlp"  # "mlp" (trained with torch) or "linear" (logistic regression, frozen features only)
     pool_layers: int = 1  # the head reads the mean-pools of the last this-many layers, concatenated
     linear_c: float = 0.005  # inverse L2 strength of the logistic regression
+    lora_rank: int = 0  # > 0: LoRA adapters of this rank on every encoder layer (nothing cached, see nlp.lora)
+    lora_alpha: int = 32
 
     def head_spec(self, labels: tuple[str, ...]) -> dict:
         """The config entry of the head these options train."""
@@ -150,33 +153,45 @@ def _pad_hidden(parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 
 def train_task(
     model: EarfulMultiHeadModel,
-    cache: FrozenCache,
+    cache: FrozenCache | None,
     labels: list[int],
     options: TrainOptions,
     on_epoch: Callable[[int, float], None] | None = None,
+    token_ids: list[list[int]] | None = None,
 ) -> dict:
-    """Train ``options.task``'s head (and the top ``tuned_layers`` encoder layers) in place; return stats."""
+    """Train ``options.task``'s head (and the top ``tuned_layers`` encoder layers, or LoRA adapters over the
+    whole encoder from ``token_ids``) in place; return stats."""
+    from nlp import lora
+
     set_seed(options.seed)
     head = model.heads[options.task]
     if options.head_kind == "linear":
-        if options.tuned_layers:
-            raise ValueError("a linear head is fitted on frozen features: tuned_layers must be 0")
+        if options.tuned_layers or options.lora_rank:
+            raise ValueError("a linear head is fitted on frozen features: tuned_layers and lora_rank must be 0")
         return fit_linear_head(head, cache.pooled, labels, options)
     encoder_layers = model.encoder.encoder.layer
     split = len(encoder_layers) - options.tuned_layers
     tuned = list(encoder_layers[split:]) if options.tuned_layers else []
     for param in model.parameters():
         param.requires_grad = False
+    adapted = lora.attach(model.encoder, options.lora_rank, options.lora_alpha) if options.lora_rank else None
     groups = [{"params": list(head.parameters()), "lr": options.head_lr}]
     if tuned:
         groups.append({"params": [p for layer in tuned for p in layer.parameters()], "lr": options.encoder_lr})
+    if adapted is not None:
+        groups.append({"params": [p for p in adapted.parameters() if p.requires_grad], "lr": options.encoder_lr})
     for group in groups:
         for param in group["params"]:
             param.requires_grad = True
-    epochs = options.epochs if tuned else options.head_epochs
-    batch_size = options.batch_size if tuned else max(options.batch_size, 64)
+    encoder_trains = bool(tuned) or adapted is not None
+    epochs = options.epochs if encoder_trains else options.head_epochs
+    batch_size = options.batch_size if encoder_trains else max(options.batch_size, 64)
     y = torch.tensor(labels, dtype=torch.long)
-    lengths = [h.shape[0] for h in cache.hidden] if tuned else [1] * len(labels)
+    if adapted is not None:
+        lengths = [len(ids) for ids in token_ids]
+    else:
+        lengths = [h.shape[0] for h in cache.hidden] if tuned else [1] * len(labels)
+    pad_id = model.encoder.config.pad_token_id
     rng = random.Random(options.seed)
     steps_per_epoch = math.ceil(len(labels) / batch_size)
     optimizer = torch.optim.AdamW(groups, weight_decay=options.weight_decay)
@@ -187,7 +202,10 @@ def train_task(
         model.train()
         total = 0.0
         for batch in length_batches(lengths, batch_size, rng):
-            if tuned:
+            if adapted is not None:
+                input_ids, mask = _pad([token_ids[i] for i in batch], pad_id)
+                pooled = mean_pool(adapted(input_ids=input_ids, attention_mask=mask).last_hidden_state, mask)
+            elif tuned:
                 hidden, mask = _pad_hidden([cache.hidden[i] for i in batch])
                 pooled = mean_pool(run_layers(nn.ModuleList(tuned), hidden, mask), mask)
             else:
@@ -202,6 +220,12 @@ def train_task(
         if on_epoch:
             on_epoch(epoch + 1, total / len(labels))
     model.eval()
+    if adapted is not None:
+        # Merge the fp16-rounded factors, exactly as loading the saved delta will.
+        model.encoder, factors = lora.detach(adapted)
+        model.lora_factors = {k: v.half().float() for k, v in factors.items()}
+        model.config.lora = lora.spec(options.lora_rank, options.lora_alpha)
+        lora.merge(model.encoder, model.lora_factors, model.config.lora["scale"])
     for param in model.parameters():
         param.requires_grad = False
     return {"epochs": epochs, "seconds": round(time.monotonic() - started, 1)}

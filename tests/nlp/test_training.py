@@ -59,3 +59,66 @@ def test_train_tuned_layer_then_add_head_then_export(tiny_csv, tmp_path, models_
     register_auto_classes()
     reloaded = AutoModel.from_pretrained(str(full))
     assert set(reloaded.heads) == {"sentiment", "complaint"}
+
+
+def test_lora_adapters_train_save_small_reload_and_export(tiny_csv, tmp_path, models_cache):
+    """LoRA factors over all layers: the delta stays small, a complaint head can be added on top, and the reloaded
+    model (factors merged at load) gives the probabilities the trained model gave."""
+    import torch
+    from transformers import AutoModel
+
+    from nlp import model_store
+    from nlp.cli import app
+    from nlp.modeling import register_auto_classes
+    from nlp.training import predict_proba, tokenize
+
+    out = tmp_path / "lora"
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "4", "--epochs", "1",
+                                 "--encoder-lr", "5e-3", "--out", str(out), "--cache-dir", str(models_cache)])
+    assert result.exit_code == 0, result.output
+    weights = out / "model.safetensors"
+    assert weights.stat().st_size < 2_000_000  # 72 factor pairs of rank 4 + the head, no encoder layer
+    complaints = tmp_path / "complaints.csv"
+    with open(complaints, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows([(t, "complaint") for t in NEGATIVE] + [(t, "not_complaint") for t in POSITIVE])
+    result = runner.invoke(app, ["train", "--task", "complaint", str(complaints), "--base", str(out), "--out", str(out),
+                                 "--cache-dir", str(models_cache)])
+    assert result.exit_code == 0, result.output
+
+    encoder, tokenizer = model_store.load_encoder(models_cache, show_progress=False)
+    plain = model_store.new_model(encoder, {}, 0, 128).encoder.encoder.layer[0].attention.self.query.weight.clone()
+    model = model_store.load_delta(out, encoder)
+    assert model.config.lora["rank"] == 4 and len(model.lora_factors) == 2 * 12 * 6
+    assert not torch.equal(model.encoder.encoder.layer[0].attention.self.query.weight, plain)  # merged
+    texts = ["Nobody answers and my refund is missing", "I love this shop"]
+    probs = predict_proba(model, tokenize(tokenizer, texts, model.config.text_prefix, 128))
+
+    full = tmp_path / "full"
+    model_store.export_full(model, tokenizer, full)
+    register_auto_classes()
+    reloaded = AutoModel.from_pretrained(str(full)).eval()
+    again = predict_proba(reloaded, tokenize(tokenizer, texts, reloaded.config.text_prefix, 128))
+    for task in ("sentiment", "complaint"):
+        assert again[task] == pytest.approx(probs[task], abs=1e-5)
+
+
+def test_lora_delta_without_its_config_entry_is_refused(tiny_csv, tmp_path, models_cache):
+    import json
+
+    from nlp import model_store
+    from nlp.cli import app
+    from nlp.errors import ModelLoadError
+
+    out = tmp_path / "lora"
+    result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2", "--epochs", "1",
+                                      "--out", str(out), "--cache-dir", str(models_cache)])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    config["lora"] = {}
+    (out / "config.json").write_text(json.dumps(config))
+    encoder, _ = model_store.load_encoder(models_cache, show_progress=False)
+    with pytest.raises(ModelLoadError, match="LoRA"):
+        model_store.load_delta(out, encoder)

@@ -1,0 +1,49 @@
+"""LoRA adapters over every encoder layer, trained with peft and shipped as their low-rank factors.
+
+A delta holds, per adapted ``nn.Linear`` of the encoder, ``lora.<module path>.A`` ([rank, in]) and
+``lora.<module path>.B`` ([out, rank]); loading merges ``scale * B @ A`` into the weight once, so
+classification runs a plain ``BertModel`` at full speed, and a full export is an ordinary model directory.
+Merging all 12 layers' full weights instead would make the delta about 42 MB; the factors are about 3 MB.
+"""
+
+from __future__ import annotations
+
+# Every Linear of a BertLayer: attention q/k/v and output, feed-forward in and out.
+TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
+PREFIX = "lora."
+
+
+def attach(encoder, rank: int, alpha: int, dropout: float = 0.1):
+    """Wrap ``encoder`` with trainable LoRA adapters (in place); only the adapters require gradients."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=TARGETS, bias="none")
+    return get_peft_model(encoder, config)
+
+
+def detach(peft_encoder) -> tuple[object, dict]:
+    """The original encoder (adapters removed, weights untouched) and the trained factors by module path."""
+    factors = {}
+    for name, module in peft_encoder.named_modules():
+        if hasattr(module, "lora_A") and "default" in getattr(module, "lora_A", {}):
+            path = name.removeprefix("base_model.model.")
+            factors[f"{PREFIX}{path}.A"] = module.lora_A["default"].weight.detach().clone()
+            factors[f"{PREFIX}{path}.B"] = module.lora_B["default"].weight.detach().clone()
+    return peft_encoder.unload(), factors
+
+
+def merge(encoder, factors: dict, scale: float) -> None:
+    """Add ``scale * B @ A`` to each adapted weight of ``encoder`` (in place)."""
+    import torch
+
+    with torch.no_grad():
+        for key in sorted(k for k in factors if k.endswith(".A")):
+            path = key[len(PREFIX) : -len(".A")]
+            module = encoder.get_submodule(path)
+            a, b = factors[key].float(), factors[f"{PREFIX}{path}.B"].float()
+            module.weight += scale * (b @ a)
+
+
+def spec(rank: int, alpha: int) -> dict:
+    """The config entry describing the adapters of a model (``EarfulConfig.lora``)."""
+    return {"rank": rank, "alpha": alpha, "scale": alpha / rank, "targets": TARGETS}
