@@ -93,7 +93,7 @@ def train(
             typer.echo(render_text(report, f"{cv}-fold cross-validation, {task}"))
             result = {"cross_validation_folds": cv, **report}
         else:
-            facts = pipelines.train(rows, options, cache_dir, base, out, report=typer.echo)
+            facts = pipelines.train(rows, options, cache_dir, base, out, report=typer.echo, show_progress=True)
             typer.echo(f"trained {task} in {facts['seconds_total']:.0f}s -> {out}")
             result = {"model": str(out), **facts}
     except NlpError as exc:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -24,6 +25,7 @@ def train(
     out: pathlib.Path,
     report: Report = print,
     features_dir: pathlib.Path | None = None,
+    show_progress: bool = False,
 ) -> dict:
     """Train ``options.task`` on ``data`` and write the delta model to ``out``; return training facts.
 
@@ -56,17 +58,37 @@ def train(
     model.heads[options.task] = _fresh_head(model, options)
     ids = tokenize(tokenizer, data.texts, model.config.text_prefix, options.max_length)
     cache = None if options.lora_rank else _frozen_cache(model, ids, options, features_dir, report)
-    stats = train_task(
-        model,
-        cache,
-        labels_to_ids(data, TASK_LABELS[options.task]),
-        options,
-        on_epoch=lambda epoch, loss: report(f"epoch {epoch}: loss {loss:.4f} ({time.monotonic() - started:.0f}s)"),
-        token_ids=ids,
-    )
+    with _epoch_progress(show_progress, len(ids)) as on_batch:
+        stats = train_task(
+            model,
+            cache,
+            labels_to_ids(data, TASK_LABELS[options.task]),
+            options,
+            on_epoch=lambda epoch, loss: report(f"epoch {epoch}: loss {loss:.4f} ({time.monotonic() - started:.0f}s)"),
+            token_ids=ids,
+            on_batch=on_batch,
+        )
     model.config.version = time.strftime("%Y%m%d")
     model_store.save_delta(model, out)
     return {"seconds_total": round(time.monotonic() - started, 1), **stats}
+
+
+@contextlib.contextmanager
+def _epoch_progress(enabled: bool, examples: int) -> Iterator[Callable[[int, int, int], None] | None]:
+    """Yield ``on_batch(epoch, epochs, done)`` drawing one rich progress bar over all epochs, or None."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("training {task.description}"), BarColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn()) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_batch(epoch: int, epochs: int, done: int) -> None:
+            progress.update(task, total=examples * epochs, description=f"epoch {epoch}/{epochs}", advance=done)
+
+        yield on_batch
 
 
 def _frozen_cache(model, ids: list[list[int]], options: TrainOptions, features_dir: pathlib.Path | None, report: Report):

@@ -158,6 +158,7 @@ def train_task(
     options: TrainOptions,
     on_epoch: Callable[[int, float], None] | None = None,
     token_ids: list[list[int]] | None = None,
+    on_batch: Callable[[int, int, int], None] | None = None,
 ) -> dict:
     """Train ``options.task``'s head (and the top ``tuned_layers`` encoder layers, or LoRA adapters over the
     whole encoder from ``token_ids``) in place; return stats."""
@@ -217,6 +218,8 @@ def train_task(
             optimizer.step()
             scheduler.step()
             total += loss.item() * len(batch)
+            if on_batch:
+                on_batch(epoch + 1, epochs, len(batch))
         if on_epoch:
             on_epoch(epoch + 1, total / len(labels))
     model.eval()
