@@ -15,10 +15,14 @@ PREFIX = "lora."
 
 def attach(encoder, rank: int, alpha: int, dropout: float = 0.1):
     """Wrap ``encoder`` with trainable LoRA adapters (in place); only the adapters require gradients."""
+    import warnings
+
     from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=TARGETS, bias="none")
-    return get_peft_model(encoder, config)
+    with warnings.catch_warnings():  # peft calls a transformers method that warns about its own rename
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(encoder, config)
 
 
 def detach(peft_encoder) -> tuple[object, dict]:
