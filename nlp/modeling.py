@@ -2,7 +2,7 @@
 
 ``EarfulMultiHeadModel`` is an ordinary ``PreTrainedModel`` (config ``model_type = "earful_multihead"``),
 registered with ``AutoConfig``/``AutoModel`` by :func:`register_auto_classes`. The repository ships only
-its *delta* (the fine-tuned top encoder layers and the heads, see :mod:`nlp.model_store`); the full
+its *delta* (fine-tuned top encoder layers or LoRA factors, and the heads, see :mod:`nlp.model_store`); the full
 directory is assembled in the models cache from the rebuilt encoder plus that delta.
 """
 
