@@ -58,7 +58,8 @@ def train(
     model.heads[options.task] = _fresh_head(model, options)
     ids = tokenize(tokenizer, data.texts, model.config.text_prefix, options.max_length)
     cache = None if options.lora_rank else _frozen_cache(model, ids, options, features_dir, report)
-    with _epoch_progress(show_progress, len(ids)) as on_batch:
+    # A linear head is one scikit-learn fit, not epochs of batches: nothing to draw.
+    with _epoch_progress(show_progress and options.head_kind != "linear", len(ids)) as on_batch:
         stats = train_task(
             model,
             cache,
