@@ -77,6 +77,8 @@ def train(
 
     _check_task(task)
     configure_threads(None)
+    if tune_layers and lora_rank:
+        raise typer.BadParameter("use either --tune-layers or --lora-rank, not both")
     kind = head if head != "auto" else ("linear" if tune_layers == 0 and lora_rank == 0 else "mlp")
     if kind not in ("mlp", "linear") or (kind == "linear" and (tune_layers or lora_rank)):
         raise typer.BadParameter("--head must be mlp or linear (linear needs --tune-layers 0 and --lora-rank 0)")

@@ -164,6 +164,8 @@ def train_task(
     whole encoder from ``token_ids``) in place; return stats."""
     from nlp import lora
 
+    if options.tuned_layers and options.lora_rank:  # saved tuned layers would already hold the merged adapters
+        raise ValueError("tune either the top layers or LoRA adapters, not both")
     set_seed(options.seed)
     head = model.heads[options.task]
     if options.head_kind == "linear":

@@ -122,3 +122,12 @@ def test_lora_delta_without_its_config_entry_is_refused(tiny_csv, tmp_path, mode
     encoder, _ = model_store.load_encoder(models_cache, show_progress=False)
     with pytest.raises(ModelLoadError, match="LoRA"):
         model_store.load_delta(out, encoder)
+
+
+def test_tuned_layers_and_lora_together_are_refused(tiny_csv, tmp_path, models_cache):
+    from nlp.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2",
+                                      "--tune-layers", "1", "--out", str(tmp_path / "m"), "--cache-dir", str(models_cache)])
+    assert result.exit_code == 2 and "not both" in result.output
+    assert not (tmp_path / "m").exists()
