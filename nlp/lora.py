@@ -29,7 +29,7 @@ def detach(peft_encoder) -> tuple[object, dict]:
     """The original encoder (adapters removed, weights untouched) and the trained factors by module path."""
     factors = {}
     for name, module in peft_encoder.named_modules():
-        if hasattr(module, "lora_A") and "default" in getattr(module, "lora_A", {}):
+        if "default" in getattr(module, "lora_A", {}):
             path = name.removeprefix("base_model.model.")
             factors[f"{PREFIX}{path}.A"] = module.lora_A["default"].weight.detach().clone()
             factors[f"{PREFIX}{path}.B"] = module.lora_B["default"].weight.detach().clone()
