@@ -25,7 +25,17 @@ def tiny_csv(tmp_path_factory) -> pathlib.Path:
     return path
 
 
-def test_train_tuned_layer_then_add_head_then_export(tiny_csv, tmp_path, models_cache):
+@pytest.fixture(scope="module")
+def complaints_csv(tmp_path_factory) -> pathlib.Path:
+    path = tmp_path_factory.mktemp("data") / "complaints.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows([(t, "complaint") for t in NEGATIVE] + [(t, "not_complaint") for t in POSITIVE])
+    return path
+
+
+def test_train_tuned_layer_then_add_head_then_export(tiny_csv, complaints_csv, tmp_path, models_cache):
     from nlp.cli import app
     from nlp.classifier import MentionClassifier
     from nlp.config import NlpSettings
@@ -35,12 +45,7 @@ def test_train_tuned_layer_then_add_head_then_export(tiny_csv, tmp_path, models_
     result = runner.invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--tune-layers", "1", "--epochs", "1",
                                  "--out", str(out), "--cache-dir", str(models_cache)])
     assert result.exit_code == 0, result.output
-    complaints = tmp_path / "complaints.csv"
-    with open(complaints, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"])
-        writer.writerows([(t, "complaint") for t in NEGATIVE] + [(t, "not_complaint") for t in POSITIVE])
-    result = runner.invoke(app, ["train", "--task", "complaint", str(complaints), "--base", str(out), "--out", str(out),
+    result = runner.invoke(app, ["train", "--task", "complaint", str(complaints_csv), "--base", str(out), "--out", str(out),
                                  "--cache-dir", str(models_cache)])
     assert result.exit_code == 0, result.output
     assert (out / "model.safetensors").stat().st_size < 20_000_000
@@ -61,7 +66,7 @@ def test_train_tuned_layer_then_add_head_then_export(tiny_csv, tmp_path, models_
     assert set(reloaded.heads) == {"sentiment", "complaint"}
 
 
-def test_lora_adapters_train_save_small_reload_and_export(tiny_csv, tmp_path, models_cache):
+def test_lora_adapters_train_save_small_reload_and_export(tiny_csv, complaints_csv, tmp_path, models_cache):
     """LoRA factors over all layers: the delta stays small, a complaint head can be added on top, and the reloaded
     model (factors merged at load) gives the probabilities the trained model gave."""
     import torch
@@ -79,12 +84,7 @@ def test_lora_adapters_train_save_small_reload_and_export(tiny_csv, tmp_path, mo
     assert result.exit_code == 0, result.output
     weights = out / "model.safetensors"
     assert weights.stat().st_size < 2_000_000  # 72 factor pairs of rank 4 + the head, no encoder layer
-    complaints = tmp_path / "complaints.csv"
-    with open(complaints, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"])
-        writer.writerows([(t, "complaint") for t in NEGATIVE] + [(t, "not_complaint") for t in POSITIVE])
-    result = runner.invoke(app, ["train", "--task", "complaint", str(complaints), "--base", str(out), "--out", str(out),
+    result = runner.invoke(app, ["train", "--task", "complaint", str(complaints_csv), "--base", str(out), "--out", str(out),
                                  "--cache-dir", str(models_cache)])
     assert result.exit_code == 0, result.output
 
