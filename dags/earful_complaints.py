@@ -15,14 +15,9 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
-DEFAULT_ARGS = {
-    "owner": "earful",
-    "retries": int(os.environ.get("EARFUL_TASK_RETRIES", "3")),
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=15),
-    "execution_timeout": timedelta(minutes=30),
-}
+from earful.dag_defaults import task_defaults
+
+DEFAULT_ARGS = task_defaults(timedelta(minutes=1), timedelta(minutes=15), timedelta(minutes=30))
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 

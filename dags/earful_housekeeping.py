@@ -12,14 +12,9 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 
-DEFAULT_ARGS = {
-    "owner": "earful",
-    "retries": int(os.environ.get("EARFUL_TASK_RETRIES", "3")),
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=30),
-    "execution_timeout": timedelta(hours=2),
-}
+from earful.dag_defaults import task_defaults
+
+DEFAULT_ARGS = task_defaults(timedelta(minutes=2), timedelta(minutes=30), timedelta(hours=2))
 
 
 @dag(dag_id="earful_housekeeping", schedule=os.environ.get("EARFUL_HOUSEKEEPING_SCHEDULE", "30 2 * * *"),

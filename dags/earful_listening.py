@@ -8,7 +8,8 @@ only (X bounds it server-side; Reddit and RSS keep what was published in it; RSS
 and leaves the live cursors alone; the current interval reads since the cursor. Re-running doubles nothing:
 mention ids are deterministic and indexing only creates.
 
-Nothing heavy at import time: every earful import happens inside a task.
+Nothing heavy at import time: earful's task code is imported inside the tasks (only the standard-library
+earful.dag_defaults at the top).
 """
 
 from __future__ import annotations
@@ -19,18 +20,13 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
+from earful.dag_defaults import task_defaults
+
 # A fixed interval (not a cron expression) so that every run has a real data interval [start, end).
 INTERVAL = timedelta(minutes=int(os.environ.get("EARFUL_LISTENING_INTERVAL_MINUTES", "15")))
 SOURCE_CONCURRENCY = int(os.environ.get("EARFUL_SOURCE_CONCURRENCY", "4"))
 
-DEFAULT_ARGS = {
-    "owner": "earful",
-    "retries": int(os.environ.get("EARFUL_TASK_RETRIES", "3")),
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=10),
-    "execution_timeout": timedelta(minutes=30),
-}
+DEFAULT_ARGS = task_defaults(timedelta(seconds=30), timedelta(minutes=10), timedelta(minutes=30))
 
 
 @dag(
