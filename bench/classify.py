@@ -97,7 +97,7 @@ def run_fast(cache_dir: pathlib.Path, posts: int, chunk: int, int8: bool, bf16: 
         labeled += sum(r is not None for r in classifier.classify(texts[start : start + chunk], langs[start : start + chunk]))
     seconds = time.perf_counter() - started
     return {"posts": len(texts), "labeled": labeled, "seconds": seconds, "posts_per_s": len(texts) / seconds,
-            "load_seconds": load_seconds, "peak_rss_mb": peak_rss_mb(), "int8": int8,
+            "load_seconds": load_seconds, "peak_rss_mb": peak_rss_mb(),
             "precision": "int8" if int8 else "bf16" if classifier.bf16 else "fp32"}
 
 

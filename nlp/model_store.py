@@ -15,6 +15,7 @@ import hashlib
 import json
 import pathlib
 
+from nlp import lora
 from nlp.encoder_build import ENCODER_NAME, TENSORS_SHA256, ensure_encoder
 from nlp.errors import ModelLoadError
 
@@ -47,7 +48,7 @@ def save_delta(model, directory: pathlib.Path) -> pathlib.Path:
 def _stored(key: str, tensor):
     """Encoder layers and LoRA factors are stored in fp16 (half the size, no measurable loss); heads stay fp32."""
     tensor = tensor.detach().to("cpu")
-    return (tensor.half() if key.startswith(("encoder.", "lora.")) else tensor.float()).contiguous()
+    return (tensor.half() if key.startswith(("encoder.", lora.PREFIX)) else tensor.float()).contiguous()
 
 
 def delta_version(directory: pathlib.Path) -> str:
@@ -117,7 +118,6 @@ def load_delta(directory: pathlib.Path, encoder) -> "object":
     it merges its LoRA factors)."""
     from safetensors.torch import load_file
 
-    from nlp import lora
     from nlp.modeling import EarfulMultiHeadModel
 
     config = read_delta_config(directory)
