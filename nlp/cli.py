@@ -21,6 +21,10 @@ CacheOption = Annotated[
     pathlib.Path, typer.Option("--cache-dir", help="Models cache folder (<data_dir>/models); the encoder is built there")
 ]
 DEFAULT_CACHE = pathlib.Path("data/models")
+Bf16Option = Annotated[
+    Literal["auto", "on", "off"],
+    typer.Option(help="bfloat16 autocast: auto (where the CPU has bf16 instructions), on or off"),
+]
 
 
 def _check_task(task: str) -> str:
@@ -51,6 +55,10 @@ def train(
         int, typer.Option(min=0, max=256, help="LoRA adapters of this rank on every encoder layer (0 = none)")
     ] = 0,
     lora_alpha: Annotated[int, typer.Option(min=1, help="LoRA scaling: the update is alpha/rank * B @ A")] = 32,
+    lora_dropout: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="Dropout on each LoRA adapter's input (0 trains about a third faster)")
+    ] = 0.1,
+    bf16: Bf16Option = "auto",
     epochs: Annotated[int, typer.Option(min=1, help="Epochs when layers are tuned")] = 3,
     head_epochs: Annotated[int, typer.Option(min=1, help="Epochs when only the head is trained")] = 40,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
@@ -72,7 +80,7 @@ def train(
     """Train a head (and optionally the top encoder layers or LoRA adapters) on labeled CSV data."""
     from nlp import pipelines
     from nlp.evaluation import render_text
-    from nlp.runtime import configure_threads
+    from nlp.runtime import configure_threads, use_bf16
     from nlp.training import TrainOptions
 
     _check_task(task)
@@ -86,7 +94,7 @@ def train(
         task=task, tuned_layers=tune_layers, epochs=epochs, head_epochs=head_epochs, batch_size=batch_size,
         encoder_lr=encoder_lr, head_lr=head_lr, max_length=max_length, seed=seed, head_kind=kind,
         pool_layers=pool_layers or (4 if kind == "linear" else 1), linear_c=linear_c, lora_rank=lora_rank,
-        lora_alpha=lora_alpha,
+        lora_alpha=lora_alpha, lora_dropout=lora_dropout, bf16=use_bf16(bf16),
     )
     try:
         rows = pipelines.load_data(task, data)
@@ -119,10 +127,7 @@ def evaluate(
     ] = None,
     json_out: Annotated[pathlib.Path | None, typer.Option("--json", help="Also write the report as JSON here")] = None,
     int8: Annotated[bool, typer.Option("--int8/--no-int8", help="int8 dynamic quantization of the encoder")] = False,
-    bf16: Annotated[
-        Literal["auto", "on", "off"],
-        typer.Option(help="bfloat16 autocast: auto (where the CPU has bf16 instructions), on or off"),
-    ] = "auto",
+    bf16: Bf16Option = "auto",
     cache_dir: CacheOption = DEFAULT_CACHE,
 ) -> None:
     """Per-language and overall macro-F1, accuracy and confusion matrix of a model on labeled CSV data."""

@@ -21,6 +21,7 @@ from torch import nn
 
 from nlp.datasets import LabeledData
 from nlp.modeling import EarfulMultiHeadModel, mean_pool, run_layers
+from nlp.runtime import compute_context
 from nlp.text_prep import prepare
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class TrainOptions:
     linear_c: float = 0.005  # inverse L2 strength of the logistic regression
     lora_rank: int = 0  # > 0: LoRA adapters of this rank on every encoder layer (nothing cached, see nlp.lora)
     lora_alpha: int = 32
+    lora_dropout: float = 0.1  # dropout on each adapter's input (0 skips it: about a third faster)
+    bf16: bool = False  # bfloat16 autocast for the forward pass (about 1.6x faster where the CPU has bf16)
 
     def head_spec(self, labels: tuple[str, ...]) -> dict:
         """The config entry of the head these options train."""
@@ -177,7 +180,11 @@ def train_task(
     tuned = list(encoder_layers[split:]) if options.tuned_layers else []
     for param in model.parameters():
         param.requires_grad = False
-    adapted = lora.attach(model.encoder, options.lora_rank, options.lora_alpha) if options.lora_rank else None
+    adapted = (
+        lora.attach(model.encoder, options.lora_rank, options.lora_alpha, options.lora_dropout)
+        if options.lora_rank
+        else None
+    )
     groups = [{"params": list(head.parameters()), "lr": options.head_lr}]
     if tuned:
         groups.append({"params": [p for layer in tuned for p in layer.parameters()], "lr": options.encoder_lr})
@@ -205,15 +212,17 @@ def train_task(
         model.train()
         total = 0.0
         for batch in length_batches(lengths, batch_size, rng):
-            if adapted is not None:
-                input_ids, mask = _pad([token_ids[i] for i in batch], pad_id)
-                pooled = mean_pool(adapted(input_ids=input_ids, attention_mask=mask).last_hidden_state, mask)
-            elif tuned:
-                hidden, mask = _pad_hidden([cache.hidden[i] for i in batch])
-                pooled = mean_pool(run_layers(nn.ModuleList(tuned), hidden, mask), mask)
-            else:
-                pooled = cache.pooled[batch]
-            loss = loss_fn(head(pooled), y[batch])
+            with compute_context(options.bf16):
+                if adapted is not None:
+                    input_ids, mask = _pad([token_ids[i] for i in batch], pad_id)
+                    pooled = mean_pool(adapted(input_ids=input_ids, attention_mask=mask).last_hidden_state, mask)
+                elif tuned:
+                    hidden, mask = _pad_hidden([cache.hidden[i] for i in batch])
+                    pooled = mean_pool(run_layers(nn.ModuleList(tuned), hidden, mask), mask)
+                else:
+                    pooled = cache.pooled[batch]
+                logits = head(pooled)
+            loss = loss_fn(logits.float(), y[batch])
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)

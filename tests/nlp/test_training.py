@@ -131,3 +131,31 @@ def test_tuned_layers_and_lora_together_are_refused(tiny_csv, tmp_path, models_c
                                       "--tune-layers", "1", "--out", str(tmp_path / "m"), "--cache-dir", str(models_cache)])
     assert result.exit_code == 2 and "not both" in result.output
     assert not (tmp_path / "m").exists()
+
+
+def test_lora_training_in_bf16_without_adapter_dropout_is_recorded(tiny_csv, tmp_path, models_cache):
+    """The fast training settings (bf16 autocast, no adapter dropout) train a loadable model and are written down."""
+    import json
+
+    from nlp import model_store
+    from nlp.cli import app
+
+    out, facts = tmp_path / "fast", tmp_path / "facts.json"
+    result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2", "--epochs", "1",
+                                      "--bf16", "on", "--lora-dropout", "0", "--json", str(facts), "--out", str(out),
+                                      "--cache-dir", str(models_cache)])
+    assert result.exit_code == 0, result.output
+    options = json.loads(facts.read_text())["options"]
+    assert options["bf16"] is True and options["lora_dropout"] == 0
+    encoder, _ = model_store.load_encoder(models_cache, show_progress=False)
+    assert model_store.load_delta(out, encoder).config.lora["rank"] == 2
+
+
+@pytest.mark.parametrize("option", [["--bf16", "sometimes"], ["--lora-dropout", "1.5"]])
+def test_invalid_training_settings_are_refused(option, tiny_csv, tmp_path, models_cache):
+    from nlp.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2", *option,
+                                      "--out", str(tmp_path / "m"), "--cache-dir", str(models_cache)])
+    assert result.exit_code == 2 and option[0] in result.output
+    assert not (tmp_path / "m").exists()
