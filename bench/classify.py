@@ -142,17 +142,21 @@ def child(mode: str, args: argparse.Namespace, bf16: str | None = None) -> dict:
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from typing import get_args
+
+    from nlp.runtime import Bf16Setting
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache-dir", type=pathlib.Path, default=pathlib.Path("data/models"))
     parser.add_argument("--posts", type=int, default=5000)
     parser.add_argument("--baseline-sample", type=int, default=300)
     parser.add_argument("--chunk", type=int, default=500, help="posts per classify() call")
     parser.add_argument("--int8", action="store_true", help="int8 dynamic quantization of the encoder")
-    parser.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+    parser.add_argument("--bf16", choices=get_args(Bf16Setting), default="auto",
                         help="bfloat16 autocast (auto: where the CPU has bf16 instructions, as earful does by default)")
     parser.add_argument("--child", choices=["fast", "baseline"])
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     if args.child == "fast":
         print(json.dumps(run_fast(args.cache_dir, args.posts, args.chunk, args.int8, args.bf16)))
         return

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import pathlib
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
 from nlp.errors import NlpError
+from nlp.runtime import Bf16Setting
 
 app = typer.Typer(help="earful models: train, evaluate, build.", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -22,7 +23,7 @@ CacheOption = Annotated[
 ]
 DEFAULT_CACHE = pathlib.Path("data/models")
 Bf16Option = Annotated[
-    Literal["auto", "on", "off"],
+    Bf16Setting,
     typer.Option(help="bfloat16 autocast: auto (where the CPU has bf16 instructions), on or off"),
 ]
 

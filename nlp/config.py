@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nlp.runtime import Bf16Setting
+
 Task = Literal["sentiment", "complaint"]
 
 
@@ -36,7 +38,7 @@ class NlpSettings(BaseModel):
         description="int8 dynamic quantization of the encoder's linear layers: faster, but costs 1-3 macro-F1 "
         "points and makes a post's scores depend on its batch-mates",
     )
-    bf16: Literal["auto", "on", "off"] = Field(
+    bf16: Bf16Setting = Field(
         "auto",
         description="Run the encoder in bfloat16 autocast: 'auto' does so where the CPU has bf16 instructions "
         "(AVX512-BF16 or AMX), where it is about twice as fast as fp32",

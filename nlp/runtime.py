@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
+from typing import Literal
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+Bf16Setting = Literal["auto", "on", "off"]  # the nlp.bf16 setting and the --bf16 options
 
 
 def available_cpus() -> int:
@@ -47,7 +49,7 @@ def native_bf16(cpuinfo: pathlib.Path = pathlib.Path("/proc/cpuinfo")) -> bool:
     return any(flag in flags for flag in BF16_CPU_FLAGS)
 
 
-def use_bf16(setting: str) -> bool:
+def use_bf16(setting: Bf16Setting) -> bool:
     """Resolve the ``nlp.bf16`` setting ("auto", "on", "off") for this machine."""
     return setting == "on" or (setting == "auto" and native_bf16())
 
