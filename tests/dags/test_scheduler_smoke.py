@@ -239,6 +239,15 @@ class Airflow:
             return conn.execute(sa.text("SELECT count(*) FROM xcom WHERE dag_id = :d AND run_id = :r"),
                                 {"d": dag_id, "r": run_id}).scalar_one()
 
+    def xcom_value(self, dag_id: str, run_id: str, task_id: str) -> Any:
+        import json
+
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.text(
+                "SELECT value FROM xcom WHERE dag_id = :d AND run_id = :r AND task_id = :t AND key = 'return_value'"),
+                {"d": dag_id, "r": run_id, "t": task_id}).scalar_one()
+        return json.loads(value) if isinstance(value, str | bytes) else value
+
     def first_try_logs(self, dag_id: str, run_id: str, tis: list[dict[str, Any]]) -> list[Path]:
         folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
         return [folder / f"task_id={ti['task_id']}" / (f"map_index={ti['map_index']}" if ti["map_index"] >= 0 else "")
@@ -331,6 +340,9 @@ def test_listening_and_housekeeping_under_a_real_scheduler(tmp_path: Path) -> No
         overlap = max_overlap(listens)
         assert overlap <= CONCURRENCY  # the DAG's cap on one run's sources
         assert airflow.xcom_rows("earful_listening", run_id) == len(tis)  # one XCom per task instance
+        counts = airflow.xcom_value("earful_listening", run_id, "alerts")
+        assert counts["mentions"] == counts["found"] == FEEDS * 7  # every one of them this run's own
+        assert "mentions from an unfinished batch" not in counts
 
         t = time.monotonic()
         earful(reference, "run")
