@@ -17,7 +17,7 @@ import logging
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -157,14 +157,18 @@ def _guarded(stage: str, result: SourceResult, work: Any, *args: Any) -> Any:
 
 
 def run_hooks_over_pending(
-    services: Services, batch_mentions: list[Mention], started: datetime, console: Console
+    services: Services, batch_mentions: list[Mention], started: datetime, console: Console,
+    batch_ids: Collection[str] = (),
 ) -> tuple[dict[str, int], list[str], int]:
     """Run the post-index hooks over every mention waiting for them: this batch's, and any an earlier batch
     indexed but did not finish. Marks are cleared only when every hook succeeded.
 
+    `batch_ids`: this batch's mentions that are not in `batch_mentions` (an Airflow run hands on ids only; they
+    are read back from the index), so that only the others count as "mentions from an unfinished batch".
     Returns the hooks' counts, their errors, and how many mentions they ran over."""
     waiting = pending_ids(services.engine)
     known = {m.id: m for m in batch_mentions}
+    this_batch = set(known) | set(batch_ids)
     earlier = [mention_id for mention_id in waiting if mention_id not in known]
     mentions = list(known.values()) + read_mentions(services.es, services.alias, earlier)
     context = BatchContext(services=services, new_mentions=mentions, started_at=started, console=console)
@@ -179,8 +183,8 @@ def run_hooks_over_pending(
     if not errors:
         clear_pending(services.engine, [m.id for m in mentions])
         drop_stale(services.engine)
-    if earlier:
-        counts["mentions from an unfinished batch"] = len(mentions) - len(known)
+    if unfinished := sum(1 for m in mentions if m.id not in this_batch):
+        counts["mentions from an unfinished batch"] = unfinished
     return dict(counts), errors, len(mentions)
 
 
