@@ -131,7 +131,7 @@ def test_cli_as_a_real_process(make_settings: Any, tmp_path: Path) -> None:
     assert "deleted 1 mention(s)" in erased.stdout and "someone" not in erased.stdout  # the handle is not echoed
     bad = _earful("housekeeping", "erase-author", "x", "--source-kind", "myspace", "--yes", "-c", str(config),
                   cwd=tmp_path)
-    assert bad.returncode == 2 and "rss, reddit or x" in bad.stdout
+    assert bad.returncode == 2 and "rss, reddit, x, mastodon or bluesky" in bad.stdout
     kept = _earful("housekeeping", "retention", "-c", str(config), cwd=tmp_path)
     assert kept.returncode == 0 and "deleted 0 mention(s)" in kept.stdout, kept.stderr
     rolled = _earful("housekeeping", "rollover", "-c", str(config), cwd=tmp_path)
