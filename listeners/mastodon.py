@@ -90,7 +90,8 @@ class MastodonListener:
                 break
             except Exception as exc:  # noqa: BLE001 - Mastodon.py/requests failures and malformed bodies
                 raise SourceError(self.source_id, describe(exc, self.instance)) from None
-            if not isinstance(page, list):
+            if not isinstance(page, list) or (page and not any(isinstance(s, dict) for s in page)):
+                # Mastodon.py turns a JSON object where a list belongs into the list of its keys
                 raise SourceError(self.source_id, f"{self.instance} answered with a malformed body (not a list of statuses)")
             ids = [str(s.get("id")) for s in page if isinstance(s, dict) and str(s.get("id") or "").isdigit()]
             if not ids:
@@ -171,7 +172,7 @@ def mastodon_sources(settings: MastodonSettings, topic_queries: dict[str, str]) 
     notes: list[str] = []
     for topic, sources in settings.topics.items():
         for tag in sources.hashtags:
-            hashtags.setdefault(tag.casefold(), tag)
+            hashtags.setdefault(tag.lower(), tag)
         queries = sources.search
         if queries == "auto":
             queries = derived_searches(topic_queries.get(topic, ""))
@@ -191,7 +192,7 @@ def build_mastodon_listeners(
     for name, (client, has_token) in clients.items():
         host = instance_host(settings.instances[name].url)
         for tag in hashtags:
-            listeners.append(MastodonListener(f"mastodon:{name}:tag:{tag.casefold()}", host, tag_reader(client, tag),
+            listeners.append(MastodonListener(f"mastodon:{name}:tag:{tag.lower()}", host, tag_reader(client, tag.lower()),
                                               client, settings, privacy))
         if searches and not has_token:
             notes.append(f"mastodon: {name}: status search skipped, no access token "

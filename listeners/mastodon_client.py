@@ -11,14 +11,17 @@ import requests
 from listeners.mastodon_config import MastodonSettings
 from listeners.ratelimit import Classified
 
+ASSUMED_VERSION = "3.0.0"  # hashtag timelines with since_id/max_id and search with min_id/max_id (2.8+)
+
 
 def make_mastodon_client(
     url: str, access_token: str | None, settings: MastodonSettings, session: requests.Session | None = None
 ) -> Any:
     """A `Mastodon` client for one instance that raises on 429 (the listener waits or defers, as the others do).
 
-    Mastodon.py checks the server's version only where an endpoint's parameters depend on it (search with id
-    bounds, 2.8+), once per client; passing `mastodon_version` instead would leave it at 1.0.0 (Mastodon.py 2.3).
+    The server's version is given, not looked up: Mastodon.py 2.3 would ask /api/v1/instance before a search with
+    id bounds, and loops without end when the instance refuses that request (a revoked token answers 401 there
+    too). Every endpoint the listener uses exists since Mastodon 3.0; "created" checks only that.
     """
     from mastodon import Mastodon
 
@@ -27,7 +30,8 @@ def make_mastodon_client(
         api_base_url=url,
         ratelimit_method="throw",
         request_timeout=settings.timeout,
-        version_check_mode="none",  # no check per call; search with id bounds asks /api/v2/instance once
+        mastodon_version=ASSUMED_VERSION,
+        version_check_mode="created",
         session=session,
         user_agent=settings.user_agent,
     )
