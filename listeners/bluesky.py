@@ -70,8 +70,8 @@ class BlueskyListener:
                 mention = self._mention(post, seen, result, fetched_at)
                 if mention is not None:
                     result.mentions.append(mention)
-                    if at and newest and at >= self._boundary(newest):
-                        recent.add(mention.native_id)
+                if at and newest and at >= self._boundary(newest) and isinstance(post.get("uri"), str):
+                    recent.add(post["uri"])  # read now or before: the next search from the overlap skips it
             token = page.get("cursor") if isinstance(page.get("cursor"), str) and posts else None
             if not token:
                 break
