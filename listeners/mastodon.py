@@ -15,7 +15,7 @@ are left out with one line, and a refusal fails that one source only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from listeners.base import FetchResult, SourceError
@@ -69,7 +69,8 @@ class MastodonListener:
     def fetch_window(self, start: datetime, end: datetime) -> FetchResult:
         """Read the statuses of [start, end), bounded server-side by ids made from the two times (backfills)."""
         result = FetchResult(mentions=[], cursor=None)
-        self._pages(start, end, None, result)
+        # since_id is exclusive: start a millisecond early (the window keeps what was published in it)
+        self._pages(start - timedelta(milliseconds=1), end, None, result)
         return result
 
     def _pages(

@@ -6,10 +6,15 @@ from typing import Any
 
 from listeners.mastodon_fake_api import FakeMastodon
 
-__all__ = ["FakeMastodon", "account", "status", "populate", "BASE_ID", "HOST"]
+__all__ = ["FakeMastodon", "account", "status", "status_id", "populate", "HOST"]
 
-BASE_ID = 113_500_000_000_000_000  # snowflake-sized ids; larger is newer
+BASE_MS = 1_795_168_800_000  # 2026-11-20T10:00:00Z in milliseconds
 HOST = "mastodon.example"
+
+
+def status_id(n: int) -> str:
+    """The snowflake id of status `n`, created n seconds after BASE_MS: Mastodon ids are (ms << 16) + sequence."""
+    return str((BASE_MS + n * 1000) << 16)
 
 
 def account(n: int, followers: int = 100, domain: str | None = None) -> dict[str, Any]:
@@ -33,7 +38,7 @@ def status(n: int, *, content: str | None = None, author: int = 1, lang: str | N
     """A Status entity numbered `n` (newer for larger n) with every field Mastodon returns."""
     acc = account(author, followers=100 * author, domain=domain)
     server = domain or HOST
-    native = str(BASE_ID + n * 65536)
+    native = status_id(n)
     data = {
         "id": native,
         "created_at": f"2026-11-20T10:{n // 60 % 60:02d}:{n % 60:02d}.000Z",

@@ -16,7 +16,7 @@ from listeners.mastodon import MastodonListener, build_mastodon_listeners
 from listeners.mastodon_client import make_mastodon_client
 from listeners.mastodon_config import MastodonSettings
 from listeners.mention import mention_id
-from tests.fakes.fake_mastodon import BASE_ID, FakeMastodon, account, populate, status
+from tests.fakes.fake_mastodon import FakeMastodon, account, populate, status, status_id
 
 TOKEN = "mastodon-token-value-123"
 TAG = "/api/v1/timelines/tag/acme"
@@ -47,7 +47,7 @@ def tag_listener(api: FakeMastodon, **kwargs) -> MastodonListener:
 
 
 def sid(n: int) -> str:
-    return str(BASE_ID + n * 65536)
+    return status_id(n)
 
 
 def reads(api: FakeMastodon, path: str = TAG) -> list[dict[str, str]]:
@@ -166,7 +166,7 @@ def test_deleted_private_sensitive_replies_and_boosts(fake: FakeMastodon) -> Non
 
 def test_one_status_read_through_two_instances_is_one_mention_by_one_pseudonym(fake: FakeMastodon) -> None:
     remote = status(1, domain="social.example")
-    copy = {**remote, "id": str(BASE_ID + 99 * 65536), "account": {**account(1, domain="social.example"), "id": "777"}}
+    copy = {**remote, "id": status_id(99), "account": {**account(1, domain="social.example"), "id": "777"}}
     fake.add_status(remote)
     other = FakeMastodon(access_token=TOKEN, host="other.example")
     other.add_status(copy)
@@ -182,3 +182,11 @@ def test_store_raw_author_keeps_the_handle_and_the_status_url(fake: FakeMastodon
     [mention] = tag_listener(fake, privacy=PrivacySettings(store_raw_author=True)).fetch(None).mentions
     assert mention.author_raw == "person1@social.example"
     assert mention.url == f"https://social.example/@person1/{sid(1)}"
+
+
+def test_a_window_is_bounded_server_side_by_ids_made_from_its_times(fake: FakeMastodon) -> None:
+    populate(fake, statuses=10)
+    start, end = datetime(2026, 11, 20, 10, 0, 3, tzinfo=UTC), datetime(2026, 11, 20, 10, 0, 7, tzinfo=UTC)
+    result = tag_listener(fake).fetch_window(start, end)
+    assert sorted(m.native_id.split("@")[0] for m in result.mentions) == [sid(n) for n in (3, 4, 5, 6)]
+    assert result.cursor is None and int(reads(fake)[0]["since_id"]) < int(sid(3))  # Mastodon.py made the id
