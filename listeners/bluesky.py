@@ -78,7 +78,7 @@ class BlueskyListener:
         else:
             stopped = f"stopped after {self._settings.max_pages} pages (sources.bluesky.max_pages); the rest comes next batch"
         if stopped:
-            result.notes.append(f"{self.source_id}: {stopped}")
+            result.notes.append(stopped)
             if token:
                 result.cursor = {**cursor, "pending": {"cursor": token, "newest": newest, "seen": _cap(recent)}}
         else:

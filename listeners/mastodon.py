@@ -55,8 +55,8 @@ class MastodonListener:
         pending = cursor.get("pending") or {}
         result = FetchResult(mentions=[], cursor=cursor)
         newest, max_id, stopped = self._pages(since, pending.get("max_id"), pending.get("newest_id"), result)
-        if stopped == "pages" and since is None and not pending:
-            result.notes.append(f"{self.source_id}: first run read the newest {self._settings.max_pages} pages;"
+        if stopped == "pages" and since is None:  # a first run (or its resumption) reads no further back
+            result.notes.append(f"first run read the newest {self._settings.max_pages} pages;"
                                 " older statuses are not fetched")
             result.cursor = {"since_id": newest}
         elif stopped:
@@ -86,7 +86,7 @@ class MastodonListener:
                 page = call_with_policy(lambda: self._read(since, max_id, self._settings.page_size), self._policy, self._classify)
             except RateLimitDeferred as deferred:
                 wait = "?" if deferred.reset_in is None else f"{deferred.reset_in:.0f}s"
-                result.notes.append(f"{self.source_id}: rate limited; the rest is deferred to the next batch (resets in {wait})")
+                result.notes.append(f"rate limited; the rest is deferred to the next batch (resets in {wait})")
                 stopped = "rate limit"
                 break
             except Exception as exc:  # noqa: BLE001 - Mastodon.py/requests failures and malformed bodies
@@ -105,7 +105,7 @@ class MastodonListener:
         else:
             stopped = "pages"
         if deleted:
-            result.notes.append(f"{self.source_id}: left out {deleted} deleted status(es)")
+            result.notes.append(f"left out {deleted} deleted status(es)")
         return newest, max_id, stopped
 
     def _collect(self, page: list[Any], result: FetchResult, seen: set[str], fetched_at: datetime) -> int:

@@ -180,3 +180,12 @@ def test_topic_queries_map_to_search_and_a_single_language_is_sent_as_lang(fake:
     fake.add_post(post(2, text="Nordpeak jacket", langs=("en",)))
     result = listener_for(fake, query="nordpeak", lang="de").fetch(None)
     assert [m.extra["language_hint"] for m in result.mentions] == ["de"] and searches(fake)[0]["lang"] == "de"
+
+
+def test_a_window_is_bounded_server_side_with_since_and_until(fake: FakeBluesky) -> None:
+    populate(fake, posts=10)
+    start, end = datetime(2026, 11, 20, 10, 0, 3, tzinfo=UTC), datetime(2026, 11, 20, 10, 0, 7, tzinfo=UTC)
+    result = listener_for(fake).fetch_window(start, end)
+    assert sorted(m.native_id.rsplit("/", 1)[1] for m in result.mentions) == [rkey(n) for n in (3, 4, 5, 6)]
+    assert result.cursor is None
+    assert searches(fake)[0]["since"] == "2026-11-20T10:00:03.000Z" and searches(fake)[0]["until"] == "2026-11-20T10:00:07.000Z"
