@@ -12,6 +12,8 @@ what is read twice is one mention (ids are deterministic).
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,7 +34,7 @@ class BlueskyListener:
     source_kind = SOURCE_KIND
 
     def __init__(self, query: str, lang: str | None, session: BlueskySession, settings: BlueskySettings,
-                 privacy: PrivacySettings) -> None:
+                 privacy: PrivacySettings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.source_id = f"bluesky:search:{query}" + (f" lang:{lang}" if lang else "")
         self.query = query
         self.lang = lang
@@ -40,6 +42,7 @@ class BlueskyListener:
         self._settings = settings
         self._privacy = privacy
         self._policy = RetryPolicy(settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds)
+        self._sleep = sleep  # waits for a rate-limit reset and retry backoff (tests record them instead)
         self._until: str | None = None
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
@@ -118,7 +121,7 @@ class BlueskyListener:
             self._session.ensure_login()
             return self._session.client.app.bsky.feed.search_posts(params)
 
-        response = call_with_policy(call, self._policy, classify)
+        response = call_with_policy(call, self._policy, classify, sleep=self._sleep)
         page = get_model_as_dict(response)
         if not isinstance(page, dict):
             raise ValueError("not a JSON object")

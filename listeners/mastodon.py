@@ -14,6 +14,7 @@ are left out with one line, and a refusal fails that one source only.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,7 +39,7 @@ class MastodonListener:
 
     def __init__(
         self, source_id: str, instance: str, read: Reader, client: Any, settings: MastodonSettings,
-        privacy: PrivacySettings,
+        privacy: PrivacySettings, sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.source_id = source_id
         self.instance = instance
@@ -47,6 +48,7 @@ class MastodonListener:
         self._settings = settings
         self._privacy = privacy
         self._policy = RetryPolicy(settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds)
+        self._sleep = sleep  # waits for a rate-limit reset and retry backoff (tests record them instead)
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
         """Read what is new since `cursor` (or resume its pending pagination)."""
@@ -83,7 +85,8 @@ class MastodonListener:
         fetched_at = datetime.now(UTC)
         for _ in range(self._settings.max_pages):
             try:
-                page = call_with_policy(lambda: self._read(since, max_id, self._settings.page_size), self._policy, self._classify)
+                page = call_with_policy(lambda: self._read(since, max_id, self._settings.page_size), self._policy, self._classify,
+                                        sleep=self._sleep)
             except RateLimitDeferred as deferred:
                 wait = "?" if deferred.reset_in is None else f"{deferred.reset_in:.0f}s"
                 result.notes.append(f"rate limited; the rest is deferred to the next batch (resets in {wait})")

@@ -189,3 +189,15 @@ def test_a_window_is_bounded_server_side_with_since_and_until(fake: FakeBluesky)
     assert sorted(m.native_id.rsplit("/", 1)[1] for m in result.mentions) == [rkey(n) for n in (3, 4, 5, 6)]
     assert result.cursor is None
     assert searches(fake)[0]["since"] == "2026-11-20T10:00:03.000Z" and searches(fake)[0]["until"] == "2026-11-20T10:00:07.000Z"
+
+
+def test_a_429_waits_for_the_reset_in_the_headers_when_allowed(fake: FakeBluesky) -> None:
+    populate(fake, posts=3)
+    fake.fail(429, path=SEARCH, headers={"ratelimit-remaining": "0", "ratelimit-reset": str(int(time.time()) + 20)})
+    waits: list[float] = []
+    url = fake.url  # type: ignore[attr-defined]
+    settings = BlueskySettings(service_url=url, public_url=url, identifier=IDENTIFIER, topics={"acme": ["acme"]},
+                               on_rate_limit="wait", max_wait_seconds=60)
+    listener = BlueskyListener("acme", None, BlueskySession(settings, PASSWORD), settings, PrivacySettings(), sleep=waits.append)
+    result = listener.fetch(None)
+    assert len(result.mentions) == 3 and len(waits) == 1 and 15 < waits[0] <= 21

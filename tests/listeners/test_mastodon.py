@@ -190,3 +190,14 @@ def test_a_window_is_bounded_server_side_by_ids_made_from_its_times(fake: FakeMa
     result = tag_listener(fake).fetch_window(start, end)
     assert sorted(m.native_id.split("@")[0] for m in result.mentions) == [sid(n) for n in (3, 4, 5, 6)]
     assert result.cursor is None and int(reads(fake)[0]["since_id"]) < int(sid(3))  # Mastodon.py made the id
+
+
+def test_a_429_waits_for_the_reset_in_the_headers_when_allowed(fake: FakeMastodon) -> None:
+    populate(fake, statuses=3)
+    reset = (datetime.now(UTC) + timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    fake.fail(429, path=TAG, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+    waits: list[float] = []
+    listener = tag_listener(fake, on_rate_limit="wait", max_wait_seconds=60)
+    listener._sleep = waits.append  # noqa: SLF001 - record the wait instead of sleeping
+    result = listener.fetch(None)
+    assert len(result.mentions) == 3 and len(waits) == 1 and 15 < waits[0] <= 21
