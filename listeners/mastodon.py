@@ -97,10 +97,11 @@ class MastodonListener:
             if not isinstance(page, list) or (page and not any(isinstance(s, dict) for s in page)):
                 # Mastodon.py turns a JSON object where a list belongs into the list of its keys
                 raise SourceError(self.source_id, f"{self.instance} answered with a malformed body (not a list of statuses)")
-            ids = [str(s.get("id")) for s in page if isinstance(s, dict) and str(s.get("id") or "").isdigit()]
+            # Mastodon ids are numeric strings; GoToSocial (ULID) and Pleroma (flake ids) sort as text of one length
+            ids = [str(s["id"]) for s in page if isinstance(s, dict) and s.get("id") not in (None, "")]
             if not ids:
-                if page:
-                    result.item_errors.append(f"{self.source_id}: skipped a page without status ids")
+                if page:  # moving past such a page could skip what lies under it: keep the cursor
+                    raise SourceError(self.source_id, f"{self.instance} answered with a malformed body (statuses without ids)")
                 break
             newest = newest or max(ids, key=_order)
             max_id = min(ids, key=_order)
