@@ -142,7 +142,8 @@ def _resolve_paths(settings: Settings, config_dir: Path) -> Settings:
     for feed in settings.sources.rss.feeds:
         if feed.path is not None and not feed.path.is_absolute():
             feed.path = (config_dir / feed.path).resolve()
-    for social in (settings.sources.reddit, settings.sources.x):
+    sources = settings.sources
+    for social in (sources.reddit, sources.x, sources.mastodon, sources.bluesky):
         if social.replay is not None and not social.replay.is_absolute():
             social.replay = (config_dir / social.replay).resolve()
     return settings

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
 
+from listeners.bluesky_config import BlueskySettings
+from listeners.mastodon_config import MastodonSettings
 from listeners.reddit_config import RedditSettings
 from listeners.x_config import XSettings
 
@@ -78,6 +80,8 @@ class SourcesSettings(BaseModel):
     rss: RssSettings = Field(default_factory=RssSettings)
     reddit: RedditSettings = Field(default_factory=RedditSettings)
     x: XSettings = Field(default_factory=XSettings)
+    mastodon: MastodonSettings = Field(default_factory=MastodonSettings)
+    bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
 
 
 class TopicSettings(BaseModel):

@@ -13,3 +13,20 @@ def author_ref(secret: str, source_kind: str, handle: str | None) -> str | None:
     normalized = handle.strip().lstrip("@").casefold()
     digest = hmac.new(secret.encode(), f"{source_kind}:{normalized}".encode(), hashlib.sha256).hexdigest()
     return f"a_{digest[:24]}"
+
+
+def author_keys(source_kind: str, given: str) -> list[str]:
+    """The keys a person's pseudonym can have on `source_kind`, from what they give (erasure by author).
+
+    Mastodon keys on the actor id, so `@user@domain` gives Mastodon's actor and profile URLs (an actor URL can be
+    given as it is); Bluesky keys on the DID, which must be given (`did:plc:...`: a handle changes, and resolving
+    it needs the network); the other sources key on the handle itself.
+    """
+    given = given.strip()
+    if source_kind == "mastodon":
+        from listeners.mastodon_normalize import handle_keys
+
+        return handle_keys(given)
+    if source_kind == "bluesky":
+        return [given] if given.startswith("did:") else []
+    return [given] if given.lstrip("@") else []

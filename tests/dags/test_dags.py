@@ -83,6 +83,9 @@ def write_config(folder: Path, es_url: str, feeds: ScriptedServer, records_url: 
             "reddit": {"replay": str(REPO / "config/fixtures/reddit"), "on_rate_limit": "defer",
                        "topics": {"acme": {"subreddits": ["AcmeOutdoor"], "search": ["acme"]}}},
             "x": {"replay": str(REPO / "config/fixtures/x"), "topics": {"acme": ["acme"], "nordpeak": ["nordpeak"]}},
+            "mastodon": {"replay": str(REPO / "config/fixtures/mastodon"), "instances": {"social": {"url": "https://mastodon.social"}},
+                         "topics": {"acme": {"hashtags": ["acme"]}}},
+            "bluesky": {"replay": str(REPO / "config/fixtures/bluesky"), "topics": {"nordpeak": "auto"}},
         },
         "alerts": {
             "channels": {"console": {"type": "console"}},
@@ -233,6 +236,8 @@ def test_listening_dag_window_run_then_rerun_adds_nothing(
     sources = first["xcom"]["list_sources"]
     assert "rss:good" in sources and "rss:broken" in sources
     assert any(s.startswith("reddit:") for s in sources) and any(s.startswith("x:") for s in sources)
+    # Mastodon and Bluesky are mapped tasks like the others, with no change to the DAG
+    assert "mastodon:social:tag:acme" in sources and "bluesky:search:nordpeak" in sources
     by_source = {v["source"]: v for k, v in first["xcom"].items() if k.startswith("listen[")}
     broken_index = sources.index("rss:broken")
     assert states[f"listen[{broken_index}]"] == "failed"  # the failing source fails alone
@@ -246,7 +251,7 @@ def test_listening_dag_window_run_then_rerun_adds_nothing(
     run = first["run"]
     assert (run.data_interval_start, run.data_interval_end) == (datetime(2026, 11, 19, tzinfo=UTC), LOGICAL_DATE)
     assert sum(v["new"] for v in by_source.values()) == len(docs)
-    assert {d["source_kind"] for d in docs.values()} == {"rss", "reddit", "x"}
+    assert {d["source_kind"] for d in docs.values()} == {"rss", "reddit", "x", "mastodon", "bluesky"}
     for mention_id in by_source["rss:good"]["mention_ids"]:
         assert mention_id in docs
     assert all("text" not in v and "title" not in v for v in first["xcom"].values() if isinstance(v, dict))

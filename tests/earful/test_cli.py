@@ -34,7 +34,8 @@ def test_demo_batch_then_rerun_then_search_and_stats(tmp_path: Path) -> None:
     config = demo_config(tmp_path)
     first = earful("run", "--config", str(config), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    total = re.search(r"(\d+) new mentions from 11 sources", first.stdout)  # 6 feeds, 3 Reddit, 2 X sources
+    # 6 feeds, 3 Reddit, 2 X, 6 Mastodon (2 instances x 2 hashtags + 1 search), 2 Bluesky sources
+    total = re.search(r"(\d+) new mentions from 19 sources", first.stdout)
     assert total and int(total.group(1)) >= 30, first.stdout
     for lang in ("en", "de", "it", "sv", "fa"):
         assert f"│ {lang} " in first.stdout
