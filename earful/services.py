@@ -48,7 +48,8 @@ def open_services(settings: Settings, *, index: bool = True) -> Iterator[Service
         if index:
             url = settings.index.url
             if embedded:
-                url = stack.enter_context(embedded_index(settings.data_dir, settings.index.embedded_start_timeout))
+                url = stack.enter_context(embedded_index(settings.data_dir, settings.index.embedded_start_timeout,
+                                                         settings.index.embedded_idle_stop))
             es = make_client(settings.index, url)
             stack.callback(es.close)
             ensure_index(es, settings.index)
