@@ -37,6 +37,7 @@ import httpx
 from filelock import FileLock, Timeout
 
 from earful_common.errors import ReportedError
+from earful_common.processes import process_alive, process_started
 
 STATE_FILE = "server.json"
 LOCK_FILE = "server.lock"
@@ -103,26 +104,6 @@ def answers(url: str, timeout: float = 2.0) -> bool:
         return response.status_code == 200 and response.json().get("name") == "noida-db"
     except (httpx.HTTPError, ValueError, AttributeError):
         return False
-
-
-def process_alive(pid: int, started: float | None = None) -> bool:
-    """Whether `pid` runs (not a zombie) and, given `started`, is the process that started then (not a reuse)."""
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started is None or abs(proc.create_time() - started) < 0.01
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
-
-
-def process_started(pid: int) -> float:
-    """The start time of `pid`, as `process_alive` compares it."""
-    import psutil
-
-    return psutil.Process(pid).create_time()
 
 
 def read_state(folder: Path) -> ServerState | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from earful_common.processes import process_started
 from indexer.embedded import (
     LOCK_FILE,
     LOG_FILE,
@@ -24,7 +25,6 @@ from indexer.embedded import (
     die_with_parent,
     free_port,
     live_users,
-    process_started,
     remove_state,
     server_command,
     write_state,

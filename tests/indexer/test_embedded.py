@@ -13,12 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from earful_common.processes import process_alive
 from indexer.embedded import (
     EmbeddedIndexError,
     answers,
     embedded_index,
     free_port,
-    process_alive,
     read_state,
     server_command,
 )

@@ -1,0 +1,138 @@
+"""Operational failures as one line: the data folder checked before a command, and errors of the parts below
+(disk, records database, index) turned into a message that says what failed and where.
+
+A bug still shows its traceback: only the failures a person running earful can act on are translated.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from earful.errors import EarfulError
+from earful_common.errors import ReportedError
+
+MIN_FREE_BYTES = 1 << 20  # below this a batch cannot even write its records: refuse before starting
+
+
+class OperationalFailure(EarfulError):
+    """The disk, the records database or the index failed (exit code 1)."""
+
+
+def _uses_data_folder(settings) -> bool:  # noqa: ANN001 - Settings; imported lazily by callers
+    return settings.index.url is None or settings.records.url is None
+
+
+def check_data_folder(settings, *, create: bool) -> None:  # noqa: ANN001
+    """Raise OperationalFailure (one line) if the data folder cannot serve the command.
+
+    `create`: the command collects (`earful run`) and may create the folder; a command that only reads needs an
+    existing one. Both need it writable: the embedded index server and SQLite write their files there even to read.
+    """
+    if not _uses_data_folder(settings):
+        return
+    folder = Path(settings.data_dir)
+    if not folder.exists():
+        if not create:
+            raise OperationalFailure(f"data folder {folder} does not exist: nothing was collected there yet "
+                                     f"(run `earful run` first, or set data_dir)")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OperationalFailure(f"data folder {folder}: cannot create it ({_reason(exc)})") from None
+    if not folder.is_dir():
+        raise OperationalFailure(f"data folder {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OperationalFailure(f"data folder {folder} is read-only: earful writes its index server's and records "
+                                 f"database's files there, also to read; make it writable or set data_dir")
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise OperationalFailure(f"data folder {folder}: its disk is full ({free // 1024} KiB free); free some space")
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def first_line(text: str, limit: int = 200) -> str:
+    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
+    return line[:limit]
+
+
+def as_reported(exc: BaseException) -> ReportedError | None:
+    """The one-line error for an operational failure anywhere in `exc`'s chain, or None (a bug: let it show)."""
+    for link in _chain(exc):
+        if isinstance(link, ReportedError):
+            return link
+    for link in _chain(exc):
+        found = _disk(link) or _records(link) or _index(link)
+        if found is not None:
+            return found
+    return None
+
+
+def _disk(exc: BaseException) -> OperationalFailure | None:
+    if not isinstance(exc, OSError) or exc.errno is None:
+        return None
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OperationalFailure(f"{where}no space left on the device; free some space and run again")
+    if exc.errno == errno.EROFS:
+        return OperationalFailure(f"{where}read-only file system")
+    if exc.errno in (errno.EACCES, errno.EPERM) and exc.filename:
+        return OperationalFailure(f"{where}permission denied")
+    return None
+
+
+def _records(exc: BaseException) -> OperationalFailure | None:
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return None
+    reason = first_line(str(exc.orig))
+    lowered = reason.lower()
+    if "disk is full" in lowered or "disk full" in lowered:
+        return OperationalFailure(f"records database: no space left on the device ({reason})")
+    if "readonly" in lowered or "read-only" in lowered:
+        return OperationalFailure(f"records database: cannot write ({reason})")
+    if exc.connection_invalidated or "connect" in lowered or "unable to open" in lowered:
+        return OperationalFailure(f"records database unreachable: {reason}")
+    return None
+
+
+def _index(exc: BaseException) -> OperationalFailure | None:
+    try:
+        from elastic_transport import ConnectionError as TransportConnectionError
+        from elastic_transport import ConnectionTimeout
+        from elasticsearch import ApiError
+    except ModuleNotFoundError:
+        return None
+    if isinstance(exc, ConnectionTimeout):
+        return OperationalFailure(f"index: no answer in time ({first_line(exc.message)})")
+    if isinstance(exc, TransportConnectionError):
+        return OperationalFailure(f"index unreachable: {index_reason(exc)}")
+    if isinstance(exc, ApiError) and exc.status_code in (401, 403):
+        return OperationalFailure(f"index refused the credentials (HTTP {exc.status_code}); check index.username / "
+                                  f"password / api_key")
+    return None
+
+
+def index_reason(exc: BaseException) -> str:
+    """The innermost, human part of a transport error ("[Errno 111] Connection refused")."""
+    text = str(getattr(exc, "message", exc))
+    for marker in ("Failed to establish a new connection: ", "NameResolutionError", "caused by: "):
+        if marker in text:
+            text = text.rsplit(marker, 1)[-1]
+    return first_line(text.rstrip(")"))
