@@ -117,11 +117,16 @@ class OneLineLogFormatter(logging.Formatter):
         return f"{record.levelname.lower()}: {message}"
 
 
+PACKAGES = ("earful", "listeners", "nlp", "indexer", "alerts", "complaints", "records")
+
+
 def _log_one_line() -> None:
+    """earful's own warnings on stderr, one line each (libraries' retry chatter stays silent, as before)."""
     handler = logging.StreamHandler()
     handler.setFormatter(OneLineLogFormatter())
     handler.setLevel(logging.WARNING)
-    logging.getLogger().addHandler(handler)
+    for package in PACKAGES:
+        logging.getLogger(package).addHandler(handler)
 
 
 def main() -> None:

@@ -35,6 +35,10 @@ def check_data_folder(settings, *, create: bool) -> None:  # noqa: ANN001
     if not _uses_data_folder(settings):
         return
     folder = Path(settings.data_dir)
+    existing = next((p for p in (folder, *folder.absolute().parents) if p.exists()), Path("/"))
+    if existing.is_dir() and shutil.disk_usage(existing).free < MIN_FREE_BYTES:
+        free = shutil.disk_usage(existing).free
+        raise OperationalFailure(f"data folder {folder}: its disk is full ({free // 1024} KiB free); free some space")
     if not folder.exists():
         if not create:
             raise OperationalFailure(f"data folder {folder} does not exist: nothing was collected there yet "
@@ -48,9 +52,6 @@ def check_data_folder(settings, *, create: bool) -> None:  # noqa: ANN001
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OperationalFailure(f"data folder {folder} is read-only: earful writes its index server's and records "
                                  f"database's files there, also to read; make it writable or set data_dir")
-    free = shutil.disk_usage(folder).free
-    if free < MIN_FREE_BYTES:
-        raise OperationalFailure(f"data folder {folder}: its disk is full ({free // 1024} KiB free); free some space")
 
 
 def _reason(exc: OSError) -> str:
