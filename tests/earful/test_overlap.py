@@ -136,3 +136,46 @@ def test_concurrent_first_migrations_on_sqlite(tmp_path: Path) -> None:
 def test_concurrent_first_migrations_on_postgresql(tmp_path: Path) -> None:
     with throwaway_database("migrate") as url:
         migrate_together(url, tmp_path)
+
+
+LISTEN_TASK = """
+import json, sys, time
+from pathlib import Path
+from earful.settings import load_settings
+from earful.tasks import run_source
+settings = load_settings(Path(sys.argv[1]))
+go = Path(sys.argv[3])
+(go.parent / f"ready-{sys.argv[2]}").touch()
+while not go.exists():
+    time.sleep(0.005)
+print(json.dumps({k: v for k, v in run_source(settings, sys.argv[2]).items() if k != "mention_ids"}))
+"""
+
+
+def test_concurrent_listen_tasks_share_the_embedded_index(tmp_path: Path) -> None:
+    """Airflow's mapped `listen` tasks, one process each, started at once on one data folder (embedded index):
+    every one succeeds on its first try, and the index holds every mention once."""
+    import json
+
+    samples = sorted((REPO / "config" / "samples").iterdir())[:4]  # source concurrency 4, as the DAG default
+    feeds = [{"name": path.stem, "path": str(path)} for path in samples]
+    cfg = config(tmp_path, feeds)
+    go = tmp_path / "go"
+    tasks = [subprocess.Popen([sys.executable, "-c", LISTEN_TASK, str(cfg), f"rss:{feed['name']}", str(go)],
+                              env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for feed in feeds]
+    for feed, task in zip(feeds, tasks):
+        wait_for(tmp_path / f"ready-rss:{feed['name']}", task)
+    go.touch()
+    new = 0
+    for task in tasks:
+        out, err = task.communicate(timeout=300)
+        assert task.returncode == 0, err
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["errors"] == 0 and result["cursor_committed"], result
+        new += result["new"]
+    stats = subprocess.run(earful("stats", "-c", str(cfg)), cwd=tmp_path, env=env(), capture_output=True,
+                           text=True, timeout=120)
+    assert stats.returncode == 0, stats.stderr
+    assert new > 0 and f"{new} mentions in the index" in stats.stdout
+    assert not list((tmp_path / "data" / "index" / "users").iterdir())  # everyone left; the server stopped
