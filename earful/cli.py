@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -103,35 +102,11 @@ def stats(config: ConfigOption = None, es_url: EsUrlOption = None) -> None:
     print_stats(settings, console())
 
 
-class OneLineLogFormatter(logging.Formatter):
-    """Warnings and errors logged on the way (a source or a hook that failed) as one line each, no traceback:
-    the summary reports them too; a person needs what failed, not the stack."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:
-            from earful.operational import first_line
-
-            exc = record.exc_info[1]
-            message += f" ({type(exc).__name__}: {first_line(str(exc))})"
-        return f"{record.levelname.lower()}: {message}"
-
-
-PACKAGES = ("earful", "listeners", "nlp", "indexer", "alerts", "complaints", "records")
-
-
-def _log_one_line() -> None:
-    """earful's own warnings on stderr, one line each (libraries' retry chatter stays silent, as before)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(OneLineLogFormatter())
-    handler.setLevel(logging.WARNING)
-    for package in PACKAGES:
-        logging.getLogger(package).addHandler(handler)
-
-
 def main() -> None:
     """Entry point: run the app, turning expected errors into one clear line and an exit code."""
-    _log_one_line()
+    from earful.operational import log_one_line
+
+    log_one_line()
     try:
         code = app(standalone_mode=False)
         if isinstance(code, int) and code:  # in this mode click returns, not raises, a typer.Exit's code

@@ -1,5 +1,6 @@
-"""Operational failures as one line: the data folder checked before a command, and errors of the parts below
-(disk, records database, index) turned into a message that says what failed and where.
+"""Operational failures as one line: the data folder checked before a command, errors of the parts below (disk,
+records database, index) turned into a message that says what failed and where, and earful's own log warnings
+printed one line each.
 
 A bug still shows its traceback: only the failures a person running earful can act on are translated.
 """
@@ -7,6 +8,7 @@ A bug still shows its traceback: only the failures a person running earful can a
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -131,9 +133,36 @@ def _index(exc: BaseException) -> OperationalFailure | None:
 
 
 def index_reason(exc: BaseException) -> str:
-    """The innermost, human part of a transport error ("[Errno 111] Connection refused")."""
+    """The human part of a transport error ("[Errno 111] Connection refused", "Failed to resolve 'es' (...)")."""
+    import re
+
     text = str(getattr(exc, "message", exc))
-    for marker in ("Failed to establish a new connection: ", "NameResolutionError", "caused by: "):
-        if marker in text:
-            text = text.rsplit(marker, 1)[-1]
-    return first_line(text.rstrip(")"))
+    found = re.search(r"Failed to resolve '[^']*' \(\[Errno [^\]]*\] [^)]*\)", text) or re.search(
+        r"\[Errno [^\]]*\] [^)(]*", text)
+    if found:
+        return found.group(0).strip()
+    return first_line(text.rsplit("caused by: ", 1)[-1].rstrip(")"))
+
+
+class OneLineLogFormatter(logging.Formatter):
+    """Warnings and errors logged on the way (a source or a hook that failed) as one line each, no traceback:
+    the summary reports them too; a person needs what failed, not the stack."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            message += f" ({type(exc).__name__}: {first_line(str(exc))})"
+        return f"{record.levelname.lower()}: {message}"
+
+
+PACKAGES = ("earful", "listeners", "nlp", "indexer", "alerts", "complaints", "records")
+
+
+def log_one_line() -> None:
+    """earful's own warnings on stderr, one line each (libraries' retry chatter stays silent, as before)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineLogFormatter())
+    handler.setLevel(logging.WARNING)
+    for package in PACKAGES:
+        logging.getLogger(package).addHandler(handler)

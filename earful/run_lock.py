@@ -44,6 +44,7 @@ def _holder(data_dir: Path) -> str:
 @contextmanager
 def run_lock(data_dir: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the data folder's run lock for the body; wait up to `wait` seconds for it, else raise RunInProgress."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(data_dir / LOCK_FILE, thread_local=False)
     try:
         lock.acquire(timeout=wait, poll_interval=0.2)

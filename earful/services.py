@@ -56,8 +56,11 @@ def _first_contact(es: Any, settings: Settings, url: str | None) -> None:
     except TransportError as exc:
         raise OperationalFailure(f"index {url} unreachable: {index_reason(exc)}") from None
     except ApiError as exc:
-        raise OperationalFailure(f"index {url} refused the set-up (HTTP {exc.status_code}): "
-                                 f"{first_line(str(exc.message))}") from None
+        detail = first_line(str(exc.body or exc.message))
+        raise OperationalFailure(f"index {url} answered HTTP {exc.status_code} to the index set-up"
+                                 + (f" ({detail})" if detail and detail != "None" else "")
+                                 + ("; check index.username / password / api_key" if exc.status_code in (401, 403)
+                                    else "; is it Elasticsearch?")) from None
 
 
 @contextmanager
