@@ -123,13 +123,21 @@ def _index(exc: BaseException) -> OperationalFailure | None:
     except ModuleNotFoundError:
         return None
     if isinstance(exc, ConnectionTimeout):
-        return OperationalFailure(f"index: no answer in time ({first_line(exc.message)})")
+        return OperationalFailure(f"index{_node(exc)}: no answer in time ({first_line(exc.message)})")
     if isinstance(exc, TransportConnectionError):
-        return OperationalFailure(f"index unreachable: {index_reason(exc)}")
+        return OperationalFailure(f"index{_node(exc)} unreachable: {index_reason(exc)}")
     if isinstance(exc, ApiError) and exc.status_code in (401, 403):
         return OperationalFailure(f"index refused the credentials (HTTP {exc.status_code}); check index.username / "
                                   f"password / api_key")
     return None
+
+
+def _node(exc: BaseException) -> str:
+    """ " host:port" of the node a transport error names (urllib3 puts it in the message), or ""."""
+    import re
+
+    found = re.search(r"host='([^']+)', port=(\d+)", str(getattr(exc, "message", exc)))
+    return f" {found.group(1)}:{found.group(2)}" if found else ""
 
 
 def index_reason(exc: BaseException) -> str:

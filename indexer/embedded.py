@@ -150,14 +150,15 @@ REAPERS = ("init", "systemd", "tini", "dumb-init")  # what an orphan is re-paren
 
 
 def _owner_of(pid: int) -> tuple[int, str] | None:
-    """The parent of `pid` (pid, command line) when it is alive and not init; None for an orphan."""
+    """The parent of `pid` (pid, program name: not its arguments, which may hold credentials) when it is alive and
+    not init; None for an orphan."""
     import psutil
 
     try:
         parent = psutil.Process(pid).parent()
         if parent is None or parent.pid == 1 or parent.name() in REAPERS:
             return None
-        return parent.pid, " ".join(parent.cmdline())[:200]
+        return parent.pid, parent.name()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
 
