@@ -11,6 +11,8 @@ from earful.errors import ConfigError
 from earful.settings import Settings
 from listeners.config import DEMO_AUTHOR_SECRET
 
+PLACEHOLDERS = ("", "change-me")  # .env.example's placeholder, and an unset compose variable
+
 
 def live_sources(settings: Settings) -> list[str]:
     """The configured sources that read real posts (not a local file or a replayed fixture)."""
@@ -27,12 +29,14 @@ def live_sources(settings: Settings) -> list[str]:
 
 def require_author_secret(settings: Settings) -> None:
     """Raise ConfigError (exit 2) when real posts would be pseudonymised with the public demo secret."""
-    if settings.privacy.author_secret.get_secret_value() != DEMO_AUTHOR_SECRET:
+    secret = settings.privacy.author_secret.get_secret_value()
+    if secret != DEMO_AUTHOR_SECRET and secret.strip() not in PLACEHOLDERS:
         return
     live = live_sources(settings)
     if not live:
         return  # the demo: bundled samples and replayed fixtures only
     more = f" and {len(live) - 1} more source(s)" if len(live) > 1 else ""
+    what = "the public demo secret" if secret == DEMO_AUTHOR_SECRET else "empty or a placeholder"
     raise ConfigError(
-        f"privacy.author_secret is the public demo secret, but {live[0]}{more} reads real posts; set your own "
+        f"privacy.author_secret is {what}, but {live[0]}{more} reads real posts; set your own "
         f"(and keep it: pseudonyms are keyed on it), e.g. export EARFUL_PRIVACY__AUTHOR_SECRET=$(openssl rand -hex 32)")

@@ -108,6 +108,8 @@ def test_demo_secret_refused_for_real_sources(tmp_path: Path) -> None:
                     "EARFUL_PRIVACY__AUTHOR_SECRET")
     assert "earful-demo-only-secret" not in line
     assert not (tmp_path / "data").exists()  # refused before anything was fetched or stored
+    placeholder = earful("run", "-c", str(config), cwd=tmp_path, env={"EARFUL_PRIVACY__AUTHOR_SECRET": "change-me"})
+    one_line(placeholder, 2, "privacy.author_secret is empty or a placeholder")
 
 
 # ---- the data folder on a read-only or full file system: private mounts in a user namespace ----------------------
