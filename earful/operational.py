@@ -13,9 +13,13 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from earful.errors import EarfulError
 from earful_common.errors import ReportedError
+
+if TYPE_CHECKING:
+    from earful.settings import Settings
 
 MIN_FREE_BYTES = 1 << 20  # below this a batch cannot even write its records: refuse before starting
 
@@ -24,11 +28,11 @@ class OperationalFailure(EarfulError):
     """The disk, the records database or the index failed (exit code 1)."""
 
 
-def _uses_data_folder(settings) -> bool:  # noqa: ANN001 - Settings; imported lazily by callers
+def _uses_data_folder(settings: Settings) -> bool:
     return settings.index.url is None or settings.records.url is None
 
 
-def check_data_folder(settings, *, create: bool) -> None:  # noqa: ANN001
+def check_data_folder(settings: Settings, *, create: bool) -> None:
     """Raise OperationalFailure (one line) if the data folder cannot serve the command.
 
     `create`: the command collects (`earful run`) and may create the folder; a command that only reads needs an

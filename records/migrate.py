@@ -10,7 +10,6 @@ advisory lock (taken in env.py, in the migration's own transaction). SQLite: a f
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from importlib.resources import files
 
 from alembic import command
@@ -49,10 +48,11 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def _sqlite_lock(engine: Engine) -> AbstractContextManager[object]:
+def _sqlite_lock(engine: Engine) -> FileLock | None:
+    """The file lock beside a SQLite database file (PostgreSQL's lock is taken in env.py)."""
     database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
     if not database or database == ":memory:":
-        return nullcontext()
+        return None
     return FileLock(f"{database}.migrate.lock", thread_local=False)
 
 
@@ -61,7 +61,7 @@ def upgrade(engine: Engine, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
     cfg = alembic_config(engine)
     cfg.attributes["lock_timeout"] = lock_timeout
     lock = _sqlite_lock(engine)
-    if isinstance(lock, FileLock):
+    if lock is not None:
         try:
             lock.acquire(timeout=lock_timeout)
         except Timeout:
@@ -70,5 +70,5 @@ def upgrade(engine: Engine, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
     try:
         command.upgrade(cfg, "heads")
     finally:
-        if isinstance(lock, FileLock):
+        if lock is not None:
             lock.release()
