@@ -31,6 +31,9 @@ from indexer.embedded import (
 )
 
 
+PORT_TRIES = 3
+
+
 class _Stop(Exception):
     """Raised by the signal handler: stop the server and exit."""
 
@@ -86,14 +89,20 @@ def keep(folder: Path, start_timeout: float, idle_stop: float, poll: float = 0.5
     """Run the server of `folder` until it has been idle for `idle_stop` seconds (or a stop signal)."""
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, _raise_stop)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     proc: subprocess.Popen[bytes] | None = None
     try:
-        with (folder / LOG_FILE).open("ab") as log:
-            proc = subprocess.Popen(server_command(folder, port), stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
-        if not _wait_until_up(url, proc, start_timeout):
+        deadline = time.monotonic() + start_timeout
+        for _ in range(PORT_TRIES):  # a free port can be taken by another process before the server binds it
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            with (folder / LOG_FILE).open("ab") as log:
+                proc = subprocess.Popen(server_command(folder, port), stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+            if _wait_until_up(url, proc, max(0.0, deadline - time.monotonic())):
+                break
+            if proc.poll() is None:
+                return 1  # no answer in time (the finally block stops it)
+        else:
             return 1
         write_state(folder, ServerState(os.getpid(), process_started(os.getpid()), proc.pid, url))
         idle_since: float | None = None
