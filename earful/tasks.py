@@ -93,6 +93,9 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
     from earful.services import open_services
     from earful.sources import build_listeners
 
+    from earful.privacy_guard import require_author_secret
+
+    require_author_secret(settings)  # real posts are never pseudonymised with the public demo secret
     topics = compile_topics(settings.topics)
     enricher = _enricher(settings)  # before fetching: an unusable model fails the task before any API call
     with open_services(settings) as services:

@@ -24,13 +24,16 @@ def require_unique_names(items: list[Any], what: str) -> list[Any]:
     return items
 
 
+DEMO_AUTHOR_SECRET = "earful-demo-only-secret"  # public (it is in the source): fine for bundled samples only
+
+
 class PrivacySettings(BaseModel):
     """How authors (people) are stored: a keyed-hash pseudonym by default."""
 
     model_config = ConfigDict(extra="forbid")
 
     author_secret: SecretStr = Field(
-        default=SecretStr("earful-demo-only-secret"),
+        default=SecretStr(DEMO_AUTHOR_SECRET),
         description="Key of the author pseudonym hash; set EARFUL_PRIVACY__AUTHOR_SECRET in production.",
     )
     store_raw_author: bool = False

@@ -75,7 +75,7 @@ def write_config(folder: Path, es_url: str, feeds: ScriptedServer, records_url: 
         "data_dir": str(folder / "data"),
         "index": {"url": es_url, "alias": f"t-{uuid.uuid4().hex[:10]}"},
         "nlp": {"enabled": False},
-        "privacy": {"retention_days": 365},
+        "privacy": {"retention_days": 365, "author_secret": "dag-test-secret"},
         "topics": [{"name": "acme", "query": "acme"}, {"name": "nordpeak", "query": "nordpeak"}],
         "sources": {
             "rss": {"connect_timeout": 2, "read_timeout": 2, "feeds": [
