@@ -284,10 +284,6 @@ def max_overlap(tis: list[dict[str, Any]]) -> int:
 # ---- the test ------------------------------------------------------------------------------------------------------
 
 
-# Until tasks of one data folder share one embedded index server (issue 21, item 2, on another branch), parallel
-# tasks stop each other's server. Remove this marker when that lands: strict, so the merged run says so.
-@pytest.mark.xfail(INDEX_MODE == "embedded", strict=True,
-                   reason="parallel tasks need one shared embedded index server (issue 21 item 2)")
 def test_listening_and_housekeeping_under_a_real_scheduler(tmp_path: Path) -> None:
     from indexer.embedded import embedded_index, free_port
 
