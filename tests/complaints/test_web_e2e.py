@@ -97,12 +97,18 @@ def test_work_a_complaint_from_received_to_closed(page, web: WebApp) -> None:  #
     assert page.locator("#status").inner_text() == "acknowledged"
     act(page, "assess", {"severity": "high", "impact": "medium", "complexity": "low", "urgency": "high",
                          "category": "product", "safety": "on"})
+    # The investigator is chosen from the registered users who may change records (no viewer, no typed name).
+    options = page.locator("#action-assign select[name=investigator] option").all_inner_texts()
+    assert set(options) == {"", "ada", "dana", "ivan"}
     act(page, "assign", {"investigator": "ivan"})
+    # Only the assigned investigator records findings.
     act(page, "investigate", {"root_cause": "weak packaging", "evidence": "courier photos"})
-    # The investigator may not decide: sign in as ivan and try.
+    assert "findings-by-investigator" in page.locator("#error").inner_text()
     page.click("nav button[type=submit]")
     sign_in(page, web, "ivan")
     page.goto(f"{web.url}/complaints/{ref}")
+    act(page, "investigate", {"root_cause": "weak packaging", "evidence": "courier photos"})
+    # The investigator may not decide.
     act(page, "decide", {"decision": "Replace it", "resolution": "Free replacement"})
     assert "decider-not-investigator" in page.locator("#error").inner_text()
     shot(page, "04-guard-refused")
