@@ -1,4 +1,4 @@
-"""Writes complaints/data/common_passwords.txt: base words of commonly chosen passwords (one per line).
+"""Writes complaints/wordlists/common_passwords.txt: base words of commonly chosen passwords (one per line).
 
 The words come from what is publicly known about the most used passwords (the yearly "worst passwords" lists,
 leaked-corpus studies): the top passwords themselves, the words they are built from (names, sports, pets,
@@ -101,7 +101,7 @@ def words() -> list[str]:
 
 
 def main() -> None:
-    target = Path(__file__).resolve().parents[1] / "complaints" / "data" / "common_passwords.txt"
+    target = Path(__file__).resolve().parents[1] / "complaints" / "wordlists" / "common_passwords.txt"
     target.write_text("\n".join(words()) + "\n", encoding="utf-8")
     print(f"wrote {target} ({len(words())} words)")
 
