@@ -54,7 +54,7 @@ def check_password(password: str, *, username: str = "", min_length: int, max_le
     common = common_passwords() if common is None else common
     if lowered in common or compact in common or (len(letters) >= 3 and letters in common):
         raise WeakPassword("this password is one of the most commonly used; choose another")
-    context = {w for w in (*SERVICE_WORDS, username.lower()) if len(w) >= 3}
+    context = {c for w in (*SERVICE_WORDS, username.lower()) if len(c := re.sub(r"[\s\W_]+", "", w)) >= 3}
     if letters in context or any(w in compact and len(compact) - len(w) < 6 for w in context):
         raise WeakPassword("the password must not be built on the user name or the service name")
     mostly_letters = len(letters) >= len(compact) - 4  # a few digits tacked on do not make it a new password

@@ -14,8 +14,8 @@ from tests.complaints.web_fixtures import HOSTILE, PASSWORDS, WebApp, running_ap
 
 
 @pytest.fixture
-def web(sqlite_engine, settings) -> Iterator[WebApp]:
-    with running_app(sqlite_engine, settings) as app:
+def web(engine, settings) -> Iterator[WebApp]:
+    with running_app(engine, settings) as app:
         yield app
 
 
