@@ -209,7 +209,7 @@ def assess(ref: Ref, actor: Actor,
 def assign(ref: Ref, actor: Actor, investigator: Annotated[str, typer.Option()],
            owner: Annotated[str | None, typer.Option()] = None, note: Note = None, expect: Expect = None,
            config: Config = None) -> None:
-    """Assign the investigator (starts or restarts the investigation)."""
+    """Assign the investigator, a registered quality or admin user (starts or restarts the investigation)."""
     _act(config, ref, "assign", {"investigator": investigator, "owner": owner, "note": note}, actor, expect)
 
 
@@ -218,7 +218,7 @@ def investigate(ref: Ref, actor: Actor, notes: Annotated[str | None, typer.Optio
                 root_cause: Annotated[str | None, typer.Option()] = None,
                 evidence: Annotated[str | None, typer.Option()] = None, expect: Expect = None,
                 config: Config = None) -> None:
-    """Record investigation findings: notes, root cause, evidence."""
+    """Record investigation findings: notes, root cause, evidence (only the assigned investigator may)."""
     _act(config, ref, "investigate", {"investigation_notes": notes, "root_cause": root_cause, "evidence": evidence},
          actor, expect)
 
@@ -229,7 +229,7 @@ def decide(ref: Ref, actor: Actor, decision: Annotated[str, typer.Option()],
            root_cause: Annotated[str | None, typer.Option()] = None,
            corrective_action: Annotated[str | None, typer.Option(help="ISO 9001 10.2 reference.")] = None,
            note: Note = None, expect: Expect = None, config: Config = None) -> None:
-    """Decide (must be someone other than the investigator)."""
+    """Decide (not the investigator, nor anyone who recorded findings on the record)."""
     _act(config, ref, "decide", {"decision": decision, "resolution": resolution, "root_cause": root_cause,
                                  "corrective_action_ref": corrective_action, "note": note}, actor, expect)
 

@@ -119,7 +119,8 @@ def _received_at(value: Any, now: datetime, settings: ComplaintsSettings) -> dat
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise TransitionRefused("valid-value", "received_at must be an ISO date-time, e.g. 2026-03-02T09:30") from None
+            raise TransitionRefused("valid-value",
+                                    "received_at must be an ISO date-time, e.g. 2026-03-02T09:30") from None
     received = utc(value) if value else now
     if received > now:
         raise TransitionRefused("valid-value", "received_at cannot be in the future")

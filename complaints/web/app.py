@@ -69,6 +69,8 @@ def _add_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:
+        if request.url.path == "/logout":  # the session has ended already: nothing to sign out of
+            return RedirectResponse("/login", status_code=303)
         if request.method != "GET":
             return PlainTextResponse("sign in first", status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -11,7 +11,7 @@ import math
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from complaints.sessions import end_session, open_session
+from complaints.sessions import end_session, open_session, purge_expired
 from complaints.web.deps import context, render, signed_in_form, signin_form
 from complaints.web.security import SESSION_COOKIE, safe_next
 
@@ -47,7 +47,11 @@ def login(request: Request, form: dict[str, str] = Depends(signin_form)) -> Resp
     ctx.throttle.succeeded(username, client)
     # A new session (and CSRF token) at every sign-in; the old one, if any, ends.
     end_session(ctx.engine, request.cookies.get(SESSION_COOKIE))
-    token, _ = open_session(ctx.engine, user.username, now=ctx.clock())
+    now = ctx.clock()
+    token, _ = open_session(ctx.engine, user.username, now=now)
+    # Housekeeping while someone is here anyway: ended sessions and stale failure counts go.
+    purge_expired(ctx.engine, now=now, idle=ctx.idle, absolute=ctx.absolute)
+    ctx.throttle.purge(now)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=ctx.settings.web.cookie_secure,
                         path="/", max_age=ctx.settings.web.session_max_age_minutes * 60)

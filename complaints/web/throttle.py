@@ -107,3 +107,9 @@ class SignInThrottle:
             conn.execute(sa.delete(t).where(t.c.key_hash == _key("account", username)))
             conn.execute(sa.update(t).where(t.c.key_hash == _key("client", client), t.c.failures > 0)
                          .values(failures=t.c.failures - 1))
+
+    def purge(self, now: datetime) -> int:
+        """Remove counts too old to matter (keeps the table small); returns how many."""
+        cutoff = utc(now) - timedelta(minutes=self.settings.forget_after_minutes)
+        with self.engine.begin() as conn:
+            return conn.execute(sa.delete(failures_table).where(failures_table.c.last_failure_at < cutoff)).rowcount

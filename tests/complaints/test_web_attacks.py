@@ -311,7 +311,7 @@ def test_only_the_investigator_records_findings_and_never_decides(web: WebApp) -
     assert get_record(web.engine, ref)["decided_by"] == "dana"
 
 
-# ---- validation and errors ---------------------------------------------------------------------------------------------
+# ---- validation and errors ------------------------------------------------------------------------------------------
 
 
 def _has_security_headers(response: httpx.Response) -> bool:
@@ -342,7 +342,7 @@ def test_every_error_response_carries_the_security_headers(web: WebApp) -> None:
                                                                  "note": "x" * 900_000}),
         415: dana.post(f"/complaints/{ref}/actions/note", json={"note": "x"}),
         403: dana.post(f"/complaints/{ref}/actions/note", data={"version": "1", "note": "x"}),
-        401: client(web).post("/logout", data={}),
+        401: client(web).post(f"/complaints/{ref}/actions/note", data={"note": "x"}),
     }
     for status, response in responses.items():
         assert response.status_code == status, (status, response.text[:200])

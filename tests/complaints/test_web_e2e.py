@@ -1,6 +1,7 @@
 """End to end in a real headless Chromium (Debian's `chromium`, driven by playwright): sign in, work a complaint
-from received to closed, see a forged cross-site post refused, a viewer refused, hostile text shown as text, and
-right-to-left text displayed right to left, and a signed-out session's cookie refused. Screenshots of the main pages go to test-artifacts/complaints/."""
+from received to closed, see a forged cross-site post refused, a viewer refused, hostile text shown as text,
+right-to-left text displayed right to left, and a signed-out session's cookie refused. Screenshots of the main
+pages go to test-artifacts/complaints/."""
 
 from __future__ import annotations
 
