@@ -156,8 +156,9 @@ def _clean(spec: FieldSpec, raw: Any, settings: ComplaintsSettings, staff: Seque
         return None
     if spec.kind == "select" and spec.choices == "staff":
         if staff is not None and text not in staff:
+            some = ", ".join(staff[:10]) + (", ..." if len(staff) > 10 else "")
             raise TransitionRefused("registered-user", f"{spec.name} must be a registered user who may change "
-                                    f"records (one of: {', '.join(staff) or 'none yet'}), not {text[:100]!r}")
+                                    f"records (such as: {some or 'none yet'}), not {text[:100]!r}")
     elif spec.kind == "select":
         allowed = choices_for(spec, settings)
         if text not in allowed:
