@@ -61,3 +61,17 @@ def test_cli_refuses_weak_passwords_and_impossible_dates_in_one_line(tmp_path: P
     far = _run(tmp_path, "report", "--from", "2026-01-01", "--to", "9999-12-31")
     assert far.returncode == 1 and "report dates must lie between" in far.stderr and "Traceback" not in far.stderr
     assert len(far.stderr.strip().splitlines()) == 1
+
+
+def test_cli_password_change_ends_web_sessions(tmp_path: Path) -> None:
+    """`earful complaints users set ivan --password` (a real process) signs ivan out of the web app at once."""
+    (tmp_path / "data").mkdir()
+    engine = make_engine(f"sqlite:///{tmp_path}/data/records.db")
+    upgrade(engine)
+    with running_app(engine, ComplaintsSettings()) as web:
+        ivan, dana = signed_in(web, "ivan"), signed_in(web, "dana")
+        changed = _run(tmp_path, "users", "set", "ivan", "--password",
+                       env={"EARFUL_COMPLAINTS_PASSWORD": "a fresh and rather long passphrase"})
+        assert changed.returncode == 0, changed.stderr
+        assert ivan.get("/").status_code == 303 and dana.get("/").status_code == 200
+    engine.dispose()
