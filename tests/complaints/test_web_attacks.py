@@ -382,3 +382,13 @@ def test_manual_intake_refuses_bad_fields(web: WebApp, field: str, value: str, r
     assert _has_security_headers(response)
     ok = dana.post("/new", data={**form, field: {"received_at": "", "language": "de"}.get(field, "fine")})
     assert ok.status_code == 303
+
+
+def test_an_unexpected_failure_is_a_plain_500_with_the_headers(sqlite_engine, settings) -> None:
+    with running_app(sqlite_engine, settings) as web:
+        dana = signed_in(web, "dana")
+        with sqlite_engine.begin() as conn:  # the database breaks under the running app
+            conn.execute(sa.text("ALTER TABLE complaint_events RENAME TO complaint_events_gone"))
+        response = dana.get(f"/complaints/{web.refs['plain']}")
+        assert response.status_code == 500 and _has_security_headers(response)
+        assert "Traceback" not in response.text and "complaint_events" not in response.text
