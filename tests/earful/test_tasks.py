@@ -20,6 +20,7 @@ def test_the_alerts_task_counts_only_mentions_of_earlier_runs_as_unfinished(make
             [{"name": "a", "url": srv.url("/a")}, {"name": "b", "url": srv.url("/b")}],
             alerts={"channels": {"console": {"type": "console"}}, "routes": [{"channels": ["console"]}],
                     "rules": [{"name": "crisis", "type": "crisis_query", "query": "recall*"}]},
+            privacy={"author_secret": "tasks-test-secret"},  # URL feeds are real sources: no demo secret
         )
         earlier = run_source(settings, "rss:a")  # a run that indexed source a and died before its alerts task
         this_run = run_source(settings, "rss:b")
