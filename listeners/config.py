@@ -59,6 +59,10 @@ class RssSettings(BaseModel):
 
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=15.0, gt=0)
+    deadline: float = Field(
+        default=60.0, gt=0,
+        description="Most seconds one feed's download may take in all (a trickling server fails alone).",
+    )
     max_redirects: int = Field(default=5, ge=0)
     max_bytes: int = Field(default=10_000_000, gt=0)
     user_agent: str = "earful/0.1 (+https://github.com/earful/earful)"

@@ -14,6 +14,8 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 # Control and format characters that only confuse downstream tools; ZWNJ/ZWJ and bidi marks carry meaning in
 # Persian and Arabic text and are kept (they are category Cf, listed here as exceptions).
 _KEEP = "\n\t\u200c\u200d\u200e\u200f"
+_DROP_CONTENT = {"script", "style", "noscript", "iframe", "textarea", "template", "object", "select"}
+_PLAIN_TYPES = {"text/plain", "text"}
 
 
 @functools.cache
@@ -44,9 +46,24 @@ def html_to_text(fragment: str, max_chars: int | None = None) -> str:
     if not fragment:
         return ""
     marked = _BLOCK_TAGS.sub("\n", fragment)
-    # nh3 (ammonia) drops the contents of script/style; with no allowed tags everything else becomes text.
-    cleaned = nh3.clean(marked, tags=set(), attributes={}, strip_comments=True)
-    text = html.unescape(cleaned)
+    # With no allowed tags, ammonia keeps the text of every element; the elements in _DROP_CONTENT hold markup
+    # as raw text (a lazy-load <noscript><img ...>) or fallbacks and widgets, so their contents go entirely.
+    cleaned = nh3.clean(marked, tags=set(), clean_content_tags=_DROP_CONTENT, attributes={}, strip_comments=True)
+    return tidy_text(html.unescape(cleaned), max_chars)
+
+
+def text_of(value: str, content_type: str | None, max_chars: int | None = None) -> str:
+    """Plain text of a feed field given its declared type: HTML goes through html_to_text, plain text does not
+    (a text/plain "std::vector<int>" keeps its "<int>")."""
+    if content_type and content_type.lower().split(";")[0].strip() in _PLAIN_TYPES:
+        return tidy_text(value, max_chars)
+    return html_to_text(value, max_chars)
+
+
+def tidy_text(text: str, max_chars: int | None = None) -> str:
+    """NFC, control characters removed, runs of spaces and blank lines collapsed, cut at `max_chars`."""
+    if not text:
+        return ""
     text = strip_controls(unicodedata.normalize("NFC", text))
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
