@@ -48,7 +48,9 @@ def retention(config: Config = None, es_url: EsUrl = None) -> None:
 
 @app.command("erase-author")
 def erase_author(
-    handle: Annotated[str, typer.Argument(help="The author's handle as the source shows it (e.g. @someone).")],
+    handle: Annotated[str, typer.Argument(
+        help="The author's account id on the platform (X: the numeric user id; Reddit: the account fullname "
+             "t2_...), or for RSS the author as the feed writes it. Pseudonyms are keyed on the id, not the handle.")],
     source_kind: Annotated[str, typer.Option("--source-kind", "-s", help="rss, reddit or x.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     config: Config = None,
