@@ -14,11 +14,10 @@ were prepared, so the outcome does not depend on timing.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,8 +25,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from earful.annotate import annotate, compile_topics, fetch_annotated
+from earful.annotate import annotate, compile_topics
 from earful.enrich import Enricher, load_enricher
+from earful.fetch_pool import fetch_in_worker, fetch_pool
 from earful.hooks import BatchContext, post_index_hooks
 from earful.near_duplicates import NearDuplicateFinder
 from earful.services import Services, open_services
@@ -199,10 +199,9 @@ class Prefetcher:
     def __init__(self, services: Services, listeners: list[Listener], processes: int, ahead: int = 4) -> None:
         self.services, self.listeners, self.ahead = services, listeners, ahead
         self.futures: dict[int, Future[FetchResult]] = {}
-        self.pool = (
-            ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
-            if processes else None
-        )
+        listening = services.settings.listening
+        self.pool = (fetch_pool(processes, services.settings.topics, listening.min_chars_for_language)
+                     if processes else None)
 
     def __enter__(self) -> "Prefetcher":
         return self
@@ -216,9 +215,7 @@ class Prefetcher:
         if self.pool is None or index in self.futures or not getattr(listener, "fetch_in_subprocess", False):
             return
         cursor = load_cursor(self.services.engine, listener.source_id)
-        listening = self.services.settings.listening
-        self.futures[index] = self.pool.submit(fetch_annotated, listener, cursor, self.services.settings.topics,
-                                               listening.min_chars_for_language)
+        self.futures[index] = self.pool.submit(fetch_in_worker, listener, cursor)
 
     def fetch_for(self, index: int) -> Callable[[], FetchResult] | None:
         """The fetch of source `index` (already running in a worker process), or None to fetch in-process."""
