@@ -13,7 +13,7 @@ from alerts.config import AlertsSettings, ChannelSettings
 log = logging.getLogger(__name__)
 
 
-def build_channel(name: str, settings: ChannelSettings, console: Console,
+def build_channel(name: str, settings: ChannelSettings, console: Console | None,
                   ssl_context: ssl.SSLContext | None = None) -> Channel:
     """The channel object for one configured channel."""
     from alerts import config as c
@@ -30,7 +30,8 @@ def build_channel(name: str, settings: ChannelSettings, console: Console,
             warning = (f"alerts: channel {name} sends unsigned webhooks, so receivers cannot tell its alerts from "
                        f"forged ones; set EARFUL_ALERTS__CHANNELS__{name.upper()}__SECRET")
             log.warning(warning)
-            console.print(f"[yellow]{warning}[/]", highlight=False)
+            if console is not None:
+                console.print(f"[yellow]{warning}[/]", highlight=False)
         return http.WebhookChannel(name, settings.url, settings.secret, settings.timeout, settings.headers,
                                    settings.max_body_bytes)
     if isinstance(settings, c.EmailChannel):
