@@ -124,6 +124,7 @@ class ListeningSettings(BaseModel):
     min_chars_for_language: int = Field(default=12, ge=1)
     fetch_processes: int | None = Field(
         default=None, ge=0,
-        description="Processes that fetch and parse feeds beside the batch; None = 2 (at most one per core) when "
-                    "there are 8 or more feeds (parsing is CPU-bound), 0 = parse in the batch's own process.",
+        description="Processes that fetch and parse feeds beside the batch; None = 2 when there are 8 or more "
+                    "feeds and 4 or more cores (fewer cores: none; the batch keeps two busy), 0 = parse in the "
+                    "batch's own process.",
     )

@@ -130,3 +130,32 @@ def test_fetch_workers_end_when_their_batch_is_killed_with_sigkill(tmp_path: Pat
             for worker in workers:  # never leave one behind, even when the test fails
                 if _alive(worker):
                     os.kill(worker, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc (Linux)")
+def test_a_fetch_worker_killed_mid_batch_costs_no_source(make_settings) -> None:  # noqa: ANN001
+    import threading
+
+    killed: list[int] = []
+
+    def kill_one_worker() -> None:
+        def found() -> bool:
+            workers = [c for c in _children(os.getpid()) if "spawn_main" in _cmdline(c)]
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)  # as the OOM killer would
+                killed.append(workers[0])
+            return bool(workers)
+
+        _wait_for(found, limit=60)
+
+    with scripted_server() as srv:
+        for n in range(10):
+            srv.routes[f"/f{n}"] = Route(handler=trickle(rss([item(n, f"Acme story {n}")]), pause=0.002))
+        settings = make_settings([{"name": f"f{n}", "url": srv.url(f"/f{n}")} for n in range(10)],
+                                 listening={"fetch_processes": 2})
+        killer = threading.Thread(target=kill_one_worker, daemon=True)
+        killer.start()
+        summary = run_batch(settings)
+        killer.join(timeout=5)
+    assert killed, "no fetch worker was started"
+    assert [s.new for s in summary.sources] == [1] * 10 and not summary.failed_sources
