@@ -71,8 +71,10 @@ def make_http_client(rss: RssSettings) -> Any:
                         verify=_tls_context())
 
 
-def _declared_charset(body: bytes, content_type: str | None) -> str:
-    """The body's charset: the HTTP header's, else a byte-order mark's, else the XML declaration's, else UTF-8."""
+def _declared_charsets(body: bytes, content_type: str | None) -> list[str]:
+    """The charsets the body claims, in the order they count: the HTTP header's, a byte-order mark's, the XML
+    declaration's, then UTF-8; each known to Python, once."""
+    claimed: list[str] = []
     if content_type:
         from email.message import Message
 
@@ -80,12 +82,19 @@ def _declared_charset(body: bytes, content_type: str | None) -> str:
         header["content-type"] = content_type
         charset = header.get_param("charset")
         if isinstance(charset, str) and charset.strip():
-            return charset.strip().strip("\"'")
-    for bom, name in _BOMS:
-        if body.startswith(bom):
-            return name
+            claimed.append(charset.strip().strip("\"'"))
+    claimed += [name for bom, name in _BOMS if body.startswith(bom)][:1]
     match = _XML_DECLARATION.match(body[:500])
-    return match.group(1).decode("ascii") if match else "utf-8"
+    if match:
+        claimed.append(match.group(1).decode("ascii"))
+    claimed.append("utf-8")
+    known: dict[str, str] = {}
+    for name in claimed:
+        try:
+            known.setdefault(codecs.lookup(name).name, name)
+        except LookupError:
+            continue
+    return list(known.values())
 
 
 def _is_xml_char(code: int) -> bool:
@@ -97,16 +106,22 @@ def decode_feed(body: bytes, content_type: str | None) -> tuple[bytes, str, int]
     """The body as UTF-8 with a matching XML declaration, ready for feedparser; the charset used; and how many
     bytes or character references could not be read. Each of those becomes U+FFFD, so only the items holding
     one are hurt (feedparser would otherwise fail the whole feed on `&#xD800;`, or re-decode all of it as
-    windows-1252 for one bad byte). A charset Python does not know is left to feedparser (charset "")."""
+    windows-1252 for one bad byte).
+
+    The first claimed charset the whole body decodes in wins (the HTTP header's, unless the body is not in it:
+    servers often add `charset=utf-8` to any file); when none fits, the first, with the bad bytes replaced."""
     from feedparser.encodings import RE_XML_DECLARATION
 
-    charset = _declared_charset(body, content_type)
-    try:
-        text = body.decode(charset)
-        damaged = 0
-    except LookupError:
-        return body, "", 0
-    except UnicodeDecodeError:
+    candidates = _declared_charsets(body, content_type)
+    damaged = 0
+    for charset in candidates:
+        try:
+            text = body.decode(charset)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        charset = candidates[0]
         text = body.decode(charset, errors="replace")
         damaged = max(text.count(REPLACEMENT) - body.count(REPLACEMENT.encode()), 1)
     bad_refs = 0

@@ -62,6 +62,13 @@ def test_charset_given_only_in_the_http_header_is_used() -> None:
     assert result.item_errors == []
 
 
+def test_a_server_default_charset_does_not_override_a_body_that_is_not_in_it() -> None:
+    doc = rss_raw("<item><title>Café crème, Größe</title><guid>1</guid></item>",
+                  declaration='<?xml version="1.0" encoding="ISO-8859-1"?>')
+    result, _ = fetch(doc.encode("iso-8859-1"), {"Content-Type": "application/rss+xml; charset=utf-8"})
+    assert result.mentions[0].title == "Café crème, Größe" and result.item_errors == []
+
+
 def test_one_undecodable_byte_hurts_only_its_item_and_is_noted() -> None:
     doc = rss_raw("<item><title>Café one</title><guid>1</guid><description>fine</description></item>"
                   "<item><title>Broken BYTE here</title><guid>2</guid><description>x</description></item>"
