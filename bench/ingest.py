@@ -8,7 +8,7 @@ With `--small-feeds N` it also times one batch over N small feeds (5 items each,
 times: with the default fetch workers (none below 4 cores), with 2 workers, and with everything in the batch's
 process (`listening.fetch_processes: 0`). Target: the default no slower than in-process.
 
-    .venv/bin/python bench/ingest.py [--items 20000] [--feeds 40] [--small-feeds 2000]
+    .venv/bin/python bench/ingest.py [--items 20000] [--feeds 40] [--small-feeds 2000] [--fetch-processes N]
 """
 
 from __future__ import annotations
@@ -116,6 +116,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--feeds", type=int, default=40)
     parser.add_argument("--small-feeds", type=int, default=0, help="also time a batch over this many small feeds")
+    parser.add_argument("--fetch-processes", type=int, default=None,
+                        help="listening.fetch_processes for the main measurement (default: the configured default)")
     args = parser.parse_args()
     print(f"CPU: {cpu_model()} ({os.cpu_count()} logical cores)")
     bodies = make_feeds(args.items, args.feeds)
@@ -126,14 +128,15 @@ def main() -> None:
 
     fp_seconds, fp_items = feedparser_alone(bodies)
     with tempfile.TemporaryDirectory() as tmp:
-        path_seconds, new, fetched = whole_path(bodies, Path(tmp))
+        path_seconds, new, fetched = whole_path(bodies, Path(tmp), args.fetch_processes)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     index_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     fp_rate, path_rate = fp_items / fp_seconds, fetched / path_seconds
     ratio = path_rate / fp_rate
     print(f"feedparser alone : {fp_items:6d} items in {fp_seconds:6.2f} s = {fp_rate:7.0f} items/s  (baseline)")
+    workers = "default" if args.fetch_processes is None else args.fetch_processes
     print(f"whole ingest path: {fetched:6d} items in {path_seconds:6.2f} s = {path_rate:7.0f} items/s  "
-          f"({new} indexed)")
+          f"({new} indexed; fetch_processes: {workers})")
     print(f"ratio            : {ratio:.2f} of feedparser-alone throughput (target >= 0.50) "
           f"{'OK' if ratio >= 0.5 else 'MISSED'}")
     print(f"peak memory      : {peak_mb:.0f} MB in the earful process (target < 500) "

@@ -22,20 +22,17 @@ class SkipTweet(ValueError):
     """A tweet that cannot become a mention (no id)."""
 
 
+def referenced(tweet: dict[str, Any], kind: str) -> str | None:
+    """The id of the tweet this one refers to as `kind` in `referenced_tweets` (retweeted, quoted, replied_to)."""
+    for ref in tweet.get("referenced_tweets") or []:
+        if isinstance(ref, dict) and ref.get("type") == kind and ref.get("id"):
+            return str(ref["id"])
+    return None
+
+
 def retweet_of(tweet: dict[str, Any]) -> str | None:
     """The id of the tweet this one retweets, or None."""
-    for ref in tweet.get("referenced_tweets") or []:
-        if isinstance(ref, dict) and ref.get("type") == "retweeted" and ref.get("id"):
-            return str(ref["id"])
-    return None
-
-
-def quote_of(tweet: dict[str, Any]) -> str | None:
-    """The id of the tweet this one quotes, or None."""
-    for ref in tweet.get("referenced_tweets") or []:
-        if isinstance(ref, dict) and ref.get("type") == "quoted" and ref.get("id"):
-            return str(ref["id"])
-    return None
+    return referenced(tweet, "retweeted")
 
 
 def post_url(tweet_id: str, username: str | None, store_raw: bool) -> str:
@@ -115,7 +112,7 @@ def tweet_mention(
     retweeted = retweet_of(tweet)
     if retweeted:
         extra["retweet_of"] = mention_id("x", retweeted)
-    quoted = quote_of(tweet)
+    quoted = referenced(tweet, "quoted")
     if quoted:
         extra["quote_of"] = mention_id("x", quoted)
     if author_id and not user:
