@@ -13,6 +13,7 @@ else (401/403, 404, malformed bodies) fails the source with a clear SourceError.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -110,8 +111,13 @@ class RedditListener:
         things: list[Any] = []
         reached = False
         listing = stream.listing()
+        deadline = time.monotonic() + self._settings.deadline
         try:
             while True:
+                if time.monotonic() > deadline:
+                    note = (f"{stream.label}: stopped after {len(things)} items at the deadline of "
+                            f"{self._settings.deadline:g} s (sources.reddit.deadline); read again next batch")
+                    return things, None, [note]  # the old cursor stays: the unread older items are not skipped
                 thing = call_with_policy(lambda: next(listing, None), self._client.policy, classify)
                 if thing is None:
                     break

@@ -11,6 +11,7 @@ did not return is given back), so concurrent batches never overspend; a spent bu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,7 +83,12 @@ class XListener:
         fetched_at = datetime.now(UTC)
         seen: set[str] = set()
         stopped: str | None = None
-        for _ in range(self._settings.max_pages):
+        deadline = time.monotonic() + self._settings.deadline
+        for page_number in range(self._settings.max_pages):
+            if page_number and time.monotonic() > deadline:
+                stopped = (f"stopped after {page_number} pages at the deadline of {self._settings.deadline:g} s "
+                           "(sources.x.deadline); the rest comes next batch")
+                break
             month, granted = self._budget.reserve(self._settings.page_size)
             if granted < MIN_PAGE:
                 self._budget.release(month, granted)

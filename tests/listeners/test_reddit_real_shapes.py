@@ -73,3 +73,15 @@ def test_reach_of_an_r_all_comment_listing_costs_one_request_not_one_per_subredd
     assert len(comments) == 30 and {m.reach for m in comments} == {1000 + n for n in range(30)}
     lookups = [r for r in fake.requests[before:] if "/about" in r.path or "/api/info" in r.path]
     assert len(lookups) == 1
+
+
+def test_a_listing_stops_at_its_deadline_and_keeps_its_cursor(fake: FakeReddit) -> None:
+    fake.add_subreddit("AcmeGadgets")
+    for n in range(1, 6):
+        fake.add_thing("t3", submission(n))
+    [slow] = listeners_for(fake, subreddits=["AcmeGadgets"], comments=False, deadline=1e-9)
+    result = slow.fetch({"new": {"created_utc": 1.0, "ids": []}})
+    assert result.mentions == [] and "sources.reddit.deadline" in " ".join(result.notes)
+    assert result.cursor == {"new": {"created_utc": 1.0, "ids": []}}  # nothing skipped: read again next batch
+    [normal] = listeners_for(fake, subreddits=["AcmeGadgets"], comments=False)
+    assert len(normal.fetch(result.cursor).mentions) == 5

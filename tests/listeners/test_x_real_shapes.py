@@ -100,3 +100,15 @@ def test_the_pseudonym_is_keyed_on_author_id_whether_or_not_the_user_is_included
     assert again[str(BASE_ID + 1)].author_ref == one.author_ref  # a rename keeps the pseudonym
     assert again[str(BASE_ID + 2)].author_ref == missing.author_ref  # so does coming back into includes
     assert one.id == mention_id("x", str(BASE_ID + 1))
+
+
+def test_a_query_stops_at_its_deadline_and_resumes_next_batch(fake: FakeX, engine: Engine) -> None:
+    from tests.fakes.fake_x import populate
+
+    populate(fake, tweets=25)
+    slow = listener_for(fake, engine, page_size=10, deadline=1e-6)  # a tiny injected deadline: one page only
+    first = slow.fetch(None)
+    assert len(first.mentions) == 10 and "sources.x.deadline" in " ".join(first.notes)
+    assert first.cursor and first.cursor["pending"]["next_token"]
+    rest = listener_for(fake, engine, page_size=10).fetch(first.cursor)
+    assert len(rest.mentions) == 15 and not {m.id for m in rest.mentions} & {m.id for m in first.mentions}
