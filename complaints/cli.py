@@ -63,6 +63,19 @@ def _act(config: Path | None, ref: str, action: str, values: dict[str, Any], act
 # ---- reading ------------------------------------------------------------------------------------------------
 
 
+def _record_title(record: dict) -> str | None:  # noqa: ANN001
+    """The title of the mention a record came from (its snapshot), if it had one."""
+    snapshot = record.get("mention_snapshot") or {}
+    title = snapshot.get("title") if isinstance(snapshot, dict) else None
+    return title.strip() or None if isinstance(title, str) else None
+
+
+def _one_line(text: str | None, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters."""
+    value = " ".join((text or "").split())
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
 @app.command("list")
 def list_(
     config: Config = None,
@@ -92,16 +105,19 @@ def list_(
     if as_json:
         for r in rows:
             print(json.dumps({k: r[k] for k in ("ref", "status", "version", "severity", "channel", "language",
-                                                 "topic", "owner", "overdue")}
-                             | {"received_at": iso(r["received_at"]), "due_response": iso(r["due_response"])}))
+                                                 "topic", "owner", "overdue", "description")}
+                             | {"title": _record_title(r), "received_at": iso(r["received_at"]),
+                                "due_response": iso(r["due_response"])}, ensure_ascii=False))
         return
     table = Table(title=f"{len(rows)} of {total} records")
-    for col in ("ref", "status", "severity", "channel", "lang", "topic", "owner", "received", "respond by", ""):
-        table.add_column(col)
+    for col in ("ref", "status", "severity", "channel", "lang", "topic", "what", "owner", "received", "respond by", ""):
+        table.add_column(col, overflow="fold" if col == "what" else "ellipsis")
     for r in rows:
         # Text cells: what people typed (owner, topic...) is shown as typed, never read as rich markup.
+        what = _one_line(_record_title(r) or r["description"], 70)
         cells = [r["ref"], r["status"], r["severity"] or "-", r["channel"], r["language"], r["topic"] or "-",
-                 r["owner"] or "-", f"{r['received_at']:%Y-%m-%d %H:%M}", f"{r['due_response']:%Y-%m-%d %H:%M}"]
+                 what or "-", r["owner"] or "-", f"{r['received_at']:%Y-%m-%d %H:%M}",
+                 f"{r['due_response']:%Y-%m-%d %H:%M}"]
         table.add_row(*(Text(str(c)) for c in cells), Text("OVERDUE", style="red") if r["overdue"] else "")
     out.print(table)
 

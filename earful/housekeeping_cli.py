@@ -51,8 +51,9 @@ def retention(config: Config = None, es_url: EsUrl = None) -> None:
 @app.command("erase-author")
 def erase_author(
     handle: Annotated[str, typer.Argument(
-        help="The author as the source shows it: @someone (Reddit, X), @user@domain or the actor URL (Mastodon), "
-             "the DID did:plc:... (Bluesky).")],
+        help="The author's account id on the platform (X: the numeric user id; Reddit: the account fullname "
+             "t2_...), @user@domain or the actor URL (Mastodon), the DID did:plc:... (Bluesky), or for RSS the "
+             "author as the feed writes it. Pseudonyms are keyed on the id, not the handle.")],
     source_kind: Annotated[str, typer.Option("--source-kind", "-s", help="rss, reddit, x, mastodon or bluesky.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     config: Config = None,

@@ -156,7 +156,12 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolve_paths(settings: Settings, config_dir: Path) -> Settings:
-    """Relative feed paths are relative to the config file; the data folder to the working directory."""
+    """Relative paths in the file are relative to the file (data folder, feed files, replays), so a command gives
+    the same result from any working directory; a relative EARFUL_DATA_DIR is relative to the working directory,
+    as paths on a command line are."""
+    if not settings.data_dir.is_absolute():
+        base = Path.cwd() if os.environ.get(f"{ENV_PREFIX}DATA_DIR") else config_dir
+        settings.data_dir = (base / settings.data_dir).resolve()
     for feed in settings.sources.rss.feeds:
         if feed.path is not None and not feed.path.is_absolute():
             feed.path = (config_dir / feed.path).resolve()

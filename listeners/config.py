@@ -64,6 +64,10 @@ class RssSettings(BaseModel):
 
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=15.0, gt=0)
+    deadline: float = Field(
+        default=60.0, gt=0,
+        description="Most seconds one feed's download may take in all (a trickling server fails alone).",
+    )
     max_redirects: int = Field(default=5, ge=0)
     max_bytes: int = Field(default=10_000_000, gt=0)
     user_agent: str = "earful/0.1 (+https://github.com/earful/earful)"
@@ -127,6 +131,7 @@ class ListeningSettings(BaseModel):
     min_chars_for_language: int = Field(default=12, ge=1)
     fetch_processes: int | None = Field(
         default=None, ge=0,
-        description="Processes that fetch and parse feeds beside the batch; None = 2 (at most one per core) when "
-                    "there are 8 or more feeds (parsing is CPU-bound), 0 = parse in the batch's own process.",
+        description="Processes that fetch and parse feeds beside the batch; None = 2 when there are 8 or more "
+                    "feeds and 4 or more cores (fewer cores: none; the batch keeps two busy), 0 = parse in the "
+                    "batch's own process.",
     )
