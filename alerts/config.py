@@ -186,21 +186,33 @@ class CrisisQueryRule(_RuleBase):
 
 class _SpikeBase(_RuleBase):
     window: Duration = timedelta(hours=1)
-    baseline_windows: int = Field(default=24, ge=2, le=500)
+    baseline_windows: int = Field(default=48, ge=2, le=500, description="Windows before the current one compared.")
     alpha: float = Field(default=0.001, gt=0, lt=0.5, description="Significance level of the one-sided test.")
     min_count: int = Field(default=10, ge=1, description="No spike below this many mentions in the window.")
-    time_field: Literal["published_at", "fetched_at"] = "published_at"
+    time_field: Literal["published_at", "fetched_at"] = Field(
+        default="published_at",
+        description="Count mentions by publication time (mentions without one: by when they were first seen), "
+                    "or all by when they were first seen.",
+    )
 
 
 class VolumeSpikeRule(_SpikeBase):
-    """Mention volume in the last window against the baseline windows before it (exact test of Poisson rates)."""
+    """Mention volume in the last window against the usual volume at that time of day (negative-binomial test
+    with the overdispersion measured on the baseline windows)."""
 
     type: Literal["volume_spike"]
-    min_ratio: float = Field(default=1.5, ge=1, description="Also require count >= ratio x baseline mean.")
+    baseline_windows: int = Field(default=336, ge=2, le=500, description="Windows before the current one compared.")
+    min_ratio: float = Field(default=1.5, ge=1, description="Also require count >= ratio x the usual count.")
+    seasonality: Literal["daily", "weekly", "none"] = Field(
+        default="daily",
+        description="Compare with the same time of day on previous days (daily), of the week on previous weeks "
+                    "(weekly, needs 3 weeks of baseline), or with every baseline window alike (none).",
+    )
 
 
 class NegativeShareSpikeRule(_SpikeBase):
-    """Share of negative mentions in the last window against the baseline (one-sided Fisher exact test)."""
+    """Share of negative mentions in the last window against the baseline (beta-binomial test with the
+    window-to-window spread of the share measured on the baseline)."""
 
     type: Literal["negative_share_spike"]
     min_negative: int = Field(default=5, ge=1, description="No spike below this many negative mentions.")
