@@ -60,7 +60,7 @@ def usual_volume(baseline: list[int], window: timedelta, seasonality: Seasonalit
                      "time of week" if basis == "weekly" else "time of day")
     # Flat: need a whole day of known windows below a day (so the first afternoon of a topic is not a spike over
     # its first morning), or a few windows of a day or more.
-    needed = max(MIN_FLAT_WINDOWS, windows_per(window, DAY) or 0)
+    needed = max(MIN_FLAT_WINDOWS, 0 if seasonality == "none" else windows_per(window, DAY) or 0)
     if n < needed:
         return None
     return Usual(statistics.fmean(baseline), nb_dispersion([[c] for c in baseline]), n, "flat")

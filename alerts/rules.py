@@ -157,11 +157,17 @@ def judge_negative_share(rule: NegativeShareSpikeRule, counts: list[WindowCount]
 
 def volume_reason(current: int, expected: float, basis: str, start: datetime, window: timedelta,
                   p_value: float) -> str:
-    """The alert text of a volume spike, for people: '1,240 mentions in the last hour (14:00-15:00 UTC), about
-    3.1x the usual for that time of day (400); chance of this by normal variation: less than 1 in 10,000'."""
-    usual = {"time of day": f"the usual for {_clock(start, window)}",
-             "time of week": f"the usual for a {start.strftime('%A')} {_clock(start, window)}"}.get(basis, "the usual")
-    times = f"about {current / expected:.1f}x {usual} ({expected:,.0f})" if expected >= 0.5 else         f"where there are usually none ({usual})"
+    """The alert text of a volume spike, for people: '1,240 mentions in the last hour (14:00–15:00 UTC), about
+    3.1x the usual 400 at this time of day; chance of this by normal variation: less than 1 in 10,000'."""
+    usual = f"{expected:,.0f}" if expected >= 10 else f"{expected:.1f}"
+    where = {"time of day": "at this time of day",
+             "time of week": f"for a {start:%A} {_clock(start, window)}"}.get(basis, f"per {_unit(window)}")
+    if expected < 0.05:
+        times = "where there are usually none" + ("" if basis == "flat" else f" {where}")
+    else:
+        ratio = current / expected
+        times = f"about {ratio:.1f}x the usual {usual} {where}" if ratio < 10 else \
+            f"about {ratio:.0f}x the usual {usual} {where}"
     return f"{current:,} mentions {_span_words(start, window)}, {times}; {chance_words(p_value)}"
 
 
@@ -177,23 +183,24 @@ def chance_words(p_value: float) -> str:
 
 
 def _clock(start: datetime, window: timedelta) -> str:
-    end = start + window
-    return f"{start:%H:%M}–{end:%H:%M} {start.tzname() or 'UTC'}" if window < timedelta(days=1) else start.strftime("%A")
+    return f"{start:%H:%M}–{start + window:%H:%M} {start.tzname() or 'UTC'}"
 
 
-def _span_words(start: datetime, window: timedelta) -> str:
-    """'in the last hour (14:00–15:00 UTC)', 'in the last day (to Tue 20 Nov 00:00 UTC)'."""
+def _unit(window: timedelta) -> str:
+    """'hour', '2 hours', 'day', '15 minutes'."""
     seconds = int(window.total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds % size == 0:
             amount = seconds // size
-            span = unit if amount == 1 else f"{amount} {unit}s"
-            break
-    else:
-        span = f"{seconds} seconds"
+            return unit if amount == 1 else f"{amount} {unit}s"
+    return f"{seconds} seconds"
+
+
+def _span_words(start: datetime, window: timedelta) -> str:
+    """'in the last hour (14:00–15:00 UTC)', 'in the last day (to Fri 20 Nov 00:00 UTC)'."""
     end = start + window
-    when = f"{start:%H:%M}–{end:%H:%M} {start.tzname() or 'UTC'}" if window < timedelta(days=1) else         f"to {end:%a %d %b %H:%M} {end.tzname() or 'UTC'}"
-    return f"in the last {span} ({when})"
+    when = _clock(start, window) if window < timedelta(days=1) else f"to {end:%a %d %b %H:%M} {end.tzname() or 'UTC'}"
+    return f"in the last {_unit(window)} ({when})"
 
 
 def continues_incident(last_fired_at: datetime | None, now: datetime, rule: RuleSettings) -> bool:
