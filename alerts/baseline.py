@@ -12,6 +12,7 @@ says when they are too few to judge (the warm-up).
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,7 +32,7 @@ class Usual:
 
     expected: float  # mentions per window by the usual pattern
     dispersion: float  # negative-binomial `a`: variance = mean + a * mean^2
-    references: int  # windows `expected` was estimated from
+    references: float  # effective number of windows `expected` was estimated from (a median counts 2/pi of them)
     basis: Literal["time of day", "time of week", "flat"]
 
 
@@ -53,10 +54,12 @@ def usual_volume(baseline: list[int], window: timedelta, seasonality: Seasonalit
             continue
         seasons = n // per
         same_phase = [baseline[-per * k] for k in range(1, seasons + 1)]
-        expected = statistics.median(same_phase) if seasons >= 3 else statistics.fmean(same_phase)
+        robust = seasons >= 3
+        expected = statistics.median(same_phase) if robust else statistics.fmean(same_phase)
         recent = baseline[n - seasons * per:]
         rows = [recent[i * per:(i + 1) * per] for i in range(seasons)]
-        return Usual(float(expected), nb_dispersion(rows), seasons,
+        # A median is noisier than a mean of as many values (efficiency 2/pi): the test must know.
+        return Usual(float(expected), nb_dispersion(rows), seasons * (2 / math.pi if robust else 1.0),
                      "time of week" if basis == "weekly" else "time of day")
     # Flat: need a whole day of known windows below a day (so the first afternoon of a topic is not a spike over
     # its first morning), or a few windows of a day or more.

@@ -75,13 +75,13 @@ def nb_dispersion(rows: list[list[float]]) -> float:
     return max(0.0, excess / scale) if scale > 0 else 0.0
 
 
-def overdispersed_increase(current: int, expected: float, dispersion: float, references: int) -> TestResult:
+def overdispersed_increase(current: int, expected: float, dispersion: float, references: float) -> TestResult:
     """P(current or more | no change), negative binomial with mean `expected` and dispersion `dispersion`.
 
     `references`: how many baseline windows `expected` was estimated from; their noise widens the test (the
     variance of the estimate, variance / references, is added), so a short baseline is more cautious.
     """
-    if references < 1:
+    if references <= 0:
         raise ValueError("need at least one reference window")
     mean = max(expected, 0.5)  # a topic that was silent so far: half a mention per window, not zero
     variance = (mean + dispersion * mean * mean) * (1 + 1 / references)
