@@ -59,11 +59,17 @@ def usual_volume(baseline: list[int], window: timedelta, seasonality: Seasonalit
         recent = baseline[n - seasons * per:]
         rows = [recent[i * per:(i + 1) * per] for i in range(seasons)]
         # A median is noisier than a mean of as many values (efficiency 2/pi): the test must know.
-        return Usual(float(expected), nb_dispersion(rows), seasons * (2 / math.pi if robust else 1.0),
-                     "time of week" if basis == "weekly" else "time of day")
+        return Usual(float(expected), _cautious(nb_dispersion(rows), seasons * per),
+                     seasons * (2 / math.pi if robust else 1.0), "time of week" if basis == "weekly" else "time of day")
     # Flat: need a whole day of known windows below a day (so the first afternoon of a topic is not a spike over
     # its first morning), or a few windows of a day or more.
     needed = max(MIN_FLAT_WINDOWS, 0 if seasonality == "none" else windows_per(window, DAY) or 0)
     if n < needed:
         return None
-    return Usual(statistics.fmean(baseline), nb_dispersion([[c] for c in baseline]), n, "flat")
+    return Usual(statistics.fmean(baseline), _cautious(nb_dispersion([[c] for c in baseline]), n), n, "flat")
+
+
+def _cautious(dispersion: float, values: int) -> float:
+    """The measured dispersion raised by about one standard error of a variance estimate from `values` counts:
+    skewed counts make the estimate come out low more often than high, and a low one means false alarms."""
+    return dispersion * (1 + math.sqrt(2 / max(values - 1, 1)))
