@@ -201,7 +201,7 @@ class VolumeSpikeRule(_SpikeBase):
     with the overdispersion measured on the baseline windows)."""
 
     type: Literal["volume_spike"]
-    baseline_windows: int = Field(default=336, ge=2, le=500, description="Windows before the current one compared.")
+    baseline_windows: int = Field(default=336, ge=2, le=1000, description="Windows before the current one compared.")
     min_ratio: float = Field(default=1.5, ge=1, description="Also require count >= ratio x the usual count.")
     seasonality: Literal["daily", "weekly", "none"] = Field(
         default="daily",
