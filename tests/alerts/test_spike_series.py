@@ -14,8 +14,8 @@ import pytest
 
 from alerts.baseline import usual_volume
 from alerts.config import AlertsSettings, VolumeSpikeRule
-from alerts.rules import judge_volume
-from alerts.stats import volume_increase
+from alerts.rules import judge_negative_share, judge_volume
+from alerts.stats import share_increase, volume_increase
 from alerts.windows import WindowCount, known_windows
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
@@ -142,3 +142,27 @@ def test_alert_text_says_it_in_words(rule):
                       "day; chance of this by normal variation: less than 1 in a million")
     assert numbers["mentions"] == 1240 and numbers["baseline_mean"] == 400 and numbers["ratio"] == 3.1
     assert numbers["compared_with"] == "time of day"
+
+
+def test_negative_share_wandering_is_not_a_spike_a_real_rise_is():
+    rule = AlertsSettings.model_validate({"rules": [
+        {"name": "negative-spike", "type": "negative_share_spike", "window": "1h", "baseline_windows": 48,
+         "min_count": 20}]}).rules[0]
+    rng = np.random.default_rng(2)
+    hours, rho, share = 8 * 24, 0.02, 0.12  # the hourly negative share wanders around 12% (beta-binomial)
+    totals = rng.poisson(daily_cycle(hours, 60, 400))
+    negatives = rng.binomial(totals, rng.beta(share * (1 / rho - 1), (1 - share) * (1 / rho - 1), size=hours))
+    planted = [2 * 24 + 4, 4 * 24 + 7, 6 * 24 + 14]  # more than 48 hours apart: each baseline is clean
+    for hour in planted:  # 40% negative instead of 12% (the share wanders by about 5 points an hour)
+        negatives[hour] = round(totals[hour] * 0.4)
+
+    def fired(neg: np.ndarray) -> list[int]:
+        windows = [WindowCount(T0 + timedelta(hours=i), int(t), int(n)) for i, (t, n) in enumerate(zip(totals, neg))]
+        return [end for end in range(48, hours) if judge_negative_share(rule, windows[end - 48:end + 1])]
+
+    assert fired(negatives) == planted
+    # Fisher's exact test, which takes every window as drawn alike, fires on the ordinary wandering too.
+    fisher = [end for end in range(48, hours) if end not in planted and share_increase(
+        int(negatives[end]), int(totals[end]), int(negatives[end - 48:end].sum()),
+        int(totals[end - 48:end].sum())).p_value < rule.alpha]
+    assert len(fisher) >= 3
