@@ -202,3 +202,19 @@ def test_undated_mentions_count_by_first_sighting_and_new_topics_warm_up(index):
     assert "where there are usually none" in by_topic["quiet-known"].reason
     assert by_topic["undated"].reason.startswith("25 mentions in the last hour (11:00–12:00 UTC), about 6.2x the "
                                                  "usual 4.0 per hour; chance of this by normal variation")
+
+
+def test_a_shorter_group_learns_earlier_mentions_from_a_longer_one(index):
+    es, alias = index
+    old = mention_doc("old", topic="known", at=NOW - timedelta(hours=100))  # inside the 14-day range only
+    docs = series_docs("known", [0] * 30, 25) + [old] + series_docs("fresh", [0] * 30, 25)
+    bulk_index(es, alias, docs)
+    settings = AlertsSettings.model_validate({"rules": [
+        {"name": "long", "type": "volume_spike", "window": "1h", "baseline_windows": 336, "min_count": 10},
+        {"name": "short", "type": "volume_spike", "window": "1h", "baseline_windows": 30, "min_count": 10,
+         "seasonality": "none"},
+    ]})
+    fired = {(f.rule.name, f.topic) for f in spike_findings(es, alias, settings.rules, NOW)}
+    # "known" was mentioned 100 hours ago: its silent hours since are real zeros for both rules ("short" fetches
+    # 31 hours and learns that from "long"'s histogram); "fresh" starts this hour and is not judged.
+    assert fired == {("long", "known"), ("short", "known")}
