@@ -15,6 +15,7 @@ negative-binomial and beta-binomial tests below and keep these two as the baseli
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from scipy.stats import betabinom, binom, fisher_exact, nbinom
@@ -92,8 +93,8 @@ def overdispersed_increase(current: int, expected: float, dispersion: float, ref
 
 
 def share_dispersion(negatives: list[int], totals: list[int]) -> float:
-    """Beta-binomial intra-window correlation `rho` of the negative share over baseline windows (moments; 0 =
-    binomial). Windows with no mentions carry no information and are skipped."""
+    """Beta-binomial intra-window correlation `rho` of the negative share over baseline windows (moments, counting
+    only what exceeds chance; 0 = binomial). Windows with no mentions carry no information and are skipped."""
     pairs = [(k, n) for k, n in zip(negatives, totals) if n > 0]
     if len(pairs) < 3:
         return 0.0
@@ -102,8 +103,10 @@ def share_dispersion(negatives: list[int], totals: list[int]) -> float:
     if share <= 0 or share >= 1:
         return 0.0
     # Observed spread of the window shares against the binomial spread; rho solves E[chi2] = sum(1 + rho(n-1)).
+    # Only spread beyond two standard errors of chi2 counts: on windows of a few mentions each, chance alone
+    # makes rho look like 0.05-0.1, and applied to a busy current window that would hide any rise.
     chi2 = sum((k - n * share) ** 2 / (n * share * (1 - share)) for k, n in pairs)
-    excess = chi2 - (len(pairs) - 1)
+    excess = chi2 - (len(pairs) - 1) - 2 * math.sqrt(2 * (len(pairs) - 1))
     spread = sum(n - 1 for _, n in pairs) * (1 - 1 / len(pairs))
     return min(max(excess / spread, 0.0), 0.99) if spread > 0 else 0.0
 

@@ -106,3 +106,13 @@ def test_share_dispersion_and_beta_binomial_share_test():
     assert overdispersed_share_increase(60, 100, 240, 2400, rho).p_value < 1e-4
     assert overdispersed_share_increase(0, 100, 240, 2400, 0.0).p_value == 1.0
     assert overdispersed_share_increase(5, 5, 0, 0, 0.0).p_value > 0.1  # no baseline: no evidence of a rise
+
+
+def test_few_mentions_per_window_do_not_look_like_a_wandering_share():
+    for seed in range(10):  # a quiet topic, 4 mentions an hour, 14% negative, binomial: then a burst of 87
+        rng = np.random.default_rng(seed)
+        totals = rng.poisson(4, size=48)
+        negatives = rng.binomial(totals, 0.14)
+        rho = share_dispersion(negatives.tolist(), totals.tolist())
+        assert rho < 0.02, seed
+        assert overdispersed_share_increase(48, 87, int(negatives.sum()), int(totals.sum()), rho).p_value < 0.001
