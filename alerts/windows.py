@@ -119,15 +119,21 @@ def known_windows(series: list[WindowCount], earlier_mentions: bool) -> list[Win
     return series[first:]
 
 
-def _covering(groups: list[SpikeGroup], k: int) -> int | None:
-    """A longer group whose windows line up with group k's (same width and time field, every topic of k): its
-    histogram already says whether k's topics have mentions before k's range, so k needs no query for it."""
+def _covering(groups: list[SpikeGroup], k: int) -> tuple[int, int] | None:
+    """A group whose range starts earlier than group k's on one of its window boundaries (same time field, every
+    topic of k), and how many of its windows lie before k's range: its histogram already says whether k's topics
+    have mentions before k's range, so k needs no query for that. The earliest-starting such group is chosen."""
     g = groups[k]
+    span = g.window * g.windows
+    best: tuple[int, int] | None = None
     for j, other in enumerate(groups):
-        if j != k and other.window == g.window and other.time_field == g.time_field and other.windows > g.windows \
-                and (other.topics is None or (g.topics is not None and set(g.topics) <= set(other.topics))):
-            return j
-    return None
+        lead_time = other.window * other.windows - span
+        if j == k or other.time_field != g.time_field or lead_time <= timedelta(0) or lead_time % other.window \
+                or not (other.topics is None or (g.topics is not None and set(g.topics) <= set(other.topics))):
+            continue
+        if best is None or other.window * other.windows > groups[best[0]].window * groups[best[0]].windows:
+            best = (j, lead_time // other.window)
+    return best
 
 
 def _examples_key(g: SpikeGroup) -> tuple[timedelta, str]:
@@ -204,10 +210,11 @@ def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
     for i, g in enumerate(groups):
         if f"e{i}" in response:
             earlier[i] = {b["key"] for b in response[f"e{i}"]["topic"]["buckets"] if b["doc_count"]}
-    for i, g in enumerate(groups):
-        j = _covering(groups, i)
-        if j is not None:  # mentioned before group i's range: before group j's, or in j's windows before i's
-            lead = groups[j].windows - g.windows
+    for i in sorted(range(len(groups)), key=lambda n: -(groups[n].window * groups[n].windows)):
+        g = groups[i]  # longest first: a covering group is longer, so its answer is final before it is used
+        cover = _covering(groups, i)
+        if cover is not None:  # mentioned before group i's range: before group j's, or in j's windows before i's
+            j, lead = cover
             earlier[i] = earlier[j] | {t for t, counts in totals[j].items() if any(counts[:lead])}
     results = []
     for i, g in enumerate(groups):
