@@ -187,21 +187,44 @@ class CrisisQueryRule(_RuleBase):
 
 class _SpikeBase(_RuleBase):
     window: Duration = timedelta(hours=1)
-    baseline_windows: int = Field(default=24, ge=2, le=500)
+    baseline_windows: int = Field(default=48, ge=2, le=500, description="Windows before the current one compared.")
     alpha: float = Field(default=0.001, gt=0, lt=0.5, description="Significance level of the one-sided test.")
     min_count: int = Field(default=10, ge=1, description="No spike below this many mentions in the window.")
-    time_field: Literal["published_at", "fetched_at"] = "published_at"
+    time_field: Literal["published_at", "fetched_at"] = Field(
+        default="published_at",
+        description="Count mentions by publication time (mentions without one: by when they were first seen), "
+                    "or all by when they were first seen.",
+    )
 
 
 class VolumeSpikeRule(_SpikeBase):
-    """Mention volume in the last window against the baseline windows before it (exact test of Poisson rates)."""
+    """Mention volume in the last window against the usual volume at that time of day (negative-binomial test
+    with the overdispersion measured on the baseline windows)."""
 
     type: Literal["volume_spike"]
-    min_ratio: float = Field(default=1.5, ge=1, description="Also require count >= ratio x baseline mean.")
+    baseline_windows: int = Field(default=336, ge=2, le=1000, description="Windows before the current one compared.")
+    min_ratio: float = Field(default=1.5, ge=1, description="Also require count >= ratio x the usual count.")
+    seasonality: Literal["daily", "weekly", "none"] = Field(
+        default="daily",
+        description="Compare with the same time of day on previous days (daily), of the week on previous weeks "
+                    "(weekly, needs 3 weeks of baseline), or with every baseline window alike (none).",
+    )
+
+    @model_validator(mode="after")
+    def _baseline_spans_a_day(self) -> "VolumeSpikeRule":
+        # Below a day, a baseline shorter than a day cannot tell a burst from the daily rhythm (and the rule waits
+        # for a whole known day before it judges): say so instead of never firing.
+        if self.seasonality != "none" and self.window < timedelta(days=1) \
+                and self.window * self.baseline_windows < timedelta(days=1):
+            raise ValueError(f"rule {self.name}: {self.baseline_windows} baseline windows of {self.window} cover "
+                             "less than a day; use at least a day of windows (336 hourly ones compare each hour "
+                             "with the same hour on 14 days), or seasonality: none")
+        return self
 
 
 class NegativeShareSpikeRule(_SpikeBase):
-    """Share of negative mentions in the last window against the baseline (one-sided Fisher exact test)."""
+    """Share of negative mentions in the last window against the baseline (beta-binomial test with the
+    window-to-window spread of the share measured on the baseline)."""
 
     type: Literal["negative_share_spike"]
     min_negative: int = Field(default=5, ge=1, description="No spike below this many negative mentions.")

@@ -14,7 +14,9 @@ from alerts.complaint_hook import ComplaintOpener
 from alerts.config import AlertsSettings, RuleSettings
 from alerts.model import AlertDraft
 from alerts.outbox import write_alert
-from alerts.rules import MentionHit, SpikeFinding, compile_crisis_queries, example, mention_hits, spike_findings
+from alerts.rules import (
+    MentionHit, SpikeFinding, compile_crisis_queries, continues_incident, example, mention_hits, spike_findings,
+)
 from alerts.tables import alert_mention_hits, alert_rule_state, alerts
 
 _TITLES = {
@@ -98,10 +100,8 @@ def _record_spike(conn: Connection, report: EvaluationReport, finding: SpikeFind
     rule = finding.rule
     state = _state(conn, rule.name, finding.topic)
     # The same incident while the spike keeps firing (and for a cooldown after): one alert, updated.
-    keep_open = max(rule.cooldown, rule.window)
     dedup_key = None
-    if state is not None and state["alert_id"] and state["last_fired_at"] is not None \
-            and state["last_fired_at"] >= now - keep_open:
+    if state is not None and state["alert_id"] and continues_incident(state["last_fired_at"], now, rule):
         dedup_key = conn.execute(sa.select(alerts.c.dedup_key).where(alerts.c.id == state["alert_id"])).scalar()
     started = state["incident_started_at"] if dedup_key else now
     dedup_key = dedup_key or f"{rule.name}:{finding.topic}:{now.strftime('%Y%m%dT%H%M%S')}"

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.config import (
     ComplaintRule, CrisisQueryRule, HighReachNegativeRule, NegativeShareSpikeRule, RuleSettings, VolumeSpikeRule,
 )
-from alerts.stats import share_increase, volume_increase
+from alerts.baseline import MIN_FLAT_WINDOWS, usual_volume
+from alerts.spike_text import chance_words, span_words, volume_reason
+from alerts.stats import overdispersed_increase, overdispersed_share_increase, share_dispersion
 from alerts.windows import SpikeGroup, WindowCount, group_windows
 from listeners.topics import CompiledTopic, MatchTarget, compile_topic
 
@@ -107,41 +109,58 @@ class SpikeFinding:
 
 
 def judge_volume(rule: VolumeSpikeRule, counts: list[WindowCount]) -> tuple[dict[str, Any], str] | None:
-    """Numbers and reason when the last window is a significant volume spike over the windows before it."""
-    current, baseline = counts[-1].total, sum(c.total for c in counts[:-1])
-    test = volume_increase(current, baseline, len(counts) - 1)
-    if current < rule.min_count or current < rule.min_ratio * test.expected or test.p_value >= rule.alpha:
+    """Numbers and reason when the last window is a significant volume spike over the usual volume.
+
+    `counts` are the known windows, oldest first, the current one last (none from before the topic's first
+    mention). This is the whole decision: the evaluation and `bench/spikes.py` both call it.
+    """
+    current, baseline = counts[-1].total, [c.total for c in counts[:-1]]
+    if current < rule.min_count:
         return None
-    numbers = {"mentions": current, "baseline_mean": round(test.expected, 2),
-               "ratio": round(current / test.expected, 1) if test.expected else None,
-               "p_value": float(f"{test.p_value:.3g}"), "baseline_windows": len(counts) - 1}
-    return numbers, (f"{current} mentions in the last {_human(rule.window)} vs {test.expected:.1f} expected "
-                     f"(p = {test.p_value:.2g})")
+    usual = usual_volume(baseline, rule.window, rule.seasonality)
+    if usual is None:  # warm-up: too little known history to say what is usual
+        return None
+    if current < rule.min_ratio * max(usual.expected, 0.5):
+        return None
+    test = overdispersed_increase(current, usual.expected, usual.dispersion, usual.references)
+    if test.p_value >= rule.alpha:
+        return None
+    ratio = current / usual.expected if usual.expected else None
+    numbers = {"mentions": current, "baseline_mean": round(usual.expected, 2),
+               "ratio": round(ratio, 1) if ratio else None, "p_value": float(f"{test.p_value:.3g}"),
+               "baseline_windows": len(baseline), "compared_with": usual.basis,
+               "dispersion": round(usual.dispersion, 4)}
+    return numbers, volume_reason(current, usual.expected, usual.basis, counts[-1].start, rule.window,
+                                  test.p_value)
 
 
 def judge_negative_share(rule: NegativeShareSpikeRule, counts: list[WindowCount]) -> tuple[dict[str, Any], str] | None:
-    """Numbers and reason when the negative share of the last window rose significantly."""
-    cur = counts[-1]
-    base_neg, base_total = sum(c.negative for c in counts[:-1]), sum(c.total for c in counts[:-1])
+    """Numbers and reason when the negative share of the last window rose significantly (same contract as
+    `judge_volume`)."""
+    cur, base = counts[-1], counts[:-1]
     if cur.total < rule.min_count or cur.negative < rule.min_negative:
         return None
-    test = share_increase(cur.negative, cur.total, base_neg, base_total)
+    if sum(1 for c in base if c.total) < MIN_FLAT_WINDOWS:  # warm-up: no usual share yet
+        return None
+    base_neg, base_total = sum(c.negative for c in base), sum(c.total for c in base)
+    rho = share_dispersion([c.negative for c in base], [c.total for c in base])
+    test = overdispersed_share_increase(cur.negative, cur.total, base_neg, base_total, rho)
     share = cur.negative / cur.total
     if share - test.expected < rule.min_share_increase or test.p_value >= rule.alpha:
         return None
     numbers = {"negative": cur.negative, "mentions": cur.total, "negative_share": round(share, 3),
                "baseline_share": round(test.expected, 3), "baseline_mentions": base_total,
-               "p_value": float(f"{test.p_value:.3g}")}
-    return numbers, (f"{share:.0%} negative ({cur.negative}/{cur.total}) in the last {_human(rule.window)} "
-                     f"vs {test.expected:.0%} before (p = {test.p_value:.2g})")
+               "p_value": float(f"{test.p_value:.3g}"), "share_dispersion": round(rho, 4)}
+    return numbers, (f"{share:.0%} of the {cur.total:,} mentions {span_words(cur.start, rule.window)} are "
+                     f"negative ({cur.negative:,}), against the usual {test.expected:.0%}; "
+                     f"{chance_words(test.p_value)}")
 
 
-def _human(delta) -> str:  # noqa: ANN001
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
+def continues_incident(last_fired_at: datetime | None, now: datetime, rule: RuleSettings) -> bool:
+    """Whether a spike firing at `now` is the same incident as the one that last fired (incident dedup): it is
+    while the spike keeps firing, and for the rule's cooldown (at least one window) after."""
+    window = getattr(rule, "window", timedelta(0))
+    return last_fired_at is not None and last_fired_at >= now - max(rule.cooldown, window)
 
 
 def spike_findings(es: Any, alias: str, rules: list[RuleSettings], now: datetime) -> list[SpikeFinding]:

@@ -6,6 +6,12 @@ aligned so that the last bucket ends now) -> terms(sentiment); and filter(curren
 top_hits(by reach) for the examples, overall and negative-only. The naive alternative, one query per topic and
 rule, is what `bench/alerts.py` compares against.
 
+Mentions without a publication date (many RSS items) count by when they were first seen (`fetched_at`: the
+index is written with `create`, so it keeps the first sighting), in a sparse histogram under a `missing` bucket
+of the same aggregation. A further `filter -> terms` tells which topics have any mention before the fetched
+range: for the others the windows before the first non-empty one are unknown, not zero (the warm-up guard), and
+are left out of their series.
+
 Only top-level `filter` aggregations are used: a `filter` nested under a date histogram costs noida-db a pass
 over the index per bucket (80 s instead of 0.2 s at 20,000 mentions); a sentiment `terms` sub-aggregation does
 the same job cheaply on both servers.
@@ -94,47 +100,140 @@ def _examples_agg(filters: list[dict[str, Any]], group: SpikeGroup, size: int) -
             "aggs": {"topic": {"terms": _topic_terms(group.topics), "aggs": per_topic}}}
 
 
+def _time_range(time_field: str, gte: int | None, lt: int) -> dict[str, Any]:
+    """Mentions in [gte, lt) by `time_field`; by publication time this takes undated mentions by first sighting."""
+    bounds = {"lt": lt, "format": "epoch_millis", **({"gte": gte} if gte is not None else {})}
+    if time_field != "published_at":
+        return {"range": {time_field: bounds}}
+    return {"bool": {"minimum_should_match": 1, "should": [
+        {"range": {"published_at": bounds}},
+        {"bool": {"must_not": [{"exists": {"field": "published_at"}}], "filter": [{"range": {"fetched_at": bounds}}]}},
+    ]}}
+
+
+def known_windows(series: list[WindowCount], earlier_mentions: bool) -> list[WindowCount]:
+    """The series from the topic's first mention on: windows before it are unknown, not zero volume."""
+    if earlier_mentions:
+        return series
+    first = next((i for i, c in enumerate(series) if c.total), len(series) - 1)
+    return series[first:]
+
+
+def _covering(groups: list[SpikeGroup], k: int) -> tuple[int, int] | None:
+    """A group whose range starts earlier than group k's on one of its window boundaries (same time field, every
+    topic of k), and how many of its windows lie before k's range: its histogram already says whether k's topics
+    have mentions before k's range, so k needs no query for that. The earliest-starting such group is chosen."""
+    g = groups[k]
+    span = g.window * g.windows
+    best: tuple[int, int] | None = None
+    for j, other in enumerate(groups):
+        lead_time = other.window * other.windows - span
+        if j == k or other.time_field != g.time_field or lead_time <= timedelta(0) or lead_time % other.window \
+                or not (other.topics is None or (g.topics is not None and set(g.topics) <= set(other.topics))):
+            continue
+        if best is None or other.window * other.windows > groups[best[0]].window * groups[best[0]].windows:
+            best = (j, lead_time // other.window)
+    return best
+
+
+def _examples_key(g: SpikeGroup) -> tuple[timedelta, str]:
+    return g.window, g.time_field
+
+
 def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
                   examples: int = 3) -> list[GroupWindows]:
-    """Counts and examples for every group, in one search request."""
+    """Counts and examples for every group, in one search request.
+
+    Per group one `filter` aggregation (each costs the server about one pass): the histogram of dated mentions
+    and, under a `missing` bucket, the sparse histogram of undated ones by first sighting. Per group whose
+    earlier history no longer group shows, one `filter -> terms` for "mentioned before this range" (warm-up).
+    Groups with the same window share one examples aggregation.
+    """
     end = _ms(now)
     aggs: dict[str, Any] = {}
+    shared_examples: dict[tuple[timedelta, str], list[SpikeGroup]] = {}
+    for g in groups:
+        shared_examples.setdefault(_examples_key(g), []).append(g)
+    base_filters: list[list[dict[str, Any]]] = []
     for i, g in enumerate(groups):
         width = int(g.window.total_seconds() * 1000)
         start = end - g.windows * width
         base: list[dict[str, Any]] = [{"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}}]
         if g.topics:
             base.append({"terms": {"topics": list(g.topics)}})
-        in_range = {"range": {g.time_field: {"gte": start, "lt": end, "format": "epoch_millis"}}}
-        current = {"range": {g.time_field: {"gte": end - width, "lt": end, "format": "epoch_millis"}}}
-        aggs[f"g{i}"] = {"filter": {"bool": {"filter": [in_range, *base]}}, "aggs": {"topic": {
-            "terms": _topic_terms(g.topics),
-            "aggs": {"window": histogram_agg(g.time_field, width, start, end, sentiment=g.negative)}}}}
-        if examples > 0:
-            aggs[f"x{i}"] = _examples_agg([current, *base], g, examples)
+        base_filters.append(base)
+        per_topic: dict[str, Any] = {"window": histogram_agg(g.time_field, width, start, end, sentiment=g.negative)}
+        if g.time_field == "published_at":
+            undated = histogram_agg("fetched_at", width, start, end, sentiment=g.negative)
+            undated["date_histogram"]["min_doc_count"] = 1  # sparse: undated mentions are few, buckets are costly
+            del undated["date_histogram"]["extended_bounds"]
+            per_topic["undated"] = {"missing": {"field": "published_at"}, "aggs": {"window": undated}}
+        aggs[f"g{i}"] = {"filter": {"bool": {"filter": [_time_range(g.time_field, start, end), *base]}},
+                         "aggs": {"topic": {"terms": _topic_terms(g.topics), "aggs": per_topic}}}
+        if _covering(groups, i) is None:
+            aggs[f"e{i}"] = {"filter": {"bool": {"filter": [_time_range(g.time_field, None, start), *base]}},
+                             "aggs": {"topic": {"terms": _topic_terms(g.topics)}}}
+    if examples > 0:
+        for n, (key, members) in enumerate(shared_examples.items()):
+            width = int(key[0].total_seconds() * 1000)
+            topics = None if any(m.topics is None for m in members) else \
+                tuple(sorted({t for m in members for t in m.topics or ()}))
+            union = SpikeGroup(key[0], 1, key[1], topics, volume=any(m.volume for m in members),
+                               negative=any(m.negative for m in members))
+            base = [{"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}}]
+            if topics:
+                base.append({"terms": {"topics": list(topics)}})
+            aggs[f"x{n}"] = _examples_agg([_time_range(key[1], end - width, end), *base], union, examples)
     if not aggs:
         return []
     # No hit count is needed; skipping it saves a pass on some servers.
     body = {"size": 0, "track_total_hits": False, "aggs": aggs}
     response = es.search(index=alias, body=body)["aggregations"]
+    totals: list[dict[str, list[int]]] = []
+    negatives: list[dict[str, list[int]]] = []
+    for i, g in enumerate(groups):
+        width = int(g.window.total_seconds() * 1000)
+        starts = {end - (g.windows - k) * width: k for k in range(g.windows)}
+        tot: dict[str, list[int]] = {}
+        neg: dict[str, list[int]] = {}
+        for bucket in response[f"g{i}"]["topic"]["buckets"]:
+            t, n = tot.setdefault(bucket["key"], [0] * g.windows), neg.setdefault(bucket["key"], [0] * g.windows)
+            for histogram in (bucket["window"], bucket.get("undated", {}).get("window", {})):
+                for b in histogram.get("buckets", []):
+                    k = starts.get(int(b["key"]))
+                    if k is not None:
+                        t[k] += b["doc_count"]
+                        n[k] += negative_count(b)
+        totals.append(tot)
+        negatives.append(neg)
+    earlier: list[set[str]] = [set() for _ in groups]
+    for i, g in enumerate(groups):
+        if f"e{i}" in response:
+            earlier[i] = {b["key"] for b in response[f"e{i}"]["topic"]["buckets"] if b["doc_count"]}
+    for i in sorted(range(len(groups)), key=lambda n: -(groups[n].window * groups[n].windows)):
+        g = groups[i]  # longest first: a covering group is longer, so its answer is final before it is used
+        cover = _covering(groups, i)
+        if cover is not None:  # mentioned before group i's range: before group j's, or in j's windows before i's
+            j, lead = cover
+            earlier[i] = earlier[j] | {t for t, counts in totals[j].items() if any(counts[:lead])}
     results = []
     for i, g in enumerate(groups):
         width = int(g.window.total_seconds() * 1000)
-        starts = [end - (g.windows - k) * width for k in range(g.windows)]
-        stamp = [datetime.fromtimestamp(s / 1000, tz=now.tzinfo) for s in starts]
+        stamp = [datetime.fromtimestamp((end - (g.windows - k) * width) / 1000, tz=now.tzinfo) for k in range(g.windows)]
         out = GroupWindows()
-        for bucket in response[f"g{i}"]["topic"]["buckets"]:
-            by_key = {int(b["key"]): b for b in bucket["window"]["buckets"]}
-            out.counts[bucket["key"]] = [
-                WindowCount(stamp[k], by_key.get(s, {}).get("doc_count", 0), negative_count(by_key.get(s, {})))
-                for k, s in enumerate(starts)]
-        for topic in g.topics or ():
-            out.counts.setdefault(topic, [WindowCount(t, 0, 0) for t in stamp])
-        for bucket in response.get(f"x{i}", {}).get("topic", {}).get("buckets", []):
-            if "top" in bucket:
+        for topic, tot in totals[i].items():
+            series = [WindowCount(stamp[k], tot[k], negatives[i][topic][k]) for k in range(g.windows)]
+            out.counts[topic] = known_windows(series, topic in earlier[i])
+        for topic in g.topics or ():  # a listed topic never mentioned yet: no known window but the current one
+            out.counts.setdefault(topic, [WindowCount(stamp[-1], 0, 0)])
+        n = list(shared_examples).index(_examples_key(g))
+        for bucket in response.get(f"x{n}", {}).get("topic", {}).get("buckets", []):
+            if g.topics is not None and bucket["key"] not in g.topics:
+                continue
+            if "top" in bucket and g.volume:
                 out.examples[bucket["key"]] = [_example_doc(h) for h in bucket["top"]["hits"]["hits"]]
             for sentiment in bucket.get("sentiment", {}).get("buckets", []):
-                if sentiment["key"] == "negative":
+                if sentiment["key"] == "negative" and g.negative:
                     out.negative_examples[bucket["key"]] = [_example_doc(h) for h in sentiment["top"]["hits"]["hits"]]
         results.append(out)
     return results

@@ -24,7 +24,7 @@ def test_hook_raises_routes_sends_and_opens_complaints_once(tmp_path, es_url, re
             "channels": {"hook": {"type": "webhook", "url": receiver.url, "secret": "s"}},
             "routes": [{"channels": ["hook"]}],
             "rules": [{"name": "complaints", "type": "complaint", "min_probability": 0.8, "open_complaint": True},
-                      {"name": "volume", "type": "volume_spike", "window": "1h", "baseline_windows": 12}],
+                      {"name": "volume", "type": "volume_spike", "window": "1h", "baseline_windows": 24}],
         },
     }))
     settings = load_settings(config)
@@ -32,8 +32,11 @@ def test_hook_raises_routes_sends_and_opens_complaints_once(tmp_path, es_url, re
     docs = [mention_doc(i, topic="acme", at=now - timedelta(minutes=30), complaint=0.9 if i == 0 else 0.1,
                         title="Refund refused @here" if i == 0 else "") for i in range(30)]
     mentions = [Mention(**{k: v for k, v in d.items()}) for d in docs]
+    # A day of history (2 an hour) first: a topic's very first hour is no spike (the warm-up guard).
+    history = [mention_doc(f"h{h}-{j}", topic="acme", at=now - timedelta(hours=h + 0.5, minutes=10 * j))
+               for h in range(1, 25) for j in range(2)]
     with open_services(settings) as services:
-        bulk_index(services.es, services.alias, docs)
+        bulk_index(services.es, services.alias, history + docs)
         hooks = dict(post_index_hooks(services))
         ctx = BatchContext(services=services, new_mentions=mentions, started_at=now,
                            console=Console(record=True))

@@ -177,3 +177,44 @@ def test_index_down_spikes_wait_but_mention_alerts_are_kept(sqlite_engine):
     report = evaluate(sqlite_engine, es, "nowhere", settings,
                       [mention_doc(1, topic="acme", at=NOW, complaint=0.99)], NOW)
     assert report.raised == 1 and report.spike_error and "Connection" in report.spike_error
+
+
+def test_undated_mentions_count_by_first_sighting_and_new_topics_warm_up(index):
+    es, alias = index
+    undated = []
+    for j in range(25):  # an RSS feed without dates: 25 items first seen in the last hour
+        doc = mention_doc(f"u{j}", topic="undated", at=NOW - timedelta(minutes=55 - 2 * j))
+        del doc["published_at"]
+        undated.append(doc)
+    old = mention_doc("old", topic="quiet-known", at=NOW - timedelta(days=30))
+    docs = (
+        series_docs("undated", [4] * 24, 0) + undated
+        + series_docs("brand-new", [], 40)  # first mention this hour: nothing to compare with
+        + series_docs("new-today", [0] * 20 + [5, 5, 5, 5], 40)  # started 4 hours ago: those zeros are unknown
+        + series_docs("quiet-known", [0] * 24, 25) + [old]  # mentioned before: a silent day is a real zero
+    )
+    bulk_index(es, alias, docs)
+    settings = AlertsSettings.model_validate(SPIKE_RULES)
+    findings = spike_findings(es, alias, settings.rules, NOW)
+    assert {(f.rule.name, f.topic) for f in findings} == {("volume", "undated"), ("volume", "quiet-known")}
+    by_topic = {f.topic: f for f in findings}
+    assert by_topic["undated"].numbers["mentions"] == 25 and by_topic["undated"].numbers["baseline_mean"] == 4
+    assert "where there are usually none" in by_topic["quiet-known"].reason
+    assert by_topic["undated"].reason.startswith("25 mentions in the last hour (11:00–12:00 UTC), about 6.2x the "
+                                                 "usual 4.0 per hour; chance of this by normal variation")
+
+
+def test_a_shorter_group_learns_earlier_mentions_from_a_longer_one(index):
+    es, alias = index
+    old = mention_doc("old", topic="known", at=NOW - timedelta(hours=100))  # inside the 14-day range only
+    docs = series_docs("known", [0] * 30, 25) + [old] + series_docs("fresh", [0] * 30, 25)
+    bulk_index(es, alias, docs)
+    settings = AlertsSettings.model_validate({"rules": [
+        {"name": "long", "type": "volume_spike", "window": "1h", "baseline_windows": 336, "min_count": 10},
+        {"name": "short", "type": "volume_spike", "window": "1h", "baseline_windows": 30, "min_count": 10,
+         "seasonality": "none"},
+    ]})
+    fired = {(f.rule.name, f.topic) for f in spike_findings(es, alias, settings.rules, NOW)}
+    # "known" was mentioned 100 hours ago: its silent hours since are real zeros for both rules ("short" fetches
+    # 31 hours and learns that from "long"'s histogram); "fresh" starts this hour and is not judged.
+    assert fired == {("long", "known"), ("short", "known")}
