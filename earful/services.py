@@ -21,6 +21,7 @@ class Services:
     es: Any  # elasticsearch.Elasticsearch
     alias: str
     embedded: bool  # True when the index is the local noida-db server
+    index_error: str | None = None  # why the index could not be reached (only with `index_optional`)
 
 
 def open_records(settings: Settings) -> Engine:
@@ -34,16 +35,19 @@ def open_records(settings: Settings) -> Engine:
 
 
 @contextmanager
-def open_services(settings: Settings, *, index: bool = True) -> Iterator[Services]:
-    """Records database plus index client; starts and stops the embedded index when no URL is configured."""
-    from indexer.client import make_client
+def open_services(settings: Settings, *, index: bool = True, index_optional: bool = False) -> Iterator[Services]:
+    """Records database plus index client; starts and stops the embedded index when no URL is configured.
+
+    With `index_optional`, an index that does not answer is noted in `Services.index_error` instead of raised (a
+    batch stores mentions without it and indexes them later)."""
+    from indexer.client import describe_unreachable, make_client, unreachable_errors
     from indexer.embedded import embedded_index
     from indexer.template import ensure_index
 
     with ExitStack() as stack:
         engine = open_records(settings)
         stack.callback(engine.dispose)
-        es = None
+        es, index_error = None, None
         embedded = settings.index.url is None
         if index:
             url = settings.index.url
@@ -51,5 +55,11 @@ def open_services(settings: Settings, *, index: bool = True) -> Iterator[Service
                 url = stack.enter_context(embedded_index(settings.data_dir, settings.index.embedded_start_timeout))
             es = make_client(settings.index, url)
             stack.callback(es.close)
-            ensure_index(es, settings.index)
-        yield Services(settings=settings, engine=engine, es=es, alias=settings.index.alias, embedded=embedded)
+            try:
+                ensure_index(es, settings.index)
+            except unreachable_errors() as exc:
+                if not index_optional:
+                    raise
+                index_error = describe_unreachable(exc)
+        yield Services(settings=settings, engine=engine, es=es, alias=settings.index.alias, embedded=embedded,
+                       index_error=index_error)

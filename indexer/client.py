@@ -25,3 +25,18 @@ def make_client(settings: IndexSettings, url: str | None = None) -> Any:
     if target is None:
         raise ValueError("no index url: start the embedded server or configure index.url")
     return Elasticsearch(target, **kwargs)
+
+
+def unreachable_errors() -> tuple[type[Exception], ...]:
+    """What the client raises when the index cannot take a request at all (down, unreachable, refusing the
+    whole request), as opposed to refusing single documents of a bulk request."""
+    from elasticsearch import ApiError, TransportError
+
+    return (TransportError, ApiError)
+
+
+def describe_unreachable(exc: Exception) -> str:
+    """One line on why the index could not take a request (the client's message names the node, never its
+    credentials)."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}"
