@@ -61,6 +61,8 @@ def run(config: ConfigOption = None, es_url: EsUrlOption = None) -> None:
     print_summary(summary, out)
     if summary.failed_sources and not summary.ok_sources:
         raise typer.Exit(3)
+    if summary.not_durable:  # stored what it could; the index or the records database needs attention
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -85,6 +87,23 @@ def stats(config: ConfigOption = None, es_url: EsUrlOption = None) -> None:
     from earful.queries import print_stats
 
     print_stats(load(config, es_url), console())
+
+
+@app.command()
+def reindex(
+    config: ConfigOption = None,
+    es_url: EsUrlOption = None,
+    recreate: Annotated[bool, typer.Option("--recreate", help="Delete the indices behind the alias first and make "
+                                           "them again from the current template (a mapping change).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="With --recreate: even if the index holds mentions the "
+                                        "records do not.")] = False,
+) -> None:
+    """Rebuild the index from the records database (after a mapping change or a lost index); safe to repeat."""
+    from earful.reindex import print_reindex
+
+    report = print_reindex(load(config, es_url), console(), recreate=recreate, force=force)
+    if report.refused:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -135,6 +135,7 @@ def store_source(
     except SQLAlchemyError as exc:
         log.warning("source %s: %s", result.source, exc)
         result.errors.append(storage_failure(exc))
+        result.store_failed = True
         return []
     result.cursor_committed = True
     stored = [m for m in candidates if m.id in stored_ids]

@@ -25,6 +25,7 @@ class SourceResult:
     cursor_committed: bool = False  # the new mentions are stored (durable) and the cursor moved
     indexed: int = 0  # of the new mentions, how many the index took in this batch
     awaiting_index: int = 0  # stored, not in the index yet (indexed by a later batch)
+    store_failed: bool = False  # the records database could not store this source's mentions
     topics: Counter[str] = field(default_factory=Counter)
     languages: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
@@ -51,6 +52,12 @@ class BatchSummary:
     awaiting_index: int = 0  # stored mentions (of any batch) not in the index after this batch
     replayed: int = 0  # mentions of earlier batches indexed now
     lost_by_index: int = 0  # acknowledged by the index in an earlier batch but missing: indexed again
+
+    @property
+    def not_durable(self) -> bool:
+        """True when something fetched could not be stored, or the index could not be written: the run did not
+        do its job, though nothing is lost (the command exits 1)."""
+        return bool(self.index_unreachable or self.batch_errors or any(s.store_failed for s in self.sources))
 
     @property
     def status(self) -> str:
