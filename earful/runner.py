@@ -105,8 +105,7 @@ def records_failure(exc: Exception, what: str) -> str:
 
 def storage_failure(exc: Exception) -> str:
     """The line of a source whose mentions could not be stored."""
-    return (records_failure(exc, "storing") + ": nothing of this source was stored and its cursor did not move; "
-            "it is fetched again next run")
+    return records_failure(exc, "storing") + ": not stored, cursor kept (fetched again next run)"
 
 
 def store_source(
@@ -132,8 +131,7 @@ def store_source(
     documents = [(m.id, m.to_document()) for m in candidates]
     try:
         stored_ids = set(commit_source(services.engine, result.source, prepared.cursor, documents))
-    except SQLAlchemyError as exc:
-        log.warning("source %s: %s", result.source, exc)
+    except SQLAlchemyError as exc:  # the summary says it in one line; nothing moved
         result.errors.append(storage_failure(exc))
         result.store_failed = True
         return []
@@ -145,7 +143,12 @@ def store_source(
     result.languages = Counter(m.language for m in stored)
     if remember_bands:
         store_bands(services.engine, [(m.id, m.dup_bands) for m in stored])
-    written = sync.write([doc for doc in documents if doc[0] in stored_ids])
+    try:
+        written = sync.write([doc for doc in documents if doc[0] in stored_ids])
+    except SQLAlchemyError as exc:  # stored, and maybe indexed: left in the outbox, a replay finds them there
+        result.errors.append(records_failure(exc, "noting what the index took") + ": stored; checked next run")
+        result.awaiting_index = len(stored)
+        return stored
     result.indexed, result.awaiting_index = written.indexed, written.deferred
     result.errors.extend(f"mention {doc_id}: index refused it (stored; indexed again next run): {reason}"
                          for doc_id, reason in written.refused.items())
@@ -165,7 +168,7 @@ def remember_stored_bands(
         try:
             store_bands(services.engine, [(m.id, m.dup_bands) for m in future.result() or []])
         except SQLAlchemyError as exc:  # band keys only propose near-duplicate candidates: losing them loses no data
-            log.warning("near-duplicate band keys not stored: %s", exc)
+            log.warning("%s", records_failure(exc, "storing near-duplicate band keys"))
         stored.add(position)
 
 
@@ -308,6 +311,7 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
 def finish_batch(services: Services, sync: IndexSync, summary: BatchSummary, new_mentions: list[Mention],
                  console: Console) -> None:
     """After the sources: replay what the index does not have yet, run the hooks, record the batch."""
+    summary.awaiting_index = sum(s.awaiting_index for s in summary.sources)
     try:
         summary.awaiting_index = sync.replay_unindexed().deferred
         if sync.unreachable is None:
