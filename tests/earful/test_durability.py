@@ -155,3 +155,41 @@ def test_reindex_after_the_index_is_deleted_restores_every_mention(tmp_path: Pat
     recreated = subprocess.run([*cmd, "--recreate"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert "recreated" in recreated.stdout and "120 indexed now" in recreated.stdout, recreated.stdout
     assert outcome(batch.config)["index"] == before["index"]
+
+
+def test_a_batch_stores_while_the_index_is_down_and_the_next_run_indexes_it(
+        make_settings, es_url: str, index_alias: str, monkeypatch) -> None:  # noqa: ANN001
+    """Index unreachable: mentions and cursors are stored, the summary says how many await indexing (never "ok"),
+    the hooks wait; with the index back, the next run indexes them and runs their hooks, once."""
+    import earful.runner as runner
+    from rich.console import Console
+
+    from earful.summary import print_summary
+    from indexer.client import make_client
+    from indexer.embedded import free_port
+    from tests.helpers.feeds import item, rss
+    from tests.helpers.http_server import Route
+
+    seen: list[str] = []
+    monkeypatch.setattr(runner, "post_index_hooks",
+                        lambda services: [("record", lambda ctx: seen.extend(m.id for m in ctx.new_mentions))])
+    with scripted_server() as srv:
+        srv.routes["/f"] = Route(body=rss([item(n, f"Acme boots, take {n}") for n in range(12)]), etag='"1"')
+        feeds = [{"name": "f", "url": srv.url("/f")}]
+        down = run_batch(make_settings(feeds, index={"url": f"http://127.0.0.1:{free_port()}", "alias": index_alias}))
+        source = down.sources[0]
+        assert (source.new, source.indexed, source.awaiting_index, source.cursor_committed) == (12, 0, 12, True)
+        assert down.awaiting_index == 12 and down.status == "partial" and down.not_durable
+        assert "ConnectionError" in (down.index_unreachable or "") and seen == []
+        out = Console(record=True, width=200)
+        print_summary(down, out)
+        text = out.export_text()
+        assert "12 stored mentions await indexing" in text and "stored, not indexed" in text
+
+        up = run_batch(make_settings(feeds, index={"url": es_url, "alias": index_alias}))
+        assert up.sources[0].fetched == 0  # the cursor moved in the first run: 304
+        assert up.replayed == 12 and up.awaiting_index == 0 and up.status == "ok"
+        assert len(seen) == 12 == len(set(seen))
+        es = make_client(make_settings(feeds, index={"url": es_url, "alias": index_alias}).index)
+        es.indices.refresh(index=index_alias)
+        assert es.count(index=index_alias)["count"] == 12
