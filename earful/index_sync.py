@@ -17,7 +17,7 @@ from earful.services import Services
 from indexer.bulk import existing_ids, index_documents
 from indexer.client import describe_unreachable, unreachable_errors
 from records.mentions import (
-    ACKNOWLEDGED, UNINDEXED, VERIFIED, Document, count_by_state, ids_in_state, iter_documents, set_index_state,
+    ACKNOWLEDGED, UNINDEXED, VERIFIED, Document, count_by_state, iter_documents, iter_ids, set_index_state,
 )
 
 log = logging.getLogger(__name__)
@@ -63,24 +63,38 @@ class IndexSync:
         return IndexWrite(indexed=len(landed), deferred=len(outcome.errors), refused=dict(outcome.errors))
 
     def verify_acknowledged(self) -> int:
-        """Check that every mention the index acknowledged in an earlier run is in it; put back in the outbox those
-        that are not. Returns how many were put back. Run before this run writes anything."""
-        ids = ids_in_state(self.services.engine, ACKNOWLEDGED)
-        if not ids or self.unreachable is not None or self.services.es is None:
+        """Check that every mention the index acknowledged in an earlier run is in it, and put back in the outbox
+        those that are not; if the index then holds fewer mentions than the records say it should (its files were
+        lost or damaged), check the verified ones too. Returns how many were put back. Run before this run writes
+        anything."""
+        if self.unreachable is not None or self.services.es is None:
             return 0
+        es, alias = self.services.es, self.services.alias
         try:
-            self.services.es.indices.refresh(index=self.services.alias)
-            present = existing_ids(self.services.es, self.services.alias, ids)
+            es.indices.refresh(index=alias)
+            missing = self._check(ACKNOWLEDGED)
+            states = count_by_state(self.services.engine)
+            if int(es.count(index=alias)["count"]) < states.get(ACKNOWLEDGED, 0) + states.get(VERIFIED, 0):
+                missing += self._check(VERIFIED)
         except unreachable_errors() as exc:
             self._fail(exc)
             return 0
-        missing = [i for i in ids if i not in present]
-        set_index_state(self.services.engine, sorted(present), VERIFIED)
-        set_index_state(self.services.engine, missing, UNINDEXED)
         if missing:
-            log.warning("%d mentions acknowledged by the index were not in it; indexing them again", len(missing))
-        self.lost_and_requeued += len(missing)
-        return len(missing)
+            log.warning("%d mentions the index had acknowledged were not in it; indexing them again", missing)
+        self.lost_and_requeued += missing
+        return missing
+
+    def _check(self, state: int) -> int:
+        """Look up every mention in `state` in the index: present ones become VERIFIED, missing ones UNINDEXED."""
+        missing_total = 0
+        for ids in iter_ids(self.services.engine, state):
+            present = existing_ids(self.services.es, self.services.alias, ids)
+            missing = [i for i in ids if i not in present]
+            if state != VERIFIED:
+                set_index_state(self.services.engine, sorted(present), VERIFIED)
+            set_index_state(self.services.engine, missing, UNINDEXED)
+            missing_total += len(missing)
+        return missing_total
 
     def replay_unindexed(self, progress: Callable[[int], None] | None = None) -> IndexWrite:
         """Index every stored mention still in the outbox (this batch's deferred ones and any earlier run's)."""

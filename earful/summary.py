@@ -64,7 +64,7 @@ class BatchSummary:
         """failed (no source ran), partial (something failed or is not indexed yet) or ok."""
         if self.sources and not self.ok_sources:
             return "failed"
-        if self.failed_sources or self.hook_errors or self.batch_errors or self.awaiting_index \
+        if self.failed_sources or self.hook_errors or self.not_durable or self.awaiting_index \
                 or any(not s.cursor_committed for s in self.sources):
             return "partial"
         return "ok"

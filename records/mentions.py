@@ -93,9 +93,21 @@ def set_index_state(engine: Engine, ids: Sequence[str], state: int) -> None:
 
 def ids_in_state(engine: Engine, state: int) -> list[str]:
     """Every stored mention id in one index state, in id order."""
-    with engine.connect() as conn:
-        query = sa.select(mentions.c.id).where(mentions.c.index_state == state).order_by(mentions.c.id)
-        return list(conn.execute(query).scalars())
+    return [i for page in iter_ids(engine, state) for i in page]
+
+
+def iter_ids(engine: Engine, state: int, page: int = 10_000) -> Iterator[list[str]]:
+    """The stored mention ids in one index state, a page at a time, in id order."""
+    after = ""
+    while True:
+        query = (sa.select(mentions.c.id).where(mentions.c.index_state == state, mentions.c.id > after)
+                 .order_by(mentions.c.id).limit(page))
+        with engine.connect() as conn:
+            ids = list(conn.execute(query).scalars())
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
 
 
 def count_by_state(engine: Engine) -> dict[int, int]:

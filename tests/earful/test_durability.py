@@ -156,6 +156,13 @@ def test_reindex_after_the_index_is_deleted_restores_every_mention(tmp_path: Pat
     assert "recreated" in recreated.stdout and "120 indexed now" in recreated.stdout, recreated.stdout
     assert outcome(batch.config)["index"] == before["index"]
 
+    shutil.rmtree(tmp_path / "data" / "index")  # lost again: the next batch notices (fewer documents than the
+    with scripted_server() as srv:  # records say it holds) and indexes them again on its own
+        serve_batch(srv, tmp_path, n_items=120, n_feeds=2)
+        healed = run_batch(load_settings(batch.config))
+    assert healed.lost_by_index == 120 and healed.replayed == 120 and healed.new == 0
+    assert outcome(batch.config)["index"] == before["index"]
+
 
 def test_a_batch_stores_while_the_index_is_down_and_the_next_run_indexes_it(
         make_settings, es_url: str, index_alias: str, monkeypatch) -> None:  # noqa: ANN001
