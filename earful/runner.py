@@ -197,7 +197,10 @@ def run_hooks_over_pending(
              for mention_id, doc in stored_documents(services.engine, earlier).items()}
     legacy = [mention_id for mention_id in earlier if mention_id not in found]  # marked by an earlier version
     if legacy and services.es is not None:
-        found.update((m.id, m) for m in read_mentions(services.es, services.alias, legacy))
+        try:
+            found.update((m.id, m) for m in read_mentions(services.es, services.alias, legacy))
+        except unreachable_errors():  # they wait for the next batch
+            pass
     mentions = [known.get(mention_id) or found[mention_id] for mention_id in ready
                 if mention_id in known or mention_id in found]
     context = BatchContext(services=services, new_mentions=mentions, started_at=started, console=console)
@@ -277,7 +280,10 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
         plan = build_listeners(settings, services.engine)
         summary = BatchSummary(started_at=started, skipped=list(plan.skipped))
         sync = IndexSync(services, unreachable=services.index_error)
-        sync.verify_acknowledged()  # before this batch writes: what an earlier run's index lost is indexed again
+        try:  # before this batch writes: what an earlier run's index lost goes back to the outbox
+            sync.verify_acknowledged()
+        except SQLAlchemyError as exc:
+            summary.batch_errors.append(records_failure(exc, "checking the index against the records"))
         near_dups = NearDuplicateFinder(services, settings.listening.near_duplicate_threshold)
         new_mentions: list[Mention] = []
         progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
