@@ -45,7 +45,6 @@ from listeners.topics import CompiledTopic
 from records.batch_runs import record_batch
 from records.cursors import load_cursor
 from records.mentions import commit_source, known_ids, stored_documents
-from records.near_dups import store_bands
 from records.pending import clear_pending, drop_stale, ready_for_hooks
 
 log = logging.getLogger(__name__)
@@ -109,15 +108,14 @@ def storage_failure(exc: Exception) -> str:
 
 
 def store_source(
-    services: Services, prepared: PreparedSource, enricher: Enricher | None, remember_bands: bool = True,
-    sync: IndexSync | None = None,
+    services: Services, prepared: PreparedSource, enricher: Enricher | None, sync: IndexSync | None = None,
 ) -> list[Mention]:
     """Stage two: classify what is not stored yet, store it and move the cursor in one transaction, then index it.
 
     The records database is the system of record: once the transaction commits, the mentions are durable whatever
     happens to the index; what the index does not take now stays in the outbox and is replayed (`IndexSync`).
-    Returns the mentions stored for the first time. `remember_bands=False` leaves storing the near-duplicate band
-    keys of those mentions to the caller."""
+    The near-duplicate band keys of the new mentions go in the same transaction. Returns the mentions stored for
+    the first time."""
     result = prepared.result
     if not prepared.fetched_ok:
         return []
@@ -130,7 +128,8 @@ def store_source(
         enricher.enrich(candidates)
     documents = [(m.id, m.to_document()) for m in candidates]
     try:
-        stored_ids = set(commit_source(services.engine, result.source, prepared.cursor, documents))
+        stored_ids = set(commit_source(services.engine, result.source, prepared.cursor, documents,
+                                       [(m.id, m.dup_bands) for m in candidates]))
     except SQLAlchemyError as exc:  # the summary says it in one line; nothing moved
         result.errors.append(storage_failure(exc))
         result.store_failed = True
@@ -141,8 +140,6 @@ def store_source(
     result.new = len(stored)
     result.topics = Counter(topic for m in stored for topic in m.topics)
     result.languages = Counter(m.language for m in stored)
-    if remember_bands:
-        store_bands(services.engine, [(m.id, m.dup_bands) for m in stored])
     try:
         written = sync.write([doc for doc in documents if doc[0] in stored_ids])
     except SQLAlchemyError as exc:  # stored, and maybe indexed: left in the outbox, a replay finds them there
@@ -153,23 +150,6 @@ def store_source(
     result.errors.extend(f"mention {doc_id}: index refused it (stored; indexed again next run): {reason}"
                          for doc_id, reason in written.refused.items())
     return stored
-
-
-def remember_stored_bands(
-    services: Services, futures: list[Future[list[Mention] | None]], stored: set[int], wait: bool
-) -> None:
-    """Store the band keys of the sources whose indexing finished (`stored`: their positions, updated).
-
-    Runs in the batch's main thread, which otherwise waits for fetches, so the storing thread only indexes.
-    With `wait`, it waits for every source."""
-    for position, future in enumerate(futures):
-        if position in stored or not (wait or future.done()):
-            continue
-        try:
-            store_bands(services.engine, [(m.id, m.dup_bands) for m in future.result() or []])
-        except SQLAlchemyError as exc:  # band keys only propose near-duplicate candidates: losing them loses no data
-            log.warning("%s", records_failure(exc, "storing near-duplicate band keys"))
-        stored.add(position)
 
 
 def _guarded(stage: str, result: SourceResult, work: Any, *args: Any) -> Any:
@@ -292,7 +272,6 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
         with progress, prefetch, ThreadPoolExecutor(max_workers=1, thread_name_prefix="earful-store") as store:
             task = progress.add_task("sources", total=len(plan.listeners))
             pending: list[tuple[SourceResult, Future[list[Mention] | None]]] = []
-            bands_stored: set[int] = set()
             for index, listener in enumerate(plan.listeners):
                 progress.update(task, description=f"[cyan]{listener.source_id}")
                 result = SourceResult(listener.source_id, listener.source_kind)
@@ -301,11 +280,9 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
                 if prepared is None:
                     prepared = PreparedSource(result)
                 future = store.submit(_guarded, "storing", prepared.result, store_source, services, prepared,
-                                      enricher, False, sync)
+                                      enricher, sync)
                 future.add_done_callback(lambda _f: progress.advance(task))
                 pending.append((prepared.result, future))
-                remember_stored_bands(services, [f for _, f in pending], bands_stored, wait=False)
-            remember_stored_bands(services, [f for _, f in pending], bands_stored, wait=True)
             for result, future in pending:
                 summary.sources.append(result)
                 new_mentions.extend(future.result() or [])

@@ -15,6 +15,7 @@ with their language and classification labels, so a re-index needs no model.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from records.cursors import save_cursor_in
+from records.near_dups import store_bands_in
 from records.pending import add_pending_in
 from records.tables import mentions, pending_hooks
 
@@ -58,10 +60,25 @@ def known_ids(engine: Engine, ids: Sequence[str]) -> set[str]:
         return _known_in(conn, ids)
 
 
+_COLUMNS = ("id", "source", "source_kind", "author_ref", "author_raw", "published_epoch", "fetched_epoch",
+            "stored_epoch", "index_state", "document")
+
+
+def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    # Through the driver's executemany with the JSON already encoded: this runs for every mention of every batch,
+    # and SQLAlchemy's per-row bind processing costs more than the insert itself.
+    # ON CONFLICT (id) only: a row stored meanwhile by another batch is skipped, a broken row still fails.
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))}) "
+                         "ON CONFLICT (id) DO NOTHING", rows)
+
+
 def commit_source(engine: Engine, source_id: str, cursor: dict[str, Any] | None,
-                  documents: Sequence[tuple[str, Document]], now: float | None = None) -> list[str]:
-    """Store a source's mentions ((id, document) pairs), mark them pending for the post-index hooks and move the
-    source's cursor (None: leave it), all in one transaction. Returns the ids stored now (not stored before)."""
+                  documents: Sequence[tuple[str, Document]], bands: Sequence[tuple[str, Sequence[str]]] = (),
+                  now: float | None = None) -> list[str]:
+    """Store a source's mentions ((id, document) pairs) and their near-duplicate band keys ((id, bands) pairs),
+    mark them pending for the post-index hooks and move the source's cursor (None: leave it), all in one
+    transaction. Returns the ids stored now (not stored before)."""
     epoch = int(now if now is not None else time.time())
     with engine.begin() as conn:
         existing = _known_in(conn, [doc_id for doc_id, _ in documents])
@@ -70,22 +87,24 @@ def commit_source(engine: Engine, source_id: str, cursor: dict[str, Any] | None,
             if doc_id in existing:
                 continue
             existing.add(doc_id)  # a source listing one item twice
-            rows.append({
-                "id": doc_id, "source": doc["source"], "source_kind": doc["source_kind"],
-                "author_ref": doc.get("author_ref"), "author_raw": doc.get("author_raw"),
-                "published_epoch": _epoch(doc.get("published_at")), "fetched_epoch": _epoch(doc["fetched_at"]) or epoch,
-                "stored_epoch": epoch, "index_state": UNINDEXED, "document": doc,
-            })
+            rows.append((doc_id, doc["source"], doc["source_kind"], doc.get("author_ref"), doc.get("author_raw"),
+                         _epoch(doc.get("published_at")), _epoch(doc["fetched_at"]) or epoch, epoch, UNINDEXED,
+                         json.dumps(doc, ensure_ascii=False)))
+        stored = [row[0] for row in rows]
         if rows:
-            conn.execute(sa.insert(mentions), rows)
-            add_pending_in(conn, [row["id"] for row in rows], now=epoch)
+            _insert_rows(conn, rows)
+            add_pending_in(conn, stored, now=epoch)
+            new = set(stored)
+            store_bands_in(conn, [(doc_id, b) for doc_id, b in bands if doc_id in new], now=epoch)
         if cursor is not None:
             save_cursor_in(conn, source_id, cursor)
-    return [row["id"] for row in rows]
+    return stored
 
 
 def set_index_state(engine: Engine, ids: Sequence[str], state: int) -> None:
     """Record what the index did with these mentions."""
+    if not ids:
+        return
     with engine.begin() as conn:
         for part in _chunks(ids):
             conn.execute(sa.update(mentions).where(mentions.c.id.in_(part)).values(index_state=state))

@@ -35,10 +35,12 @@ def add_pending_in(conn: Connection, mention_ids: Sequence[str], now: float | No
         part = list(mention_ids[start : start + _CHUNK])
         existing.update(conn.execute(
             sa.select(pending_hooks.c.mention_id).where(pending_hooks.c.mention_id.in_(part))).scalars())
-    rows = [{"mention_id": mid, "created_epoch": epoch} for mid in dict.fromkeys(mention_ids) if mid not in existing]
-    if rows:
-        conn.execute(sa.insert(pending_hooks), rows)
-    return [row["mention_id"] for row in rows]
+    new = [mid for mid in dict.fromkeys(mention_ids) if mid not in existing]
+    if new:
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        conn.exec_driver_sql(f"INSERT INTO pending_hooks (mention_id, created_epoch) VALUES ({mark}, {mark})",
+                             [(mid, epoch) for mid in new])
+    return new
 
 
 def pending_ids(engine: Engine, limit: int = 10_000) -> list[str]:
