@@ -162,6 +162,9 @@ def _guarded(stage: str, result: SourceResult, work: Any, *args: Any) -> Any:
         return None
 
 
+EARLIER_HOOKS_PER_BATCH = 10_000
+
+
 def run_hooks_over_pending(
     services: Services, batch_mentions: list[Mention], started: datetime, console: Console
 ) -> tuple[dict[str, int], list[str], int]:
@@ -172,7 +175,8 @@ def run_hooks_over_pending(
     Returns the hooks' counts, their errors, and how many mentions they ran over."""
     ready = ready_for_hooks(services.engine)
     known = {m.id: m for m in batch_mentions}
-    earlier = [mention_id for mention_id in ready if mention_id not in known]
+    # Every one of this batch's; of earlier batches' (read back from the records) the oldest, up to a bound.
+    earlier = [mention_id for mention_id in ready if mention_id not in known][:EARLIER_HOOKS_PER_BATCH]
     found = {mention_id: mention_from_document(mention_id, doc)
              for mention_id, doc in stored_documents(services.engine, earlier).items()}
     legacy = [mention_id for mention_id in earlier if mention_id not in found]  # marked by an earlier version

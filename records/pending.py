@@ -50,7 +50,7 @@ def pending_ids(engine: Engine, limit: int = 10_000) -> list[str]:
         return list(conn.execute(query).scalars())
 
 
-def ready_for_hooks(engine: Engine, limit: int = 10_000) -> list[str]:
+def ready_for_hooks(engine: Engine, limit: int | None = None) -> list[str]:
     """Waiting mentions whose hooks can run, oldest first: those the index has taken, and those marked by an
     earlier version that are not in the records at all (it marked them just before indexing)."""
     from records.tables import mentions
@@ -59,7 +59,9 @@ def ready_for_hooks(engine: Engine, limit: int = 10_000) -> list[str]:
         query = (sa.select(pending_hooks.c.mention_id)
                  .select_from(pending_hooks.outerjoin(mentions, mentions.c.id == pending_hooks.c.mention_id))
                  .where(sa.or_(mentions.c.id.is_(None), mentions.c.index_state > 0))
-                 .order_by(pending_hooks.c.created_epoch, pending_hooks.c.mention_id).limit(limit))
+                 .order_by(pending_hooks.c.created_epoch, pending_hooks.c.mention_id))
+        if limit is not None:
+            query = query.limit(limit)
         return list(conn.execute(query).scalars())
 
 
