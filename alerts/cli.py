@@ -36,7 +36,8 @@ def _console():  # noqa: ANN202
 def _delivery_state(deliveries: list[dict]) -> str:
     if not deliveries:
         return "not routed"
-    return ", ".join(f"{d['channel']}:{d['status']}" + (f"({d['attempts']})" if d["attempts"] > 1 or
+    return ", ".join(f"{d['channel']}:{d['status']}" + (" (sender gone)" if d.get("abandoned") else "")
+                     + (f"({d['attempts']})" if d["attempts"] > 1 or
                                                           d["status"] in ("parked", "pending") and d["attempts"]
                                                           else "") for d in deliveries)
 

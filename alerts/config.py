@@ -101,6 +101,7 @@ class WebhookChannel(_ChannelBase):
     url: SecretStr | None = None
     secret: SecretStr | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+    max_body_bytes: int = Field(default=256_000, ge=4096, description="Larger alerts lose items, then details.")
 
 
 class EmailChannel(_ChannelBase):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from alerts.tables import alert_attempts, alert_deliveries, alerts
+from earful_common.processes import token_owner_gone
 
 FAILED_STATES = ("parked",)
 
@@ -17,24 +19,41 @@ class AlertNotFound(LookupError):
     """No alert (or more than one) matches the given id or id prefix."""
 
 
+def abandoned(delivery: dict[str, Any], now: datetime) -> bool:
+    """A delivery left "sending" by a sender that is gone (this host: its pid ended) or whose lease ran out."""
+    return delivery["status"] == "sending" and (
+        token_owner_gone(delivery.get("claimed_by")) or delivery["next_attempt_at"] <= now)
+
+
+def failing(delivery: dict[str, Any]) -> bool:
+    """Parked, retrying after a failed attempt, or abandoned by its sender."""
+    return (delivery["status"] in FAILED_STATES or delivery["abandoned"]
+            or (delivery["status"] == "pending" and delivery["attempts"] > 0))
+
+
 def list_alerts(engine: Engine, *, failed: bool = False, limit: int = 50) -> list[dict[str, Any]]:
     """Newest alerts first, each with its deliveries' states; `failed`: only alerts with a parked or retrying
-    delivery."""
+    delivery, or one a killed sender left "sending" (marked `abandoned`)."""
+    now = datetime.now(UTC)
     with engine.connect() as conn:
-        stmt = sa.select(alerts).order_by(alerts.c.updated_at.desc()).limit(limit)
+        stmt = sa.select(alerts).order_by(alerts.c.updated_at.desc())
         if failed:
             bad = sa.select(alert_deliveries.c.alert_id).where(sa.or_(
-                alert_deliveries.c.status.in_(FAILED_STATES),
+                alert_deliveries.c.status.in_(FAILED_STATES), alert_deliveries.c.status == "sending",
                 sa.and_(alert_deliveries.c.status == "pending", alert_deliveries.c.attempts > 0)))
             stmt = stmt.where(alerts.c.id.in_(bad))
+        else:
+            stmt = stmt.limit(limit)
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
         deliveries = conn.execute(sa.select(alert_deliveries).where(
             alert_deliveries.c.alert_id.in_([r["id"] for r in rows]))).mappings().all()
     by_alert: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for d in deliveries:
-        by_alert[d["alert_id"]].append(dict(d))
+        by_alert[d["alert_id"]].append({**dict(d), "abandoned": abandoned(dict(d), now)})
     for row in rows:
         row["deliveries"] = by_alert.get(row["id"], [])
+    if failed:  # a delivery "sending" right now, by a live sender, is not a failure
+        rows = [row for row in rows if any(failing(d) for d in row["deliveries"])][:limit]
     return rows
 
 

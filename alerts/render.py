@@ -21,7 +21,14 @@ SEVERITY_ICON = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SLACK_PING_RE = re.compile(r"@(?=(here|channel|everyone)\b)", re.IGNORECASE)
-_MD_SPECIAL_RE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# Adaptive Card TextBlocks render a small Markdown subset: emphasis (* _), links ([text](url)) and lists at the
+# start of a line. Only those characters are escaped; escaping more shows the backslashes in the native clients
+# ("\<script\>", "0\.93").
+_MD_SPECIAL_RE = re.compile(r"([\\*_\[\]()])")
+_MD_LIST_START_RE = re.compile(r"^(\s*)([-+]|\d+\.)(\s)")
+SLACK_SECTION_CHARS = 3000  # Block Kit: a section's text is at most 3,000 characters (else HTTP 400 invalid_blocks)
+SLACK_MAX_BLOCKS = 50
+_PARTIAL_ENTITY_RE = re.compile(r"&[a-z#0-9]*$")
 
 
 def clean(text: Any, limit: int = EXCERPT_CHARS) -> str:
@@ -68,9 +75,35 @@ def plain_text(message: AlertMessage) -> str:
 # --- Slack -----------------------------------------------------------------------------------------------------
 
 def slack_escape(text: Any, limit: int = EXCERPT_CHARS) -> str:
-    """Escape for Slack mrkdwn: &, <, > (kills <!channel>, <@U..>, <url|label>) and defuse bare @here/@channel."""
-    value = clean(text, limit).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SLACK_PING_RE.sub("@\u200b", value)
+    """Escape for Slack mrkdwn: &, <, > (kills <!channel>, <@U..>, <url|label>) and defuse bare @here/@channel.
+
+    `limit` bounds the escaped text (what Slack counts), and a cut never splits an entity (`&l`)."""
+    value = clean(text, 100_000).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _cut_escaped(_SLACK_PING_RE.sub("@\u200b", value), limit)
+
+
+def _cut_escaped(value: str, limit: int) -> str:
+    """`value` cut to `limit` characters with an ellipsis, backing off to before an entity the cut would split."""
+    if len(value) <= limit:
+        return value
+    head = value[: max(limit - 1, 0)]
+    partial = _PARTIAL_ENTITY_RE.search(head[-8:])
+    if partial:
+        head = head[: len(head) - (len(head[-8:]) - partial.start())]
+    return head.rstrip() + "…"
+
+
+def _fit_lines(lines: list[str], budget: int = SLACK_SECTION_CHARS - 100) -> str:
+    """Whole lines, as many as fit in `budget` characters, then a line that says how many were left out."""
+    kept: list[str] = []
+    used = 0
+    for position, line in enumerate(lines):
+        if used + len(line) + 1 > budget:
+            kept.append(f"… and {len(lines) - position} more")
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
 
 
 def slack_link(url: Any, label: Any) -> str:
@@ -82,29 +115,31 @@ def slack_link(url: Any, label: Any) -> str:
     return f"<{target.replace('&', '&amp;')}|{text}>"
 
 
+def _section(text: str) -> dict[str, Any]:
+    """A mrkdwn section, never over Slack's limit (callers build within it; this is the last guard)."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut_escaped(text, SLACK_SECTION_CHARS)}}
+
+
 def slack_payload(message: AlertMessage, *, ping_channel: bool = False) -> dict[str, Any]:
-    """Incoming-webhook payload: fallback `text` plus Block Kit sections (mrkdwn, escaped)."""
+    """Incoming-webhook payload: fallback `text` plus Block Kit sections (mrkdwn, escaped, within Slack's
+    limits: 3,000 characters a section, 50 blocks)."""
     icon = SEVERITY_ICON.get(message.severity, "")
     head = f"{icon} *{slack_escape(message.title, TITLE_CHARS)}*"
     if ping_channel and message.severity == "critical":
         head = "<!channel> " + head  # our own, deliberate ping; user content can never produce one
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": head + "\n" + slack_escape(message.summary, 1500)}}
-    ]
+    blocks: list[dict[str, Any]] = [_section(head + "\n" + slack_escape(message.summary, 1500))]
     if message.items:
         lines = [f"• [{i.severity}] {slack_escape(i.title, 150)} — {slack_escape(i.summary, 200)}"
-                 for i in message.items[:40]]
-        if len(message.items) > 40:
-            lines.append(f"… and {len(message.items) - 40} more")
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}})
+                 for i in message.items]
+        blocks.append(_section(_fit_lines(lines)))
     else:
         if message.numbers:
-            facts = ", ".join(f"{slack_escape(k, 40)}: {slack_escape(v, 40)}" for k, v in message.numbers.items())
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": facts[:2900]}})
-        for example in message.examples:
+            facts = [f"{slack_escape(k, 40)}: {slack_escape(v, 40)}" for k, v in message.numbers.items()]
+            blocks.append(_section(_fit_lines(facts)))
+        for example in message.examples[: SLACK_MAX_BLOCKS - 3]:
             label = example.get("title") or example.get("text") or "mention"
-            text = slack_link(example.get("url"), clean(label, 120)) + "\n>" + slack_escape(example.get("text"), 280)
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+            text = slack_link(example.get("url"), label) + "\n>" + slack_escape(example.get("text"), 280)
+            blocks.append(_section(text))
     context = f"rule {slack_escape(message.rule, 80)}"
     if message.topic:
         context += f" · topic {slack_escape(message.topic, 80)}"
@@ -117,8 +152,10 @@ def slack_payload(message: AlertMessage, *, ping_channel: bool = False) -> dict[
 # --- Microsoft Teams (Workflows webhook, Adaptive Card) ---------------------------------------------------------
 
 def card_escape(text: Any, limit: int = EXCERPT_CHARS) -> str:
-    """Escape the Markdown subset Adaptive Card TextBlocks render, so user text shows literally."""
-    return _MD_SPECIAL_RE.sub(r"\\\1", clean(text, limit))
+    """Escape the Markdown subset Adaptive Card TextBlocks render (* _ [ ] ( ) and a list marker opening the
+    text), so user text shows literally; truncated before escaping, so no escape is cut in half."""
+    value = _MD_SPECIAL_RE.sub(r"\\\1", clean(text, limit))
+    return _MD_LIST_START_RE.sub("\\1\\2\u200b\\3", value)
 
 
 def adaptive_card(message: AlertMessage) -> dict[str, Any]:

@@ -7,6 +7,7 @@ commit can re-send, and then receivers can drop the duplicate by `X-Earful-Alert
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,8 +23,9 @@ from alerts.model import AlertDraft
 from alerts.outbox import write_alert
 from alerts.routing import route
 from alerts.tables import alert_attempts, alert_deliveries, alerts
+from earful_common.processes import owner_token, token_owner_gone
 
-LEASE = timedelta(minutes=5)  # a claimed delivery whose sender died becomes due again after this
+LEASE = timedelta(minutes=5)  # a claimed delivery whose sender died (on another host) becomes due again after this
 
 
 @dataclass
@@ -35,6 +37,7 @@ class SendReport:
     sent: int = 0
     failed: int = 0  # failed this time, will be retried
     parked: int = 0  # gave up; needs `earful alerts retry`
+    recovered: int = 0  # left "sending" by a sender that was killed; due again
     skipped_channels: list[str] = field(default_factory=list)
 
 
@@ -121,20 +124,44 @@ def _claim(engine: Engine, delivery_id: int, now: datetime) -> bool:
             sa.update(alert_deliveries)
             .where(alert_deliveries.c.id == delivery_id, alert_deliveries.c.status.in_(("pending", "sending")),
                    alert_deliveries.c.next_attempt_at <= now)
-            .values(status="sending", next_attempt_at=now + LEASE)
+            .values(status="sending", next_attempt_at=now + LEASE, claimed_by=owner_token(os.getpid()))
         )
     return claimed.rowcount == 1
+
+
+def recover_abandoned(engine: Engine, policy: SenderSettings, now: datetime) -> int:
+    """Deliveries whose sender process ended while sending (killed, crashed) are due again at once: on this host
+    that is known from the claimant's pid and start time, so they do not wait out the lease. The lost attempt
+    counts (and is logged), so a delivery that keeps killing its sender is parked in the end. Returns how many.
+
+    The attempt may or may not have reached the receiver; receivers drop a repeat by alert id / Message-ID."""
+    with engine.begin() as conn:
+        sending = conn.execute(sa.select(alert_deliveries).where(alert_deliveries.c.status == "sending")).all()
+        gone = [row for row in sending if token_owner_gone(row.claimed_by)]
+        for row in gone:
+            error = (f"the sending process (pid {row.claimed_by.split(':')[-2]}) ended before recording the "
+                     f"outcome")
+            attempts = row.attempts + 1
+            status = "parked" if attempts >= policy.max_attempts else "pending"
+            changed = conn.execute(sa.update(alert_deliveries).where(
+                alert_deliveries.c.id == row.id, alert_deliveries.c.status == "sending",
+                alert_deliveries.c.claimed_by == row.claimed_by).values(
+                status=status, attempts=attempts, next_attempt_at=now, claimed_by=None, last_error=error))
+            if changed.rowcount:
+                conn.execute(sa.insert(alert_attempts).values(delivery_id=row.id, at=now, ok=False,
+                                                              status_code=None, error=error, duration_ms=0))
+    return len(gone)
 
 
 def _record(engine: Engine, delivery: sa.Row, outcome: Outcome, policy: SenderSettings, now: datetime,
             duration_ms: int) -> str:
     attempts = delivery.attempts + 1
     if outcome.ok:
-        values = {"status": "sent", "sent_at": now, "attempts": attempts, "last_error": None}
+        values = {"status": "sent", "sent_at": now, "attempts": attempts, "last_error": None, "claimed_by": None}
     elif outcome.permanent or attempts >= policy.max_attempts:
-        values = {"status": "parked", "attempts": attempts, "last_error": outcome.error}
+        values = {"status": "parked", "attempts": attempts, "last_error": outcome.error, "claimed_by": None}
     else:
-        values = {"status": "pending", "attempts": attempts, "last_error": outcome.error,
+        values = {"status": "pending", "attempts": attempts, "last_error": outcome.error, "claimed_by": None,
                   "next_attempt_at": now + backoff_delay(policy, attempts, outcome.retry_after)}
     with engine.begin() as conn:
         conn.execute(sa.insert(alert_attempts).values(
@@ -185,9 +212,11 @@ def send_due(engine: Engine, channels: dict[str, Channel], policy: SenderSetting
 
 def deliver_pending(engine: Engine, settings: AlertsSettings, channels: dict[str, Channel],
                     now: datetime | None = None) -> SendReport:
-    """One sender run: route new alerts, collect due digests, send what is due."""
+    """One sender run: recover deliveries a killed sender left, route new alerts, collect due digests, send what
+    is due."""
     now = now or datetime.now(UTC)
     report = SendReport()
+    report.recovered = recover_abandoned(engine, settings.sender, now)
     report.routed = route_new_alerts(engine, settings, now)
     report.digests = collect_digests(engine, now)
     send_due(engine, channels, settings.sender, now, report)

@@ -71,6 +71,7 @@ alert_deliveries = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
     sa.Column("digest_alert_id", sa.String(40)),
+    sa.Column("claimed_by", sa.String(200)),  # host:pid:start of the sender holding the "sending" lease
     sa.UniqueConstraint("alert_id", "channel", name="uq_alert_deliveries_alert_channel"),
 )
 

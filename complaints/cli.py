@@ -54,12 +54,26 @@ def _act(config: Path | None, ref: str, action: str, values: dict[str, Any], act
         record = apply_action(engine, settings.complaints, ref, action,
                               {k: v for k, v in values.items() if v is not None}, actor=actor,
                               expected_version=expect)
-        _console().print(f"{ref}: {action} done; status {record['status']}, version {record['version']}")
+        _console().print(f"{ref}: {action} done; status {record['status']}, version {record['version']}",
+                         markup=False)
     finally:
         engine.dispose()
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
+
+
+def _record_title(record: dict) -> str | None:  # noqa: ANN001
+    """The title of the mention a record came from (its snapshot), if it had one."""
+    snapshot = record.get("mention_snapshot") or {}
+    title = snapshot.get("title") if isinstance(snapshot, dict) else None
+    return title.strip() or None if isinstance(title, str) else None
+
+
+def _one_line(text: str | None, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters."""
+    value = " ".join((text or "").split())
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
 @app.command("list")
@@ -77,6 +91,7 @@ def list_(
 ) -> None:
     """The work queue, most urgent first."""
     from rich.table import Table
+    from rich.text import Text
 
     from complaints.clock import iso
     from complaints.register import QueueFilter, list_records
@@ -90,16 +105,20 @@ def list_(
     if as_json:
         for r in rows:
             print(json.dumps({k: r[k] for k in ("ref", "status", "version", "severity", "channel", "language",
-                                                 "topic", "owner", "overdue")}
-                             | {"received_at": iso(r["received_at"]), "due_response": iso(r["due_response"])}))
+                                                 "topic", "owner", "overdue", "description")}
+                             | {"title": _record_title(r), "received_at": iso(r["received_at"]),
+                                "due_response": iso(r["due_response"])}, ensure_ascii=False))
         return
     table = Table(title=f"{len(rows)} of {total} records")
-    for col in ("ref", "status", "severity", "channel", "lang", "topic", "owner", "received", "respond by", ""):
-        table.add_column(col)
+    for col in ("ref", "status", "severity", "channel", "lang", "topic", "what", "owner", "received", "respond by", ""):
+        table.add_column(col, overflow="fold" if col == "what" else "ellipsis")
     for r in rows:
-        table.add_row(r["ref"], r["status"], r["severity"] or "-", r["channel"], r["language"], r["topic"] or "-",
-                      r["owner"] or "-", f"{r['received_at']:%Y-%m-%d %H:%M}", f"{r['due_response']:%Y-%m-%d %H:%M}",
-                      "[red]OVERDUE[/]" if r["overdue"] else "")
+        # Text cells: what people typed (owner, topic...) is shown as typed, never read as rich markup.
+        what = _one_line(_record_title(r) or r["description"], 70)
+        cells = [r["ref"], r["status"], r["severity"] or "-", r["channel"], r["language"], r["topic"] or "-",
+                 what or "-", r["owner"] or "-", f"{r['received_at']:%Y-%m-%d %H:%M}",
+                 f"{r['due_response']:%Y-%m-%d %H:%M}"]
+        table.add_row(*(Text(str(c)) for c in cells), Text("OVERDUE", style="red") if r["overdue"] else "")
     out.print(table)
 
 
@@ -124,11 +143,12 @@ def show(ref: Ref, config: Config = None,
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     out = _console()
-    out.print(f"[bold]{ref}[/]  {record['status']}  (version {record['version']})")
+    out.print(f"[bold]{escape(ref)}[/]  {record['status']}  (version {record['version']})")
     for key, value in record.items():
         if value is not None and key not in ("id", "mention_snapshot", "ref", "status", "version"):
             out.print(f"  {key}: {escape(str(jsonable(value)))}")
-    out.print(f"  mentions: {', '.join(mentions) or '-'}; alerts: {', '.join(a['alert_id'] for a in alerts) or '-'}")
+    out.print(f"  mentions: {', '.join(mentions) or '-'}; alerts: {', '.join(a['alert_id'] for a in alerts) or '-'}",
+              markup=False)
     out.print("[bold]events[/]")
     for e in events:
         change = f"{e['from_state'] or ''} -> {e['to_state']}" if e["from_state"] != e["to_state"] else ""
@@ -164,7 +184,7 @@ def new(
         "category": category, "remedy_sought": remedy, "language": language, "topic": topic,
         "received_at": received_at}, actor=actor)
     engine.dispose()
-    _console().print(ref)
+    _console().print(ref, markup=False)
 
 
 @app.command()
@@ -205,7 +225,7 @@ def assess(ref: Ref, actor: Actor,
 def assign(ref: Ref, actor: Actor, investigator: Annotated[str, typer.Option()],
            owner: Annotated[str | None, typer.Option()] = None, note: Note = None, expect: Expect = None,
            config: Config = None) -> None:
-    """Assign the investigator (starts or restarts the investigation)."""
+    """Assign the investigator, a registered quality or admin user (starts or restarts the investigation)."""
     _act(config, ref, "assign", {"investigator": investigator, "owner": owner, "note": note}, actor, expect)
 
 
@@ -214,7 +234,7 @@ def investigate(ref: Ref, actor: Actor, notes: Annotated[str | None, typer.Optio
                 root_cause: Annotated[str | None, typer.Option()] = None,
                 evidence: Annotated[str | None, typer.Option()] = None, expect: Expect = None,
                 config: Config = None) -> None:
-    """Record investigation findings: notes, root cause, evidence."""
+    """Record investigation findings: notes, root cause, evidence (only the assigned investigator may)."""
     _act(config, ref, "investigate", {"investigation_notes": notes, "root_cause": root_cause, "evidence": evidence},
          actor, expect)
 
@@ -225,7 +245,7 @@ def decide(ref: Ref, actor: Actor, decision: Annotated[str, typer.Option()],
            root_cause: Annotated[str | None, typer.Option()] = None,
            corrective_action: Annotated[str | None, typer.Option(help="ISO 9001 10.2 reference.")] = None,
            note: Note = None, expect: Expect = None, config: Config = None) -> None:
-    """Decide (must be someone other than the investigator)."""
+    """Decide (not the investigator, nor anyone who recorded findings on the record)."""
     _act(config, ref, "decide", {"decision": decision, "resolution": resolution, "root_cause": root_cause,
                                  "corrective_action_ref": corrective_action, "note": note}, actor, expect)
 
@@ -282,6 +302,8 @@ def note(ref: Ref, text: Annotated[str, typer.Argument()], actor: Actor, config:
 @app.command()
 def verify(config: Config = None) -> None:
     """Check the hash chain of the event log and every record against its events (exit 1 when tampered)."""
+    from rich.markup import escape
+
     from complaints.audit import verify as verify_chain
 
     _, engine = _open(config)
@@ -292,7 +314,7 @@ def verify(config: Config = None) -> None:
         out.print(f"ok: {report.events} events, {report.records} records; chain head {report.head_hash}")
         return
     for problem in report.problems:
-        out.print(f"[red]TAMPERED[/] {problem}")
+        out.print(f"[red]TAMPERED[/] {escape(problem)}")
     out.print(f"{len(report.problems)} problem(s) in {report.events} events, {report.records} records")
     raise typer.Exit(1)
 
@@ -318,22 +340,23 @@ def report(
     config: Config = None,
 ) -> None:
     """Clause 8 analysis for a period: volumes, times to acknowledge/respond/close, reopen rate, root causes."""
-    from complaints.reports import build_report, period_bounds, render_csv, render_html
-
+    from complaints.clock import now_utc
     from complaints.errors import UsageError
+    from complaints.reports import build_report, check_period, period_bounds, render_csv, render_html
 
     if fmt not in ("html", "csv"):
         raise UsageError("--format must be html or csv")
     if to < from_:
         raise UsageError("--to must not be before --from")
+    first, last = check_period(from_.date(), to.date(), today=now_utc().date())
     settings, engine = _open(config)
-    start, end = period_bounds(from_.date(), to.date())
+    start, end = period_bounds(first, last)
     rep = build_report(engine, settings.complaints, start, end)
     engine.dispose()
     text = render_html(rep) if fmt == "html" else render_csv(rep)
     if output:
         output.write_text(text, encoding="utf-8")
-        _console().print(f"wrote {output} ({rep.total} records)")
+        _console().print(f"wrote {output} ({rep.total} records)", markup=False)
     else:
         print(text, end="")
 
@@ -350,7 +373,8 @@ def export_labels(
     _, engine = _open(config)
     counts = write_labels(engine, output, since=since)
     engine.dispose()
-    _console().print(f"wrote {output}: {counts['complaint']} complaint, {counts['not_complaint']} not a complaint")
+    _console().print(f"wrote {output}: {counts['complaint']} complaint, {counts['not_complaint']} not a complaint",
+                     markup=False)
 
 
 @app.command()
@@ -363,9 +387,7 @@ def serve(config: Config = None, host: Annotated[str | None, typer.Option()] = N
 
     settings, engine = _open(config)
     web = settings.complaints.web
-    if web.session_secret is None:
-        _console().print("note: no session secret configured (EARFUL_COMPLAINTS__WEB__SESSION_SECRET); "
-                         "sign-ins end when the server restarts")
+    # Proxy headers are the app's business (web.trusted_proxies), not the server's.
     uvicorn.run(create_app(engine, settings.complaints), host=host or web.host, port=port or web.port,
                 proxy_headers=False, server_header=False)
 
@@ -387,10 +409,10 @@ def users_add(username: Annotated[str, typer.Argument()],
     """Add a user; the password comes from a prompt or $EARFUL_COMPLAINTS_PASSWORD."""
     from complaints.users import add_user
 
-    _, engine = _open(config)
-    user = add_user(engine, username, _password(confirm=True), role)
+    settings, engine = _open(config)
+    user = add_user(engine, username, _password(confirm=True), role, limits=settings.complaints.limits)
     engine.dispose()
-    _console().print(f"added {user.username} ({user.role})")
+    _console().print(f"added {user.username} ({user.role})", markup=False)
 
 
 @users_app.command("set")
@@ -402,16 +424,19 @@ def users_set(username: Annotated[str, typer.Argument()],
     """Change a user's role, deactivate or reactivate them, or set a new password."""
     from complaints.users import set_user
 
-    _, engine = _open(config)
-    user = set_user(engine, username, role=role, active=active, password=_password(True) if password else None)
+    settings, engine = _open(config)
+    user = set_user(engine, username, limits=settings.complaints.limits, role=role, active=active,
+                    password=_password(True) if password else None)
     engine.dispose()
-    _console().print(f"{user.username}: {user.role}, {'active' if user.active else 'inactive'}")
+    # Changing the password, role or active flag signed the user out everywhere.
+    _console().print(f"{user.username}: {user.role}, {'active' if user.active else 'inactive'}", markup=False)
 
 
 @users_app.command("list")
 def users_list(config: Config = None) -> None:
     """Every user with role and status."""
     from rich.table import Table
+    from rich.text import Text
 
     from complaints.users import list_users
 
@@ -420,6 +445,6 @@ def users_list(config: Config = None) -> None:
     for col in ("user", "role", "active"):
         table.add_column(col)
     for user in list_users(engine):
-        table.add_row(user.username, user.role, "yes" if user.active else "no")
+        table.add_row(Text(user.username), user.role, "yes" if user.active else "no")
     engine.dispose()
     _console().print(table)

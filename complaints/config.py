@@ -54,6 +54,18 @@ class BusinessHours(BaseModel):
         return self
 
 
+class SignInThrottleSettings(BaseModel):
+    """Exponential delay after failed sign-ins, per client address and per account (never a lock-out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    free_failures: int = Field(default=3, ge=1, description="Failures before any delay.")
+    base_delay_seconds: float = Field(default=1.0, gt=0,
+                                      description="Delay after the first failure past the free ones; doubles with each.")
+    max_delay_seconds: float = Field(default=900.0, gt=0)
+    forget_after_minutes: int = Field(default=1440, ge=1, description="Failures older than this no longer count.")
+
+
 class WebSettings(BaseModel):
     """The review web app."""
 
@@ -63,11 +75,31 @@ class WebSettings(BaseModel):
     port: int = Field(default=8765, ge=1, le=65535)
     session_secret: SecretStr | None = Field(
         default=None,
-        description="Signs session cookies; set EARFUL_COMPLAINTS__WEB__SESSION_SECRET. Unset: random per process.",
+        description="No longer used: sessions live in the records database and the cookie holds a random id.",
     )
-    session_max_age_minutes: int = Field(default=480, ge=5)
+    session_max_age_minutes: int = Field(default=480, ge=5, description="Absolute session lifetime.")
+    session_idle_minutes: int = Field(default=30, ge=1, description="A session unused this long ends.")
     cookie_secure: bool = Field(default=False, description="Mark cookies Secure (turn on behind HTTPS).")
     page_size: int = Field(default=50, ge=5, le=500)
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For names the client (for sign-in throttling).",
+    )
+    max_form_bytes: int = Field(default=256_000, ge=10_000, description="Largest form a browser may post.")
+    signin: SignInThrottleSettings = Field(default_factory=SignInThrottleSettings)
+
+
+class LimitSettings(BaseModel):
+    """Sizes and ranges every input is checked against (web app and command line alike)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    short_text_chars: int = Field(default=300, ge=20, le=300, description="One-line fields (the columns hold 300).")
+    long_text_chars: int = Field(default=10_000, ge=100, description="Text areas: notes, findings, decisions.")
+    record_chars: int = Field(default=200_000, ge=1000, description="All text written to one record, notes included.")
+    intake_max_age_days: int = Field(default=30, ge=1, description="Manual intake: received_at at most this old.")
+    password_min_length: int = Field(default=15, ge=8, description="NIST SP 800-63B: 15 for a single factor.")
+    password_max_length: int = Field(default=256, ge=64)
 
 
 class ComplaintsSettings(BaseModel):
@@ -87,6 +119,7 @@ class ComplaintsSettings(BaseModel):
     )
     snapshot_max_chars: int = Field(default=20_000, ge=1000)
     web: WebSettings = Field(default_factory=WebSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     @field_validator("intake_severity")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from complaints.clock import now_utc, utc
 from complaints.config import ComplaintsSettings
 from complaints.errors import TransitionRefused
+from complaints.languages import LANGUAGES
 from complaints.register import SYSTEM_ACTOR, create_record, link_alert
 from complaints.tables import complaint_alerts, complaint_mentions, complaints
 
@@ -100,6 +101,37 @@ MANUAL_FIELDS = ("channel", "description", "complainant_ref", "product_service",
                  "language", "topic", "source_url", "received_at")
 
 
+# Longest value per manual field (the columns' sizes; the free texts follow limits.long_text_chars).
+_SHORT_FIELDS = {"channel": 64, "complainant_ref": 300, "product_service": 300, "category": 64, "topic": 200,
+                 "source_url": 2000, "received_at": 64, "language": 16}
+
+
+def _check_sizes(clean: dict[str, Any], settings: ComplaintsSettings) -> None:
+    for name, value in clean.items():
+        limit = _SHORT_FIELDS.get(name, settings.limits.long_text_chars)
+        if isinstance(value, str) and len(value) > limit:
+            raise TransitionRefused("field-size", f"{name} is longer than {limit} characters ({len(value)})")
+
+
+def _received_at(value: Any, now: datetime, settings: ComplaintsSettings) -> datetime:
+    """When the complaint arrived: not in the future, and not before limits.intake_max_age_days ago."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise TransitionRefused("valid-value",
+                                    "received_at must be an ISO date-time, e.g. 2026-03-02T09:30") from None
+    received = utc(value) if value else now
+    if received > now:
+        raise TransitionRefused("valid-value", "received_at cannot be in the future")
+    oldest = now - timedelta(days=settings.limits.intake_max_age_days)
+    if received < oldest:
+        raise TransitionRefused(
+            "valid-value", f"received_at is more than {settings.limits.intake_max_age_days} days ago (the oldest "
+            f"accepted is {oldest:%Y-%m-%d %H:%M} UTC; see limits.intake_max_age_days)")
+    return received
+
+
 def open_manual(engine: Engine, settings: ComplaintsSettings, values: dict[str, Any], *, actor: str,
                 now: datetime | None = None) -> str:
     """Open a record for a complaint that arrived by another channel (e-mail, phone, letter...); returns its ref."""
@@ -117,16 +149,12 @@ def open_manual(engine: Engine, settings: ComplaintsSettings, values: dict[str, 
                                 f"channel must be one of {', '.join(settings.manual_channels)}, not {clean['channel']!r}")
     if clean.get("category") and clean["category"] not in settings.categories:
         raise TransitionRefused("valid-value", f"category must be one of {', '.join(settings.categories)}")
-    received_at = clean.get("received_at")
-    if isinstance(received_at, str):
-        try:
-            received_at = datetime.fromisoformat(received_at)
-        except ValueError:
-            raise TransitionRefused("valid-value", "received_at must be an ISO date-time") from None
-    clean["received_at"] = utc(received_at) if received_at else now
-    if clean["received_at"] > now:
-        raise TransitionRefused("valid-value", "received_at cannot be in the future")
-    clean.setdefault("language", "und")
+    _check_sizes(clean, settings)
+    clean["received_at"] = _received_at(clean.get("received_at"), now, settings)
+    clean["language"] = str(clean.get("language") or "und").lower()
+    if clean["language"] not in LANGUAGES:
+        raise TransitionRefused("valid-value", f"language must be an ISO 639-1 code such as en, fa or de (or und), "
+                                           f"not {clean['language'][:20]!r}")
     clean["origin"] = "manual"
     with engine.begin() as conn:
         record = create_record(conn, settings, clean, actor=actor, now=now, note="manual intake")

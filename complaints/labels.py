@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from complaints.clock import iso, utc
+from complaints.spreadsheet import SafeCsvWriter
 from complaints.tables import complaint_mentions, complaints
 
 COLUMNS = ("text", "label", "lang", "mention_id", "ref", "labeled_by", "labeled_at", "reason", "source_kind",
@@ -57,7 +58,8 @@ def write_labels(engine: Engine, output: Path, *, since: datetime | None = None)
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8", newline="") as handle:
         as_json = output.suffix.lower() == ".jsonl"
-        writer = None if as_json else csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
+        # CSV opens in spreadsheets: formula-like cells get a leading quote (.jsonl keeps the exact text).
+        writer = None if as_json else SafeCsvWriter(csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n"))
         if writer:
             writer.writeheader()
         for row in labeled_rows(engine, since=since):

@@ -6,7 +6,7 @@ TransitionRefused naming the rule. The register (complaints.register) applies th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,7 +35,7 @@ class FieldSpec:
     label: str
     kind: str = "text"  # text | textarea | select | bool | tristate
     required: bool = False
-    choices: str | None = None  # severity | level | category | response_channel
+    choices: str | None = None  # severity | level | category | response_channel | staff (registered users)
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("acknowledge", "Acknowledge (confirm it is a complaint)", frozenset({"received"}), "acknowledged", (
         FieldSpec("ack_channel", "Acknowledged via", "select", True, "response_channel"),
         FieldSpec("ack_text", "Acknowledgement sent", "textarea", True),
-        FieldSpec("owner", "Owner (default: you)"),
+        FieldSpec("owner", "Owner (default: you)", "select", choices="staff"),
     )),
     Action("reject", "Not a complaint", frozenset({"received", "acknowledged", "assessed"}), "not_a_complaint", (
         FieldSpec("rejection_reason", "Justification", "textarea", True),
@@ -69,8 +69,8 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
         FieldSpec("product_service", "Product or service"),
     )),
     Action("assign", "Assign investigator", frozenset({"assessed", "investigating", "reopened"}), "investigating", (
-        FieldSpec("investigator", "Investigator (user name)", required=True),
-        FieldSpec("owner", "Owner"),
+        FieldSpec("investigator", "Investigator", "select", True, "staff"),
+        FieldSpec("owner", "Owner", "select", choices="staff"),
     )),
     Action("investigate", "Record findings", frozenset({"investigating"}), None, (
         FieldSpec("investigation_notes", "Investigation notes", "textarea"),
@@ -115,13 +115,15 @@ _STAMPS: dict[str, tuple[str | None, str | None]] = {
 }
 
 
-def choices_for(spec: FieldSpec, settings: ComplaintsSettings) -> tuple[str, ...]:
-    """The allowed values of a select field."""
+def choices_for(spec: FieldSpec, settings: ComplaintsSettings, *, staff: Sequence[str] = ()) -> tuple[str, ...]:
+    """The allowed values of a select field; `staff` are the users who may change records (for owners and
+    investigators)."""
     return {
         "severity": SEVERITIES,
         "level": LEVELS,
         "category": tuple(settings.categories),
         "response_channel": RESPONSE_CHANNELS,
+        "staff": tuple(staff),
     }.get(spec.choices or "", ())
 
 
@@ -130,7 +132,7 @@ def allowed_actions(status: str) -> list[Action]:
     return [a for a in ACTIONS.values() if status in a.from_states]
 
 
-def _clean(spec: FieldSpec, raw: Any, settings: ComplaintsSettings) -> Any:
+def _clean(spec: FieldSpec, raw: Any, settings: ComplaintsSettings, staff: Sequence[str] | None) -> Any:
     """Normalize one submitted value (forms send strings); empty means not given."""
     if spec.kind == "bool":
         if isinstance(raw, bool):
@@ -152,12 +154,19 @@ def _clean(spec: FieldSpec, raw: Any, settings: ComplaintsSettings) -> Any:
     text = str(raw).strip()
     if not text:
         return None
-    if spec.kind == "select":
+    if spec.kind == "select" and spec.choices == "staff":
+        if staff is not None and text not in staff:
+            some = ", ".join(staff[:10]) + (", ..." if len(staff) > 10 else "")
+            raise TransitionRefused("registered-user", f"{spec.name} must be a registered user who may change "
+                                    f"records (such as: {some or 'none yet'}), not {text[:100]!r}")
+    elif spec.kind == "select":
         allowed = choices_for(spec, settings)
         if text not in allowed:
-            raise TransitionRefused("valid-value", f"{spec.name} must be one of {', '.join(allowed)}, not {text!r}")
-    if spec.kind != "textarea" and len(text) > 300:
-        raise TransitionRefused("valid-value", f"{spec.name} is longer than 300 characters")
+            raise TransitionRefused("valid-value",
+                                    f"{spec.name} must be one of {', '.join(allowed)}, not {text[:100]!r}")
+    limit = settings.limits.long_text_chars if spec.kind == "textarea" else settings.limits.short_text_chars
+    if len(text) > limit:
+        raise TransitionRefused("field-size", f"{spec.name} is longer than {limit} characters ({len(text)})")
     return text
 
 
@@ -169,10 +178,13 @@ def plan(
     actor: str,
     now: datetime,
     settings: ComplaintsSettings,
+    staff: Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """The column changes `action_name` makes to `record` (status included) and the event note.
 
-    Raises TransitionRefused when the transition is illegal, a required field is missing, or a guard fails.
+    `staff` are the registered users owners and investigators must be chosen from (the register always passes
+    them; None leaves that check to the caller). Raises TransitionRefused when the transition is illegal, a
+    required field is missing or malformed, or a guard fails.
     """
     action = ACTIONS.get(action_name)
     if action is None:
@@ -186,7 +198,7 @@ def plan(
     unknown = sorted(set(values) - {f.name for f in action.fields} - {"note"})
     if unknown:
         raise TransitionRefused("known-field", f"'{action.name}' takes no field {', '.join(unknown)}")
-    cleaned = {spec.name: _clean(spec, values.get(spec.name), settings) for spec in action.fields}
+    cleaned = {spec.name: _clean(spec, values.get(spec.name), settings, staff) for spec in action.fields}
     for spec in action.fields:
         if spec.required and cleaned.get(spec.name) in (None, ""):
             rule = "assessment-needs-severity" if spec.name == "severity" else "required-field"
@@ -194,7 +206,7 @@ def plan(
     if action.needs_one_of and not any(cleaned.get(n) for n in action.needs_one_of):
         raise TransitionRefused("required-field", f"'{action.name}' needs one of {', '.join(action.needs_one_of)}")
 
-    note = _clean(FieldSpec("note", "", "textarea"), values.get("note"), settings)
+    note = _clean(FieldSpec("note", "", "textarea"), values.get("note"), settings, staff)
     if action.name == "note":
         return {}, note
     changes = {k: v for k, v in cleaned.items() if v is not None or k == "complainant_accepted"}

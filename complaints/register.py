@@ -6,6 +6,7 @@ transaction as the change itself.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from complaints.config import ComplaintsSettings
 from complaints.deadlines import add_hours, due_dates, overdue_clause
 from complaints.errors import RecordNotFound, StaleRecord, TransitionRefused
 from complaints.process import plan
+from complaints.users import staff_names
 from complaints.tables import (
     complaint_alerts, complaint_events, complaint_mentions, complaint_ref_counters, complaints,
 )
@@ -117,7 +119,10 @@ def apply_action(
                 f"{ref} was changed by someone else meanwhile (now version {record['version']}, you edited version "
                 f"{expected_version}); nothing was saved: reload the record and try again"
             )
-        changes, note = plan(action, record, values, actor=actor, now=now, settings=settings)
+        changes, note = plan(action, record, values, actor=actor, now=now, settings=settings,
+                             staff=staff_names(conn))
+        _four_eyes(conn, record, action, actor)
+        _within_record_size(conn, record, changes, note, settings)
         if action == "merge":
             target = conn.execute(sa.select(complaints.c.status).where(complaints.c.ref == changes["merged_into"])
                                   ).scalar()
@@ -132,6 +137,45 @@ def apply_action(
             changes.update(due_response=add_hours(now, target.respond_hours, settings.business_hours),
                            response_overdue_at=None)
         return _write(conn, record, changes, actor=actor, action=action, now=now, note=note)
+
+
+def _four_eyes(conn: Connection, record: dict[str, Any], action: str, actor: str) -> None:
+    """ISO 10002 independence, checked on what people did (the events), not on a typed name: only the assigned
+    investigator records findings, and no one who recorded findings on the record may decide it."""
+    if action == "investigate" and actor != record.get("investigator"):
+        raise TransitionRefused(
+            "findings-by-investigator",
+            f"only the assigned investigator ({record.get('investigator') or 'none'}) may record findings; "
+            "assign the investigation first")
+    if action == "decide":
+        investigated = conn.execute(sa.select(complaint_events.c.seq).where(
+            complaint_events.c.complaint_id == record["id"], complaint_events.c.action == "investigate",
+            complaint_events.c.actor == actor).limit(1)).first()
+        if investigated is not None:
+            raise TransitionRefused(
+                "decider-not-investigator",
+                f"{actor} recorded investigation findings on {record['ref']} (event {investigated.seq}) and so may "
+                "not decide it; ask another person to decide")
+
+
+def _text_size(value: Any) -> int:
+    if value is None:
+        return 0
+    return len(value) if isinstance(value, str) else len(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _within_record_size(conn: Connection, record: dict[str, Any], changes: dict[str, Any], note: str | None,
+                        settings: ComplaintsSettings) -> None:
+    """Refuse a change that would take the text written to one record (events and notes) over the limit."""
+    limit = settings.limits.record_chars
+    rows = conn.execute(sa.select(complaint_events.c.note, complaint_events.c.after)
+                        .where(complaint_events.c.complaint_id == record["id"])).all()
+    used = sum(_text_size(r.note) + _text_size(r.after) for r in rows)
+    adding = _text_size(note) + sum(_text_size(v) for v in changes.values())
+    if used + adding > limit:
+        raise TransitionRefused(
+            "record-size", f"{record['ref']} already holds {used} characters of text; adding {adding} would pass the "
+            f"limit of {limit} (limits.record_chars): attach long material elsewhere and note where it is")
 
 
 def record_deadline_missed(engine: Engine, ref: str, which: str, *, now: datetime, alert_id: str | None) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from complaints.clock import utc
 from complaints.config import ComplaintsSettings
+from complaints.spreadsheet import SafeCsvWriter
 from complaints.tables import complaints
 
 
@@ -63,6 +64,28 @@ class Report:
     @property
     def recurring_root_causes(self) -> list[tuple[str, int]]:
         return [(cause, n) for cause, n in self.root_causes if n > 1]
+
+
+FIRST_REPORT_DAY = date(2000, 1, 1)
+
+
+def check_period(first: date | str | None, last: date | str | None, *, today: date) -> tuple[date, date]:
+    """The report period as two dates (default: the 90 days up to today), each between 2000-01-01 and a year
+    from today; ComplaintError naming the rule otherwise. Swapped dates are put in order."""
+    from complaints.errors import ComplaintError
+
+    try:
+        d_last = date.fromisoformat(last) if isinstance(last, str) else (last or today)
+        d_first = date.fromisoformat(first) if isinstance(first, str) else first
+    except ValueError:
+        raise ComplaintError("dates must be given as YYYY-MM-DD") from None
+    latest = today + timedelta(days=366)
+    if d_first is None:
+        d_first = max(FIRST_REPORT_DAY, d_last - timedelta(days=89)) if FIRST_REPORT_DAY <= d_last <= latest else d_last
+    for day in (d_first, d_last):
+        if not FIRST_REPORT_DAY <= day <= latest:
+            raise ComplaintError(f"report dates must lie between {FIRST_REPORT_DAY} and {latest}, not {day}")
+    return (d_last, d_first) if d_first > d_last else (d_first, d_last)
 
 
 def period_bounds(first_day: date, last_day: date) -> tuple[datetime, datetime]:
@@ -235,7 +258,7 @@ def render_html(rep: Report) -> str:
 def render_csv(rep: Report) -> str:
     """Long-format CSV: section, key, value (one figure per line, easy to pivot)."""
     out = io.StringIO()
-    writer = _SafeWriter(csv.writer(out, lineterminator="\n"))
+    writer = SafeCsvWriter(csv.writer(out, lineterminator="\n"))
     writer.writerow(["section", "key", "value"])
     writer.writerow(["period", "from", rep.start.date().isoformat()])
     writer.writerow(["period", "to", (rep.end - timedelta(days=1)).date().isoformat()])
@@ -265,17 +288,6 @@ def render_csv(rep: Report) -> str:
         writer.writerow([f"trend_{rep.trend_unit}_received", start.isoformat(), received])
         writer.writerow([f"trend_{rep.trend_unit}_closed", start.isoformat(), closed])
     return out.getvalue()
-
-
-class _SafeWriter:
-    """A csv writer that defuses cells a spreadsheet would run as a formula (root causes are typed by people)."""
-
-    def __init__(self, writer: Any) -> None:
-        self._writer = writer
-
-    def writerow(self, row: list[Any]) -> None:
-        self._writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-                               for v in row])
 
 
 def _num(value: float | None, digits: int = 1) -> str:

@@ -144,3 +144,25 @@ complaint_users = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
 )
+
+# Signed-in sessions: the cookie holds a random token, only its SHA-256 is stored (a leaked table signs no one in).
+complaint_sessions = sa.Table(
+    "complaint_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_seen_at", TS, nullable=False),
+)
+
+# Failed sign-ins per client address and per account name; the key is a SHA-256 so that whatever was typed into
+# the user name field (sometimes a password) is never stored.
+complaint_signin_failures = sa.Table(
+    "complaint_signin_failures",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", TS, nullable=False),
+)

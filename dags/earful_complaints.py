@@ -24,7 +24,7 @@ START = pendulum.datetime(2026, 1, 1, tz="UTC")
 @dag(dag_id="earful_complaint_deadlines", schedule="@hourly", start_date=START, catchup=False, max_active_runs=1,
      default_args=DEFAULT_ARGS, tags=["earful", "complaints"], doc_md=__doc__)
 def earful_complaint_deadlines() -> None:
-    @task
+    @task(multiple_outputs=False)
     def check_deadlines() -> dict:
         from datetime import UTC, datetime
 
@@ -40,7 +40,7 @@ def earful_complaint_deadlines() -> None:
      start_date=START, catchup=False, max_active_runs=1, default_args=DEFAULT_ARGS, tags=["earful", "complaints"],
      doc_md=__doc__)
 def earful_complaints_report() -> None:
-    @task
+    @task(multiple_outputs=False)
     def weekly_report() -> dict:
         from datetime import UTC, datetime
 

@@ -21,21 +21,21 @@ DEFAULT_ARGS = task_defaults(timedelta(minutes=2), timedelta(minutes=30), timede
      start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False, max_active_runs=1,
      default_args=DEFAULT_ARGS, tags=["earful", "housekeeping"], doc_md=__doc__)
 def earful_housekeeping() -> None:
-    @task
+    @task(multiple_outputs=False)
     def retention() -> dict:
         from earful.airflow_settings import load_task_settings
         from earful.tasks import housekeeping_retention
 
         return housekeeping_retention(load_task_settings())
 
-    @task
+    @task(multiple_outputs=False)
     def rollover() -> dict:
         from earful.airflow_settings import load_task_settings
         from earful.tasks import housekeeping_rollover
 
         return housekeeping_rollover(load_task_settings())
 
-    @task
+    @task(multiple_outputs=False)
     def outbox_retries() -> dict:
         from earful.airflow_settings import load_task_settings
         from earful.tasks import housekeeping_outbox

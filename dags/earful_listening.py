@@ -1,7 +1,12 @@
 """earful listening DAG: every configured source, one mapped task each, then alerts.
 
-list_sources -> listen[source] (mapped: a failing source fails only its own task, retried with backoff)
+list_sources -> listen[source] (mapped: a failing source fails only its own task, retried with backoff;
+                                at most EARFUL_SOURCE_CONCURRENCY of one run at once)
              -> alerts (runs when every source task is done, over the mentions they indexed)
+
+Every run has a real data interval [start, end) of EARFUL_LISTENING_INTERVAL_MINUTES (a data-interval
+timetable: a plain timedelta schedule would give Airflow 3's zero-width trigger intervals). The tasks hand on
+counts and mention ids only, one XCom each.
 
 Backfill-safe: a backfill, or a re-run of an interval that ended more than an hour ago, reads that interval
 only (X bounds it server-side; Reddit and RSS keep what was published in it; RSS only has its current items)
@@ -16,13 +21,18 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import DeltaDataIntervalTimetable, Param, dag, get_current_context, task
 
 from earful.dag_defaults import task_defaults
 
-# A fixed interval (not a cron expression) so that every run has a real data interval [start, end).
+if TYPE_CHECKING:
+    from earful.tasks import SourceCounts
+
+# A data-interval timetable, so that every run (scheduled, or manual with a logical date) covers a real interval
+# [start, end): scheduled runs the grid's intervals, a manual run at T [T - INTERVAL, T).
 INTERVAL = timedelta(minutes=int(os.environ.get("EARFUL_LISTENING_INTERVAL_MINUTES", "15")))
 SOURCE_CONCURRENCY = int(os.environ.get("EARFUL_SOURCE_CONCURRENCY", "4"))
 
@@ -31,7 +41,7 @@ DEFAULT_ARGS = task_defaults(timedelta(seconds=30), timedelta(minutes=10), timed
 
 @dag(
     dag_id="earful_listening",
-    schedule=INTERVAL,
+    schedule=DeltaDataIntervalTimetable(INTERVAL),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -54,8 +64,8 @@ def earful_listening() -> None:
             logging.getLogger("earful").warning(line)  # e.g. "x: skipped, no bearer token (...)"
         return plan["sources"]
 
-    @task(max_active_tis_per_dagrun=SOURCE_CONCURRENCY)
-    def listen(source_id: str) -> dict:
+    @task(max_active_tis_per_dagrun=SOURCE_CONCURRENCY, multiple_outputs=False)
+    def listen(source_id: str) -> SourceCounts:
         from datetime import UTC, datetime
 
         from earful.airflow_settings import load_task_settings
@@ -68,8 +78,8 @@ def earful_listening() -> None:
                             length=INTERVAL)
         return run_source(load_task_settings(), source_id, window)
 
-    @task(trigger_rule="all_done")
-    def alerts(results: list[dict | None]) -> dict:
+    @task(trigger_rule="all_done", multiple_outputs=False)
+    def alerts(results: list[SourceCounts | None]) -> dict[str, int]:
         from earful.airflow_settings import load_task_settings
         from earful.tasks import run_post_index_hooks
 

@@ -7,6 +7,8 @@ Connections map onto the settings' own keys, so the rest of earful never knows w
 |-----------------|-----------------------------------------------------|------------------------------------------------|
 | `earful_reddit` | login = client id, password = client secret         | sources.reddit.client_id / client_secret       |
 | `earful_x`      | password = bearer token                             | sources.x.bearer_token                         |
+| `earful_mastodon_<name>` | password = access token                    | sources.mastodon.instances.<name>.access_token |
+| `earful_bluesky`| login = identifier (handle), password = app password | sources.bluesky.identifier / app_password      |
 | `earful_es`     | host (+ schema, port) = URL, login / password       | index.url, index.username / password           |
 | `earful_smtp`   | host, port, login, password                         | every `email` channel under alerts.channels    |
 | `earful_records`| the whole URI (e.g. postgresql+psycopg://...)        | records.url                                    |
@@ -56,6 +58,13 @@ def connection_overrides(lookup: ConnectionLookup, config: dict[str, Any] | None
         _put(overrides, ("sources", "reddit"), client_id=reddit.login, client_secret=reddit.password)
     if (x := lookup("earful_x")) is not None and x.password:
         _put(overrides, ("sources", "x"), bearer_token=x.password)
+    instances = (((config or {}).get("sources") or {}).get("mastodon") or {}).get("instances") or {}
+    for name in instances if isinstance(instances, dict) else ():
+        if (mastodon := lookup(f"earful_mastodon_{name}")) is not None and mastodon.password:
+            _put(overrides, ("sources", "mastodon", "instances", name), access_token=mastodon.password)
+    if (bluesky := lookup("earful_bluesky")) is not None and bluesky.password:
+        values = {"app_password": bluesky.password} | ({"identifier": bluesky.login} if bluesky.login else {})
+        _put(overrides, ("sources", "bluesky"), **values)
     if (es := lookup("earful_es")) is not None and es.host:
         scheme = es.schema or "https"
         url = es.host if "://" in es.host else f"{scheme}://{es.host}{f':{es.port}' if es.port else ''}"

@@ -5,9 +5,7 @@ It runs where the mention was fetched: in the batch's own process, or in a fetch
 
 from __future__ import annotations
 
-from typing import Any
 
-from listeners.base import FetchResult, Listener
 from listeners.config import TopicSettings
 from listeners.dedupe import Fingerprinter
 from listeners.mention import Mention
@@ -43,12 +41,3 @@ def annotate(mentions: list[Mention], topics: list[CompiledTopic], min_letters: 
         match_topics(mention, topics)
         if fingerprinter is not None and mention.topics:
             mention.dup_bands = fingerprinter.bands(f"{mention.title}\n{mention.text}")
-
-
-def fetch_annotated(listener: Listener, cursor: dict[str, Any] | None, topics: list[TopicSettings],
-                    min_letters: int) -> FetchResult:
-    """Fetch one source and annotate its mentions: what a fetch worker process runs."""
-    fetched = listener.fetch(cursor)
-    annotate(fetched.mentions, compile_topics(topics), min_letters, Fingerprinter())
-    fetched.annotated = True
-    return fetched

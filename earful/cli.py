@@ -10,7 +10,7 @@ from rich.console import Console
 
 from alerts.cli import app as alerts_app
 from complaints.cli import app as complaints_app
-from earful.errors import EarfulError
+from earful_common.errors import ReportedError
 from earful.housekeeping_cli import app as housekeeping_app
 from nlp import cli as nlp_cli
 
@@ -49,19 +49,34 @@ def load(config: Path | None, es_url: str | None = None):  # noqa: ANN201 - retu
     return load_settings(config, overrides)
 
 
+WaitOption = Annotated[float, typer.Option(
+    "--wait", min=0, help="If another run is using the data folder, wait up to this many seconds (default: refuse).")]
+
+
 @app.command()
-def run(config: ConfigOption = None, es_url: EsUrlOption = None) -> None:
+def run(config: ConfigOption = None, es_url: EsUrlOption = None, wait: WaitOption = 0.0) -> None:
     """Run one listening batch: fetch, match topics, detect language, classify, index, alert."""
+    from earful.operational import check_data_folder
+    from earful.privacy_guard import require_author_secret
+    from earful.run_lock import run_lock
     from earful.runner import run_batch
     from earful.summary import print_summary
 
     settings = load(config, es_url)
+    require_author_secret(settings)
+    check_data_folder(settings, create=True)
     out = console()
-    summary = run_batch(settings, out)
+    with run_lock(settings.data_dir, wait):
+        summary = run_batch(settings, out)
     print_summary(summary, out)
     if summary.failed_sources and not summary.ok_sources:
         raise typer.Exit(3)
-    if summary.not_durable:  # stored what it could; the index or the records database needs attention
+    if summary.index_unreachable:  # stored what it fetched; the one line says why it is not searchable yet
+        from earful.operational import OperationalFailure
+
+        raise OperationalFailure(f"{summary.index_unreachable}; {summary.awaiting_index} stored mentions await "
+                                 "indexing (the next run indexes them)")
+    if summary.not_durable:  # the records database could not store everything: the summary says what
         raise typer.Exit(1)
 
 
@@ -75,18 +90,23 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
 ) -> None:
     """Search the indexed mentions, newest first."""
+    from earful.operational import check_data_folder
     from earful.queries import print_search
 
     settings = load(config, es_url)
+    check_data_folder(settings, create=False)
     print_search(settings, console(), query=query, topic=topic, lang=lang, limit=limit)
 
 
 @app.command()
 def stats(config: ConfigOption = None, es_url: EsUrlOption = None) -> None:
     """Counts of indexed mentions per topic, language, source and day."""
+    from earful.operational import check_data_folder
     from earful.queries import print_stats
 
-    print_stats(load(config, es_url), console())
+    settings = load(config, es_url)
+    check_data_folder(settings, create=False)
+    print_stats(settings, console())
 
 
 @app.command()
@@ -108,15 +128,15 @@ def reindex(
 
 def main() -> None:
     """Entry point: run the app, turning expected errors into one clear line and an exit code."""
+    from earful.operational import log_one_line
+
+    log_one_line()
     try:
         code = app(standalone_mode=False)
         if isinstance(code, int) and code:  # in this mode click returns, not raises, a typer.Exit's code
             raise SystemExit(code)
-    except EarfulError as exc:
-        from rich.markup import escape
-
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        raise SystemExit(exc.exit_code) from None
+    except ReportedError as exc:
+        _fail(exc)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
@@ -127,7 +147,20 @@ def main() -> None:
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             raise SystemExit(exc.exit_code) from None
-        raise
+        from earful.operational import as_reported
+
+        reported = as_reported(exc)  # the disk, the records database or the index failed: say which, in one line
+        if reported is None:
+            raise  # a bug: keep its traceback
+        _fail(reported)
+
+
+def _fail(exc: ReportedError) -> None:
+    """Print `exc` as one line on stderr and exit with its code."""
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+    raise SystemExit(exc.exit_code) from None
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Errors the command line turns into clear messages and exit codes."""
 
+from earful_common.errors import ReportedError
 
-class EarfulError(Exception):
+
+class EarfulError(ReportedError):
     """Base class of errors that are reported to the user without a traceback."""
 
     exit_code = 1

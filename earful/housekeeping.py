@@ -93,20 +93,27 @@ def _delete_by_query(services: Services, query: dict[str, Any]) -> int:
     return deleted
 
 
-def author_query(settings: Settings, source_kind: str, handle: str) -> tuple[str, dict[str, Any]]:
-    """The pseudonym of `handle` on `source_kind`, and the query of every mention by that author."""
-    from listeners.pseudonym import author_ref
+def author_query(settings: Settings, source_kind: str, handle: str) -> tuple[list[str], dict[str, Any]]:
+    """The pseudonyms of `handle` on `source_kind` (see listeners.pseudonym.author_keys), and the query of every
+    mention by that author."""
+    from listeners.pseudonym import author_keys, author_ref
 
-    ref = author_ref(settings.privacy.author_secret.get_secret_value(), source_kind, handle)
-    if ref is None:
+    secret = settings.privacy.author_secret.get_secret_value()
+    refs = [ref for key in author_keys(source_kind, handle) if (ref := author_ref(secret, source_kind, key))]
+    if not refs:
         from earful.errors import UsageError
 
+        if source_kind == "bluesky" and handle.strip():
+            raise UsageError("give the Bluesky author's DID (did:plc:...), not the handle; the DID is on the "
+                             "profile (or: com.atproto.identity.resolveHandle)")
+        if source_kind == "mastodon" and handle.strip():
+            raise UsageError("give the Mastodon author as @user@domain or as the actor URL (https://...)")
         raise UsageError("the author handle is empty")
     raw = handle.strip().lstrip("@")
     query = {"bool": {"filter": [{"term": {"source_kind": source_kind}}], "should": [
-        {"term": {"author_ref": ref}}, {"term": {"author_raw": raw}}, {"term": {"author_raw": f"@{raw}"}},
+        *({"term": {"author_ref": ref}} for ref in refs), {"term": {"author_raw": raw}}, {"term": {"author_raw": f"@{raw}"}},
     ], "minimum_should_match": 1}}
-    return ref, query
+    return refs, query
 
 
 def _matching_ids(services: Services, query: dict[str, Any], page: int = 1000) -> list[str]:
@@ -131,13 +138,13 @@ def erase_author(services: Services, source_kind: str, handle: str) -> ErasureRe
     from records.mentions import by_author, delete_mentions
     from records.tables import near_dup_bands
 
-    ref, query = author_query(services.settings, source_kind, handle)
+    refs, query = author_query(services.settings, source_kind, handle)
     raw = handle.strip().lstrip("@")
-    stored = delete_mentions(services.engine, by_author(source_kind, ref, [raw, f"@{raw}"]))
+    stored = delete_mentions(services.engine, by_author(source_kind, refs, [raw, f"@{raw}"]))
     services.es.indices.refresh(index=services.alias)
     indexed = _matching_ids(services, query)
     ids = sorted(set(stored) | set(indexed))
-    report = ErasureReport(author_ref=ref, records_deleted=len(stored))
+    report = ErasureReport(author_ref=", ".join(refs), records_deleted=len(stored))
     report.mentions_deleted = _delete_by_query(services, query) if indexed else 0
     with services.engine.begin() as conn:
         for start in range(0, len(ids), 500):
@@ -145,7 +152,7 @@ def erase_author(services: Services, source_kind: str, handle: str) -> ErasureRe
             report.bands_deleted += conn.execute(
                 sa.delete(near_dup_bands).where(near_dup_bands.c.mention_id.in_(part))).rowcount
         report.complaint_refs = sorted(conn.execute(
-            sa.select(complaints.c.ref).where(complaints.c.complainant_ref == ref)).scalars())
+            sa.select(complaints.c.ref).where(complaints.c.complainant_ref.in_(refs))).scalars())
     return report
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+SOURCE_KINDS = ("rss", "reddit", "x", "mastodon", "bluesky")
+
 app = typer.Typer(help="Retention, erasure of one author, index rollover, alert outbox retries.", no_args_is_help=True)
 
 Config = Annotated[
@@ -48,8 +50,11 @@ def retention(config: Config = None, es_url: EsUrl = None) -> None:
 
 @app.command("erase-author")
 def erase_author(
-    handle: Annotated[str, typer.Argument(help="The author's handle as the source shows it (e.g. @someone).")],
-    source_kind: Annotated[str, typer.Option("--source-kind", "-s", help="rss, reddit or x.")],
+    handle: Annotated[str, typer.Argument(
+        help="The author's account id on the platform (X: the numeric user id; Reddit: the account fullname "
+             "t2_...), @user@domain or the actor URL (Mastodon), the DID did:plc:... (Bluesky), or for RSS the "
+             "author as the feed writes it. Pseudonyms are keyed on the id, not the handle.")],
+    source_kind: Annotated[str, typer.Option("--source-kind", "-s", help="rss, reddit, x, mastodon or bluesky.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     config: Config = None,
     es_url: EsUrl = None,
@@ -59,8 +64,8 @@ def erase_author(
     from earful.services import open_services
 
     out = _console()
-    if source_kind not in ("rss", "reddit", "x"):
-        out.print(f"[red]--source-kind must be rss, reddit or x, not {source_kind!r}[/]")
+    if source_kind not in SOURCE_KINDS:
+        out.print(f"[red]--source-kind must be {', '.join(SOURCE_KINDS[:-1])} or {SOURCE_KINDS[-1]}, not {source_kind!r}[/]")
         raise typer.Exit(2)
     if not handle.strip().lstrip("@"):
         out.print("[red]the handle is empty[/]")

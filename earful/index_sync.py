@@ -15,12 +15,18 @@ from dataclasses import dataclass, field
 
 from earful.services import Services
 from indexer.bulk import existing_ids, index_documents
-from indexer.client import describe_unreachable, unreachable_errors
+from earful.operational import index_reason
+from indexer.client import unreachable_errors
 from records.mentions import (
     ACKNOWLEDGED, UNINDEXED, VERIFIED, Document, count_by_state, iter_documents, iter_ids, set_index_state,
 )
 
 log = logging.getLogger(__name__)
+
+
+def describe_unreachable(exc: Exception) -> str:
+    """One line on why the index could not take a request."""
+    return f"index unreachable: {index_reason(exc)}"
 
 
 @dataclass

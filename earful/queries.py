@@ -19,9 +19,11 @@ def _snippet(hit: dict, width: int = 90) -> str:
 
 def print_search(settings: Settings, console: Console, *, query: str, topic: str | None, lang: str | None,
                  limit: int) -> None:
-    """Print the newest mentions matching `query`."""
+    """Print the newest mentions matching `query`; `topic` and `lang` are checked first (a typo is an error, not
+    an empty result)."""
     from indexer.search import search_mentions
 
+    topic, lang = search_filters(settings, topic, lang)
     with open_services(settings) as services:
         try:
             total, hits = search_mentions(services.es, services.alias, query, topic=topic, lang=lang, limit=limit)
@@ -43,6 +45,24 @@ def print_search(settings: Settings, console: Console, *, query: str, topic: str
             escape(_snippet(hit)), escape(hit.get("url") or ""),
         )
     console.print(table)
+
+
+def search_filters(settings: Settings, topic: str | None, lang: str | None) -> tuple[str | None, str | None]:
+    """The topic as configured (any case) and the language as an ISO 639 code in lower case; UsageError for an
+    unknown topic or something that is no language code."""
+    import re
+
+    if topic is not None:
+        names = {t.name.casefold(): t.name for t in settings.topics}
+        if topic.strip().casefold() not in names:
+            known = ", ".join(sorted(names.values())) or "none"
+            raise UsageError(f"--topic {topic!r}: no such topic (configured topics: {known})")
+        topic = names[topic.strip().casefold()]
+    if lang is not None:
+        lang = lang.strip().lower()
+        if not re.fullmatch(r"[a-z]{2,3}", lang):
+            raise UsageError(f"--lang {lang!r}: not a language code; use an ISO 639 code such as en, de or fa")
+    return topic, lang
 
 
 def print_stats(settings: Settings, console: Console) -> None:

@@ -15,11 +15,11 @@ were prepared, so the outcome does not depend on timing.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,16 +28,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from earful.annotate import annotate, compile_topics, fetch_annotated
+from earful.annotate import annotate, compile_topics
 from earful.enrich import Enricher, load_enricher
+from earful.fetch_pool import fetch_in_worker, fetch_pool
 from earful.hooks import BatchContext, post_index_hooks
 from earful.near_duplicates import NearDuplicateFinder
 from earful.services import Services, open_services
 from earful.settings import Settings
 from earful.sources import build_listeners
 from earful.summary import BatchSummary, SourceResult
-from earful.index_sync import IndexSync
-from indexer.client import describe_unreachable, unreachable_errors
+from earful.index_sync import IndexSync, describe_unreachable
+from earful.operational import first_line
+from indexer.client import unreachable_errors
 from indexer.search import read_mentions
 from listeners.base import FetchResult, Listener, SourceError
 from listeners.mention import Mention
@@ -97,7 +99,7 @@ def prepare_source(
 
 def records_failure(exc: Exception, what: str) -> str:
     """One line for a records database that failed while doing `what` (full disk, read-only...), no traceback."""
-    text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+    text = first_line(str(getattr(exc, "orig", None) or exc))
     full = any(word in text.lower() for word in ("disk is full", "no space left", "disk full", "database or disk"))
     return f"records database {'full' if full else 'failed'} while {what} ({text})"
 
@@ -166,15 +168,19 @@ EARLIER_HOOKS_PER_BATCH = 10_000
 
 
 def run_hooks_over_pending(
-    services: Services, batch_mentions: list[Mention], started: datetime, console: Console
+    services: Services, batch_mentions: list[Mention], started: datetime, console: Console,
+    batch_ids: Collection[str] = (),
 ) -> tuple[dict[str, int], list[str], int]:
     """Run the post-index hooks over every indexed mention waiting for them: this batch's, and any an earlier batch
     stored but did not finish. A mention the index does not have yet keeps waiting. Marks are cleared only when
     every hook succeeded.
 
+    `batch_ids`: this batch's mentions that are not in `batch_mentions` (an Airflow run hands on ids only; they
+    are read back from the index), so that only the others count as "mentions from an unfinished batch".
     Returns the hooks' counts, their errors, and how many mentions they ran over."""
     ready = ready_for_hooks(services.engine)
     known = {m.id: m for m in batch_mentions}
+    this_batch = set(known) | set(batch_ids)
     # Every one of this batch's; of earlier batches' (read back from the records) the oldest, up to a bound.
     earlier = [mention_id for mention_id in ready if mention_id not in known][:EARLIER_HOOKS_PER_BATCH]
     found = {mention_id: mention_from_document(mention_id, doc)
@@ -199,9 +205,8 @@ def run_hooks_over_pending(
     if not errors:
         clear_pending(services.engine, [m.id for m in mentions])
         drop_stale(services.engine)
-    from_earlier = sum(1 for m in mentions if m.id not in known)
-    if from_earlier:
-        counts["mentions from an unfinished batch"] = from_earlier
+    if unfinished := sum(1 for m in mentions if m.id not in this_batch):
+        counts["mentions from an unfinished batch"] = unfinished
     return dict(counts), errors, len(mentions)
 
 
@@ -214,21 +219,28 @@ def fetch_processes(settings: Settings, listeners: list[Listener]) -> int:
     """How many processes fetch and parse beside the batch (0: all in this process)."""
     movable = sum(1 for listener in listeners if getattr(listener, "fetch_in_subprocess", False))
     configured = settings.listening.fetch_processes
-    if configured is None:  # parsing is the bulk of the work: two processes keep up with the rest of the batch
-        return min(2, os.cpu_count() or 1) if movable >= 8 else 0
+    if configured is None:
+        # Workers pay off only with cores to spare: the batch's thread, its storing thread and the embedded index
+        # server keep two busy, and on two cores 2,000 small feeds took 1.5x as long with workers as without.
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return min(2, cores - 2) if movable >= 8 and cores >= 4 else 0
     return min(configured, movable)
 
 
 class Prefetcher:
-    """Fetches sources ahead of the batch in worker processes (those that allow it), a few sources in advance."""
+    """Fetches sources ahead of the batch in worker processes (those that allow it), a few sources in advance.
 
-    def __init__(self, services: Services, listeners: list[Listener], processes: int, ahead: int = 4) -> None:
-        self.services, self.listeners, self.ahead = services, listeners, ahead
+    When the batch reaches a source no worker has started yet, it fetches that source itself instead of waiting
+    (work stealing): with small feeds the batch is never slower than without workers, with large ones the workers
+    parse ahead while it stores."""
+
+    def __init__(self, services: Services, listeners: list[Listener], processes: int, ahead: int | None = None) -> None:
+        # Far enough ahead that a worker always has a source queued; the batch takes back any not started yet.
+        self.services, self.listeners, self.ahead = services, listeners, ahead or 4 * max(processes, 1)
         self.futures: dict[int, Future[FetchResult]] = {}
-        self.pool = (
-            ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
-            if processes else None
-        )
+        listening = services.settings.listening
+        self.pool = (fetch_pool(processes, services.settings.topics, listening.min_chars_for_language)
+                     if processes else None)
 
     def __enter__(self) -> "Prefetcher":
         return self
@@ -242,16 +254,39 @@ class Prefetcher:
         if self.pool is None or index in self.futures or not getattr(listener, "fetch_in_subprocess", False):
             return
         cursor = load_cursor(self.services.engine, listener.source_id)
-        listening = self.services.settings.listening
-        self.futures[index] = self.pool.submit(fetch_annotated, listener, cursor, self.services.settings.topics,
-                                               listening.min_chars_for_language)
+        self.futures[index] = self.pool.submit(fetch_in_worker, listener, cursor)
 
     def fetch_for(self, index: int) -> Callable[[], FetchResult] | None:
-        """The fetch of source `index` (already running in a worker process), or None to fetch in-process."""
-        for ahead in range(index, min(index + self.ahead, len(self.listeners))):
-            self._submit(ahead)
+        """The fetch of source `index` (already running in a worker process), or None to fetch in-process.
+
+        A worker that died (killed, out of memory) breaks the pool: its sources, and the rest, are fetched in
+        this process instead."""
+        try:
+            for ahead in range(index, min(index + self.ahead, len(self.listeners))):
+                self._submit(ahead)
+        except BrokenProcessPool:
+            self._drop_pool()
         future = self.futures.pop(index, None)
-        return future.result if future is not None else None
+        if future is None:
+            return None
+        if not future.done() and future.cancel():  # no worker has started it: fetching it here beats waiting
+            return None
+        listener = self.listeners[index]
+
+        def result() -> FetchResult:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                log.warning("a fetch worker process died; fetching %s in the batch's process", listener.source_id)
+                self._drop_pool()
+                return listener.fetch(load_cursor(self.services.engine, listener.source_id))
+
+        return result
+
+    def _drop_pool(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
 
 
 def run_batch(settings: Settings, console: Console | None = None) -> BatchSummary:

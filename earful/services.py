@@ -25,13 +25,43 @@ class Services:
 
 
 def open_records(settings: Settings) -> Engine:
-    """The records database engine, migrated to the newest schema."""
+    """The records database engine, migrated to the newest schema; unreachable: one line naming it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from earful.operational import OperationalFailure, first_line
     from records.db import make_engine
     from records.migrate import upgrade
 
-    engine = make_engine(settings.records_url())
-    upgrade(engine)
+    url = settings.records_url()
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        where = make_url(url).render_as_string(hide_password=True)
+        raise OperationalFailure(f"records database {where}: {first_line(str(exc.orig))}") from None
     return engine
+
+
+def _first_contact(es: Any, settings: Settings, url: str | None) -> None:
+    """Set up the index; unreachable or refusing: one line naming it (not a transport traceback)."""
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from earful.operational import OperationalFailure, first_line, index_reason
+    from indexer.template import ensure_index
+
+    try:
+        ensure_index(es, settings.index)
+    except TransportError as exc:
+        raise OperationalFailure(f"index {url} unreachable: {index_reason(exc)}") from None
+    except ApiError as exc:
+        detail = first_line(str(exc.body or exc.message))
+        raise OperationalFailure(f"index {url} answered HTTP {exc.status_code} to the index set-up"
+                                 + (f" ({detail})" if detail and detail != "None" else "")
+                                 + ("; check index.username / password / api_key" if exc.status_code in (401, 403)
+                                    else "; is it Elasticsearch?")) from None
 
 
 @contextmanager
@@ -40,9 +70,9 @@ def open_services(settings: Settings, *, index: bool = True, index_optional: boo
 
     With `index_optional`, an index that does not answer is noted in `Services.index_error` instead of raised (a
     batch stores mentions without it and indexes them later)."""
-    from indexer.client import describe_unreachable, make_client, unreachable_errors
+    from earful.operational import OperationalFailure
+    from indexer.client import make_client
     from indexer.embedded import embedded_index
-    from indexer.template import ensure_index
 
     with ExitStack() as stack:
         engine = open_records(settings)
@@ -52,14 +82,15 @@ def open_services(settings: Settings, *, index: bool = True, index_optional: boo
         if index:
             url = settings.index.url
             if embedded:
-                url = stack.enter_context(embedded_index(settings.data_dir, settings.index.embedded_start_timeout))
+                url = stack.enter_context(embedded_index(settings.data_dir, settings.index.embedded_start_timeout,
+                                                         settings.index.embedded_idle_stop))
             es = make_client(settings.index, url)
             stack.callback(es.close)
             try:
-                ensure_index(es, settings.index)
-            except unreachable_errors() as exc:
+                _first_contact(es, settings, url)
+            except OperationalFailure as exc:
                 if not index_optional:
                     raise
-                index_error = describe_unreachable(exc)
+                index_error = str(exc)
         yield Services(settings=settings, engine=engine, es=es, alias=settings.index.alias, embedded=embedded,
                        index_error=index_error)

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from alerts.config import AlertsSettings
 from complaints.config import ComplaintsSettings
@@ -92,13 +92,23 @@ def _location(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
 
 
 def _format_errors(source: str, exc: ValidationError, data: dict[str, Any]) -> str:
-    lines = [f"{source}: invalid configuration ({exc.error_count()} problem{'s' if exc.error_count() > 1 else ''})"]
+    """One line per problem, each blamed on the file or on the environment variable that set the value; a single
+    problem is a single line."""
+    from earful.env_overrides import blame
+
+    problems = []
     for err in exc.errors(include_url=False, include_input=False):
         where = _location(err["loc"], data) or "(top level)"
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; unknown keys are not ignored)"
-        lines.append(f"  {where}: {message}")
+        variable = blame(err["loc"], os.environ)
+        problems.append((f"environment variable {variable} ({where})" if variable else where, message))
+    if len(problems) == 1:
+        where, message = problems[0]
+        return f"{where}: {message}" if where.startswith("environment") else f"{source}: {where}: {message}"
+    lines = [f"{source}: invalid configuration ({len(problems)} problems)"]
+    lines.extend(f"  {where}: {message}" for where, message in problems)
     return "\n".join(lines)
 
 
@@ -120,10 +130,18 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections, not {type(data).__name__}")
     data = _deep_merge(data, overrides or {})
+    from earful.env_overrides import misspelt_variables, parse_error_line
+
+    misspelt = misspelt_variables(Settings, os.environ)
+    if misspelt:
+        raise ConfigError("\n".join(misspelt))
     try:
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_errors(str(path), exc, data)) from None
+    except SettingsError as exc:  # an environment value that cannot be decoded (e.g. not JSON)
+        field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else ""
+        raise ConfigError(parse_error_line(field, os.environ)) from None
     return _resolve_paths(settings, path.parent)
 
 
@@ -138,11 +156,17 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolve_paths(settings: Settings, config_dir: Path) -> Settings:
-    """Relative feed paths are relative to the config file; the data folder to the working directory."""
+    """Relative paths in the file are relative to the file (data folder, feed files, replays), so a command gives
+    the same result from any working directory; a relative EARFUL_DATA_DIR is relative to the working directory,
+    as paths on a command line are."""
+    if not settings.data_dir.is_absolute():
+        base = Path.cwd() if os.environ.get(f"{ENV_PREFIX}DATA_DIR") else config_dir
+        settings.data_dir = (base / settings.data_dir).resolve()
     for feed in settings.sources.rss.feeds:
         if feed.path is not None and not feed.path.is_absolute():
             feed.path = (config_dir / feed.path).resolve()
-    for social in (settings.sources.reddit, settings.sources.x):
+    sources = settings.sources
+    for social in (sources.reddit, sources.x, sources.mastodon, sources.bluesky):
         if social.replay is not None and not social.replay.is_absolute():
             social.replay = (config_dir / social.replay).resolve()
     return settings

@@ -41,19 +41,30 @@ def build_listeners(settings: Settings, engine: Engine) -> SourcePlan:
 
 
 def _add_social(plan: SourcePlan, settings: Settings, engine: Engine) -> None:
-    """Reddit and X listeners (each optional: skipped with one line when it has no credentials)."""
+    """Reddit, X, Mastodon and Bluesky listeners (each optional: skipped with one line when it has no credentials)."""
     from earful.errors import ConfigError
+    from listeners.bluesky import plan_bluesky
+    from listeners.mastodon import plan_mastodon
     from listeners.reddit import plan_reddit
     from listeners.x import plan_x
 
     known = {t.name for t in settings.topics}
-    for section, topics in (("reddit", settings.sources.reddit.topics), ("x", settings.sources.x.topics)):
+    sources = settings.sources
+    for section, topics in (("reddit", sources.reddit.topics), ("x", sources.x.topics),
+                            ("mastodon", sources.mastodon.topics), ("bluesky", sources.bluesky.topics)):
         unknown = sorted(set(topics) - known)
         if unknown:
             raise ConfigError(f"sources.{section}.topics: unknown topic(s) {', '.join(unknown)}; define them under topics")
+    queries = {t.name: t.query for t in settings.topics}
+    bluesky, bluesky_skipped, bluesky_session = plan_bluesky(
+        sources.bluesky, settings.privacy, {t.name: (t.query, t.languages) for t in settings.topics})
+    if bluesky_session is not None:
+        plan.closers.append(bluesky_session.close)
     for listeners, skipped in (
-        plan_reddit(settings.sources.reddit, settings.privacy),
-        plan_x(settings.sources.x, settings.privacy, engine),
+        plan_reddit(sources.reddit, settings.privacy),
+        plan_x(sources.x, settings.privacy, engine),
+        plan_mastodon(sources.mastodon, settings.privacy, queries),
+        (bluesky, bluesky_skipped),
     ):
         plan.listeners.extend(listeners)
         plan.skipped.extend(skipped)

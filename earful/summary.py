@@ -110,8 +110,23 @@ def _counter_table(title: str, column: str, counter: Counter[str]) -> Table:
     return table
 
 
+# What each count means, for the person who reads the summary (printed under the tables).
+COUNT_LEGEND = (
+    "fetched: items the source returned · new: indexed in this batch (near-dup ones included: they are indexed, "
+    "marked as copies of an earlier mention) · seen: already indexed, by an earlier batch or, on a first run, by "
+    "another source that carries the same item · off-topic: matched no topic, not indexed · errors: items "
+    "skipped or refused, listed below. A mention can match several topics, so the topic counts can add up to "
+    "more than the new mentions."
+)
+HOOK_LEGEND = {
+    "alerts updated": "an alert already open counted the new mentions (a repeat or a spike still firing); not re-sent",
+    "alerts raised": "new alerts",
+    "alerts sent": "deliveries made to the alert channels",
+}
+
+
 def print_summary(summary: BatchSummary, console: Console) -> None:
-    """Print the batch as tables: sources, topics, languages, then problems."""
+    """Print the batch as tables: sources, topics, languages, what the counts mean, then problems."""
     sources = Table(title="Sources", title_justify="left")
     sources.add_column("source", no_wrap=True)
     for col in ("fetched", "new", "seen", "near-dup", "off-topic", "errors"):
@@ -133,6 +148,10 @@ def print_summary(summary: BatchSummary, console: Console) -> None:
         console.print(_counter_table("Topics", "topic", topics))
     if languages:
         console.print(_counter_table("Languages", "language", languages))
+    console.print(f"[dim]{escape(COUNT_LEGEND)}[/]", soft_wrap=False)
+    explained = [f"{name}: {meaning}" for name, meaning in HOOK_LEGEND.items() if summary.hook_counts.get(name)]
+    if explained:
+        console.print(f"[dim]{escape(' · '.join(explained))}[/]")
     for line in summary.skipped:
         console.print(f"[dim]skipped:[/] {escape(line)}")
     for s in summary.sources:
@@ -145,7 +164,7 @@ def print_summary(summary: BatchSummary, console: Console) -> None:
     for error in summary.batch_errors:
         console.print(f"[red]batch:[/] {escape(error)}")
     if summary.index_unreachable:
-        console.print(f"[yellow]index unreachable:[/] {escape(summary.index_unreachable)}")
+        console.print(f"[yellow]index not written:[/] {escape(summary.index_unreachable)}")
     if summary.lost_by_index:
         console.print(f"[yellow]index:[/] {summary.lost_by_index} mentions an earlier batch indexed were not in the "
                       "index (lost before it saved them); indexed again from the records")

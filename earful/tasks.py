@@ -1,4 +1,5 @@
-"""The functions Airflow tasks call: one function per task, small dicts of counts and ids back (for XCom).
+"""The functions Airflow tasks call: one function per task, small dicts of counts and ids back (one XCom each:
+the DAGs declare `multiple_outputs=False`, since a dict return type would otherwise push every key on its own).
 
 Each takes loaded `Settings` and opens what it needs itself, so a task runs on any worker. Mention bodies never
 leave a function: the listening tasks hand on mention ids, and the alerts task reads the documents back from
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from earful.errors import EarfulError
 from earful.settings import Settings
@@ -63,7 +64,22 @@ def _enricher(settings: Settings, cache: dict[str, Any] = {}) -> Any:  # noqa: B
     return cache[key]
 
 
-def run_source(settings: Settings, source_id: str, window: Window | None = None) -> dict[str, Any]:
+class SourceCounts(TypedDict):
+    """What one listening task hands on (its XCom): the source id, counts, and the ids of the mentions it indexed,
+    which the alerts task reads."""
+
+    source: str
+    fetched: int
+    new: int
+    already_seen: int
+    near_duplicates: int
+    off_topic: int
+    errors: int
+    cursor_committed: bool
+    mention_ids: list[str]
+
+
+def run_source(settings: Settings, source_id: str, window: Window | None = None) -> SourceCounts:
     """Fetch, prepare and store one source end to end (the runner's own stages), by its source id.
 
     Without `window` it reads since the stored cursor and moves it; with one it reads that interval only and
@@ -78,6 +94,9 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
     from earful.services import open_services
     from earful.sources import build_listeners
 
+    from earful.privacy_guard import require_author_secret
+
+    require_author_secret(settings)  # real posts are never pseudonymised with the public demo secret
     topics = compile_topics(settings.topics)
     enricher = _enricher(settings)  # before fetching: an unusable model fails the task before any API call
     with open_services(settings, index_optional=True) as services:  # stores while the index is away
@@ -108,11 +127,11 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
         raise SourceFailed(f"{source_id}: " + ("; ".join(result.errors) or "failed"))
     ids = [m.id for m in indexed]
     if len(ids) > MAX_IDS_PER_SOURCE:
-        log.warning("%s: %d new mentions; alerts see the first %d", source_id, len(ids), MAX_IDS_PER_SOURCE)
+        log.warning("%s: %d new mentions; the alerts task counts the first %d as this run's", source_id, len(ids),
+                    MAX_IDS_PER_SOURCE)
+    log.info("%s (%s): read %s", source_id, result.kind, f"window {window.describe()}" if window else "since the cursor")
     return {
         "source": source_id,
-        "kind": result.kind,
-        "window": window.describe() if window else None,
         "fetched": result.fetched,
         "new": result.new,
         "already_seen": result.already_seen,
@@ -125,11 +144,12 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
     }
 
 
-def run_post_index_hooks(settings: Settings, mention_ids: list[str], started_at: datetime | None = None) -> dict[str, Any]:
+def run_post_index_hooks(settings: Settings, mention_ids: list[str], started_at: datetime | None = None) -> dict[str, int]:
     """The post-index hooks (alerts: evaluate the rules, deliver the outbox) over every mention waiting for them.
 
-    `mention_ids` (this run's, from XCom) are counted; the mentions themselves come from the pending list in the
-    records database, which also holds those of a run that died between indexing and its hooks.
+    The mentions come from the pending list in the records database, which also holds those of a run that died
+    between indexing and its hooks; `mention_ids` (this run's, from XCom) tell this run's from those, which are
+    counted as "mentions from an unfinished batch".
     """
     from rich.console import Console
 
@@ -145,8 +165,8 @@ def run_post_index_hooks(settings: Settings, mention_ids: list[str], started_at:
         services.es.indices.refresh(index=services.alias)
         # The mentions of this run, and any that an earlier run indexed but died before its hooks ran.
         counts, errors, found = run_hooks_over_pending(services, [], started_at or datetime.now(UTC),
-                                                       Console(quiet=True))
-        counts = {"mentions": len(dict.fromkeys(mention_ids)), "found": found, **counts}
+                                                       Console(quiet=True), batch_ids=mention_ids)
+        counts = {"mentions": len(set(mention_ids)), "found": found, **counts}
     if errors:
         raise EarfulError("post-index hooks failed: " + "; ".join(errors))
     return counts

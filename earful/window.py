@@ -77,9 +77,10 @@ def run_window(
 
     mode "cursor" / "window" force one way. "auto": a backfill, or a run whose data interval ended more than
     `lag` ago (a re-run of a past interval), reads its interval; the current interval reads since the cursor, so
-    a live run never leaves a gap between intervals. A manual run with a logical date has a zero-width interval
-    in Airflow 3; with `length` (the DAG's interval) it reads [logical date, logical date + length), like the
-    scheduled run of that date.
+    a live run never leaves a gap between intervals. Under a trigger timetable (Airflow 3's default for a plain
+    schedule) a manual run with a logical date has a zero-width interval; with `length` (the DAG's interval) it
+    reads [logical date, logical date + length). earful's listening DAG uses a data-interval timetable, which
+    gives every run a real interval.
     """
     if mode not in ("auto", "cursor", "window"):
         raise ValueError(f"mode must be auto, cursor or window, not {mode!r}")

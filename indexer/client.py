@@ -34,12 +34,3 @@ def unreachable_errors() -> tuple[type[Exception], ...]:
 
     return (TransportError, ApiError)
 
-
-def describe_unreachable(exc: Exception) -> str:
-    """One line on why the index could not take a request (the client's message names the node, never its
-    credentials)."""
-    import re
-
-    text = " ".join(str(exc).split())
-    errno = re.findall(r"\[Errno -?\d+\][^)\]']*", text)  # the OS's reason, under the client's wrapping
-    return f"{type(exc).__name__}: {errno[-1].strip() if errno else text[:200]}"

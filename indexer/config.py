@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class IndexSettings(BaseModel):
@@ -24,6 +24,25 @@ class IndexSettings(BaseModel):
     replicas: int = Field(default=0, ge=0)
     bulk_chunk_size: int = Field(default=500, ge=1)
     embedded_start_timeout: float = Field(default=30.0, gt=0)
+    embedded_idle_stop: float = Field(
+        default=0.0, ge=0,
+        description="seconds the shared embedded server stays up after its last user leaves (0: stop at once)")
+
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, url: str | None) -> str | None:
+        """The client's own URL rule, checked on load (a bad URL is a configuration error, not a crash later)."""
+        if url is None:
+            return None
+        from elastic_transport.client_utils import url_to_node_config
+
+        try:
+            node = url_to_node_config(url)
+        except ValueError:
+            raise ValueError("not a usable URL; give scheme, host and port, e.g. https://es.example.org:9200") from None
+        if node.scheme not in ("http", "https"):
+            raise ValueError(f"scheme {node.scheme!r} is not http or https")
+        return url
 
     @model_validator(mode="after")
     def _auth_pairs(self) -> "IndexSettings":

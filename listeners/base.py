@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from earful_common.errors import ReportedError
 from listeners.mention import Mention
 
 
-class SourceError(Exception):
+class SourceError(ReportedError):
     """A source failed as a whole (unreachable, refused, malformed); other sources still run."""
 
     def __init__(self, source: str, message: str) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
 
+from listeners.bluesky_config import BlueskySettings
+from listeners.mastodon_config import MastodonSettings
 from listeners.reddit_config import RedditSettings
 from listeners.x_config import XSettings
 
@@ -22,13 +24,16 @@ def require_unique_names(items: list[Any], what: str) -> list[Any]:
     return items
 
 
+DEMO_AUTHOR_SECRET = "earful-demo-only-secret"  # public (it is in the source): fine for bundled samples only
+
+
 class PrivacySettings(BaseModel):
     """How authors (people) are stored: a keyed-hash pseudonym by default."""
 
     model_config = ConfigDict(extra="forbid")
 
     author_secret: SecretStr = Field(
-        default=SecretStr("earful-demo-only-secret"),
+        default=SecretStr(DEMO_AUTHOR_SECRET),
         description="Key of the author pseudonym hash; set EARFUL_PRIVACY__AUTHOR_SECRET in production.",
     )
     store_raw_author: bool = False
@@ -59,6 +64,10 @@ class RssSettings(BaseModel):
 
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=15.0, gt=0)
+    deadline: float = Field(
+        default=60.0, gt=0,
+        description="Most seconds one feed's download may take in all (a trickling server fails alone).",
+    )
     max_redirects: int = Field(default=5, ge=0)
     max_bytes: int = Field(default=10_000_000, gt=0)
     user_agent: str = "earful/0.1 (+https://github.com/earful/earful)"
@@ -78,6 +87,8 @@ class SourcesSettings(BaseModel):
     rss: RssSettings = Field(default_factory=RssSettings)
     reddit: RedditSettings = Field(default_factory=RedditSettings)
     x: XSettings = Field(default_factory=XSettings)
+    mastodon: MastodonSettings = Field(default_factory=MastodonSettings)
+    bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
 
 
 class TopicSettings(BaseModel):
@@ -120,6 +131,7 @@ class ListeningSettings(BaseModel):
     min_chars_for_language: int = Field(default=12, ge=1)
     fetch_processes: int | None = Field(
         default=None, ge=0,
-        description="Processes that fetch and parse feeds beside the batch; None = 2 (at most one per core) when "
-                    "there are 8 or more feeds (parsing is CPU-bound), 0 = parse in the batch's own process.",
+        description="Processes that fetch and parse feeds beside the batch; None = 2 when there are 8 or more "
+                    "feeds and 4 or more cores (fewer cores: none; the batch keeps two busy), 0 = parse in the "
+                    "batch's own process.",
     )

@@ -12,6 +12,9 @@ else (401/403, 404, malformed bodies) fails the source with a clear SourceError.
 
 from __future__ import annotations
 
+import logging
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,8 +26,18 @@ from listeners.mention import Mention
 from listeners.ratelimit import RateLimitDeferred, call_with_policy
 from listeners.reddit_client import RedditClient, classify, describe
 from listeners.reddit_config import RedditSettings
-from listeners.reddit_normalize import SkipItem, comment_mention, created, fields_of, fullname, submission_mention
+from listeners.reddit_normalize import (
+    RemovedItem,
+    SkipItem,
+    comment_mention,
+    created,
+    fields_of,
+    fullname,
+    submission_mention,
+)
 
+
+log = logging.getLogger(__name__)
 
 _REDDIT_LISTING_END = 900  # a listing that stops after this many items may have been cut by Reddit
 
@@ -72,11 +85,19 @@ class RedditListener:
                 continue
             things, state, notes = self._read(stream, cursor.get(stream.key))
             result.notes.extend(notes)
+            if stream.kind == "t1":
+                self._look_up_subscribers(things)
+            removed: Counter[str] = Counter()
             for thing in things:
                 try:
                     result.mentions.append(self._mention(stream, thing, fetched_at))
+                except RemovedItem as exc:
+                    removed[str(exc).rsplit("(", 1)[-1].rstrip(")")] += 1
                 except (SkipItem, ValueError, TypeError) as exc:
                     result.item_errors.append(f"{stream.label}: skipped {_safe_name(thing)}: {exc}")
+            if removed:
+                by = ", ".join(f"{n} by {who}" for who, n in sorted(removed.items()))
+                result.notes.append(f"{stream.label}: {sum(removed.values())} removed item(s) not indexed ({by})")
             if state is not None:
                 cursor[stream.key] = state
         return result
@@ -90,8 +111,13 @@ class RedditListener:
         things: list[Any] = []
         reached = False
         listing = stream.listing()
+        deadline = time.monotonic() + self._settings.deadline
         try:
             while True:
+                if time.monotonic() > deadline:
+                    note = (f"{stream.label}: stopped after {len(things)} items at the deadline of "
+                            f"{self._settings.deadline:g} s (sources.reddit.deadline); read again next batch")
+                    return things, None, [note]  # the old cursor stays: the unread older items are not skipped
                 thing = call_with_policy(lambda: next(listing, None), self._client.policy, classify)
                 if thing is None:
                     break
@@ -142,19 +168,46 @@ class RedditListener:
             return submission_mention(thing, **common)
         return comment_mention(thing, subscribers=self._subscribers(fields_of(thing)), **common)
 
+    def _look_up_subscribers(self, things: list[Any]) -> None:
+        """Subscribers of every subreddit these comments come from that is not known yet, in one `/api/info`
+        request per 100 subreddits (a comment listing of r/all spans dozens of them)."""
+        known = self._client.subscribers
+        wanted: dict[str, str] = {}
+        for thing in things:
+            try:
+                name = str(fields_of(thing).get("subreddit") or self._subreddit or "")
+            except TypeError:
+                continue
+            if name and name.lower() not in known:
+                wanted.setdefault(name.lower(), name)
+        if not wanted:
+            return
+        try:
+            for about in self._client.reddit.info(subreddits=list(wanted.values())):
+                data = vars(about)
+                name = str(data.get("display_name") or "").lower()
+                if name:
+                    known[name] = _int_or_none(data.get("subscribers"))
+        except Exception:  # noqa: BLE001 - reach is optional; the comments are indexed without it
+            log.debug("subreddit look-up failed", exc_info=True)
+        for name in wanted:
+            known.setdefault(name, None)
+
     def _subscribers(self, fields: dict[str, Any]) -> int | None:
-        """The subreddit's subscribers (reach of a comment), asked once per subreddit and process."""
+        """The subreddit's subscribers (reach of a comment), as looked up for its listing."""
         name = str(fields.get("subreddit") or self._subreddit or "")
         if not name:
             return None
         if name.lower() not in self._client.subscribers:
-            try:
-                about = self._client.reddit.subreddit(name)
-                about._fetch()  # noqa: SLF001 - one explicit request instead of a lazy one per attribute
-                self._client.subscribers[name.lower()] = int(vars(about).get("subscribers") or 0) or None
-            except Exception:  # noqa: BLE001 - reach is optional; the comment is indexed without it
-                self._client.subscribers[name.lower()] = None
-        return self._client.subscribers[name.lower()]
+            self._look_up_subscribers([fields])
+        return self._client.subscribers.get(name.lower())
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) or None
+    except (TypeError, ValueError):
+        return None
 
 
 def _listing_count(listing: Any) -> int:

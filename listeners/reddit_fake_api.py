@@ -1,7 +1,7 @@
 """A fake Reddit API on 127.0.0.1 that answers the way Reddit does, for tests and the demo replay.
 
 It serves the OAuth token endpoint (`POST /api/v1/access_token`, HTTP basic auth with the app's id and secret),
-subreddit listings (`/r/{name}/new`, `/r/{name}/comments`, `/r/{name}/about`) and search (`/r/all/search`,
+subreddit listings (`/r/{name}/new`, `/r/{name}/comments`, `/r/{name}/about`, `/api/info?sr_name=`) and search (`/r/all/search`,
 `/search`), as `Listing` objects paginated with `after` fullnames, newest first. Things are stored in Reddit's
 own shape (`{"kind": "t3", "data": {...}}`), so fixture files hold what the real API returns.
 """
@@ -62,6 +62,8 @@ class FakeReddit(FakeApi):
         auth = request.headers.get("authorization", "")
         if not auth.lower().startswith("bearer ") or auth.split(" ", 1)[1] not in self.tokens:
             return Reply(401, {"message": "Unauthorized", "error": 401})
+        if request.path.rstrip("/") in ("/api/info", "/api/info.json"):
+            return self._info(request)
         match = _LISTING_PATH.match(request.path)
         if match:
             sub, what = match["sub"], match["what"]
@@ -93,6 +95,13 @@ class FakeReddit(FakeApi):
         token = secrets.token_urlsafe(16)
         self.tokens.add(token)
         return Reply(200, {"access_token": token, "token_type": "bearer", "expires_in": 86400, "scope": "*"})
+
+    def _info(self, request: Request) -> Reply:
+        """`/api/info?sr_name=a,b`: the subreddits' about data as a Listing of t5 things (unknown names left out)."""
+        names = [n for n in request.params.get("sr_name", "").split(",") if n]
+        found = [{"kind": "t5", "data": self.subreddits[n.lower()]} for n in names if n.lower() in self.subreddits]
+        return Reply(200, {"kind": "Listing", "data": {"after": None, "before": None, "dist": len(found),
+                                                       "modhash": None, "geo_filter": "", "children": found}})
 
     def _search(self, request: Request, sub: str | None) -> Reply:
         terms = {t for t in _TERM.findall(request.params.get("q", "").casefold()) if t not in _OPERATORS}

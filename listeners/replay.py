@@ -1,13 +1,14 @@
-"""Replay bundled fixture responses through the real praw and tweepy clients (the demo, without credentials).
+"""Replay bundled fixture responses through the real praw, tweepy, Mastodon.py and atproto clients (the demo).
 
-The fake Reddit and X APIs answer in-process: a requests transport adapter hands each request the client makes
-to the fake API's router and turns its reply into a `requests.Response`. The clients, their OAuth, pagination,
+The fake APIs answer in-process: a requests transport adapter (an httpx MockTransport for atproto) hands each
+request the client makes to the fake API's router and turns its reply into a `requests.Response`. The clients, their OAuth, pagination,
 rate-limit and error handling run unchanged; only the socket is left out, so nothing needs starting or stopping.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -15,6 +16,9 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from listeners.replay_server import FakeApi, Request
+
+if TYPE_CHECKING:
+    import httpx
 
 REPLAY_CLIENT_ID = "replay-client"
 REPLAY_CLIENT_SECRET = "replay-secret"  # noqa: S105 - not a secret: the in-process fake API's own app password
@@ -70,3 +74,31 @@ def x_replay(folder: Path) -> requests.Session:
     from listeners.x_fake_api import FakeX
 
     return replay_session(FakeX(REPLAY_BEARER).load(folder))
+
+
+def mastodon_replay(folder: Path, host: str) -> requests.Session:
+    """A session answering like the Mastodon instance `host` from the fixture files in `folder/<host>/`."""
+    from listeners.mastodon_fake_api import FakeMastodon
+
+    return replay_session(FakeMastodon(REPLAY_BEARER, host=host).load(folder / host))
+
+
+REPLAY_APP_PASSWORD = "replay-app-password"  # noqa: S105 - the in-process fake's own app password
+
+
+def bluesky_replay(folder: Path) -> "httpx.BaseTransport":
+    """An httpx transport (atproto speaks httpx) answering like Bluesky from the fixture files in `folder`."""
+    import httpx
+
+    from listeners.bluesky_fake_api import FakeBluesky
+
+    api = FakeBluesky("earful-replay.bsky.social", REPLAY_APP_PASSWORD).load(folder)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        reply, _delay = api.handle(Request(request.method, request.url.path, params, headers, request.content))
+        content_type = "application/json; charset=utf-8"
+        return httpx.Response(reply.status, headers={"content-type": content_type, **reply.headers}, content=reply.encoded())
+
+    return httpx.MockTransport(answer)

@@ -6,6 +6,7 @@ import calendar
 import functools
 import hashlib
 import ssl
+import time
 import urllib.parse
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -14,13 +15,27 @@ from typing import Any
 
 from listeners.base import FetchResult, SourceError
 from listeners.config import PrivacySettings, RssFeedSettings, RssSettings
-from listeners.html_text import html_to_text, strip_controls
+from listeners.feed_decoding import REPLACEMENT, decode_feed
+from listeners.html_text import strip_controls, text_of
 from listeners.mention import Mention, mention_id
 from listeners.pseudonym import author_ref
 
 MAX_TEXT_CHARS = 20_000
 MAX_TITLE_CHARS = 500
 _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
+_WEB_SCHEMES = ("http", "https")
+_GLOBAL_ID_SCHEMES = ("http", "https", "tag", "urn")  # ids unique across feeds by construction (RFC 4151, 8141)
+
+
+def web_url(url: str | None) -> str | None:
+    """The canonical form of an http(s) URL (any case of the scheme), or None for anything else."""
+    if not url:
+        return None
+    try:
+        scheme = urllib.parse.urlsplit(url.strip()).scheme  # urlsplit lower-cases the scheme
+    except ValueError:
+        return None
+    return canonical_url(url) if scheme in _WEB_SCHEMES else None
 
 
 def canonical_url(url: str) -> str:
@@ -58,11 +73,19 @@ def _entry_time(entry: Any) -> datetime | None:
     return None
 
 
-def _entry_html(entry: Any) -> str:
-    contents = entry.get("content") or []
+def _entry_body(entry: Any) -> tuple[str, str | None]:
+    """The entry's longest content (else its summary) and the type feedparser gives it (text/plain, text/html)."""
+    contents = [c for c in entry.get("content") or [] if c.get("value")]
     if contents:
-        return max((c.get("value", "") for c in contents), key=len)
-    return entry.get("summary", "") or entry.get("description", "")
+        best = max(contents, key=lambda c: len(c.get("value", "")))
+        return best.get("value", ""), best.get("type")
+    detail = entry.get("summary_detail") or {}
+    return entry.get("summary", "") or entry.get("description", ""), detail.get("type")
+
+
+def _title(entry: Any) -> str:
+    detail = entry.get("title_detail") or {}
+    return strip_controls(text_of(entry.get("title", ""), detail.get("type"), MAX_TITLE_CHARS))
 
 
 class RssListener:
@@ -81,16 +104,27 @@ class RssListener:
         self.source_id = f"rss:{feed.name}"
 
     def __getstate__(self) -> dict[str, Any]:
-        # The shared HTTP client stays in the parent; a copy in a fetch subprocess opens its own.
-        return {**self.__dict__, "client": None}
+        # The shared HTTP client stays in the parent; a fetch worker process lends its own (see use_client). The
+        # limits travel without the list of every feed: pickled with each of 2,000 feeds, it made a batch
+        # quadratic.
+        return {**self.__dict__, "client": None, "rss": self.rss.model_copy(update={"feeds": []})}
+
+    def use_client(self, client: Any) -> None:
+        """Fetch with `client` (a fetch worker's long-lived one) unless the listener already has one."""
+        if self.client is None:
+            self.client = client
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
         """Fetch the feed (a 304 or an unchanged file returns nothing) and normalize its items."""
         cursor = dict(cursor or {})
-        body, new_cursor, notes = self._read_path(cursor) if self.feed.path else self._download(cursor)
+        content_type = None
+        if self.feed.path:
+            body, new_cursor, notes = self._read_path(cursor)
+        else:
+            body, new_cursor, notes, content_type = self._download(cursor)
         if body is None:
             return FetchResult(mentions=[], cursor=new_cursor, notes=notes)
-        return self._parse(body, new_cursor, notes)
+        return self._parse(body, new_cursor, notes, content_type)
 
     # -- reading ---------------------------------------------------------------------------------------------
 
@@ -110,10 +144,15 @@ class RssListener:
             return None, cursor, ["unchanged since the last batch"]
         return body, {"sha256": digest}, []
 
-    def _download(self, cursor: dict[str, Any]) -> tuple[bytes | None, dict[str, Any], list[str]]:
+    def _download(self, cursor: dict[str, Any]) -> tuple[bytes | None, dict[str, Any], list[str], str | None]:
+        """The body (None on 304), the new cursor, notes and the Content-Type, all within the feed's deadline.
+
+        The deadline bounds the whole download (a server trickling a byte at a time never hits the per-read
+        timeout); it is checked after every chunk, so it is overshot by at most one read timeout."""
         import httpx
 
         url = str(self.feed.url)
+        deadline = time.monotonic() + self.rss.deadline
         headers = {"User-Agent": self.rss.user_agent, "Accept-Encoding": "gzip, deflate",
                    "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"}
         if cursor.get("etag"):
@@ -123,9 +162,11 @@ class RssListener:
         try:
             with ExitStack() as stack:
                 client = self.client or stack.enter_context(make_http_client(self.rss))
-                with client.stream("GET", url, headers=headers) as resp:
+                timeout = httpx.Timeout(min(self.rss.read_timeout, self.rss.deadline),
+                                        connect=min(self.rss.connect_timeout, self.rss.deadline))
+                with client.stream("GET", url, headers=headers, timeout=timeout) as resp:
                     if resp.status_code == 304:
-                        return None, cursor, ["not modified (304)"]
+                        return None, cursor, ["not modified (304)"], None
                     if resp.status_code >= 400:
                         raise SourceError(self.source_id, f"HTTP {resp.status_code} {resp.reason_phrase} from {url}")
                     declared = resp.headers.get("Content-Length")
@@ -139,10 +180,14 @@ class RssListener:
                         if received > self.rss.max_bytes:
                             raise SourceError(self.source_id, f"{url} sent more than {self.rss.max_bytes} bytes; "
                                               "stopped reading")
+                        if time.monotonic() > deadline:
+                            raise SourceError(self.source_id, f"{url} took longer than the deadline of "
+                                              f"{self.rss.deadline:g} s (sources.rss.deadline) after {received} "
+                                              "bytes; stopped reading")
                         chunks.append(chunk)
                     new_cursor = {k: v for k, v in (("etag", resp.headers.get("ETag")),
                                                     ("last_modified", resp.headers.get("Last-Modified"))) if v}
-                    return b"".join(chunks), new_cursor, []
+                    return b"".join(chunks), new_cursor, [], resp.headers.get("Content-Type")
         except httpx.TimeoutException as exc:
             kind = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
             raise SourceError(self.source_id, f"timed out {kind} from {url}") from None
@@ -153,44 +198,73 @@ class RssListener:
 
     # -- parsing ---------------------------------------------------------------------------------------------
 
-    def _parse(self, body: bytes, cursor: dict[str, Any], notes: list[str]) -> FetchResult:
+    def _parse(self, body: bytes, cursor: dict[str, Any], notes: list[str], content_type: str | None) -> FetchResult:
         import feedparser
 
-        parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+        data, charset, damaged = decode_feed(body, content_type)
+        # No content-location: feedparser would resolve GUIDs against it too ("123" -> "https://site/123");
+        # links are resolved against the feed's URL here instead (_link).
+        headers = {"content-type": "application/xml; charset=utf-8"} if charset else {}
+        parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False, response_headers=headers)
         entries = parsed.get("entries", [])
-        if parsed.get("bozo") and not entries:
+        if parsed.get("bozo") and not entries and not parsed.get("version"):
             reason = parsed.get("bozo_exception")
             raise SourceError(self.source_id, f"not a valid RSS/Atom feed ({type(reason).__name__}: {reason})")
         if parsed.get("bozo"):
             notes.append(f"feed is not well-formed ({parsed.get('bozo_exception')}); read {len(entries)} items anyway")
         fetched_at = datetime.now(UTC)
-        links = [canonical_url(e["link"]) for e in entries if e.get("link")]
-        repeated_links = {link for link in links if links.count(link) > 1}
+        links = [self._link(e) for e in entries]
+        repeated_links = {link for link in links if link and links.count(link) > 1}
         mentions: list[Mention] = []
         item_errors: list[str] = []
         for position, entry in enumerate(entries, start=1):
-            mention = self._mention(entry, fetched_at, repeated_links)
-            if mention is None:
-                item_errors.append(f"item {position}: no title, text or link; skipped")
+            where = f"item {position}" + (f" ({str(entry.get('id'))[:80]!r})" if entry.get("id") else "")
+            try:
+                mention = self._mention(entry, fetched_at, repeated_links)
+            except (ValueError, TypeError, UnicodeError) as exc:  # one bad item, not the feed
+                item_errors.append(f"{where}: skipped: {type(exc).__name__}: {exc}")
                 continue
+            if mention is None:
+                item_errors.append(f"{where}: no title, text or link; skipped")
+                continue
+            if damaged and REPLACEMENT in f"{mention.title}{mention.text}{mention.native_id}":
+                item_errors.append(f"{where}: holds bytes or character references that are not valid "
+                                   f"{charset or 'text'}; they were replaced by U+FFFD")
             mentions.append(mention)
         return FetchResult(mentions=mentions, cursor=cursor, notes=notes, item_errors=item_errors)
 
+    def _link(self, entry: Any) -> str | None:
+        """The entry's link, resolved against the feed's URL when relative, if it is an http(s) URL."""
+        raw = entry.get("link")
+        if raw and self.feed.url is not None:
+            raw = urllib.parse.urljoin(str(self.feed.url), raw.strip())
+        return web_url(raw)
+
     def _stable_key(self, entry: Any, link: str | None, repeated_links: set[str], title: str, text: str) -> str:
-        """The canonical link where it identifies the item (GUIDs change on some feeds), else GUID, else content."""
+        """What identifies the item across batches and feeds: its GUID (Atom id), else its link, else its content.
+
+        A link is not an identity: feeds reuse one (a homepage) for different items, in the same fetch, across
+        batches and across feeds. A GUID is: an absolute one (http, tag:, urn:) stands for itself across feeds
+        (the same article in two category feeds of a site is one mention); a bare one ("123") only within its
+        feed. Without a GUID, the link with the publication time identifies the item."""
+        guid = strip_controls(str(entry.get("id") or "")).strip()
+        if guid:
+            scheme = urllib.parse.urlsplit(guid).scheme if ":" in guid else ""
+            if scheme in _WEB_SCHEMES:
+                return canonical_url(guid)
+            if scheme in _GLOBAL_ID_SCHEMES:
+                return guid
+            return f"{self.feed.name}|guid|{guid}"
         if link and link not in repeated_links:
             return link
-        guid = (entry.get("id") or "").strip()
-        if guid:
-            return f"{self.feed.name}|guid|{guid}"
         digest = hashlib.sha256(f"{title}\x1f{text}".encode()).hexdigest()
         return f"{self.feed.name}|content|{digest}"
 
     def _mention(self, entry: Any, fetched_at: datetime, repeated_links: set[str]) -> Mention | None:
-        title = strip_controls(html_to_text(entry.get("title", ""), MAX_TITLE_CHARS))
-        text = html_to_text(_entry_html(entry), MAX_TEXT_CHARS)
-        raw_link = entry.get("link")
-        link = canonical_url(raw_link) if raw_link and raw_link.startswith(("http://", "https://")) else None
+        title = _title(entry)
+        body, body_type = _entry_body(entry)
+        text = text_of(body, body_type, MAX_TEXT_CHARS)
+        link = self._link(entry)
         if not (title or text or link):
             return None
         key = self._stable_key(entry, link, repeated_links, title, text)
@@ -199,7 +273,7 @@ class RssListener:
             id=mention_id("rss", key),
             source_kind="rss",
             source=self.source_id,
-            native_id=(entry.get("id") or link or key)[:1000],
+            native_id=(strip_controls(str(entry.get("id") or "")) or link or key)[:1000],
             url=link,
             title=title,
             text=text,

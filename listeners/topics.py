@@ -213,3 +213,56 @@ def to_es_query(node: tree.Item, field: str | None = None) -> dict[str, Any]:
         query_type = "phrase" if len(words) > 1 else "best_fields"
         return {"multi_match": {"query": " ".join(words), "fields": fields, "type": query_type}}
     raise QueryError(f"unsupported query element {type(node).__name__}")
+
+
+MAX_DERIVED_SEARCHES = 4  # alternatives of a derived server-side search; more ORs are left to the local filter
+
+
+def derived_searches(query: str) -> list[str]:
+    """Server-side search strings implied by a topic query, for networks whose search knows only words and
+    "phrases" ANDed together (Bluesky, Mastodon).
+
+    Every mention the query matches contains all the terms of at least one returned search, so the network's
+    answer is a superset that the topic's compiled query then filters locally. What cannot be sent is left to the
+    local filter: NOT, wildcards, `lang:` and ORs beyond MAX_DERIVED_SEARCHES alternatives. An empty list: the
+    query has a branch without any plain required term (e.g. `NOT x` or `boot*`), so no search narrows it.
+    """
+    alternatives = _required(parse_query(query))
+    if not alternatives or any(not terms for terms in alternatives):
+        return []
+    return [" ".join(f'"{t}"' if " " in t else t for t in terms) for terms in alternatives]
+
+
+def _required(node: tree.Item) -> list[tuple[str, ...]]:
+    """Alternatives of required terms: a match holds every term of at least one alternative (() = anything)."""
+    anything: list[tuple[str, ...]] = [()]
+    if isinstance(node, tree.SearchField):
+        return anything if node.name == "lang" else _required(node.expr)
+    if isinstance(node, (tree.Group, tree.FieldGroup, tree.Plus)):
+        return _required(node.children[0])
+    if isinstance(node, (tree.Not, tree.Prohibit)):
+        return anything
+    if isinstance(node, tree.OrOperation):
+        found: list[tuple[str, ...]] = []
+        for child in node.children:
+            branch = _required(child)
+            if any(not terms for terms in branch):
+                return anything
+            found += [terms for terms in branch if terms not in found]
+        return found if len(found) <= MAX_DERIVED_SEARCHES else anything
+    if isinstance(node, tree.AndOperation):
+        combined: list[tuple[str, ...]] = [()]
+        for child in node.children:
+            branch = _required(child)
+            if any(not terms for terms in branch):
+                continue
+            product = [a + tuple(t for t in b if t not in a) for a in combined for b in branch]
+            if len(product) <= MAX_DERIVED_SEARCHES:
+                combined = product
+        return combined
+    if isinstance(node, tree.Phrase):
+        return [(" ".join(tokenize(node.value.strip('"'))),)]
+    if isinstance(node, tree.Word) and _word_pattern(node.value) is None:
+        words = tokenize(node.value)
+        return [(" ".join(words),)] if words else anything
+    return anything

@@ -11,6 +11,7 @@ did not return is given back), so concurrent batches never overspend; a spent bu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +26,8 @@ from listeners.x_client import classify, describe
 from listeners.x_config import XSettings
 from listeners.x_normalize import SkipTweet, retweet_of, tweet_mention
 
-TWEET_FIELDS = ["created_at", "lang", "public_metrics", "conversation_id", "referenced_tweets", "author_id"]
+TWEET_FIELDS = ["created_at", "lang", "public_metrics", "conversation_id", "referenced_tweets", "author_id",
+                "entities", "note_tweet"]
 USER_FIELDS = ["username", "public_metrics"]
 MIN_PAGE = 10  # X refuses max_results below 10
 
@@ -81,7 +83,12 @@ class XListener:
         fetched_at = datetime.now(UTC)
         seen: set[str] = set()
         stopped: str | None = None
-        for _ in range(self._settings.max_pages):
+        deadline = time.monotonic() + self._settings.deadline
+        for page_number in range(self._settings.max_pages):
+            if page_number and time.monotonic() > deadline:
+                stopped = (f"stopped after {page_number} pages at the deadline of {self._settings.deadline:g} s "
+                           "(sources.x.deadline); the rest comes next batch")
+                break
             month, granted = self._budget.reserve(self._settings.page_size)
             if granted < MIN_PAGE:
                 self._budget.release(month, granted)
@@ -180,18 +187,21 @@ class XListener:
             original = retweet_of(tweet)
             if original and self._settings.retweets == "skip":
                 continue
-            batch = [tweet] + ([originals[original]] if original in originals else [])
-            for item in batch:
-                mention = self._mention(item, users, result)
+            full = originals.get(original) if original else None
+            batch = [(tweet, full)] + ([(full, None)] if full is not None else [])
+            for item, repeated in batch:
+                mention = self._mention(item, users, result, repeated)
                 if mention is not None and mention.native_id not in seen:
                     seen.add(mention.native_id)
                     result.mentions.append(mention)
 
-    def _mention(self, tweet: dict[str, Any], users: dict[str, dict[str, Any]], result: FetchResult) -> Mention | None:
+    def _mention(self, tweet: dict[str, Any], users: dict[str, dict[str, Any]], result: FetchResult,
+                 original: dict[str, Any] | None = None) -> Mention | None:
         try:
             return tweet_mention(
                 tweet,
                 users,
+                original=original,
                 source_id=self.source_id,
                 secret=self._privacy.author_secret.get_secret_value(),
                 store_raw=self._privacy.store_raw_author,

@@ -1,7 +1,9 @@
 """Errors raised by the nlp package; each carries a message meant for the person running earful."""
 
+from earful_common.errors import ReportedError
 
-class NlpError(Exception):
+
+class NlpError(ReportedError):
     """Base class of nlp errors that are reported without a traceback."""
 
     exit_code = 1

@@ -179,7 +179,8 @@ def older_than(cutoff_epoch: int) -> sa.ColumnElement[bool]:
     return sa.or_(c.published_epoch < cutoff_epoch, sa.and_(c.published_epoch.is_(None), c.fetched_epoch < cutoff_epoch))
 
 
-def by_author(source_kind: str, author_ref: str, raw_handles: Sequence[str]) -> sa.ColumnElement[bool]:
-    """Mentions of one author on one source kind, by pseudonym or (where raw handles were kept) by handle."""
+def by_author(source_kind: str, author_refs: Sequence[str], raw_handles: Sequence[str]) -> sa.ColumnElement[bool]:
+    """Mentions of one author on one source kind, by pseudonyms or (where raw handles were kept) by handle."""
     c = mentions.c
-    return sa.and_(c.source_kind == source_kind, sa.or_(c.author_ref == author_ref, c.author_raw.in_(list(raw_handles))))
+    return sa.and_(c.source_kind == source_kind,
+                   sa.or_(c.author_ref.in_(list(author_refs)), c.author_raw.in_(list(raw_handles))))

@@ -2,6 +2,10 @@
 
 Each package keeps its migrations as an independent Alembic branch in its own folder, so packages evolve their
 tables without touching each other's revision chains; `upgrade` brings every branch to its head.
+
+Several processes may start on a new database at once (two `earful run`, parallel Airflow tasks): the upgrade
+runs under a lock, so the second waits and then finds the schema current. PostgreSQL: a transaction-scoped
+advisory lock (taken in env.py, in the migration's own transaction). SQLite: a file lock beside the database file.
 """
 
 from __future__ import annotations
@@ -10,10 +14,19 @@ from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
+from filelock import FileLock, Timeout
 from sqlalchemy import Engine
+
+from earful_common.errors import ReportedError
 
 # Packages whose `migrations/` folder holds an Alembic branch, in dependency order.
 MIGRATION_PACKAGES = ("records", "alerts", "complaints")
+ADVISORY_LOCK_KEY = 0x6561_7266_756C  # "earful": the PostgreSQL advisory lock held while migrating
+LOCK_TIMEOUT_S = 120.0
+
+
+class MigrationLockTimeout(ReportedError):
+    """Another process kept the migration lock for longer than the wait allows."""
 
 
 def _version_locations() -> list[str]:
@@ -35,6 +48,27 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the records database to the newest schema of every package."""
-    command.upgrade(alembic_config(engine), "heads")
+def _sqlite_lock(engine: Engine) -> FileLock | None:
+    """The file lock beside a SQLite database file (PostgreSQL's lock is taken in env.py)."""
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:":
+        return None
+    return FileLock(f"{database}.migrate.lock", thread_local=False)
+
+
+def upgrade(engine: Engine, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
+    """Bring the records database to the newest schema of every package (one process at a time)."""
+    cfg = alembic_config(engine)
+    cfg.attributes["lock_timeout"] = lock_timeout
+    lock = _sqlite_lock(engine)
+    if lock is not None:
+        try:
+            lock.acquire(timeout=lock_timeout)
+        except Timeout:
+            raise MigrationLockTimeout(f"{lock.lock_file}: another process has been migrating the records "
+                                       f"database for more than {lock_timeout:.0f} s") from None
+    try:
+        command.upgrade(cfg, "heads")
+    finally:
+        if lock is not None:
+            lock.release()

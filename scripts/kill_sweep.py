@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import cpu_model  # noqa: E402
+from bench.ingest import cpu_model  # noqa: E402
 from earful.runner import run_batch  # noqa: E402
 from earful.settings import load_settings  # noqa: E402
 from tests.helpers.batch_process import (  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 
 from rich.console import Console
@@ -9,8 +10,10 @@ from rich.console import Console
 from alerts.channels.base import Channel, Outcome
 from alerts.config import AlertsSettings, ChannelSettings
 
+log = logging.getLogger(__name__)
 
-def build_channel(name: str, settings: ChannelSettings, console: Console,
+
+def build_channel(name: str, settings: ChannelSettings, console: Console | None,
                   ssl_context: ssl.SSLContext | None = None) -> Channel:
     """The channel object for one configured channel."""
     from alerts import config as c
@@ -23,7 +26,14 @@ def build_channel(name: str, settings: ChannelSettings, console: Console,
     if isinstance(settings, c.TeamsChannel):
         return http.TeamsChannel(name, settings.url, settings.timeout)
     if isinstance(settings, c.WebhookChannel):
-        return http.WebhookChannel(name, settings.url, settings.secret, settings.timeout, settings.headers)
+        if settings.secret is None:
+            warning = (f"alerts: channel {name} sends unsigned webhooks, so receivers cannot tell its alerts from "
+                       f"forged ones; set EARFUL_ALERTS__CHANNELS__{name.upper()}__SECRET")
+            log.warning(warning)
+            if console is not None:
+                console.print(f"[yellow]{warning}[/]", highlight=False)
+        return http.WebhookChannel(name, settings.url, settings.secret, settings.timeout, settings.headers,
+                                   settings.max_body_bytes)
     if isinstance(settings, c.EmailChannel):
         return smtp.EmailChannel(name, settings, ssl_context)
     if isinstance(settings, c.AppriseChannel):

@@ -96,19 +96,43 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
+def capped_body(payload: dict[str, Any], max_bytes: int) -> bytes | None:
+    """The JSON body within `max_bytes`: whole as long as it fits; else with fewer `items` (a digest) and
+    `items_omitted` saying how many went, then without `details` (`details_omitted: true`); None if even that
+    does not fit."""
+    body = _encode(payload)
+    if len(body) <= max_bytes:
+        return body
+    trimmed = dict(payload)
+    items = list(payload.get("items") or [])
+    while items:
+        items = items[: len(items) // 2]
+        trimmed["items"], trimmed["items_omitted"] = items, len(payload["items"]) - len(items)
+        body = _encode(trimmed)
+        if len(body) <= max_bytes:
+            return body
+    trimmed["details"], trimmed["details_omitted"] = {}, True
+    body = _encode(trimmed)
+    return body if len(body) <= max_bytes else None
+
+
 class WebhookChannel:
     """Generic JSON webhook, HMAC-signed. `X-Earful-Alert-Id` lets receivers drop a re-delivery after a crash."""
 
     def __init__(self, name: str, url: SecretStr | None, secret: SecretStr | None, timeout: float,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, max_body_bytes: int = 256_000) -> None:
         self.name, self._url, self._secret, self._timeout = name, url, secret, timeout
         self._headers = dict(headers or {})
+        self._max_body = max_body_bytes
 
     def send(self, message: AlertMessage) -> Outcome:
         url = _require(self._url, self.name)
         if url is None:
             return _missing(self.name, "url (set EARFUL_ALERTS__CHANNELS__<NAME>__URL)")
-        body = _encode(webhook_payload(message))
+        body = capped_body(webhook_payload(message), self._max_body)
+        if body is None:
+            return Outcome(ok=False, permanent=True, error=f"channel {self.name}: the alert does not fit in "
+                           f"max_body_bytes={self._max_body} even without its items and details")
         timestamp = str(int(time.time()))
         headers = {**self._headers, "X-Earful-Alert-Id": message.id, TIMESTAMP_HEADER: timestamp}
         if self._secret is not None:

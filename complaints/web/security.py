@@ -1,73 +1,98 @@
-"""Web security pieces: signed session cookies, CSRF tokens, security headers, sign-in throttling."""
+"""Web security pieces: security headers on every response, CSRF tokens, bounded form parsing, safe redirects."""
 
 from __future__ import annotations
 
 import secrets
-import time
-from collections import defaultdict, deque
+from urllib.parse import parse_qsl
 
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_FIELD = "csrf_token"
+SESSION_COOKIE = "earful_session"
+# Signed-out forms (sign-in) carry a token that must match this cookie (double submit); signed-in forms carry
+# the token kept with the session in the database.
+SIGNIN_CSRF_COOKIE = "earful_signin_csrf"
 # No scripts at all; styles only from our own stylesheet; forms only back to us; never framed.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
 
 
-def csrf_token(request: Request) -> str:
-    """The session's CSRF token (created on first use); every form carries it."""
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
+def security_headers(path: str) -> dict[str, str]:
+    """The headers every response carries (errors included)."""
+    headers = {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    if not path.startswith("/static/"):
+        headers["Cache-Control"] = "no-store"
+    return headers
 
 
-def csrf_ok(request: Request, submitted: object) -> bool:
-    """True when the submitted token matches the session's (constant-time comparison)."""
-    expected = request.session.get("csrf")
-    return bool(expected) and isinstance(submitted, str) and secrets.compare_digest(expected, submitted)
+class SecurityHeaders:
+    """ASGI middleware adding security_headers() to every response that passes through it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                 for k, v in security_headers(scope.get("path", "")).items()]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k for k, _ in extra}
+                message = {**message, "headers": [(k, v) for k, v in message.get("headers", []) if k not in names]
+                           + extra}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    """Headers that keep browsers from running, sniffing, framing or caching what they should not."""
-
-    async def dispatch(self, request: Request, call_next) -> Response:  # noqa: ANN001
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if not request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+class FormTooLarge(Exception):
+    """The posted form is over the configured size."""
 
 
-class SignInThrottle:
-    """Refuse sign-in for a user name after too many failures in a window (slows password guessing)."""
+class FormNotSupported(Exception):
+    """The request body is not an HTML form (application/x-www-form-urlencoded)."""
 
-    def __init__(self, max_failures: int = 5, window_seconds: float = 900) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
 
-    def _recent(self, username: str, now: float) -> deque[float]:
-        failures = self._failures[username.lower()]
-        while failures and failures[0] < now - self.window:
-            failures.popleft()
-        return failures
+async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
+    """The posted urlencoded form, read with a size limit (the last value of a repeated field wins)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise FormNotSupported()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FormTooLarge()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise FormTooLarge()
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        raise FormNotSupported() from None
+    return dict(pairs)
 
-    def blocked(self, username: str) -> bool:
-        return len(self._recent(username, time.monotonic())) >= self.max_failures
 
-    def failed(self, username: str) -> None:
-        self._recent(username, time.monotonic()).append(time.monotonic())
+def new_csrf_token() -> str:
+    """A fresh random CSRF token."""
+    return secrets.token_urlsafe(32)
 
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(username.lower(), None)
+
+def tokens_match(expected: str | None, submitted: object) -> bool:
+    """True when both are non-empty and equal (constant-time comparison)."""
+    if not expected or not isinstance(submitted, str):
+        return False
+    return secrets.compare_digest(expected.encode(), submitted.encode())
 
 
 def safe_next(target: str | None) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +65,60 @@ def test_list_show_retry_and_test_channel(tmp_path, receiver):
     assert run(config, "test-channel", "nope").returncode == 2
     assert run(config, "show", "al-doesnotexist").returncode == 1
     assert run(config, "retry").returncode == 2  # neither id nor --all
+
+
+SEND_ONCE = """
+import sys
+from pathlib import Path
+from alerts.channels import build_channels
+from alerts.sender import deliver_pending
+from earful.services import open_records
+from earful.settings import load_settings
+settings = load_settings(Path(sys.argv[1]))
+engine = open_records(settings)
+deliver_pending(engine, settings.alerts, build_channels(settings.alerts, None))
+"""
+
+
+def test_a_sender_killed_while_sending_is_listed_as_failed_and_resent_by_the_next_run(tmp_path, receiver):
+    import sqlalchemy as sa
+
+    from alerts.tables import alert_attempts, alert_deliveries
+
+    config = tmp_path / "earful.yaml"
+    alerts_section = {"channels": {"hook": {"type": "webhook", "url": receiver.url}},
+                      "routes": [{"channels": ["hook"]}], "sender": {"max_attempts": 3}}
+    config.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "data"), "alerts": alerts_section}))
+    engine = make_engine(f"sqlite:///{tmp_path}/data/records.db")
+    upgrade(engine)
+    alert_id = raise_alert(engine, kind="complaint_overdue", dedup_key="C-2:ack", severity="warning",
+                           title="Acknowledgement overdue C-2", summary="due yesterday")
+    receiver.answer((200, {}, 20.0), (200, {}, 0.0))  # the first delivery hangs: the sender is killed in it
+    env = {**os.environ, "EARFUL_ALERTS__CHANNELS__HOOK__SECRET": "s"}
+    sender = subprocess.Popen([sys.executable, "-c", SEND_ONCE, str(config)], env=env)
+    deadline = time.monotonic() + 60
+    while not receiver.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert receiver.requests, "the sender never reached the receiver"
+    sender.kill()  # SIGKILL while the delivery is claimed ("sending", 5-minute lease)
+    sender.wait()
+
+    listed = run(config, "list", "--failed", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = [json.loads(line) for line in listed.stdout.splitlines()]  # not invisible for five minutes
+    assert row["id"] == alert_id and row["deliveries"][0]["status"] == "sending"
+    assert row["deliveries"][0]["abandoned"] is True
+
+    settings = AlertsSettings.model_validate({**alerts_section, "channels": {"hook": {
+        "type": "webhook", "url": receiver.url, "secret": "s"}}})
+    report = deliver_pending(engine, settings, build_channels(settings, None))  # the next run, at once
+    assert (report.recovered, report.sent) == (1, 1)
+    with engine.connect() as conn:
+        delivery = conn.execute(sa.select(alert_deliveries)).mappings().one()
+        log = conn.execute(sa.select(alert_attempts.c.ok, alert_attempts.c.error)
+                           .order_by(alert_attempts.c.id)).all()
+    engine.dispose()
+    assert delivery["status"] == "sent" and delivery["attempts"] == 2 and delivery["claimed_by"] is None
+    assert not log[0].ok and f"pid {sender.pid}" in log[0].error and log[1].ok  # the lost attempt is on record
+    assert [r.headers["x-earful-alert-id"] for r in receiver.requests] == [alert_id, alert_id]
+    assert run(config, "list", "--failed").stdout.strip() == "no failed deliveries"

@@ -35,7 +35,8 @@ def _fresh_pg(pg_url: str) -> Engine:
     with engine.begin() as conn:
         conn.execute(sa.text(
             "TRUNCATE complaint_events, complaint_mentions, complaint_alerts, complaint_ref_counters, "
-            "complaint_users, complaints, alerts RESTART IDENTITY CASCADE"))
+            "complaint_users, complaint_sessions, complaint_signin_failures, complaints, alerts "
+            "RESTART IDENTITY CASCADE"))
         conn.execute(sa.text("UPDATE complaint_chain_head SET seq = 0, hash = :h"), {"h": "0" * 64})
     return engine
 
@@ -100,9 +101,26 @@ def open_one(engine: Engine, settings: ComplaintsSettings, n: int = 1, **mention
         mention=make_mention(n, **mention_extra), alert_id=f"alert-{n}", topic="acme", rule="complaint_detected")
 
 
+STAFF = {"dana": "quality", "ivan": "quality", "erik": "quality"}
+
+
+def ensure_staff(engine: Engine, names: dict[str, str] = STAFF) -> None:
+    """Register the people of the happy path (owners and investigators must be registered users)."""
+    from complaints.tables import complaint_users
+
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        known = set(conn.execute(sa.select(complaint_users.c.username)).scalars())
+        rows = [{"username": n, "password_hash": "not-a-hash", "role": r, "active": True, "created_at": now,
+                 "updated_at": now} for n, r in names.items() if n not in known]
+        if rows:
+            conn.execute(sa.insert(complaint_users), rows)
+
+
 def work_to(engine: Engine, settings: ComplaintsSettings, ref: str, steps: int) -> None:
     """Apply the first `steps` steps of the happy path."""
     from complaints.register import apply_action
 
+    ensure_staff(engine)
     for action, actor, values in HAPPY_PATH[:steps]:
         apply_action(engine, settings, ref, action, values, actor=actor)

@@ -78,7 +78,8 @@ def test_stale_update_is_refused(engine, settings) -> None:
 
 
 def test_concurrent_edits_lose_nothing(engine, settings) -> None:
-    """Eight writers save the same version at once: exactly one wins, the others are told, the log stays intact."""
+    """Eight saves of the same version at once (the investigator's eight tabs; only the assigned investigator may
+    record findings): exactly one wins, the others are told, the log stays intact."""
     ref = open_one(engine, settings)
     work_to(engine, settings, ref, 4)
     seen = get_record(engine, ref)["version"]
@@ -87,7 +88,7 @@ def test_concurrent_edits_lose_nothing(engine, settings) -> None:
     def edit(i: int) -> None:
         barrier.wait()
         try:
-            apply_action(engine, settings, ref, "investigate", {"root_cause": f"cause {i}"}, actor=f"user{i}",
+            apply_action(engine, settings, ref, "investigate", {"root_cause": f"cause {i}"}, actor="ivan",
                          expected_version=seen)
             results.append(("ok", i))
         except StaleRecord:

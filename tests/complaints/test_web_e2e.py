@@ -1,6 +1,7 @@
 """End to end in a real headless Chromium (Debian's `chromium`, driven by playwright): sign in, work a complaint
-from received to closed, see a forged cross-site post refused, a viewer refused, hostile text shown as text, and
-right-to-left text displayed right to left. Screenshots of the main pages go to test-artifacts/complaints/."""
+from received to closed, see a forged cross-site post refused, a viewer refused, hostile text shown as text,
+right-to-left text displayed right to left, and a signed-out session's cookie refused. Screenshots of the main
+pages go to test-artifacts/complaints/."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def web(sqlite_engine, settings) -> Iterator[WebApp]:
-    with running_app(sqlite_engine, settings) as app:
+def web(engine, settings) -> Iterator[WebApp]:
+    with running_app(engine, settings) as app:
         yield app
 
 
@@ -97,12 +98,18 @@ def test_work_a_complaint_from_received_to_closed(page, web: WebApp) -> None:  #
     assert page.locator("#status").inner_text() == "acknowledged"
     act(page, "assess", {"severity": "high", "impact": "medium", "complexity": "low", "urgency": "high",
                          "category": "product", "safety": "on"})
+    # The investigator is chosen from the registered users who may change records (no viewer, no typed name).
+    options = page.locator("#action-assign select[name=investigator] option").all_inner_texts()
+    assert set(options) == {"", "ada", "dana", "ivan"}
     act(page, "assign", {"investigator": "ivan"})
+    # Only the assigned investigator records findings.
     act(page, "investigate", {"root_cause": "weak packaging", "evidence": "courier photos"})
-    # The investigator may not decide: sign in as ivan and try.
+    assert "findings-by-investigator" in page.locator("#error").inner_text()
     page.click("nav button[type=submit]")
     sign_in(page, web, "ivan")
     page.goto(f"{web.url}/complaints/{ref}")
+    act(page, "investigate", {"root_cause": "weak packaging", "evidence": "courier photos"})
+    # The investigator may not decide.
     act(page, "decide", {"decision": "Replace it", "resolution": "Free replacement"})
     assert "decider-not-investigator" in page.locator("#error").inner_text()
     shot(page, "04-guard-refused")
@@ -174,3 +181,16 @@ def test_hostile_and_right_to_left_posts_are_shown_as_text(page, web: WebApp) ->
     assert post.inner_text() == PERSIAN
     assert post.evaluate("e => getComputedStyle(e).direction") == "rtl"
     shot(page, "10-persian-post")
+
+
+def test_signed_out_browser_cookie_no_longer_works(page, web: WebApp) -> None:  # noqa: ANN001
+    """Sign out, then put the pre-sign-out cookie back (as someone who copied it would): the server refuses it."""
+    sign_in(page, web, "dana")
+    kept = page.context.cookies()
+    assert any(c["name"] == "earful_session" and c["httpOnly"] and c["sameSite"] == "Strict" for c in kept)
+    page.click("nav button[type=submit]")
+    page.wait_for_url(f"{web.url}/login")
+    page.context.add_cookies(kept)
+    page.goto(f"{web.url}/complaints/{web.refs['plain']}")
+    assert "/login" in page.url
+    shot(page, "11-signed-out-cookie-refused")

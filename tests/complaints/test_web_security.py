@@ -14,8 +14,8 @@ from tests.complaints.web_fixtures import HOSTILE, PASSWORDS, WebApp, running_ap
 
 
 @pytest.fixture
-def web(sqlite_engine, settings) -> Iterator[WebApp]:
-    with running_app(sqlite_engine, settings) as app:
+def web(engine, settings) -> Iterator[WebApp]:
+    with running_app(engine, settings) as app:
         yield app
 
 
@@ -113,7 +113,7 @@ def test_only_admins_manage_users(web: WebApp) -> None:
     admin = signed_in(web, "ada")
     token = _token(admin.get("/users").text)
     assert admin.post("/users", data={"csrf_token": token, "op": "add", "username": "new.person",
-                                      "password": "long-enough-pw", "role": "viewer"}).status_code == 303
+                                      "password": "long-enough-passphrase", "role": "viewer"}).status_code == 303
     assert "new.person" in admin.get("/users").text
 
 

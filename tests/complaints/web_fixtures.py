@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import uvicorn
@@ -28,18 +29,34 @@ HOSTILE = '<script>document.title="pwned";alert(1)</script><img src=x onerror=al
 PERSIAN = "سفارش من خراب رسید و هیچ‌کس جواب نمی‌دهد. لطفاً پول را برگردانید!"
 
 
+class FakeClock:
+    """The time the app's sessions and sign-in throttle see; moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = now_utc()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 @dataclass
 class WebApp:
     url: str
     engine: Engine
     settings: ComplaintsSettings
     refs: dict[str, str]
+    clock: FakeClock
 
 
 @contextmanager
 def serve(app) -> Iterator[str]:  # noqa: ANN001
     """Serve an ASGI app with uvicorn on a free port; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    # Proxy headers are the app's business (web.trusted_proxies), as under `earful complaints serve`.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
+                                           proxy_headers=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -82,10 +99,18 @@ def seed(engine: Engine, settings: ComplaintsSettings) -> dict[str, str]:
     return refs
 
 
+def web_settings(settings: ComplaintsSettings) -> ComplaintsSettings:
+    """The settings with 127.0.0.1 as a trusted proxy, so tests can speak for several clients (X-Forwarded-For)."""
+    return settings.model_copy(update={"web": settings.web.model_copy(update={"trusted_proxies": ["127.0.0.1"]})})
+
+
 @contextmanager
-def running_app(engine: Engine, settings: ComplaintsSettings) -> Iterator[WebApp]:
+def running_app(engine: Engine, settings: ComplaintsSettings, *, hasher: PasswordHasher | None = None
+                ) -> Iterator[WebApp]:
     from complaints.web.app import create_app
 
+    settings = web_settings(settings)
     refs = seed(engine, settings)
-    with serve(create_app(engine, settings, session_secret="test-secret-" + "x" * 32)) as url:
-        yield WebApp(url, engine, settings, refs)
+    clock = FakeClock()
+    with serve(create_app(engine, settings, clock=clock, hasher=hasher)) as url:
+        yield WebApp(url, engine, settings, refs, clock)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,9 @@ from tests.helpers.http_server import Route, ScriptedServer, scripted_server
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 DAG_IDS = {"earful_listening", "earful_complaint_deadlines", "earful_complaints_report", "earful_housekeeping"}
-# The daily interval before this date holds every replay fixture (2026-11-19) and the feed items of that day.
-LOGICAL_DATE = datetime(2026, 11, 19, tzinfo=UTC)
+# A manual run at this date covers the day before it (a data-interval timetable: [date - 1 day, date)), which
+# holds every replay fixture (2026-11-19) and the feed items of that day.
+LOGICAL_DATE = datetime(2026, 11, 20, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def write_config(folder: Path, es_url: str, feeds: ScriptedServer, records_url: 
         "data_dir": str(folder / "data"),
         "index": {"url": es_url, "alias": f"t-{uuid.uuid4().hex[:10]}"},
         "nlp": {"enabled": False},
-        "privacy": {"retention_days": 365},
+        "privacy": {"retention_days": 365, "author_secret": "dag-test-secret"},
         "topics": [{"name": "acme", "query": "acme"}, {"name": "nordpeak", "query": "nordpeak"}],
         "sources": {
             "rss": {"connect_timeout": 2, "read_timeout": 2, "feeds": [
@@ -82,6 +83,9 @@ def write_config(folder: Path, es_url: str, feeds: ScriptedServer, records_url: 
             "reddit": {"replay": str(REPO / "config/fixtures/reddit"), "on_rate_limit": "defer",
                        "topics": {"acme": {"subreddits": ["AcmeOutdoor"], "search": ["acme"]}}},
             "x": {"replay": str(REPO / "config/fixtures/x"), "topics": {"acme": ["acme"], "nordpeak": ["nordpeak"]}},
+            "mastodon": {"replay": str(REPO / "config/fixtures/mastodon"), "instances": {"social": {"url": "https://mastodon.social"}},
+                         "topics": {"acme": {"hashtags": ["acme"]}}},
+            "bluesky": {"replay": str(REPO / "config/fixtures/bluesky"), "topics": {"nordpeak": "auto"}},
         },
         "alerts": {
             "channels": {"console": {"type": "console"}},
@@ -180,6 +184,26 @@ def test_every_dag_imports_without_errors(dagbag: Any) -> None:
     assert {t.task_id for t in listening.tasks} == {"list_sources", "listen", "alerts"}
     assert listening.get_task("alerts").trigger_rule == "all_done"
     assert listening.max_active_runs == 1
+    every_task = [task for dag_id in DAG_IDS for task in dagbag.get_dag(dag_id).tasks]
+    assert [t.task_id for t in every_task if t.multiple_outputs] == []  # one XCom per task, not one per key
+
+
+def test_listening_runs_have_real_data_intervals(dagbag: Any) -> None:
+    """Scheduled and manual runs cover [start, end) of one interval (1440 minutes in these tests)."""
+    from airflow.sdk import DeltaDataIntervalTimetable
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    dag = dagbag.get_dag("earful_listening")
+    assert isinstance(dag.timetable, DeltaDataIntervalTimetable)
+    core = coerce_to_core_timetable(dag.timetable)  # what the scheduler runs
+    manual = core.infer_manual_data_interval(run_after=LOGICAL_DATE)
+    assert (manual.start, manual.end) == (datetime(2026, 11, 19, tzinfo=UTC), LOGICAL_DATE)
+
+    nxt = core.next_dagrun_info(last_automated_data_interval=DataInterval(manual.start, manual.end),
+                                restriction=TimeRestriction(earliest=None, latest=None, catchup=True))
+    assert nxt is not None and nxt.data_interval.start == LOGICAL_DATE
+    assert nxt.data_interval.end - nxt.data_interval.start == timedelta(days=1)
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS.glob("*.py")))
@@ -212,6 +236,8 @@ def test_listening_dag_window_run_then_rerun_adds_nothing(
     sources = first["xcom"]["list_sources"]
     assert "rss:good" in sources and "rss:broken" in sources
     assert any(s.startswith("reddit:") for s in sources) and any(s.startswith("x:") for s in sources)
+    # Mastodon and Bluesky are mapped tasks like the others, with no change to the DAG
+    assert "mastodon:social:tag:acme" in sources and "bluesky:search:nordpeak" in sources
     by_source = {v["source"]: v for k, v in first["xcom"].items() if k.startswith("listen[")}
     broken_index = sources.index("rss:broken")
     assert states[f"listen[{broken_index}]"] == "failed"  # the failing source fails alone
@@ -222,13 +248,19 @@ def test_listening_dag_window_run_then_rerun_adds_nothing(
     docs = indexed(settings)
     good = {d["native_id"] for d in docs.values() if d["source"] == "rss:good"}
     assert good == {"guid-9", "guid-10"}  # the 2026-11-18 item is outside the interval; item 11 is off topic
-    assert by_source["rss:good"]["window"] == "2026-11-19T00:00:00+00:00 .. 2026-11-20T00:00:00+00:00"
+    run = first["run"]
+    assert (run.data_interval_start, run.data_interval_end) == (datetime(2026, 11, 19, tzinfo=UTC), LOGICAL_DATE)
     assert sum(v["new"] for v in by_source.values()) == len(docs)
-    assert {d["source_kind"] for d in docs.values()} == {"rss", "reddit", "x"}
+    assert {d["source_kind"] for d in docs.values()} == {"rss", "reddit", "x", "mastodon", "bluesky"}
     for mention_id in by_source["rss:good"]["mention_ids"]:
         assert mention_id in docs
     assert all("text" not in v and "title" not in v for v in first["xcom"].values() if isinstance(v, dict))
-    assert first["xcom"]["alerts"]["found"] == len(docs)
+    assert first["xcom"]["alerts"]["found"] == first["xcom"]["alerts"]["mentions"] == len(docs)
+    assert "mentions from an unfinished batch" not in first["xcom"]["alerts"]  # all of them are this run's
+    assert set(first["xcom"]) == {"list_sources", "alerts"} | {f"listen[{i}]" for i in range(len(sources))
+                                                                if sources[i] != "rss:broken"}
+    assert all(set(v) == {"source", "fetched", "new", "already_seen", "near_duplicates", "off_topic", "errors",
+                          "cursor_committed", "mention_ids"} for k, v in first["xcom"].items() if k.startswith("listen["))
     alerts = outbox(settings)
     recalls = [d for d in docs.values() if "recall" in f"{d.get('title', '')} {d.get('text', '')}".lower()]
     assert alerts and {a["rule"] for a in alerts} == {"crisis"} and len(alerts) == len(recalls)
@@ -293,7 +325,10 @@ def test_complaints_dags_raise_overdue_alerts_and_send_the_weekly_report(
     settings = load(config)
     engine = open_records(settings)
     try:
-        ref = open_manual(engine, settings.complaints, {
+        # A fixed receipt date, however long ago the suite runs (manual intake refuses older ones by default).
+        register = settings.complaints.model_copy(update={
+            "limits": settings.complaints.limits.model_copy(update={"intake_max_age_days": 36_500})})
+        ref = open_manual(engine, register, {
             "channel": "phone", "description": "Rang about boots that fell apart",
             "received_at": "2026-11-10T09:00:00+00:00"}, actor="dana")
     finally:

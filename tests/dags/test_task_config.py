@@ -37,6 +37,24 @@ def test_connections_map_onto_settings_keys() -> None:
     assert connection_overrides(lambda _id: None) == {}
 
 
+def test_mastodon_and_bluesky_connections_map_onto_settings_keys(tmp_path) -> None:  # noqa: ANN001
+    from earful.settings import load_settings
+
+    conns = {"earful_mastodon_social": Conn(password="masto-token"),
+             "earful_bluesky": Conn(login="reader.bsky.social", password="app-pass-1234")}
+    config = {"sources": {"mastodon": {"instances": {"social": {"url": "https://mastodon.social"},
+                                                     "other": {"url": "https://other.example"}}}}}
+    out = connection_overrides(conns.get, config)
+    assert out["sources"]["mastodon"] == {"instances": {"social": {"access_token": "masto-token"}}}
+    assert out["sources"]["bluesky"] == {"app_password": "app-pass-1234", "identifier": "reader.bsky.social"}
+    path = tmp_path / "earful.yaml"
+    path.write_text("sources:\n  mastodon:\n    instances:\n      social: {url: 'https://mastodon.social'}\n")
+    settings = load_settings(path, out)
+    assert settings.sources.mastodon.instances["social"].url == "https://mastodon.social"
+    assert settings.sources.mastodon.instances["social"].access_token.get_secret_value() == "masto-token"
+    assert "masto-token" not in repr(settings) and "app-pass-1234" not in repr(settings)
+
+
 def test_connection_secrets_reach_settings_but_the_environment_wins(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     from earful.settings import load_settings
 

@@ -34,7 +34,8 @@ def test_demo_batch_then_rerun_then_search_and_stats(tmp_path: Path) -> None:
     config = demo_config(tmp_path)
     first = earful("run", "--config", str(config), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    total = re.search(r"(\d+) new mentions from 11 sources", first.stdout)  # 6 feeds, 3 Reddit, 2 X sources
+    # 6 feeds, 3 Reddit, 2 X, 6 Mastodon (2 instances x 2 hashtags + 1 search), 2 Bluesky sources
+    total = re.search(r"(\d+) new mentions from 19 sources", first.stdout)
     assert total and int(total.group(1)) >= 30, first.stdout
     for lang in ("en", "de", "it", "sv", "fa"):
         assert f"│ {lang} " in first.stdout
@@ -51,6 +52,20 @@ def test_demo_batch_then_rerun_then_search_and_stats(tmp_path: Path) -> None:
 
     bad = earful("search", "acme AND (", "--config", str(config), cwd=tmp_path)
     assert bad.returncode == 2 and "not a valid query" in bad.stderr
+
+    # issue 15, a newcomer's run: counts explained, alerts one line each, paths and filters that do what they say
+    assert "seen: already indexed" in first.stdout and "can add up to more than the new mentions" in first.stdout
+    assert "╭" not in first.stdout  # alerts print one line each, no panels before the summary
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    moved = earful("stats", "--config", str(config), cwd=elsewhere)  # data_dir is relative to the config file
+    assert moved.returncode == 0 and f"{total.group(1)} mentions in the index" in moved.stdout
+    upper = earful("search", "acme", "--lang", "FA", "--config", str(config), cwd=tmp_path)
+    lower = earful("search", "acme", "--lang", "fa", "--config", str(config), cwd=tmp_path)
+    assert upper.returncode == 0 and upper.stdout == lower.stdout and "rss:kooh-fa" in upper.stdout
+    unknown = earful("search", "acme", "--topic", "nosuch", "--config", str(config), cwd=tmp_path)
+    assert unknown.returncode == 2 and "--topic 'nosuch': no such topic" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
 
 
 def test_invalid_configuration_names_file_key_and_problem(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from earful.errors import UsageError
 from earful.housekeeping import apply_retention, erase_author, rollover_index
 from earful.services import open_services
 from indexer.bulk import existing_ids, index_mentions
@@ -138,10 +139,38 @@ def test_cli_as_a_real_process(make_settings: Any, tmp_path: Path) -> None:
     assert "deleted 1 mention(s)" in erased.stdout and "someone" not in erased.stdout  # the handle is not echoed
     bad = _earful("housekeeping", "erase-author", "x", "--source-kind", "myspace", "--yes", "-c", str(config),
                   cwd=tmp_path)
-    assert bad.returncode == 2 and "rss, reddit or x" in bad.stdout
+    assert bad.returncode == 2 and "rss, reddit, x, mastodon or bluesky" in bad.stdout
     kept = _earful("housekeeping", "retention", "-c", str(config), cwd=tmp_path)
     assert kept.returncode == 0 and "deleted 0 mention(s)" in kept.stdout, kept.stderr
     rolled = _earful("housekeeping", "rollover", "-c", str(config), cwd=tmp_path)
     assert rolled.returncode == 0 and "not rolled over" in rolled.stdout, rolled.stderr
     missing = _earful("housekeeping", "retention", "-c", str(tmp_path / "nope.yaml"), cwd=tmp_path)
     assert missing.returncode == 2 and "configuration file not found" in missing.stderr
+
+
+def test_erase_author_on_mastodon_and_bluesky_by_handle_actor_url_or_did(make_settings: Any) -> None:
+    from listeners.bluesky_normalize import post_mention
+    from listeners.mastodon_normalize import status_mention
+    from tests.fakes.fake_bluesky import did, post
+    from tests.fakes.fake_mastodon import status
+
+    settings = make_settings([])
+    secret = settings.privacy.author_secret.get_secret_value()
+    common = {"secret": secret, "store_raw": False, "fetched_at": NOW}
+    toots = [status_mention(status(n, author=1, domain="social.example"), instance="mastodon.example",
+                            source_id="mastodon:ex:tag:acme", **common) for n in (1, 2)]
+    other_toot = status_mention(status(3, author=2, domain="social.example"), instance="mastodon.example",
+                                source_id="mastodon:ex:tag:acme", **common)
+    skeets = [post_mention(post(n, author=1), source_id="bluesky:search:acme", **common) for n in (1, 2)]
+    other_skeet = post_mention(post(3, author=2), source_id="bluesky:search:acme", **common)
+    with open_services(settings) as services:
+        for item in [*toots, other_toot, *skeets, other_skeet]:
+            item.dup_bands = [f"b{item.id}"]
+        store(services, [*toots, other_toot, *skeets, other_skeet], NOW.timestamp())
+        assert erase_author(services, "mastodon", "@person1@social.example").mentions_deleted == 2
+        assert erase_author(services, "mastodon", "https://social.example/users/person2").mentions_deleted == 1
+        report = erase_author(services, "bluesky", did(1))
+        assert report.mentions_deleted == 2 and report.bands_deleted == 2
+        assert ids_in_index(services) == {other_skeet.id}
+        with pytest.raises(UsageError, match="DID"):
+            erase_author(services, "bluesky", "person2.bsky.social")  # a handle can change: the DID is asked for

@@ -65,8 +65,10 @@ def test_first_fetch_normalizes_posts_and_comments(fake: FakeReddit) -> None:
     assert first.author_ref and first.author_ref.startswith("a_") and first.author_raw is None
     assert first.published_at is not None and first.published_at.year >= 2026
     assert [m.native_id for m in comments] == ["t1_c2", "t1_c1"]
-    assert comments[0].reach == 12345  # from r/AcmeGadgets/about
-    assert comments[0].title == "Acme post 1" and comments[0].extra["thread"] == mention_id("reddit", "t3_s1")
+    assert comments[0].reach == 12345  # from /api/info?sr_name=AcmeGadgets
+    # a comment has no title of its own (issue 15): the thread's is kept apart
+    assert comments[0].title == "" and comments[0].extra["thread_title"] == "Acme post 1"
+    assert comments[0].extra["thread"] == mention_id("reddit", "t3_s1")
     assert result.cursor == {
         "new": {"created_utc": submission(3)["created_utc"], "ids": ["t3_s3"]},
         "comments": {"created_utc": comment(2)["created_utc"], "ids": ["t1_c2"]},
@@ -221,7 +223,8 @@ def test_deleted_content_and_missing_fields_do_not_break_the_batch(fake: FakeRed
     by_id = {m.native_id: m for m in result.mentions}
     assert set(by_id) == {"t3_s1", "t3_bare", "t3_s3", "t1_c2"}
     assert by_id["t3_s1"].author_ref is None and by_id["t3_s1"].text == "" and by_id["t3_s1"].extra["removed"]
-    assert by_id["t3_bare"].url is None and by_id["t3_bare"].engagement == {}
+    # without a permalink, the short URL Reddit resolves for any post (issue 15)
+    assert by_id["t3_bare"].url == "https://www.reddit.com/comments/bare/" and by_id["t3_bare"].engagement == {}
     assert by_id["t3_s3"].engagement == {} and by_id["t3_s3"].reach is None
     assert by_id["t1_c2"].reach == 50
     assert len(result.item_errors) == 1 and "t1_c1" in result.item_errors[0]

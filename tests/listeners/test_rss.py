@@ -81,12 +81,12 @@ def test_ill_formed_feed_with_items_is_read_with_a_note() -> None:
     assert any("not well-formed" in note for note in result.notes)
 
 
-def test_ids_are_stable_without_guid_and_when_guids_change() -> None:
+def test_ids_without_guid_follow_the_canonical_link() -> None:
     no_guid = {"title": "T", "link": "https://feed.example/a?utm_source=x#top", "description": "d"}
-    changed = {"title": "T", "link": "https://feed.example/a", "guid": "random-123", "description": "d"}
+    edited = {"title": "T (updated)", "link": "https://feed.example/a", "description": "d, edited"}
     with scripted_server() as srv:
         srv.routes["/one"] = Route(body=rss([no_guid]))
-        srv.routes["/two"] = Route(body=rss([changed]))
+        srv.routes["/two"] = Route(body=rss([edited]))
         first = listener(srv.url("/one")).fetch(None).mentions[0]
         second = listener(srv.url("/two")).fetch(None).mentions[0]
     assert first.id == second.id

@@ -1,4 +1,4 @@
-"""Reddit and X in the source plan: skipped without credentials, replayed from the bundled fixtures in the demo."""
+"""Reddit, X, Mastodon and Bluesky in the source plan: skipped without credentials, replayed in the demo."""
 
 from __future__ import annotations
 
@@ -70,3 +70,40 @@ def test_the_demo_replays_reddit_and_x_through_the_real_clients(engine: Engine) 
     assert any(m.extra.get("author_unavailable") for m in x_acme.mentions)  # and has a suspended author
     # a second batch from the returned cursors finds nothing new
     assert all(not social[sid].fetch(r.cursor).mentions for sid, r in results.items())
+
+
+def test_without_tokens_mastodon_reads_hashtags_only_and_bluesky_the_public_appview(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EARFUL_SOURCES__BLUESKY__APP_PASSWORD", raising=False)
+    monkeypatch.delenv("EARFUL_SOURCES__MASTODON__INSTANCES__SOCIAL__ACCESS_TOKEN", raising=False)
+    overrides = {"sources": {"mastodon": {"replay": None}, "bluesky": {"replay": None}}}
+    plan = build_listeners(load_settings(DEMO, overrides), engine)
+    ids = {l.source_id for l in plan.listeners if l.source_kind in ("mastodon", "bluesky")}
+    assert "mastodon:social:tag:acme" in ids and not any(":search:" in i for i in ids if i.startswith("mastodon"))
+    assert "bluesky:search:acme" in ids
+    lines = " ".join(plan.skipped)
+    assert "EARFUL_SOURCES__MASTODON__INSTANCES__SOCIAL__ACCESS_TOKEN" in lines and "EARFUL_SOURCES__BLUESKY__APP_PASSWORD" in lines
+    monkeypatch.setenv("EARFUL_SOURCES__MASTODON__INSTANCES__SOCIAL__ACCESS_TOKEN", "env-masto-xyz")
+    settings = load_settings(DEMO, overrides)
+    assert "env-masto-xyz" not in repr(settings)
+    assert "mastodon:social:search:acme" in {l.source_id for l in build_listeners(settings, engine).listeners}
+
+
+def test_the_demo_replays_mastodon_and_bluesky_through_the_real_clients(engine: Engine) -> None:
+    plan = build_listeners(load_settings(DEMO), engine)
+    social = {l.source_id: l for l in plan.listeners if l.source_kind in ("mastodon", "bluesky")}
+    assert set(social) == {
+        "mastodon:social:tag:acme", "mastodon:social:tag:nordpeak", "mastodon:social:search:acme",
+        "mastodon:norden:tag:acme", "mastodon:norden:tag:nordpeak", "mastodon:norden:search:acme",
+        "bluesky:search:acme", "bluesky:search:nordpeak"}
+    results = {sid: listener.fetch(None) for sid, listener in social.items()}
+    assert all(not r.item_errors for r in results.values())
+    mentions = [m for r in results.values() for m in r.mentions]
+    hints = {m.extra.get("language_hint") for m in mentions}
+    assert {"en", "de", "fa", "it", "fr", "sv"} <= hints
+    social_acme = {m.id for m in results["mastodon:social:tag:acme"].mentions}
+    norden_acme = {m.id for m in results["mastodon:norden:tag:acme"].mentions}
+    assert len(social_acme & norden_acme) == 3  # federated copies read through both instances are one mention each
+    assert any(m.extra.get("links") for m in results["bluesky:search:acme"].mentions)
+    assert all(m.url.startswith("https://bsky.app/profile/did:") for m in results["bluesky:search:acme"].mentions)
+    assert all(not social[sid].fetch(r.cursor).mentions for sid, r in results.items())
+    plan.close()

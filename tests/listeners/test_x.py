@@ -68,7 +68,8 @@ def test_first_fetch_normalizes_tweets_with_their_authors(fake: FakeX, engine: E
     assert result.mentions[0].extra["language_hint"] == "de"
     first = result.mentions[-1]
     assert first.id == mention_id("x", str(BASE_ID + 1))
-    assert first.url == f"https://x.com/person2/status/{BASE_ID + 1}"
+    assert first.url == f"https://x.com/i/web/status/{BASE_ID + 1}"  # no handle in URLs (issue 15)
+    assert "person2" not in first.model_dump_json()
     assert first.reach == 200 and first.engagement == {"likes": 1, "retweets": 1, "replies": 2, "quotes": 0}
     assert first.extra["language_hint"] == "en" and first.published_at is not None
     assert first.author_ref and first.author_raw is None

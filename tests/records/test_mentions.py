@@ -96,7 +96,7 @@ def test_retention_and_erasure_delete_rows_and_their_marks(engine: sa.Engine) ->
     ])
     cutoff = 1_700_000_000  # 2023-11-14: after doc 1 was published, before doc 2 was fetched
     assert delete_mentions(engine, older_than(cutoff)) == ["id0001"]
-    assert sorted(delete_mentions(engine, by_author("x", "ref-b", ["b"]))) == ["id0004"]  # rss:ref-b stays
+    assert sorted(delete_mentions(engine, by_author("x", ["ref-b"], ["b"]))) == ["id0004"]  # rss:ref-b stays
     assert sorted(known_ids(engine, [f"id{n:04d}" for n in range(1, 6)])) == ["id0002", "id0003", "id0005"]
     assert sorted(pending_ids(engine)) == ["id0002", "id0003", "id0005"]
 
