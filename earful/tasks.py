@@ -75,6 +75,7 @@ class SourceCounts(TypedDict):
     near_duplicates: int
     off_topic: int
     errors: int
+    awaiting_index: int  # stored, not indexed yet (the index was away): the alerts task indexes them first
     cursor_committed: bool
     mention_ids: list[str]
 

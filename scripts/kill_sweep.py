@@ -61,7 +61,7 @@ def one_point(delay: float, items: int, feeds: int) -> dict[str, object]:
         engine = records_engine(batch.config)
         proc = start_batch(batch.config)
         time.sleep(delay)
-        was_running = kill_group(proc)
+        was_running = kill_group(proc, Path(tmp) / "data")
         stored = stored_count(engine)
         engine.dispose()
         summary = run_batch(load_settings(batch.config))

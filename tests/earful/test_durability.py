@@ -13,13 +13,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 import sqlalchemy as sa
 
 from earful.runner import run_batch
 from earful.settings import load_settings
+from indexer.embedded import read_state
 from tests.helpers.batch_process import (
-    kill_group, outcome, problems, records_engine, serve_batch, start_batch, stored_count, wait_for_stored,
+    TEST_ENV, kill_group, outcome, problems, records_engine, serve_batch, start_batch, stored_count, wait_for_stored,
 )
 from tests.helpers.http_server import scripted_server
 
@@ -59,7 +61,10 @@ def test_kill_9_of_the_whole_process_group_loses_and_doubles_nothing(tmp_path: P
         engine = records_engine(batch.config)
         proc = start_batch(batch.config)
         KILL_POINTS[moment](engine, proc, batch)
-        assert kill_group(proc), f"the batch ended before the kill point: {proc.stderr.read()[-2000:]!r}"
+        server = read_state(tmp_path / "data" / "index")
+        assert server is not None  # the embedded index server is up
+        assert kill_group(proc, tmp_path / "data"), f"ended before the kill point: {proc.stderr.read()[-2000:]!r}"
+        assert not psutil.pid_exists(server.server_pid) or psutil.Process(server.server_pid).status() == "zombie"
         killed_with = stored_count(engine)
         engine.dispose()
         assert 0 < killed_with <= batch.items
@@ -129,7 +134,8 @@ def earful_run(config: Path) -> subprocess.CompletedProcess[str]:
     import os
 
     return subprocess.run([sys.executable, "-m", "earful.cli", "run", "--config", str(config)], cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
+                          env={**os.environ, "PYTHONPATH": str(REPO), **TEST_ENV}, capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_reindex_after_the_index_is_deleted_restores_every_mention(tmp_path: Path) -> None:
@@ -143,7 +149,7 @@ def test_reindex_after_the_index_is_deleted_restores_every_mention(tmp_path: Pat
         before = outcome(batch.config)
     shutil.rmtree(tmp_path / "data" / "index")  # the index is gone
 
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), **TEST_ENV}
     cmd = [sys.executable, "-m", "earful.cli", "reindex", "--config", str(batch.config)]
     first = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0 and "120 stored mentions: 120 indexed now, 0 already in the index" in first.stdout, \

@@ -23,6 +23,8 @@ from tests.helpers.feeds import rss
 from tests.helpers.http_server import Route, ScriptedServer
 
 REPO = Path(__file__).resolve().parents[2]
+# Feeds on 127.0.0.1 are real sources to earful, which refuses the public demo pseudonym secret for them.
+TEST_ENV = {"EARFUL_PRIVACY__AUTHOR_SECRET": "kill-test-secret-3f9a1c0e5b7d"}
 CRISIS_WORD = "recall"
 _WORDS = ("boots jacket support refund delivery store trail weather late broken great terrible warm price order "
           "waiting weeks customer service answer email return quality sole zipper size fit").split()
@@ -75,27 +77,44 @@ def serve_batch(srv: ScriptedServer, data_dir: Path, n_items: int, n_feeds: int)
 
 def start_batch(config: Path) -> subprocess.Popen[bytes]:
     """`earful run` in a new session, so that the batch, its workers and its index server form one process group."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), **TEST_ENV}
     return subprocess.Popen([sys.executable, "-m", "earful.cli", "run", "--config", str(config)], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
-def kill_group(proc: subprocess.Popen[bytes]) -> bool:
-    """SIGKILL the whole process group at once (an OOM kill, `docker kill`, a power cut); True if it was running."""
+def kill_group(proc: subprocess.Popen[bytes], data_dir: Path) -> bool:
+    """SIGKILL the batch's process group (the batch and its fetch workers) and, at the same moment, the embedded
+    index server's (its keeper runs in a session of its own, so that one command's exit does not stop a server
+    others use): what an OOM kill of the container, `docker kill` or a power cut does. True if the batch was
+    still running."""
+    from indexer.embedded import read_state
+
+    state = read_state(data_dir / "index")
     running = proc.poll() is None
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(timeout=30)
-    deadline = time.monotonic() + 10  # the group's other members (index server, workers) die with it
-    while time.monotonic() < deadline:
+    groups = [proc.pid] + ([os.getpgid(state.keeper_pid)] if state and _alive(state.keeper_pid) else [])
+    for group in groups:
         try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.02)
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10  # every member of both groups (index server, workers) dies with them
+    for group in groups:
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.02)
     return running
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 def records_engine(config: Path) -> sa.Engine:
