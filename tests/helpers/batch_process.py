@@ -83,38 +83,34 @@ def start_batch(config: Path) -> subprocess.Popen[bytes]:
 
 
 def kill_group(proc: subprocess.Popen[bytes], data_dir: Path) -> bool:
-    """SIGKILL the batch's process group (the batch and its fetch workers) and, at the same moment, the embedded
-    index server's (its keeper runs in a session of its own, so that one command's exit does not stop a server
-    others use): what an OOM kill of the container, `docker kill` or a power cut does. True if the batch was
-    still running."""
-    from indexer.embedded import read_state
+    """SIGKILL, at one moment, the batch's process group (the batch and its fetch workers) and every process
+    serving its data folder's index (the shared server's keeper runs in a session of its own, so that one
+    command's exit does not stop a server others use): what an OOM kill of the container, `docker kill` or a power
+    cut does. True if the batch was still running."""
+    import psutil
 
-    state = read_state(data_dir / "index")
+    folder = str((data_dir / "index").resolve())
     running = proc.poll() is None
-    groups = [proc.pid] + ([os.getpgid(state.keeper_pid)] if state and _alive(state.keeper_pid) else [])
-    for group in groups:
+    serving = [p for p in psutil.process_iter(["cmdline"]) if folder in " ".join(p.info["cmdline"] or ())]
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for process in serving:
         try:
-            os.killpg(group, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+            process.kill()
+        except psutil.Error:
             pass
     proc.wait(timeout=30)
-    deadline = time.monotonic() + 10  # every member of both groups (index server, workers) dies with them
-    for group in groups:
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(group, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.02)
+    psutil.wait_procs(serving, timeout=10)
+    deadline = time.monotonic() + 10  # the group's other members (fetch workers) die with it
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
     return running
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
 
 
 def records_engine(config: Path) -> sa.Engine:
