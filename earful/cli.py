@@ -71,6 +71,13 @@ def run(config: ConfigOption = None, es_url: EsUrlOption = None, wait: WaitOptio
     print_summary(summary, out)
     if summary.failed_sources and not summary.ok_sources:
         raise typer.Exit(3)
+    if summary.index_unreachable:  # stored what it fetched; the one line says why it is not searchable yet
+        from earful.operational import OperationalFailure
+
+        raise OperationalFailure(f"{summary.index_unreachable}; {summary.awaiting_index} stored mentions await "
+                                 "indexing (the next run indexes them)")
+    if summary.not_durable:  # the records database could not store everything: the summary says what
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -100,6 +107,23 @@ def stats(config: ConfigOption = None, es_url: EsUrlOption = None) -> None:
     settings = load(config, es_url)
     check_data_folder(settings, create=False)
     print_stats(settings, console())
+
+
+@app.command()
+def reindex(
+    config: ConfigOption = None,
+    es_url: EsUrlOption = None,
+    recreate: Annotated[bool, typer.Option("--recreate", help="Delete the indices behind the alias first and make "
+                                           "them again from the current template (a mapping change).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="With --recreate: even if the index holds mentions the "
+                                        "records do not.")] = False,
+) -> None:
+    """Rebuild the index from the records database (after a mapping change or a lost index); safe to repeat."""
+    from earful.reindex import print_reindex
+
+    report = print_reindex(load(config, es_url), console(), recreate=recreate, force=force)
+    if report.refused:
+        raise typer.Exit(1)
 
 
 def main() -> None:

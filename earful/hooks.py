@@ -14,7 +14,9 @@ from listeners.mention import Mention
 
 @dataclass
 class BatchContext:
-    """What a post-index hook gets: open services, the mentions this batch indexed for the first time."""
+    """What a post-index hook gets: open services, and the mentions whose hooks have not run yet and that the index
+    now has (this batch's new ones, and any a crashed or index-less batch stored); a crash before their marks are
+    cleared runs the hooks over them again, so hooks must be idempotent per mention."""
 
     services: Services
     new_mentions: list[Mention]

@@ -1,8 +1,9 @@
 """Housekeeping: retention, erasure of one author, index rollover through the write alias, outbox retries.
 
 Retention and erasure reach what earful keeps about people: the mention documents (text and the author's
-pseudonym, `author_ref`, or raw handle when `privacy.store_raw_author` is on) and the near-duplicate band keys
-of those mentions in the records database. Complaint records are an audit trail with their own retention: they
+pseudonym, `author_ref`, or raw handle when `privacy.store_raw_author` is on), in the records database (the
+system of record, deleted first, so a re-index cannot bring them back) and in the index, and the near-duplicate
+band keys of those mentions. Complaint records are an audit trail with their own retention: they
 are counted and named, never deleted here.
 """
 
@@ -24,7 +25,8 @@ class RetentionReport:
     """What one retention run deleted."""
 
     cutoff: str | None
-    mentions_deleted: int = 0
+    mentions_deleted: int = 0  # from the index
+    records_deleted: int = 0  # from the mentions store
     bands_deleted: int = 0
     skipped: str | None = None
 
@@ -37,7 +39,8 @@ class ErasureReport:
     """What erasing one author removed, and what a person still has to handle."""
 
     author_ref: str
-    mentions_deleted: int = 0
+    mentions_deleted: int = 0  # from the index
+    records_deleted: int = 0  # from the mentions store
     bands_deleted: int = 0
     complaint_refs: list[str] = field(default_factory=list)  # records naming this complainant (kept, see above)
 
@@ -60,6 +63,7 @@ def retention_query(cutoff: datetime) -> dict[str, Any]:
 
 def apply_retention(services: Services, now: datetime) -> RetentionReport:
     """Delete mentions older than `privacy.retention_days` and forget band keys of that age."""
+    from records.mentions import delete_mentions, older_than
     from records.near_dups import prune_bands
 
     days = services.settings.privacy.retention_days
@@ -67,6 +71,7 @@ def apply_retention(services: Services, now: datetime) -> RetentionReport:
         return RetentionReport(cutoff=None, skipped="privacy.retention_days is not set: nothing is deleted")
     cutoff = now - timedelta(days=days)
     report = RetentionReport(cutoff=_iso(cutoff))
+    report.records_deleted = len(delete_mentions(services.engine, older_than(int(cutoff.timestamp()))))
     report.mentions_deleted = _delete_by_query(services, retention_query(cutoff))
     report.bands_deleted = prune_bands(services.engine, days, now=now.timestamp())
     return report
@@ -130,13 +135,17 @@ def _matching_ids(services: Services, query: dict[str, Any], page: int = 1000) -
 def erase_author(services: Services, source_kind: str, handle: str) -> ErasureReport:
     """Delete every mention of one author (by raw handle and source kind) and the band keys of those mentions."""
     from complaints.tables import complaints
+    from records.mentions import by_author, delete_mentions
     from records.tables import near_dup_bands
 
     refs, query = author_query(services.settings, source_kind, handle)
+    raw = handle.strip().lstrip("@")
+    stored = delete_mentions(services.engine, by_author(source_kind, refs, [raw, f"@{raw}"]))
     services.es.indices.refresh(index=services.alias)
-    ids = _matching_ids(services, query)
-    report = ErasureReport(author_ref=", ".join(refs))
-    report.mentions_deleted = _delete_by_query(services, query) if ids else 0
+    indexed = _matching_ids(services, query)
+    ids = sorted(set(stored) | set(indexed))
+    report = ErasureReport(author_ref=", ".join(refs), records_deleted=len(stored))
+    report.mentions_deleted = _delete_by_query(services, query) if indexed else 0
     with services.engine.begin() as conn:
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]

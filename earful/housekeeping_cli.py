@@ -44,8 +44,8 @@ def retention(config: Config = None, es_url: EsUrl = None) -> None:
     if report.skipped:
         out.print(report.skipped)
         return
-    out.print(f"deleted {report.mentions_deleted} mention(s) older than {report.cutoff} "
-              f"and {report.bands_deleted} near-duplicate key(s)")
+    out.print(f"deleted {report.mentions_deleted} mention(s) older than {report.cutoff} from the index, "
+              f"{report.records_deleted} from the records, and {report.bands_deleted} near-duplicate key(s)")
 
 
 @app.command("erase-author")
@@ -74,8 +74,8 @@ def erase_author(
         raise typer.Exit(1)
     with open_services(_settings(config, es_url)) as services:
         report = erase(services, source_kind, handle)
-    out.print(f"author {report.author_ref}: deleted {report.mentions_deleted} mention(s) and "
-              f"{report.bands_deleted} near-duplicate key(s)")
+    out.print(f"author {report.author_ref}: deleted {report.mentions_deleted} mention(s) from the index, "
+              f"{report.records_deleted} from the records, and {report.bands_deleted} near-duplicate key(s)")
     if report.complaint_refs:
         out.print(f"[yellow]complaint records naming this complainant (kept: an audit record; handle them in the "
                   f"register): {', '.join(report.complaint_refs)}[/]")

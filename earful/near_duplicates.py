@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from earful.services import Services
-from indexer.search import mention_texts
 from listeners.dedupe import BandTable, Fingerprinter, jaccard, shingles
 from listeners.mention import Mention
+from records.mentions import stored_documents
 from records.near_dups import find_band_owners
 
 
@@ -45,7 +45,9 @@ class NearDuplicateFinder:
         for band, owner in find_band_owners(self.services.engine, (b for m in mentions for b in m.dup_bands)):
             stored.add(owner, [band])
         earlier = {c for m in mentions for c in stored.candidates(m.dup_bands, exclude=m.id)} - self.texts.keys()
-        self.texts.update(mention_texts(self.services.es, self.services.alias, sorted(earlier)))
+        # From the records (the system of record), so marking works while the index is away.
+        self.texts.update((i, f"{doc.get('title', '')}\n{doc.get('text', '')}")
+                          for i, doc in stored_documents(self.services.engine, sorted(earlier)).items())
         count = 0
         for mention in mentions:
             if not mention.dup_bands:

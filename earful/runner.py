@@ -1,13 +1,14 @@
-"""One listening batch: fetch -> topics -> language -> dedupe -> classify -> index -> commit cursors -> hooks.
+"""One listening batch: fetch -> topics -> language -> dedupe -> classify -> store with cursor -> index -> hooks.
 
-Every source runs on its own: a source that fails is reported and the others go on. A source's cursor moves
-only after the index accepted all of its new mentions, so a crash anywhere before that refetches the same items
-next time, and their deterministic ids keep them from being indexed twice.
+Every source runs on its own: a source that fails is reported and the others go on. A source's new mentions
+and its cursor are written to the records database in one transaction (the system of record): a crash before
+it refetches the same items next time; after it, they are durable, and whatever the index did not take is
+replayed into it (earful.index_sync). Deterministic ids and `create` keep a mention from being indexed twice.
 
 The batch is a pipeline: with many feeds, worker processes fetch and parse a few sources ahead (CPU-bound
 Python that would otherwise hold the GIL); the main thread prepares source n+1 (language, topics,
-near-duplicates) while a worker thread stores source n (index look-ups, classification, bulk indexing, cursor
-commit: work that waits on the index or runs in torch without the GIL). Sources are stored in the order they
+near-duplicates) while a worker thread stores source n (look-ups, classification, the records commit, bulk
+indexing: work that waits on the databases or runs in torch without the GIL). Sources are stored in the order they
 were prepared, so the outcome does not depend on timing.
 """
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -35,15 +37,17 @@ from earful.services import Services, open_services
 from earful.settings import Settings
 from earful.sources import build_listeners
 from earful.summary import BatchSummary, SourceResult
-from indexer.bulk import existing_ids, index_mentions
+from earful.index_sync import IndexSync, describe_unreachable
+from earful.operational import first_line
+from indexer.client import unreachable_errors
 from indexer.search import read_mentions
 from listeners.base import FetchResult, Listener, SourceError
 from listeners.mention import Mention
 from listeners.topics import CompiledTopic
 from records.batch_runs import record_batch
-from records.cursors import load_cursor, save_cursor
-from records.pending import add_pending, clear_pending, drop_stale, pending_ids
-from records.near_dups import store_bands
+from records.cursors import load_cursor
+from records.mentions import commit_source, known_ids, stored_documents
+from records.pending import clear_pending, drop_stale, ready_for_hooks
 
 log = logging.getLogger(__name__)
 
@@ -93,58 +97,61 @@ def prepare_source(
     return prepared
 
 
-def store_source(
-    services: Services, prepared: PreparedSource, enricher: Enricher | None, remember_bands: bool = True
-) -> list[Mention]:
-    """Stage two: classify what is not indexed yet, index it, then commit the cursor.
+def records_failure(exc: Exception, what: str) -> str:
+    """One line for a records database that failed while doing `what` (full disk, read-only...), no traceback."""
+    text = first_line(str(getattr(exc, "orig", None) or exc))
+    full = any(word in text.lower() for word in ("disk is full", "no space left", "disk full", "database or disk"))
+    return f"records database {'full' if full else 'failed'} while {what} ({text})"
 
-    `remember_bands=False` leaves storing the near-duplicate band keys of the indexed mentions to the caller."""
+
+def storage_failure(exc: Exception) -> str:
+    """The line of a source whose mentions could not be stored."""
+    return records_failure(exc, "storing") + ": not stored, cursor kept (fetched again next run)"
+
+
+def store_source(
+    services: Services, prepared: PreparedSource, enricher: Enricher | None, sync: IndexSync | None = None,
+) -> list[Mention]:
+    """Stage two: classify what is not stored yet, store it and move the cursor in one transaction, then index it.
+
+    The records database is the system of record: once the transaction commits, the mentions are durable whatever
+    happens to the index; what the index does not take now stays in the outbox and is replayed (`IndexSync`).
+    The near-duplicate band keys of the new mentions go in the same transaction. Returns the mentions stored for
+    the first time."""
     result = prepared.result
     if not prepared.fetched_ok:
         return []
+    sync = sync or IndexSync(services)
     candidates = prepared.mentions
-    if enricher is not None:  # classifying is costly: look up which mentions the index has already
-        seen = existing_ids(services.es, services.alias, [m.id for m in candidates])
-        candidates = [m for m in candidates if m.id not in seen]
-        result.already_seen = len(seen)
+    seen = known_ids(services.engine, [m.id for m in candidates])  # stored by an earlier batch: not new
+    candidates = [m for m in candidates if m.id not in seen]
+    result.already_seen = len(seen)
+    if enricher is not None:  # classified before storing: the record keeps the labels, so a re-index needs no model
         enricher.enrich(candidates)
-    # Marked before indexing, so a crash after it cannot skip the post-index hooks (they are idempotent).
-    marked = set(add_pending(services.engine, [m.id for m in candidates]))
-    outcome = index_mentions(services.es, services.alias, candidates, services.settings.index.bulk_chunk_size)
-    # Indexed by an earlier batch, so not new here (a mark left by an unfinished batch stays).
-    clear_pending(services.engine, [i for i in outcome.already_present if i in marked])
-    result.already_seen += len(outcome.already_present)
-    result.errors.extend(f"mention {doc_id}: index refused it: {reason}" for doc_id, reason in outcome.errors.items())
-    created = set(outcome.created)
-    indexed = [m for m in candidates if m.id in created]
-    result.new = len(indexed)
-    result.topics = Counter(topic for m in indexed for topic in m.topics)
-    result.languages = Counter(m.language for m in indexed)
-    if remember_bands:
-        store_bands(services.engine, [(m.id, m.dup_bands) for m in indexed])
-    if outcome.errors:
-        result.notes.append("cursor kept: some mentions were not indexed and will be fetched again")
-        return indexed
-    if services.embedded and indexed:
-        services.es.indices.flush(index=services.alias)  # the embedded server persists on flush
-    if prepared.cursor is not None:
-        save_cursor(services.engine, result.source, prepared.cursor)
+    documents = [(m.id, m.to_document()) for m in candidates]
+    try:
+        stored_ids = set(commit_source(services.engine, result.source, prepared.cursor, documents,
+                                       [(m.id, m.dup_bands) for m in candidates]))
+    except SQLAlchemyError as exc:  # the summary says it in one line; nothing moved
+        result.errors.append(storage_failure(exc))
+        result.store_failed = True
+        return []
     result.cursor_committed = True
-    return indexed
-
-
-def remember_stored_bands(
-    services: Services, futures: list[Future[list[Mention] | None]], stored: set[int], wait: bool
-) -> None:
-    """Store the band keys of the sources whose indexing finished (`stored`: their positions, updated).
-
-    Runs in the batch's main thread, which otherwise waits for fetches, so the storing thread only indexes.
-    With `wait`, it waits for every source."""
-    for position, future in enumerate(futures):
-        if position in stored or not (wait or future.done()):
-            continue
-        store_bands(services.engine, [(m.id, m.dup_bands) for m in future.result() or []])
-        stored.add(position)
+    stored = [m for m in candidates if m.id in stored_ids]
+    result.already_seen += len(candidates) - len(stored)  # stored meanwhile by another batch
+    result.new = len(stored)
+    result.topics = Counter(topic for m in stored for topic in m.topics)
+    result.languages = Counter(m.language for m in stored)
+    try:
+        written = sync.write([doc for doc in documents if doc[0] in stored_ids])
+    except SQLAlchemyError as exc:  # stored, and maybe indexed: left in the outbox, a replay finds them there
+        result.errors.append(records_failure(exc, "noting what the index took") + ": stored; checked next run")
+        result.awaiting_index = len(stored)
+        return stored
+    result.indexed, result.awaiting_index = written.indexed, written.deferred
+    result.errors.extend(f"mention {doc_id}: index refused it (stored; indexed again next run): {reason}"
+                         for doc_id, reason in written.refused.items())
+    return stored
 
 
 def _guarded(stage: str, result: SourceResult, work: Any, *args: Any) -> Any:
@@ -157,28 +164,42 @@ def _guarded(stage: str, result: SourceResult, work: Any, *args: Any) -> Any:
         return None
 
 
+EARLIER_HOOKS_PER_BATCH = 10_000
+
+
 def run_hooks_over_pending(
     services: Services, batch_mentions: list[Mention], started: datetime, console: Console,
     batch_ids: Collection[str] = (),
 ) -> tuple[dict[str, int], list[str], int]:
-    """Run the post-index hooks over every mention waiting for them: this batch's, and any an earlier batch
-    indexed but did not finish. Marks are cleared only when every hook succeeded.
+    """Run the post-index hooks over every indexed mention waiting for them: this batch's, and any an earlier batch
+    stored but did not finish. A mention the index does not have yet keeps waiting. Marks are cleared only when
+    every hook succeeded.
 
     `batch_ids`: this batch's mentions that are not in `batch_mentions` (an Airflow run hands on ids only; they
     are read back from the index), so that only the others count as "mentions from an unfinished batch".
     Returns the hooks' counts, their errors, and how many mentions they ran over."""
-    waiting = pending_ids(services.engine)
+    ready = ready_for_hooks(services.engine)
     known = {m.id: m for m in batch_mentions}
     this_batch = set(known) | set(batch_ids)
-    earlier = [mention_id for mention_id in waiting if mention_id not in known]
-    mentions = list(known.values()) + read_mentions(services.es, services.alias, earlier)
+    # Every one of this batch's; of earlier batches' (read back from the records) the oldest, up to a bound.
+    earlier = [mention_id for mention_id in ready if mention_id not in known][:EARLIER_HOOKS_PER_BATCH]
+    found = {mention_id: mention_from_document(mention_id, doc)
+             for mention_id, doc in stored_documents(services.engine, earlier).items()}
+    legacy = [mention_id for mention_id in earlier if mention_id not in found]  # marked by an earlier version
+    if legacy and services.es is not None:
+        try:
+            found.update((m.id, m) for m in read_mentions(services.es, services.alias, legacy))
+        except unreachable_errors():  # they wait for the next batch
+            pass
+    mentions = [known.get(mention_id) or found[mention_id] for mention_id in ready
+                if mention_id in known or mention_id in found]
     context = BatchContext(services=services, new_mentions=mentions, started_at=started, console=console)
     counts: Counter[str] = Counter()
     errors: list[str] = []
     for name, hook in post_index_hooks(services):
         try:
             counts.update(hook(context) or {})
-        except Exception as exc:  # the index is written; a failing hook is reported, and runs again next batch
+        except Exception as exc:  # the mentions are stored; a failing hook is reported, and runs again next batch
             log.exception("post-index hook %s failed", name)
             errors.append(f"{name}: {type(exc).__name__}: {exc}")
     if not errors:
@@ -187,6 +208,11 @@ def run_hooks_over_pending(
     if unfinished := sum(1 for m in mentions if m.id not in this_batch):
         counts["mentions from an unfinished batch"] = unfinished
     return dict(counts), errors, len(mentions)
+
+
+def mention_from_document(mention_id: str, doc: dict[str, Any]) -> Mention:
+    """A Mention rebuilt from its stored (or indexed) document."""
+    return Mention(id=mention_id, **{k: v for k, v in doc.items() if k in Mention.model_fields})
 
 
 def fetch_processes(settings: Settings, listeners: list[Listener]) -> int:
@@ -269,9 +295,14 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
     started = datetime.now(UTC)
     topics = compile_topics(settings.topics)
     enricher = load_enricher(settings, console)  # fails at start-up, not mid-batch, if a model is unusable
-    with open_services(settings) as services:
+    with open_services(settings, index_optional=True) as services:
         plan = build_listeners(settings, services.engine)
         summary = BatchSummary(started_at=started, skipped=list(plan.skipped))
+        sync = IndexSync(services, unreachable=services.index_error)
+        try:  # before this batch writes: what an earlier run's index lost goes back to the outbox
+            sync.verify_acknowledged()
+        except SQLAlchemyError as exc:
+            summary.batch_errors.append(records_failure(exc, "checking the index against the records"))
         near_dups = NearDuplicateFinder(services, settings.listening.near_duplicate_threshold)
         new_mentions: list[Mention] = []
         progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -280,7 +311,6 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
         with progress, prefetch, ThreadPoolExecutor(max_workers=1, thread_name_prefix="earful-store") as store:
             task = progress.add_task("sources", total=len(plan.listeners))
             pending: list[tuple[SourceResult, Future[list[Mention] | None]]] = []
-            bands_stored: set[int] = set()
             for index, listener in enumerate(plan.listeners):
                 progress.update(task, description=f"[cyan]{listener.source_id}")
                 result = SourceResult(listener.source_id, listener.source_kind)
@@ -288,22 +318,40 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
                                     prefetch.fetch_for(index))
                 if prepared is None:
                     prepared = PreparedSource(result)
-                future = store.submit(_guarded, "indexing", prepared.result, store_source, services, prepared,
-                                      enricher, False)
+                future = store.submit(_guarded, "storing", prepared.result, store_source, services, prepared,
+                                      enricher, sync)
                 future.add_done_callback(lambda _f: progress.advance(task))
                 pending.append((prepared.result, future))
-                remember_stored_bands(services, [f for _, f in pending], bands_stored, wait=False)
-            remember_stored_bands(services, [f for _, f in pending], bands_stored, wait=True)
             for result, future in pending:
                 summary.sources.append(result)
                 new_mentions.extend(future.result() or [])
         plan.close()
-        services.es.indices.refresh(index=services.alias)  # searchable for the hooks and the next batch
-        counts, errors, _ = run_hooks_over_pending(services, new_mentions, started, console)
+        finish_batch(services, sync, summary, new_mentions, console)
+    return summary
+
+
+def finish_batch(services: Services, sync: IndexSync, summary: BatchSummary, new_mentions: list[Mention],
+                 console: Console) -> None:
+    """After the sources: replay what the index does not have yet, run the hooks, record the batch."""
+    summary.awaiting_index = sum(s.awaiting_index for s in summary.sources)
+    try:
+        summary.awaiting_index = sync.replay_unindexed().deferred
+        if sync.unreachable is None:
+            services.es.indices.refresh(index=services.alias)  # searchable for the hooks and the next batch
+    except unreachable_errors() as exc:
+        sync.unreachable = describe_unreachable(exc)
+    except SQLAlchemyError as exc:
+        summary.batch_errors.append(records_failure(exc, "replaying unindexed mentions"))
+    summary.index_unreachable, summary.replayed = sync.unreachable, sync.replayed
+    summary.lost_by_index = sync.lost_and_requeued
+    try:
+        counts, errors, _ = run_hooks_over_pending(services, new_mentions, summary.started_at, console)
         summary.hook_counts.update(counts)
         summary.hook_errors.extend(errors)
-        summary.finished_at = datetime.now(UTC)
-        status = "failed" if summary.sources and not summary.ok_sources else (
-            "partial" if summary.failed_sources or summary.hook_errors else "ok")
-        record_batch(services.engine, started, summary.finished_at, status, summary.counts())
-    return summary
+    except SQLAlchemyError as exc:  # the hooks' marks stay: they run next batch
+        summary.batch_errors.append(records_failure(exc, "running the post-index hooks"))
+    summary.finished_at = datetime.now(UTC)
+    try:
+        record_batch(services.engine, summary.started_at, summary.finished_at, summary.status, summary.counts())
+    except SQLAlchemyError as exc:
+        summary.batch_errors.append(records_failure(exc, "recording the batch"))

@@ -21,6 +21,7 @@ class Services:
     es: Any  # elasticsearch.Elasticsearch
     alias: str
     embedded: bool  # True when the index is the local noida-db server
+    index_error: str | None = None  # why the index could not be reached (only with `index_optional`)
 
 
 def open_records(settings: Settings) -> Engine:
@@ -64,15 +65,19 @@ def _first_contact(es: Any, settings: Settings, url: str | None) -> None:
 
 
 @contextmanager
-def open_services(settings: Settings, *, index: bool = True) -> Iterator[Services]:
-    """Records database plus index client; starts and stops the embedded index when no URL is configured."""
+def open_services(settings: Settings, *, index: bool = True, index_optional: bool = False) -> Iterator[Services]:
+    """Records database plus index client; starts and stops the embedded index when no URL is configured.
+
+    With `index_optional`, an index that does not answer is noted in `Services.index_error` instead of raised (a
+    batch stores mentions without it and indexes them later)."""
+    from earful.operational import OperationalFailure
     from indexer.client import make_client
     from indexer.embedded import embedded_index
 
     with ExitStack() as stack:
         engine = open_records(settings)
         stack.callback(engine.dispose)
-        es = None
+        es, index_error = None, None
         embedded = settings.index.url is None
         if index:
             url = settings.index.url
@@ -81,5 +86,11 @@ def open_services(settings: Settings, *, index: bool = True) -> Iterator[Service
                                                          settings.index.embedded_idle_stop))
             es = make_client(settings.index, url)
             stack.callback(es.close)
-            _first_contact(es, settings, url)
-        yield Services(settings=settings, engine=engine, es=es, alias=settings.index.alias, embedded=embedded)
+            try:
+                _first_contact(es, settings, url)
+            except OperationalFailure as exc:
+                if not index_optional:
+                    raise
+                index_error = str(exc)
+        yield Services(settings=settings, engine=engine, es=es, alias=settings.index.alias, embedded=embedded,
+                       index_error=index_error)

@@ -22,7 +22,10 @@ class SourceResult:
     already_seen: int = 0
     near_duplicates: int = 0
     off_topic: int = 0
-    cursor_committed: bool = False
+    cursor_committed: bool = False  # the new mentions are stored (durable) and the cursor moved
+    indexed: int = 0  # of the new mentions, how many the index took in this batch
+    awaiting_index: int = 0  # stored, not in the index yet (indexed by a later batch)
+    store_failed: bool = False  # the records database could not store this source's mentions
     topics: Counter[str] = field(default_factory=Counter)
     languages: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
@@ -44,10 +47,31 @@ class BatchSummary:
     skipped: list[str] = field(default_factory=list)
     hook_counts: Counter[str] = field(default_factory=Counter)
     hook_errors: list[str] = field(default_factory=list)
+    batch_errors: list[str] = field(default_factory=list)  # the records database failed after the sources
+    index_unreachable: str | None = None  # why the index could not be written to in this batch
+    awaiting_index: int = 0  # stored mentions (of any batch) not in the index after this batch
+    replayed: int = 0  # mentions of earlier batches indexed now
+    lost_by_index: int = 0  # acknowledged by the index in an earlier batch but missing: indexed again
+
+    @property
+    def not_durable(self) -> bool:
+        """True when something fetched could not be stored, or the index could not be written: the run did not
+        do its job, though nothing is lost (the command exits 1)."""
+        return bool(self.index_unreachable or self.batch_errors or any(s.store_failed for s in self.sources))
+
+    @property
+    def status(self) -> str:
+        """failed (no source ran), partial (something failed or is not indexed yet) or ok."""
+        if self.sources and not self.ok_sources:
+            return "failed"
+        if self.failed_sources or self.hook_errors or self.not_durable or self.awaiting_index \
+                or any(not s.cursor_committed for s in self.sources):
+            return "partial"
+        return "ok"
 
     @property
     def new(self) -> int:
-        """New mentions indexed in this batch."""
+        """New mentions stored (durably) in this batch."""
         return sum(s.new for s in self.sources)
 
     @property
@@ -70,7 +94,9 @@ class BatchSummary:
             "already_seen": sum(s.already_seen for s in self.sources),
             "near_duplicates": sum(s.near_duplicates for s in self.sources),
             "off_topic": sum(s.off_topic for s in self.sources),
-            "errors": sum(len(s.errors) for s in self.sources) + len(self.hook_errors),
+            "errors": sum(len(s.errors) for s in self.sources) + len(self.hook_errors) + len(self.batch_errors),
+            "awaiting_index": self.awaiting_index,
+            "replayed": self.replayed,
             **self.hook_counts,
         }
 
@@ -107,7 +133,9 @@ def print_summary(summary: BatchSummary, console: Console) -> None:
         sources.add_column(col, justify="right")
     sources.add_column("status")
     for s in summary.sources:
-        status = "[red]failed[/]" if s.failed else ("ok" if s.cursor_committed else "[yellow]partial[/]")
+        status = "[red]failed[/]" if s.failed else (
+            "[yellow]partial[/]" if not s.cursor_committed else
+            "[yellow]stored, not indexed[/]" if s.awaiting_index else "ok")
         sources.add_row(escape(s.source), str(s.fetched), str(s.new), str(s.already_seen), str(s.near_duplicates),
                         str(s.off_topic), str(len(s.errors)), status)
     console.print(sources)
@@ -133,10 +161,22 @@ def print_summary(summary: BatchSummary, console: Console) -> None:
             console.print(f"[red]{escape(s.source)}:[/] {escape(error)}")
     for error in summary.hook_errors:
         console.print(f"[red]after indexing:[/] {escape(error)}")
+    for error in summary.batch_errors:
+        console.print(f"[red]batch:[/] {escape(error)}")
+    if summary.index_unreachable:
+        console.print(f"[yellow]index not written:[/] {escape(summary.index_unreachable)}")
+    if summary.lost_by_index:
+        console.print(f"[yellow]index:[/] {summary.lost_by_index} mentions an earlier batch indexed were not in the "
+                      "index (lost before it saved them); indexed again from the records")
+    if summary.awaiting_index:
+        console.print(f"[yellow]{summary.awaiting_index} stored mentions await indexing[/]: they are safe in the "
+                      "records database and indexed by the next run (or `earful reindex`)")
     extra = ", ".join(f"{escape(k)}: {v}" for k, v in sorted(summary.hook_counts.items()))
     failed = len(summary.failed_sources)
     console.print(
         f"[bold]{summary.new} new mentions[/] from {len(summary.sources)} sources"
         + (f", [red]{failed} failed[/]" if failed else "")
+        + (f", {summary.replayed} from earlier batches indexed now" if summary.replayed else "")
+        + (f"; [yellow]{summary.awaiting_index} await indexing[/]" if summary.awaiting_index else "")
         + (f"; {extra}" if extra else "")
     )

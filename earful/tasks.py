@@ -3,7 +3,7 @@ the DAGs declare `multiple_outputs=False`, since a dict return type would otherw
 
 Each takes loaded `Settings` and opens what it needs itself, so a task runs on any worker. Mention bodies never
 leave a function: the listening tasks hand on mention ids, and the alerts task reads the documents back from
-the index.
+the records database (the system of record).
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ class SourceCounts(TypedDict):
     near_duplicates: int
     off_topic: int
     errors: int
+    awaiting_index: int  # stored, not indexed yet (the index was away): the alerts task indexes them first
     cursor_committed: bool
     mention_ids: list[str]
 
@@ -89,6 +90,7 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
     """
     from earful.near_duplicates import NearDuplicateFinder
     from earful.annotate import compile_topics
+    from earful.index_sync import IndexSync
     from earful.runner import prepare_source, store_source
     from earful.services import open_services
     from earful.sources import build_listeners
@@ -98,7 +100,8 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
     require_author_secret(settings)  # real posts are never pseudonymised with the public demo secret
     topics = compile_topics(settings.topics)
     enricher = _enricher(settings)  # before fetching: an unusable model fails the task before any API call
-    with open_services(settings) as services:
+    with open_services(settings, index_optional=True) as services:  # stores while the index is away
+        sync = IndexSync(services, unreachable=services.index_error)
         plan = build_listeners(settings, services.engine)
         try:
             listener = next((item for item in plan.listeners if item.source_id == source_id), None)
@@ -111,10 +114,10 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
                 listener = WindowedListener(listener, window)
             near_dups = NearDuplicateFinder(services, settings.listening.near_duplicate_threshold)
             prepared = prepare_source(services, listener, topics, near_dups)
-            indexed = store_source(services, prepared, enricher)
+            indexed = store_source(services, prepared, enricher, sync=sync)
         finally:
             plan.close()
-        if indexed:
+        if indexed and sync.unreachable is None:
             services.es.indices.refresh(index=services.alias)
     result = prepared.result
     for note in result.notes:
@@ -136,6 +139,7 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
         "near_duplicates": result.near_duplicates,
         "off_topic": result.off_topic,
         "errors": len(result.errors),
+        "awaiting_index": result.awaiting_index,
         "cursor_committed": result.cursor_committed and window is None,
         "mention_ids": ids[:MAX_IDS_PER_SOURCE],
     }
@@ -150,12 +154,15 @@ def run_post_index_hooks(settings: Settings, mention_ids: list[str], started_at:
     """
     from rich.console import Console
 
-    from earful.services import open_services
-
+    from earful.index_sync import IndexSync
     from earful.runner import run_hooks_over_pending
+    from earful.services import open_services
 
     errors: list[str] = []
     with open_services(settings) as services:
+        sync = IndexSync(services)  # first, what the listening tasks could not index (the index was away)
+        sync.verify_acknowledged()
+        sync.replay_unindexed()
         services.es.indices.refresh(index=services.alias)
         # The mentions of this run, and any that an earlier run indexed but died before its hooks ran.
         counts, errors, found = run_hooks_over_pending(services, [], started_at or datetime.now(UTC),

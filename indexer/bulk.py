@@ -19,32 +19,44 @@ class BulkOutcome:
     errors: dict[str, str] = field(default_factory=dict)  # mention id -> reason
 
 
-def document(mention: Mention) -> dict[str, Any]:
-    """The indexed document: the mention plus its text in the field of its language's analyser."""
-    doc = mention.to_document()
-    field_name = language_field(mention.language)
-    if field_name and mention.text:
-        doc[field_name] = mention.text
+def indexed_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """A mention document (`Mention.to_document()`) as indexed: plus its text in the field of its language's
+    analyser."""
+    field_name = language_field(str(doc.get("language", "")))
+    if field_name and doc.get("text"):
+        return {**doc, field_name: doc["text"]}
     return doc
 
 
-def _actions(alias: str, mentions: Iterable[Mention]) -> Iterator[dict[str, Any]]:
-    for mention in mentions:
-        yield {"_op_type": "create", "_index": alias, "_id": mention.id, "_source": document(mention)}
+def document(mention: Mention) -> dict[str, Any]:
+    """The indexed document of a mention."""
+    return indexed_document(mention.to_document())
+
+
+def _actions(alias: str, documents: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    for doc_id, doc in documents:
+        yield {"_op_type": "create", "_index": alias, "_id": doc_id, "_source": indexed_document(doc)}
 
 
 def index_mentions(es: Any, alias: str, mentions: Sequence[Mention], chunk_size: int = 500) -> BulkOutcome:
-    """Create each mention once; a mention already in the index is reported, not overwritten or doubled.
+    """Create each mention once; a mention already in the index is reported, not overwritten or doubled."""
+    return index_documents(es, alias, [(m.id, m.to_document()) for m in mentions], chunk_size)
 
-    The caller refreshes the index when it needs the new mentions searchable (once per batch, not per call).
+
+def index_documents(es: Any, alias: str, documents: Sequence[tuple[str, dict[str, Any]]],
+                    chunk_size: int = 500) -> BulkOutcome:
+    """Create each (id, mention document) once; one already in the index is reported, not overwritten or doubled.
+
+    Raises one of `indexer.client.unreachable_errors()` when the index cannot be reached. The caller refreshes the index when it
+    needs the new mentions searchable (once per batch, not per call).
     """
     from elasticsearch import helpers
 
     outcome = BulkOutcome()
-    if not mentions:
+    if not documents:
         return outcome
     for ok, item in helpers.streaming_bulk(
-        es, _actions(alias, mentions), chunk_size=chunk_size, raise_on_error=False, raise_on_exception=True,
+        es, _actions(alias, documents), chunk_size=chunk_size, raise_on_error=False, raise_on_exception=True,
         max_retries=3, initial_backoff=1,
     ):
         result = item.get("create", {})

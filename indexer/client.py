@@ -25,3 +25,12 @@ def make_client(settings: IndexSettings, url: str | None = None) -> Any:
     if target is None:
         raise ValueError("no index url: start the embedded server or configure index.url")
     return Elasticsearch(target, **kwargs)
+
+
+def unreachable_errors() -> tuple[type[Exception], ...]:
+    """What the client raises when the index cannot take a request at all (down, unreachable, refusing the
+    whole request), as opposed to refusing single documents of a bulk request."""
+    from elasticsearch import ApiError, TransportError
+
+    return (TransportError, ApiError)
+

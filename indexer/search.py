@@ -56,17 +56,6 @@ def mention_counts(es: Any, alias: str, *, days: int = 30) -> dict[str, Any]:
     }
 
 
-def mention_texts(es: Any, alias: str, ids: list[str], chunk: int = 500) -> dict[str, str]:
-    """Title and text of indexed mentions by id (for comparing a new mention with earlier ones)."""
-    texts: dict[str, str] = {}
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
-        resp = es.search(index=alias, query={"ids": {"values": part}}, source=["title", "text"], size=len(part))
-        for hit in resp["hits"]["hits"]:
-            texts[hit["_id"]] = f"{hit['_source'].get('title', '')}\n{hit['_source'].get('text', '')}"
-    return texts
-
-
 def read_mentions(es: Any, alias: str, ids: list[str], chunk: int = 500) -> list[Any]:
     """The indexed mentions with these ids (from every index behind the alias), in the order given."""
     from listeners.mention import Mention

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from records.tables import source_cursors
 
@@ -22,15 +22,18 @@ def load_cursor(engine: Engine, source_id: str) -> dict[str, Any] | None:
 
 def save_cursor(engine: Engine, source_id: str, cursor: dict[str, Any]) -> None:
     """Store (insert or replace) the cursor of one source."""
-    now = datetime.now(UTC)
     with engine.begin() as conn:
-        updated = conn.execute(
-            sa.update(source_cursors)
-            .where(source_cursors.c.source_id == source_id)
-            .values(cursor=cursor, updated_at=now)
-        )
-        if updated.rowcount == 0:
-            conn.execute(sa.insert(source_cursors).values(source_id=source_id, cursor=cursor, updated_at=now))
+        save_cursor_in(conn, source_id, cursor)
+
+
+def save_cursor_in(conn: Connection, source_id: str, cursor: dict[str, Any]) -> None:
+    """Store the cursor of one source in the caller's transaction (with what it must commit together with)."""
+    now = datetime.now(UTC)
+    updated = conn.execute(
+        sa.update(source_cursors).where(source_cursors.c.source_id == source_id).values(cursor=cursor, updated_at=now)
+    )
+    if updated.rowcount == 0:
+        conn.execute(sa.insert(source_cursors).values(source_id=source_id, cursor=cursor, updated_at=now))
 
 
 def all_cursors(engine: Engine) -> dict[str, dict[str, Any]]:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; for SQLite, create the parent folder and turn on WAL and foreign keys."""
+    """Create an engine; for SQLite, create the parent folder and turn on WAL, full sync and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -20,6 +20,9 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            # FULL: every commit is on disk (WAL fsynced) before it returns, so a committed cursor and the
+            # mentions stored with it survive a power cut, not just a killed process (see docs/choices.md).
+            cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from records.tables import near_dup_bands
 
@@ -34,18 +34,23 @@ def find_band_owners(engine: Engine, bands: Iterable[str]) -> list[tuple[str, st
 
 
 def store_bands(engine: Engine, items: Sequence[tuple[str, Sequence[str]]], now: float | None = None) -> None:
-    """Remember the band keys of indexed mentions ((mention id, bands) pairs); storing again is harmless."""
+    """Remember the band keys of stored mentions ((mention id, bands) pairs); storing again is harmless."""
+    with engine.begin() as conn:
+        store_bands_in(conn, items, now)
+
+
+def store_bands_in(conn: Connection, items: Sequence[tuple[str, Sequence[str]]], now: float | None = None) -> None:
+    """`store_bands` in the caller's transaction (the one that stores the mentions)."""
     epoch = int(now if now is not None else time.time())
     rows = [(band, mention_id, epoch) for mention_id, bands in items for band in bands]
     if not rows:
         return
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            sql = "INSERT OR IGNORE INTO near_dup_bands (band, mention_id, created_epoch) VALUES (?, ?, ?)"
-        else:
-            sql = ("INSERT INTO near_dup_bands (band, mention_id, created_epoch) VALUES (%s, %s, %s) "
-                   "ON CONFLICT DO NOTHING")
-        conn.exec_driver_sql(sql, rows)
+    if conn.dialect.name == "sqlite":
+        sql = "INSERT OR IGNORE INTO near_dup_bands (band, mention_id, created_epoch) VALUES (?, ?, ?)"
+    else:
+        sql = ("INSERT INTO near_dup_bands (band, mention_id, created_epoch) VALUES (%s, %s, %s) "
+               "ON CONFLICT DO NOTHING")
+    conn.exec_driver_sql(sql, rows)
 
 
 def prune_bands(engine: Engine, older_than_days: int, now: float | None = None) -> int:

@@ -47,3 +47,22 @@ pending_hooks = sa.Table(
     sa.Column("mention_id", sa.String(64), primary_key=True),
     sa.Column("created_epoch", sa.BigInteger, nullable=False),  # seconds, UTC
 )
+
+# The system of record of mentions: the full document (what the index holds, less the per-language text copy),
+# written in the same transaction as the source's cursor. The index is derived from it (see records.mentions).
+mentions = sa.Table(
+    "mentions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("source", sa.String(300), nullable=False),
+    sa.Column("source_kind", sa.String(40), nullable=False),
+    sa.Column("author_ref", sa.String(128), index=True),  # erasure finds an author's mentions by these two
+    sa.Column("author_raw", sa.String(300)),
+    sa.Column("published_epoch", sa.BigInteger, index=True),  # seconds, UTC; retention
+    sa.Column("fetched_epoch", sa.BigInteger, nullable=False),
+    sa.Column("stored_epoch", sa.BigInteger, nullable=False),
+    # 0: not in the index yet; 1: the index acknowledged it (checked again by the next run: an embedded server
+    # may acknowledge before it persists); 2: found in the index by a later run.
+    sa.Column("index_state", sa.SmallInteger, nullable=False, index=True),
+    sa.Column("document", sa.JSON, nullable=False),
+)

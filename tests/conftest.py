@@ -30,9 +30,12 @@ def index_alias() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture()
 def pg_url() -> Iterator[str]:
-    """A throw-away PostgreSQL database, when EARFUL_TEST_PG_URL points at a server; else the test skips."""
+    """A throw-away PostgreSQL database per test, when EARFUL_TEST_PG_URL points at a server; else the test skips.
+
+    Per test: the records database holds the mentions, and a batch replays into its index what the records say
+    is missing there, so two tests with different index aliases must not share one."""
     with throwaway_database("test") as url:
         yield url
 

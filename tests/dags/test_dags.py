@@ -260,7 +260,7 @@ def test_listening_dag_window_run_then_rerun_adds_nothing(
     assert set(first["xcom"]) == {"list_sources", "alerts"} | {f"listen[{i}]" for i in range(len(sources))
                                                                 if sources[i] != "rss:broken"}
     assert all(set(v) == {"source", "fetched", "new", "already_seen", "near_duplicates", "off_topic", "errors",
-                          "cursor_committed", "mention_ids"} for k, v in first["xcom"].items() if k.startswith("listen["))
+                          "awaiting_index", "cursor_committed", "mention_ids"} for k, v in first["xcom"].items() if k.startswith("listen["))
     alerts = outbox(settings)
     recalls = [d for d in docs.values() if "recall" in f"{d.get('title', '')} {d.get('text', '')}".lower()]
     assert alerts and {a["rule"] for a in alerts} == {"crisis"} and len(alerts) == len(recalls)

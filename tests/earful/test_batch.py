@@ -97,24 +97,35 @@ def run_killed(script: str, config: Path) -> None:
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
 
 
-CRASHING_RUN = textwrap.dedent(
+CRASH_BEFORE_INDEXING = textwrap.dedent(
     """
     import os, signal, sys
-    import earful.runner as runner
+    from pathlib import Path
+    import earful.index_sync as index_sync
     from earful.settings import load_settings
+    import earful.runner as runner
 
     def crash(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGKILL)  # the process dies after indexing, before the cursor is saved
+        os.kill(os.getpid(), signal.SIGKILL)  # the records transaction committed; the index write never happens
 
-    runner.save_cursor = crash
-    from pathlib import Path
+    index_sync.index_documents = crash
     runner.run_batch(load_settings(Path(sys.argv[1])))
     """
 )
 
 
-def test_a_crash_between_indexing_and_cursor_commit_loses_and_doubles_nothing(tmp_path: Path) -> None:
-    """Killed with SIGKILL mid-batch on the embedded index: the next run sees everything once."""
+def stored_states(settings) -> dict[int, int]:  # noqa: ANN001
+    from records.db import make_engine
+    from records.mentions import count_by_state
+
+    return count_by_state(make_engine(settings.records_url()))
+
+
+def test_a_crash_between_the_records_commit_and_the_index_write_loses_and_doubles_nothing(
+        tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """Killed with SIGKILL after storing, before indexing: the cursor moved (the feed now answers 304), and the
+    next run indexes every stored mention exactly once and runs its hooks once."""
+    import earful.runner as runner
     from earful.settings import load_settings
     from tests.conftest import write_config
 
@@ -127,20 +138,28 @@ def test_a_crash_between_indexing_and_cursor_commit_loses_and_doubles_nothing(tm
             "topics": [{"name": "acme", "query": "acme"}],
             "nlp": {"enabled": False},
         })
-        run_killed(CRASHING_RUN, config)
+        run_killed(CRASH_BEFORE_INDEXING, config)
         settings = load_settings(config)
-        assert all_cursors_of(settings) == {}  # the cursor did not move
+        assert all_cursors_of(settings) == {"rss:f": {"etag": '"v1"'}}  # moved with the stored mentions
+        assert stored_states(settings) == {0: 30}  # durable, none indexed
 
+        seen: list[str] = []
+        monkeypatch.setattr(runner, "post_index_hooks",
+                            lambda services: [("record", lambda ctx: seen.extend(m.id for m in ctx.new_mentions))])
         summary = run_batch(settings)  # the embedded index starts again on the same data folder
-        source = summary.sources[0]
-        assert source.fetched == 30 and source.new + source.already_seen == 30
-        assert source.cursor_committed
+        assert summary.sources[0].fetched == 0  # 304: only the records still have these mentions
+        assert summary.replayed == 30 and summary.awaiting_index == 0 and summary.status == "ok"
+        assert len(seen) == 30 == len(set(seen))
         from earful.services import open_services
 
         with open_services(settings) as services:
             services.es.indices.refresh(index=services.alias)
             ids = [h["_id"] for h in services.es.search(index=services.alias, size=100)["hits"]["hits"]]
-        assert len(ids) == 30 == len(set(ids))
+        assert len(ids) == 30 == len(set(ids)) and set(ids) == set(seen)
+
+        seen.clear()
+        again = run_batch(settings)
+        assert again.replayed == 0 and seen == [] and stored_states(settings) == {2: 30}
 
 
 CRASH_BEFORE_HOOKS = textwrap.dedent(

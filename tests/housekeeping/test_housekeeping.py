@@ -18,6 +18,7 @@ from earful.services import open_services
 from indexer.bulk import existing_ids, index_mentions
 from listeners.mention import Mention, mention_id
 from listeners.pseudonym import author_ref
+from records.mentions import commit_source, stored_documents
 from records.near_dups import store_bands
 from records.tables import near_dup_bands
 
@@ -33,6 +34,8 @@ def mention(kind: str, key: str, *, handle: str | None = None, published: dateti
 
 
 def store(services: Any, mentions: list[Mention], epoch: float) -> None:
+    """As a batch does: into the records (the system of record), then the index."""
+    commit_source(services.engine, "test", None, [(m.id, m.to_document()) for m in mentions], now=epoch)
     outcome = index_mentions(services.es, services.alias, mentions)
     assert not outcome.errors
     store_bands(services.engine, [(m.id, m.dup_bands) for m in mentions], now=epoch)
@@ -70,7 +73,9 @@ def test_retention_deletes_old_mentions_and_their_keys_only(settings: Any) -> No
         store(services, keep, recent.timestamp())
         report = apply_retention(services, NOW)
         assert report.mentions_deleted == 2 and report.bands_deleted >= 2  # PostgreSQL: shared by the session
+        assert report.records_deleted >= 2
         assert ids_in_index(services) == {m.id for m in keep}
+        assert set(stored_documents(services.engine, [m.id for m in keep + drop])) == {m.id for m in keep}
         assert band_owners(services, keep + drop) == {m.id for m in keep}
         again = apply_retention(services, NOW)  # nothing left to delete
         assert again.mentions_deleted == 0
@@ -94,8 +99,10 @@ def test_erase_author_removes_every_mention_of_that_author_on_that_source(settin
         late = mention("x", "t-late", handle="trail_tess", published=NOW)
         store(services, [late], NOW.timestamp())
         report = erase_author(services, "x", "@TRAIL_TESS")  # handles are matched as the pseudonym normalizes them
-        assert report.mentions_deleted == 4 and report.bands_deleted == 4
+        assert report.mentions_deleted == 4 and report.bands_deleted == 4 and report.records_deleted == 4
         assert report.complaint_refs == []
+        everyone_ids = [m.id for m in [*theirs, late, same_name_elsewhere, someone_else]]
+        assert set(stored_documents(services.engine, everyone_ids)) == {same_name_elsewhere.id, someone_else.id}
         assert ids_in_index(services) == {same_name_elsewhere.id, someone_else.id}
         everyone = [*theirs, late, same_name_elsewhere, someone_else]
         assert band_owners(services, everyone) == {same_name_elsewhere.id, someone_else.id}
