@@ -3,6 +3,7 @@ few mentions a day of acme-products from 16 November 2026 and a burst day on 19 
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,9 @@ def test_the_demo_configuration_finds_the_demo_burst_and_nothing_else(tmp_path: 
         after = fired(datetime(2026, 11, 23, tzinfo=UTC))
     assert set(burst) == {("volume-spike-daily", "acme-products")}, burst
     # acme-service's first mentions are on the burst day: no history, so no spike (the warm-up guard)
-    assert burst[("volume-spike-daily", "acme-products")].startswith(
-        "24 mentions in the last day (to Fri 20 Nov 00:00 UTC), about 36x the usual 0.7 per day")
+    # The count grows with the bundled sources (RSS, Reddit, X, Mastodon, Bluesky); the wording and the scale do not.
+    reason = burst[("volume-spike-daily", "acme-products")]
+    assert re.fullmatch(r"\d+ mentions in the last day \(to Fri 20 Nov 00:00 UTC\), about \d+x the usual 0\.7 per day; "
+                        r"chance of this by normal variation: less than 1 in a million", reason), reason
+    assert int(reason.split()[0]) >= 20
     assert before == {} and after == {}
