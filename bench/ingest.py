@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import cpu_model  # noqa: E402
 from tests.helpers.feeds import rss  # noqa: E402
 from tests.helpers.http_server import Route, scripted_server  # noqa: E402
 
@@ -126,7 +127,7 @@ def main() -> None:
     parser.add_argument("--fetch-processes", type=int, default=None,
                         help="listening.fetch_processes for the main measurement (default: the configured default)")
     args = parser.parse_args()
-    print(f"CPU: {cpu_model()} ({os.cpu_count()} logical cores)")
+    print(f"CPU: {cpu_model()}")
     bodies = make_feeds(args.items, args.feeds)
     print(f"{args.items} items in {args.feeds} feeds, {sum(map(len, bodies)) / 1e6:.1f} MB of XML")
     with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports and caches, so both sides measure steady state
@@ -176,20 +177,6 @@ def small_feeds(n_feeds: int) -> None:
     print(f"{n_feeds} small feeds, {'feedparser alone':36s}: {fp_seconds:6.2f} s")
     print(f"default / in-process: {default / in_process:.2f} (target <= 1.00) "
           f"{'OK' if default <= in_process * 1.0 else 'MISSED'}")
-
-
-def cpu_model() -> str:
-    """The CPU model name (Linux /proc/cpuinfo; the platform's processor string elsewhere)."""
-    import platform
-
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
 
 if __name__ == "__main__":
     main()

@@ -13,7 +13,6 @@ known user with a wrong password.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from fastapi.responses import PlainTextResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import cpu_model  # noqa: E402
 from complaints.config import ComplaintsSettings  # noqa: E402
 from complaints.users import add_user  # noqa: E402
 from complaints.web.app import create_app  # noqa: E402
@@ -37,17 +37,6 @@ from records.db import make_engine  # noqa: E402
 from records.migrate import upgrade  # noqa: E402
 
 PASSWORD = "pale orange kettle on a quiet shelf"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
 
 @contextmanager
 def serve(app):  # noqa: ANN001, ANN201

@@ -23,6 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import cpu_model  # noqa: E402
 from listeners.base import SourceError  # noqa: E402
 from listeners.bluesky import BlueskyListener  # noqa: E402
 from listeners.bluesky_client import BlueskySession  # noqa: E402
@@ -110,7 +111,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    print(f"cpu: {platform.processor() or platform.machine()} ({_cpu_model()}), python {platform.python_version()}")
+    print(f"cpu: {cpu_model()}, python {platform.python_version()}")
     privacy = PrivacySettings()
 
     rng = random.Random(args.seed)
@@ -144,17 +145,6 @@ def main() -> int:
         reset = {"ratelimit-remaining": "0", "ratelimit-reset": "4070908800"}
         print(sweep("bluesky", args.batches, rng, add_post, listener, sky, "/xrpc/app.bsky.feed.searchPosts", reset))
     return 0
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
 
 if __name__ == "__main__":
     raise SystemExit(main())
