@@ -4,20 +4,8 @@ subreddits (reach looked up in one `/api/info` request, not one per subreddit)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.fakes.fake_reddit import FakeReddit, comment, submission
-from tests.listeners.test_reddit import SECRET, listeners_for
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeReddit]:
-    api = FakeReddit(client_id="test-client", client_secret=SECRET)
-    with api.serve() as url:
-        api.url = url  # type: ignore[attr-defined]
-        yield api
+from tests.listeners.test_reddit import fake, listeners_for  # noqa: F401 (fake: the fixture)
 
 
 def listeners(api: FakeReddit, subreddits: list[str] | None = None, search: list[str] | None = None):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,8 @@ from sqlalchemy import Engine
 from earful.errors import ConfigError
 from earful.settings import load_settings
 from earful.sources import build_listeners
-from records.db import make_engine
-from records.migrate import upgrade
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "earful.yaml"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/records.db")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def no_replay(monkeypatch: pytest.MonkeyPatch) -> dict:

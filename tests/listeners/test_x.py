@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -17,8 +16,6 @@ from listeners.x import XListener, build_x_listeners
 from listeners.x_client import make_x_client
 from listeners.x_config import XSettings
 from records.budget import current_month, used
-from records.db import make_engine
-from records.migrate import upgrade
 from tests.fakes.fake_x import BASE_ID, FakeX, populate, tweet, user
 
 TOKEN = "test-bearer-token-value"
@@ -31,14 +28,6 @@ def fake() -> Iterator[FakeX]:
     with api.serve() as url:
         api.url = url  # type: ignore[attr-defined]
         yield api
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/records.db")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def listener_for(api: FakeX, engine: Engine, query: str = "acme", token: str = TOKEN,

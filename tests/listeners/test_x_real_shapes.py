@@ -4,38 +4,15 @@ long posts with `note_tweet`, authors missing from `includes.users`, renamed acc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import Engine
 
 from listeners.config import PrivacySettings
 from listeners.mention import mention_id
 from tests.fakes.fake_x import BASE_ID, FakeX, tweet, user
-from tests.listeners.test_x import TOKEN, listener_for
+from tests.listeners.test_x import TOKEN, fake, listener_for  # noqa: F401 (fake: the fixture)
 
 FULL = ("Acme & NordPeak: boots <200 EUR> compared after 3 winters of trail use, sole wear, zipper failures, "
         "warranty answers and the refund I finally got from Acme support after six weeks of waiting")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeX]:
-    api = FakeX(bearer_token=TOKEN)
-    with api.serve() as url:
-        api.url = url  # type: ignore[attr-defined]
-        yield api
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    from records.db import make_engine
-    from records.migrate import upgrade
-
-    engine = make_engine(f"sqlite:///{tmp_path}/records.db")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def x_escaped(text: str) -> str:
