@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from listeners.config_types import HttpBaseUrl
+
 
 class BlueskySettings(BaseModel):
     """The Bluesky listener. The app password comes from EARFUL_SOURCES__BLUESKY__APP_PASSWORD or the Airflow
@@ -15,11 +17,11 @@ class BlueskySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    service_url: str = Field(
+    service_url: HttpBaseUrl = Field(
         default="https://bsky.social",
         description="Where the app password logs in (its PDS); searches go there too, proxied to the AppView.",
     )
-    public_url: str = Field(
+    public_url: HttpBaseUrl = Field(
         default="https://public.api.bsky.app", description="The AppView read without an app password."
     )
     identifier: str | None = Field(default=None, description="Handle or e-mail of the account the app password is for.")
@@ -41,13 +43,6 @@ class BlueskySettings(BaseModel):
     backoff_seconds: float = Field(default=2.0, ge=0)
     on_rate_limit: Literal["wait", "defer"] = "wait"
     max_wait_seconds: float = Field(default=60.0, ge=0)
-
-    @field_validator("service_url", "public_url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
-        return url.rstrip("/")
 
     @field_validator("topics")
     @classmethod

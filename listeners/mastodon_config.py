@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from listeners.config_types import HttpBaseUrl
+
 _HASHTAG = re.compile(r"^\w{1,100}$", re.UNICODE)
 
 
@@ -17,15 +19,8 @@ class MastodonInstance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="Base URL of the instance, e.g. https://mastodon.social")
+    url: HttpBaseUrl = Field(description="Base URL of the instance, e.g. https://mastodon.social")
     access_token: SecretStr | None = Field(default=None, description="Optional; needed for status search.")
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
-        return url.rstrip("/")
 
 
 class MastodonTopicSources(BaseModel):

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from listeners.config_types import HttpBaseUrl
+
 _SUBREDDIT = r"^[A-Za-z0-9_]{2,21}$"
 
 
@@ -50,8 +52,8 @@ class RedditSettings(BaseModel):
     client_id: SecretStr | None = None
     client_secret: SecretStr | None = None
     user_agent: str = Field(default="earful/0.1 (social listening; +https://github.com/earful/earful)", min_length=7)
-    oauth_url: str = "https://oauth.reddit.com"
-    reddit_url: str = "https://www.reddit.com"
+    oauth_url: HttpBaseUrl = "https://oauth.reddit.com"
+    reddit_url: HttpBaseUrl = "https://www.reddit.com"
     replay: Path | None = Field(
         default=None, description="Serve bundled fixture responses from this folder on 127.0.0.1 (demo, no credentials)."
     )
@@ -67,9 +69,3 @@ class RedditSettings(BaseModel):
     on_rate_limit: Literal["wait", "defer"] = "wait"
     max_wait_seconds: float = Field(default=60.0, ge=0, description="Longest 429 wait; longer ones defer.")
 
-    @field_validator("oauth_url", "reddit_url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
-        return url.rstrip("/")

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from listeners.config_types import HttpBaseUrl
+
 
 class XSettings(BaseModel):
     """The X listener (optional). The bearer token comes only from EARFUL_SOURCES__X__BEARER_TOKEN."""
@@ -15,7 +17,7 @@ class XSettings(BaseModel):
 
     enabled: bool = True
     bearer_token: SecretStr | None = None
-    api_base: str = Field(default="https://api.twitter.com", description="Where tweepy's requests are sent.")
+    api_base: HttpBaseUrl = Field(default="https://api.twitter.com", description="Where tweepy's requests are sent.")
     replay: Path | None = Field(
         default=None, description="Serve bundled fixture responses from this folder on 127.0.0.1 (demo, no token)."
     )
@@ -34,13 +36,6 @@ class XSettings(BaseModel):
     backoff_seconds: float = Field(default=2.0, ge=0)
     on_rate_limit: Literal["wait", "defer"] = "wait"
     max_wait_seconds: float = Field(default=60.0, ge=0)
-
-    @field_validator("api_base")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
-        return url.rstrip("/")
 
     @field_validator("topics")
     @classmethod
