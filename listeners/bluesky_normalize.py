@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from listeners.html_text import strip_controls
-from listeners.mention import Mention, mention_id
+from listeners.mention import Mention, mention_id, parse_api_time
 from listeners.pseudonym import author_ref
 
 SOURCE_KIND = "bluesky"
@@ -151,12 +151,5 @@ def _quoted(embed: Any) -> str | None:
 
 
 def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+    moment = parse_api_time(value)
+    return moment if moment is not None and moment.tzinfo is not None else None

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from listeners.html_text import html_to_text, strip_controls
-from listeners.mention import Mention, mention_id
+from listeners.mention import Mention, mention_id, parse_api_time
 from listeners.pseudonym import author_ref
 
 SOURCE_KIND = "mastodon"
@@ -112,7 +112,7 @@ def status_mention(
         text=text,
         author_ref=author_ref(secret, SOURCE_KIND, author_key(account)),
         author_raw=raw,
-        published_at=_parse_time(status.get("created_at")),
+        published_at=parse_api_time(status.get("created_at")),
         fetched_at=fetched_at,
         reach=followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
         engagement=engagement,
@@ -130,14 +130,3 @@ def _acct(account: dict[str, Any], instance: str) -> str | None:
     if not isinstance(acct, str) or not acct:
         return None
     return acct if "@" in acct else f"{acct}@{instance}"
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None

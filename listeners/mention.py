@@ -9,6 +9,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
+def parse_api_time(value: Any) -> datetime | None:
+    """An API's ISO 8601 timestamp ('Z' or an offset), or a datetime a client already parsed; None for anything
+    else (missing, not a string, not a time)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def mention_id(source_kind: str, key: str) -> str:
     """Deterministic mention id from the source kind and a stable key (native id or canonical URL)."""
     return hashlib.sha256(f"{source_kind}\x1f{key}".encode()).hexdigest()[:32]

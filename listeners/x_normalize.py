@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from listeners.html_text import strip_controls
-from listeners.mention import Mention, mention_id
+from listeners.mention import Mention, mention_id, parse_api_time
 from listeners.pseudonym import author_ref
 
 MAX_TEXT_CHARS = 40_000
@@ -129,18 +129,9 @@ def tweet_mention(
         text=text,
         author_ref=author_ref(secret, "x", author_id or None),
         author_raw=username if store_raw else None,
-        published_at=_parse_time(tweet.get("created_at")),
+        published_at=parse_api_time(tweet.get("created_at")),
         fetched_at=fetched_at,
         reach=followers if isinstance(followers, int) else None,
         engagement=engagement,
         extra=extra,
     )
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
