@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from alerts.config import SEVERITIES
-from alerts.model import AlertDraft
-from alerts.outbox import write_alert
+from earful_alerts.config import SEVERITIES
+from earful_alerts.model import AlertDraft
+from earful_alerts.outbox import write_alert
 
 
 def raise_alert(

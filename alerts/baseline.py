@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from alerts.stats import nb_dispersion
+from earful_alerts.stats import nb_dispersion
 
 Seasonality = Literal["daily", "weekly", "none"]
 DAY = timedelta(days=1)

@@ -53,7 +53,7 @@ def list_(
     from rich.markup import escape
     from rich.table import Table
 
-    from alerts.queries import list_alerts
+    from earful_alerts.queries import list_alerts
 
     _, engine = _open(config)
     try:
@@ -83,7 +83,7 @@ def show(alert_id: Annotated[str, typer.Argument(help="Alert id or a unique pref
     """One alert: why it fired (numbers, examples) and every delivery attempt."""
     from rich.markup import escape
 
-    from alerts.queries import AlertNotFound, alert_detail, resolve_id
+    from earful_alerts.queries import AlertNotFound, alert_detail, resolve_id
 
     _, engine = _open(config)
     out = _console()
@@ -119,9 +119,9 @@ def retry(
     config: Config = None,
 ) -> None:
     """Give parked deliveries a fresh set of attempts and send them now. Exit 1 if any still fail."""
-    from alerts.channels import build_channels
-    from alerts.queries import AlertNotFound, resolve_id
-    from alerts.sender import deliver_pending, retry_parked
+    from earful_alerts.channels import build_channels
+    from earful_alerts.queries import AlertNotFound, resolve_id
+    from earful_alerts.sender import deliver_pending, retry_parked
 
     out = _console()
     if (alert_id is None) == (not all_):
@@ -153,8 +153,8 @@ def test_channel(name: Annotated[str, typer.Argument(help="Channel name from ale
     """Send a test alert straight to one channel (not through the outbox) and report the answer."""
     from rich.markup import escape
 
-    from alerts.channels import build_channel
-    from alerts.message import AlertMessage
+    from earful_alerts.channels import build_channel
+    from earful_alerts.message import AlertMessage
 
     from earful.cli import load
 

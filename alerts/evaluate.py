@@ -10,14 +10,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from alerts.complaint_hook import ComplaintOpener
-from alerts.config import AlertsSettings, RuleSettings
-from alerts.model import AlertDraft
-from alerts.outbox import write_alert
-from alerts.rules import (
+from earful_alerts.complaint_hook import ComplaintOpener
+from earful_alerts.config import AlertsSettings, RuleSettings
+from earful_alerts.model import AlertDraft
+from earful_alerts.outbox import write_alert
+from earful_alerts.rules import (
     MentionHit, SpikeFinding, compile_crisis_queries, continues_incident, example, mention_hits, spike_findings,
 )
-from alerts.tables import alert_mention_hits, alert_rule_state, alerts
+from earful_alerts.tables import alert_mention_hits, alert_rule_state, alerts
 
 _TITLES = {
     "complaint": "Complaint detected",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from alerts.complaint_hook import ComplaintOpener
+from earful_alerts.complaint_hook import ComplaintOpener
 
 if TYPE_CHECKING:
     from earful.hooks import BatchContext
@@ -17,9 +17,9 @@ def make_alerts_hook(opener: ComplaintOpener | None = None):  # noqa: ANN201 - r
     def alerts_hook(ctx: "BatchContext") -> dict[str, int] | None:
         from rich.markup import escape
 
-        from alerts.channels import build_channels
-        from alerts.evaluate import evaluate
-        from alerts.sender import deliver_pending
+        from earful_alerts.channels import build_channels
+        from earful_alerts.evaluate import evaluate
+        from earful_alerts.sender import deliver_pending
 
         settings = ctx.services.settings.alerts
         if not settings.enabled:

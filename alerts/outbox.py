@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from alerts.config import severity_rank
-from alerts.model import AlertDraft
-from alerts.tables import alerts
+from earful_alerts.config import severity_rank
+from earful_alerts.model import AlertDraft
+from earful_alerts.tables import alerts
 
 
 def write_alert(conn: Connection, draft: AlertDraft, now: datetime) -> tuple[str, bool]:

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from alerts.tables import alert_attempts, alert_deliveries, alerts
+from earful_alerts.tables import alert_attempts, alert_deliveries, alerts
 from earful_common.processes import token_owner_gone
 
 FAILED_STATES = ("parked",)

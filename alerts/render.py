@@ -13,7 +13,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
-from alerts.message import AlertMessage
+from earful_alerts.message import AlertMessage
 
 EXCERPT_CHARS = 280
 TITLE_CHARS = 200

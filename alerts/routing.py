@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from alerts.config import AlertsSettings, QuietHours, _ChannelBase, severity_rank
+from earful_alerts.config import AlertsSettings, QuietHours, _ChannelBase, severity_rank
 
 
 @dataclass(frozen=True)

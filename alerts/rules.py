@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.config import (
+from earful_alerts.config import (
     ComplaintRule, CrisisQueryRule, HighReachNegativeRule, NegativeShareSpikeRule, RuleSettings, VolumeSpikeRule,
 )
-from alerts.baseline import MIN_FLAT_WINDOWS, usual_volume
-from alerts.spike_text import chance_words, span_words, volume_reason
-from alerts.stats import overdispersed_increase, overdispersed_share_increase, share_dispersion
-from alerts.windows import SpikeGroup, WindowCount, group_windows
-from listeners.topics import CompiledTopic, MatchTarget, compile_topic
+from earful_alerts.baseline import MIN_FLAT_WINDOWS, usual_volume
+from earful_alerts.spike_text import chance_words, span_words, volume_reason
+from earful_alerts.stats import overdispersed_increase, overdispersed_share_increase, share_dispersion
+from earful_alerts.windows import SpikeGroup, WindowCount, group_windows
+from earful_listeners.topics import CompiledTopic, MatchTarget, compile_topic
 
 PER_MENTION = (ComplaintRule, HighReachNegativeRule, CrisisQueryRule)
 SPIKES = (VolumeSpikeRule, NegativeShareSpikeRule)

@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from alerts.channels.base import Channel, Outcome
-from alerts.config import AlertsSettings, SenderSettings
-from alerts.message import AlertMessage
-from alerts.model import AlertDraft
-from alerts.outbox import write_alert
-from alerts.routing import route
-from alerts.tables import alert_attempts, alert_deliveries, alerts
+from earful_alerts.channels.base import Channel, Outcome
+from earful_alerts.config import AlertsSettings, SenderSettings
+from earful_alerts.message import AlertMessage
+from earful_alerts.model import AlertDraft
+from earful_alerts.outbox import write_alert
+from earful_alerts.routing import route
+from earful_alerts.tables import alert_attempts, alert_deliveries, alerts
 from earful_common.processes import owner_token, token_owner_gone
 
 LEASE = timedelta(minutes=5)  # a claimed delivery whose sender died (on another host) becomes due again after this

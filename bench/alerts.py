@@ -23,9 +23,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alerts.config import AlertsSettings  # noqa: E402
-from alerts.rules import judge_negative_share, judge_volume, mention_hits, spike_findings  # noqa: E402
-from alerts.windows import WindowCount, known_windows, negative_count  # noqa: E402
+from earful_alerts.config import AlertsSettings  # noqa: E402
+from earful_alerts.rules import judge_negative_share, judge_volume, mention_hits, spike_findings  # noqa: E402
+from earful_alerts.windows import WindowCount, known_windows, negative_count  # noqa: E402
 from bench.machine import cpu_model  # noqa: E402
 
 WINDOW = timedelta(hours=1)
@@ -125,10 +125,10 @@ def main() -> None:
 
     from elasticsearch import helpers
 
-    from indexer.client import make_client
-    from indexer.config import IndexSettings
-    from indexer.embedded import embedded_index
-    from indexer.template import ensure_index
+    from earful_indexer.client import make_client
+    from earful_indexer.config import IndexSettings
+    from earful_indexer.embedded import embedded_index
+    from earful_indexer.template import ensure_index
 
     now = datetime.now(UTC).replace(microsecond=0)
     print(f"CPU: {cpu_model()}")

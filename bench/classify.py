@@ -83,8 +83,8 @@ def peak_rss_mb() -> float:
 
 def run_fast(cache_dir: pathlib.Path, posts: int, chunk: int, int8: bool, bf16: str) -> dict:
     """Time MentionClassifier.classify (both heads) over all posts, in chunks as the batch runner calls it."""
-    from nlp.classifier import MentionClassifier
-    from nlp.config import NlpSettings
+    from earful_nlp.classifier import MentionClassifier
+    from earful_nlp.config import NlpSettings
 
     texts, langs = generate_posts(posts)
     load_started = time.perf_counter()
@@ -108,9 +108,9 @@ def run_baseline(cache_dir: pathlib.Path, posts: int, sample: int) -> dict:
     import torch
     from transformers import pipeline
 
-    from nlp import model_store
-    from nlp.modeling import EarfulForSequenceClassification
-    from nlp.runtime import configure_threads
+    from earful_nlp import model_store
+    from earful_nlp.modeling import EarfulForSequenceClassification
+    from earful_nlp.runtime import configure_threads
 
     configure_threads(None)
     texts, _ = generate_posts(posts)
@@ -145,7 +145,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from typing import get_args
 
-    from nlp.runtime import Bf16Setting
+    from earful_nlp.runtime import Bf16Setting
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache-dir", type=pathlib.Path, default=pathlib.Path("data/models"))
@@ -163,8 +163,8 @@ def main() -> None:
     if args.child == "baseline":
         print(json.dumps(run_baseline(args.cache_dir, args.posts, args.baseline_sample)))
         return
-    from nlp.encoder_build import ensure_encoder
-    from nlp.runtime import available_cpus
+    from earful_nlp.encoder_build import ensure_encoder
+    from earful_nlp.runtime import available_cpus
 
     ensure_encoder(args.cache_dir)
     runs = [child("fast", args)]

@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from complaints.clock import iso, jsonable, utc
-from complaints.tables import complaint_chain_head, complaint_events, complaints
+from earful_complaints.clock import iso, jsonable, utc
+from earful_complaints.tables import complaint_chain_head, complaint_events, complaints
 
 GENESIS = "0" * 64
 

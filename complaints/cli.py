@@ -45,8 +45,8 @@ def _console():  # noqa: ANN202
 
 def _act(config: Path | None, ref: str, action: str, values: dict[str, Any], actor: str,
          expect: int | None) -> None:
-    from complaints.register import apply_action
-    from complaints.users import require_writer
+    from earful_complaints.register import apply_action
+    from earful_complaints.users import require_writer
 
     settings, engine = _open(config)
     try:
@@ -93,8 +93,8 @@ def list_(
     from rich.table import Table
     from rich.text import Text
 
-    from complaints.clock import iso
-    from complaints.register import QueueFilter, list_records
+    from earful_complaints.clock import iso
+    from earful_complaints.register import QueueFilter, list_records
 
     _, engine = _open(config)
     rows, total = list_records(engine, QueueFilter(status=status, overdue=overdue, severity=severity,
@@ -128,8 +128,8 @@ def show(ref: Ref, config: Config = None,
     """One record: every field, its links and its event history."""
     from rich.markup import escape
 
-    from complaints.clock import jsonable
-    from complaints.register import get_events, get_links, get_record
+    from earful_complaints.clock import jsonable
+    from earful_complaints.register import get_events, get_links, get_record
 
     _, engine = _open(config)
     record = get_record(engine, ref)
@@ -174,8 +174,8 @@ def new(
     received_at: Annotated[str | None, typer.Option(help="ISO date-time it arrived (default: now).")] = None,
 ) -> None:
     """Manual intake: a complaint that arrived by another channel."""
-    from complaints.intake import open_manual
-    from complaints.users import require_writer
+    from earful_complaints.intake import open_manual
+    from earful_complaints.users import require_writer
 
     settings, engine = _open(config)
     require_writer(engine, actor)
@@ -304,7 +304,7 @@ def verify(config: Config = None) -> None:
     """Check the hash chain of the event log and every record against its events (exit 1 when tampered)."""
     from rich.markup import escape
 
-    from complaints.audit import verify as verify_chain
+    from earful_complaints.audit import verify as verify_chain
 
     _, engine = _open(config)
     report = verify_chain(engine)
@@ -322,8 +322,8 @@ def verify(config: Config = None) -> None:
 @app.command("check-deadlines")
 def check_deadlines(config: Config = None) -> None:
     """Record missed deadlines as events and raise an alert for each (run hourly)."""
-    from complaints.clock import now_utc
-    from complaints.deadlines import check_overdue
+    from earful_complaints.clock import now_utc
+    from earful_complaints.deadlines import check_overdue
 
     settings, engine = _open(config)
     refs = check_overdue(engine, settings.complaints, now_utc())
@@ -340,9 +340,9 @@ def report(
     config: Config = None,
 ) -> None:
     """Clause 8 analysis for a period: volumes, times to acknowledge/respond/close, reopen rate, root causes."""
-    from complaints.clock import now_utc
-    from complaints.errors import UsageError
-    from complaints.reports import build_report, check_period, period_bounds, render_csv, render_html
+    from earful_complaints.clock import now_utc
+    from earful_complaints.errors import UsageError
+    from earful_complaints.reports import build_report, check_period, period_bounds, render_csv, render_html
 
     if fmt not in ("html", "csv"):
         raise UsageError("--format must be html or csv")
@@ -368,7 +368,7 @@ def export_labels(
     config: Config = None,
 ) -> None:
     """Confirmed and rejected social-listening records as labeled data for retraining the complaint model."""
-    from complaints.labels import write_labels
+    from earful_complaints.labels import write_labels
 
     _, engine = _open(config)
     counts = write_labels(engine, output, since=since)
@@ -383,7 +383,7 @@ def serve(config: Config = None, host: Annotated[str | None, typer.Option()] = N
     """Start the review web app."""
     import uvicorn
 
-    from complaints.web.app import create_app
+    from earful_complaints.web.app import create_app
 
     settings, engine = _open(config)
     web = settings.complaints.web
@@ -407,7 +407,7 @@ def _password(confirm: bool) -> str:
 def users_add(username: Annotated[str, typer.Argument()],
               role: Annotated[str, typer.Option(help="quality, viewer or admin")], config: Config = None) -> None:
     """Add a user; the password comes from a prompt or $EARFUL_COMPLAINTS_PASSWORD."""
-    from complaints.users import add_user
+    from earful_complaints.users import add_user
 
     settings, engine = _open(config)
     user = add_user(engine, username, _password(confirm=True), role, limits=settings.complaints.limits)
@@ -422,7 +422,7 @@ def users_set(username: Annotated[str, typer.Argument()],
               password: Annotated[bool, typer.Option("--password", help="Set a new password (prompted).")] = False,
               config: Config = None) -> None:
     """Change a user's role, deactivate or reactivate them, or set a new password."""
-    from complaints.users import set_user
+    from earful_complaints.users import set_user
 
     settings, engine = _open(config)
     user = set_user(engine, username, limits=settings.complaints.limits, role=role, active=active,
@@ -438,7 +438,7 @@ def users_list(config: Config = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from complaints.users import list_users
+    from earful_complaints.users import list_users
 
     _, engine = _open(config)
     table = Table()

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from complaints.clock import iso, utc
-from complaints.config import BusinessHours, ComplaintsSettings
-from complaints.process import RESPONDED_STATES
-from complaints.tables import complaints
+from earful_complaints.clock import iso, utc
+from earful_complaints.config import BusinessHours, ComplaintsSettings
+from earful_complaints.process import RESPONDED_STATES
+from earful_complaints.tables import complaints
 
 _MAX_DAYS = 3660  # a deadline further than ten years ahead is a configuration mistake
 
@@ -85,8 +85,8 @@ def check_overdue(engine: Engine, settings: ComplaintsSettings, now: datetime) -
     before the event is written and is idempotent by its dedup key, so a crash in between neither loses nor
     doubles an alert, and a recorded deadline is never reported again.
     """
-    from alerts.api import raise_alert
-    from complaints.register import record_deadline_missed
+    from earful_alerts.api import raise_alert
+    from earful_complaints.register import record_deadline_missed
 
     now = utc(now)
     with engine.connect() as conn:

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from complaints.clock import now_utc, utc
-from complaints.config import ComplaintsSettings
-from complaints.errors import TransitionRefused
-from complaints.languages import LANGUAGES
-from complaints.register import SYSTEM_ACTOR, create_record, link_alert
-from complaints.tables import complaint_alerts, complaint_mentions, complaints
+from earful_complaints.clock import now_utc, utc
+from earful_complaints.config import ComplaintsSettings
+from earful_complaints.errors import TransitionRefused
+from earful_complaints.languages import LANGUAGES
+from earful_complaints.register import SYSTEM_ACTOR, create_record, link_alert
+from earful_complaints.tables import complaint_alerts, complaint_mentions, complaints
 
 _SNAPSHOT_KEYS = ("id", "source_kind", "source", "native_id", "url", "title", "text", "author_ref", "published_at",
                   "fetched_at", "language", "topics", "labels", "reach", "engagement")

@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from complaints.clock import iso, utc
-from complaints.spreadsheet import SafeCsvWriter
-from complaints.tables import complaint_mentions, complaints
+from earful_complaints.clock import iso, utc
+from earful_complaints.spreadsheet import SafeCsvWriter
+from earful_complaints.tables import complaint_mentions, complaints
 
 COLUMNS = ("text", "label", "lang", "mention_id", "ref", "labeled_by", "labeled_at", "reason", "source_kind",
            "topic", "model", "model_version", "model_probability")

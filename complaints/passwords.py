@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from importlib.resources import files
 
-from complaints.errors import ComplaintError
+from earful_complaints.errors import ComplaintError
 
 SERVICE_WORDS = ("earful", "complaint", "complaints")
 _RUNS = ("abcdefghijklmnopqrstuvwxyz", "0123456789", "qwertyuiopasdfghjklzxcvbnm", "azertyuiopqsdfghjklmwxcvbn",

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from complaints.config import SEVERITIES, ComplaintsSettings
-from complaints.errors import TransitionRefused
+from earful_complaints.config import SEVERITIES, ComplaintsSettings
+from earful_complaints.errors import TransitionRefused
 
 STATES = (
     "received", "acknowledged", "assessed", "investigating", "decided", "communicated", "closed",

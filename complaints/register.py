@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from complaints.audit import append_event
-from complaints.clock import now_utc, utc
-from complaints.config import ComplaintsSettings
-from complaints.deadlines import add_hours, due_dates, overdue_clause
-from complaints.errors import RecordNotFound, StaleRecord, TransitionRefused
-from complaints.process import plan
-from complaints.users import staff_names
-from complaints.tables import (
+from earful_complaints.audit import append_event
+from earful_complaints.clock import now_utc, utc
+from earful_complaints.config import ComplaintsSettings
+from earful_complaints.deadlines import add_hours, due_dates, overdue_clause
+from earful_complaints.errors import RecordNotFound, StaleRecord, TransitionRefused
+from earful_complaints.process import plan
+from earful_complaints.users import staff_names
+from earful_complaints.tables import (
     complaint_alerts, complaint_events, complaint_mentions, complaint_ref_counters, complaints,
 )
 
@@ -267,7 +267,7 @@ class QueueFilter:
 def list_records(engine: Engine, filters: QueueFilter, *, now: datetime | None = None, limit: int = 100,
                  offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Records matching the filters, most urgent first (earliest response deadline), and the total count."""
-    from complaints.process import FINISHED_STATES
+    from earful_complaints.process import FINISHED_STATES
 
     now = utc(now) or now_utc()
     c = complaints.c

@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from complaints.clock import utc
-from complaints.config import ComplaintsSettings
-from complaints.spreadsheet import SafeCsvWriter
-from complaints.tables import complaints
+from earful_complaints.clock import utc
+from earful_complaints.config import ComplaintsSettings
+from earful_complaints.spreadsheet import SafeCsvWriter
+from earful_complaints.tables import complaints
 
 
 @dataclass
@@ -72,7 +72,7 @@ FIRST_REPORT_DAY = date(2000, 1, 1)
 def check_period(first: date | str | None, last: date | str | None, *, today: date) -> tuple[date, date]:
     """The report period as two dates (default: the 90 days up to today), each between 2000-01-01 and a year
     from today; ComplaintError naming the rule otherwise. Swapped dates are put in order."""
-    from complaints.errors import ComplaintError
+    from earful_complaints.errors import ComplaintError
 
     try:
         d_last = date.fromisoformat(last) if isinstance(last, str) else (last or today)

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from complaints.clock import utc
-from complaints.tables import complaint_sessions
+from earful_complaints.clock import utc
+from earful_complaints.tables import complaint_sessions
 
 # Writing last_seen_at on every request would make every page view a write; this much staleness is harmless.
 _TOUCH_EVERY = timedelta(seconds=60)

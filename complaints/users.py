@@ -16,12 +16,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine
 
-from complaints.clock import now_utc
-from complaints.config import LimitSettings
-from complaints.errors import ComplaintError, NotAuthorized
-from complaints.passwords import check_password
-from complaints.sessions import end_sessions_of
-from complaints.tables import complaint_users
+from earful_complaints.clock import now_utc
+from earful_complaints.config import LimitSettings
+from earful_complaints.errors import ComplaintError, NotAuthorized
+from earful_complaints.passwords import check_password
+from earful_complaints.sessions import end_sessions_of
+from earful_complaints.tables import complaint_users
 
 ROLES = ("viewer", "quality", "admin")
 WRITE_ROLES = frozenset({"quality", "admin"})

@@ -6,11 +6,11 @@ It runs where the mention was fetched: in the batch's own process, or in a fetch
 from __future__ import annotations
 
 
-from listeners.config import TopicSettings
-from listeners.dedupe import Fingerprinter
-from listeners.mention import Mention
-from listeners.topics import CompiledTopic, MatchTarget, compile_topic
-from nlp.language import UNDETERMINED, detect_language
+from earful_listeners.config import TopicSettings
+from earful_listeners.dedupe import Fingerprinter
+from earful_listeners.mention import Mention
+from earful_listeners.topics import CompiledTopic, MatchTarget, compile_topic
+from earful_nlp.language import UNDETERMINED, detect_language
 
 
 def compile_topics(topics: list[TopicSettings]) -> list[CompiledTopic]:

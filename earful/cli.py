@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from alerts.cli import app as alerts_app
-from complaints.cli import app as complaints_app
+from earful_alerts.cli import app as alerts_app
+from earful_complaints.cli import app as complaints_app
 from earful_common.errors import ReportedError
 from earful.housekeeping_cli import app as housekeeping_app
-from nlp import cli as nlp_cli
+from earful_nlp import cli as nlp_cli
 
 app = typer.Typer(help="earful: self-hosted multilingual social listening.", no_args_is_help=True,
                   pretty_exceptions_enable=False)

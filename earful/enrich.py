@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from rich.console import Console
 
 from earful.settings import Settings
-from listeners.mention import Mention
+from earful_listeners.mention import Mention
 
 
 class Enricher(Protocol):
@@ -40,7 +40,7 @@ def load_enricher(settings: Settings, console: Console) -> Enricher | None:
         return None
     from transformers.utils import logging as hf_logging
 
-    from nlp.classifier import MentionClassifier
+    from earful_nlp.classifier import MentionClassifier
 
     # The batch shows its own progress; transformers' per-file bars and notices would interleave with it.
     hf_logging.disable_progress_bar()

@@ -21,10 +21,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from listeners.base import FetchResult, Listener
-from listeners.config import TopicSettings
-from listeners.dedupe import Fingerprinter
-from listeners.topics import CompiledTopic
+from earful_listeners.base import FetchResult, Listener
+from earful_listeners.config import TopicSettings
+from earful_listeners.dedupe import Fingerprinter
+from earful_listeners.topics import CompiledTopic
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 PARENT_CHECK_SECONDS = 1.0
@@ -101,7 +101,7 @@ def fetch_in_worker(listener: Listener, cursor: dict[str, Any] | None) -> FetchR
 
 def _client_for(state: WorkerState, listener: Any) -> Any:
     """This worker's HTTP client for the listener's fetch limits (one per distinct setting; all feeds share one)."""
-    from listeners.rss import make_http_client
+    from earful_listeners.rss import make_http_client
 
     rss = listener.rss
     key = (rss.connect_timeout, rss.read_timeout, rss.max_redirects)

@@ -9,7 +9,7 @@ from datetime import datetime
 from rich.console import Console
 
 from earful.services import Services
-from listeners.mention import Mention
+from earful_listeners.mention import Mention
 
 
 @dataclass
@@ -31,8 +31,8 @@ PostIndexHook = Callable[[BatchContext], dict[str, int] | None]
 def post_index_hooks(services: Services) -> list[tuple[str, PostIndexHook]]:
     """The hooks to run after indexing, in order, each named for the summary and for error reports."""
     hooks: list[tuple[str, PostIndexHook]] = []
-    from alerts.hook import make_alerts_hook
-    from complaints.intake import RegisterComplaintOpener
+    from earful_alerts.hook import make_alerts_hook
+    from earful_complaints.intake import RegisterComplaintOpener
 
     opener = RegisterComplaintOpener(services.engine, services.settings.complaints)
     hooks.append(("alerts", make_alerts_hook(opener)))

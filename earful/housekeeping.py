@@ -63,8 +63,8 @@ def retention_query(cutoff: datetime) -> dict[str, Any]:
 
 def apply_retention(services: Services, now: datetime) -> RetentionReport:
     """Delete mentions older than `privacy.retention_days` and forget band keys of that age."""
-    from records.mentions import delete_mentions, older_than
-    from records.near_dups import prune_bands
+    from earful_records.mentions import delete_mentions, older_than
+    from earful_records.near_dups import prune_bands
 
     days = services.settings.privacy.retention_days
     if days is None:
@@ -96,7 +96,7 @@ def _delete_by_query(services: Services, query: dict[str, Any]) -> int:
 def author_query(settings: Settings, source_kind: str, handle: str) -> tuple[list[str], dict[str, Any]]:
     """The pseudonyms of `handle` on `source_kind` (see listeners.pseudonym.author_keys), and the query of every
     mention by that author."""
-    from listeners.pseudonym import author_keys, author_ref
+    from earful_listeners.pseudonym import author_keys, author_ref
 
     secret = settings.privacy.author_secret.get_secret_value()
     refs = [ref for key in author_keys(source_kind, handle) if (ref := author_ref(secret, source_kind, key))]
@@ -134,9 +134,9 @@ def _matching_ids(services: Services, query: dict[str, Any], page: int = 1000) -
 
 def erase_author(services: Services, source_kind: str, handle: str) -> ErasureReport:
     """Delete every mention of one author (by raw handle and source kind) and the band keys of those mentions."""
-    from complaints.tables import complaints
-    from records.mentions import by_author, delete_mentions
-    from records.tables import near_dup_bands
+    from earful_complaints.tables import complaints
+    from earful_records.mentions import by_author, delete_mentions
+    from earful_records.tables import near_dup_bands
 
     refs, query = author_query(services.settings, source_kind, handle)
     raw = handle.strip().lstrip("@")
@@ -183,8 +183,8 @@ def retry_outbox(settings: Settings, engine: Engine) -> dict[str, int]:
     parked ones get fresh attempts first."""
     from rich.console import Console
 
-    from alerts.channels import build_channels
-    from alerts.sender import deliver_pending, retry_parked
+    from earful_alerts.channels import build_channels
+    from earful_alerts.sender import deliver_pending, retry_parked
 
     now = datetime.now(UTC)
     requeued = retry_parked(engine, None, now) if settings.housekeeping.retry_parked else 0

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from earful.services import Services
-from indexer.bulk import existing_ids, index_documents
+from earful_indexer.bulk import existing_ids, index_documents
 from earful.operational import index_reason
-from indexer.client import unreachable_errors
-from records.mentions import (
+from earful_indexer.client import unreachable_errors
+from earful_records.mentions import (
     ACKNOWLEDGED, UNINDEXED, VERIFIED, Document, count_by_state, iter_documents, iter_ids, set_index_state,
 )
 

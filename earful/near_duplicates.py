@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from earful.services import Services
-from listeners.dedupe import BandTable, Fingerprinter, jaccard, shingles
-from listeners.mention import Mention
-from records.mentions import stored_documents
-from records.near_dups import find_band_owners
+from earful_listeners.dedupe import BandTable, Fingerprinter, jaccard, shingles
+from earful_listeners.mention import Mention
+from earful_records.mentions import stored_documents
+from earful_records.near_dups import find_band_owners
 
 
 def mention_text(mention: Mention) -> str:

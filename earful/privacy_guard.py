@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from earful.errors import ConfigError
 from earful.settings import Settings
-from listeners.config import DEMO_AUTHOR_SECRET
+from earful_listeners.config import DEMO_AUTHOR_SECRET
 
 PLACEHOLDERS = ("", "change-me")  # .env.example's placeholder, and an unset compose variable
 

@@ -9,7 +9,7 @@ from rich.table import Table
 from earful.errors import UsageError
 from earful.services import open_services
 from earful.settings import Settings
-from listeners.topics import QueryError
+from earful_listeners.topics import QueryError
 
 
 def _snippet(hit: dict, width: int = 90) -> str:
@@ -21,7 +21,7 @@ def print_search(settings: Settings, console: Console, *, query: str, topic: str
                  limit: int) -> None:
     """Print the newest mentions matching `query`; `topic` and `lang` are checked first (a typo is an error, not
     an empty result)."""
-    from indexer.search import search_mentions
+    from earful_indexer.search import search_mentions
 
     topic, lang = search_filters(settings, topic, lang)
     with open_services(settings) as services:
@@ -67,7 +67,7 @@ def search_filters(settings: Settings, topic: str | None, lang: str | None) -> t
 
 def print_stats(settings: Settings, console: Console) -> None:
     """Print counts per topic, language, source and day."""
-    from indexer.search import mention_counts
+    from earful_indexer.search import mention_counts
 
     with open_services(settings) as services:
         counts = mention_counts(services.es, services.alias)

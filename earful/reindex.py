@@ -17,9 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from earful.errors import EarfulError
 from earful.services import Services, open_services
 from earful.settings import Settings
-from indexer.bulk import index_documents
-from indexer.template import ensure_index
-from records.mentions import ACKNOWLEDGED, UNINDEXED, count_by_state, iter_documents, set_index_state
+from earful_indexer.bulk import index_documents
+from earful_indexer.template import ensure_index
+from earful_records.mentions import ACKNOWLEDGED, UNINDEXED, count_by_state, iter_documents, set_index_state
 
 
 class ReindexRefused(EarfulError):

@@ -39,15 +39,15 @@ from earful.sources import build_listeners
 from earful.summary import BatchSummary, SourceResult
 from earful.index_sync import IndexSync, describe_unreachable
 from earful.operational import first_line
-from indexer.client import unreachable_errors
-from indexer.search import read_mentions
-from listeners.base import FetchResult, Listener, SourceError
-from listeners.mention import Mention
-from listeners.topics import CompiledTopic
-from records.batch_runs import record_batch
-from records.cursors import load_cursor
-from records.mentions import commit_source, known_ids, stored_documents
-from records.pending import clear_pending, drop_stale, ready_for_hooks
+from earful_indexer.client import unreachable_errors
+from earful_indexer.search import read_mentions
+from earful_listeners.base import FetchResult, Listener, SourceError
+from earful_listeners.mention import Mention
+from earful_listeners.topics import CompiledTopic
+from earful_records.batch_runs import record_batch
+from earful_records.cursors import load_cursor
+from earful_records.mentions import commit_source, known_ids, stored_documents
+from earful_records.pending import clear_pending, drop_stale, ready_for_hooks
 
 log = logging.getLogger(__name__)
 

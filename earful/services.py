@@ -30,8 +30,8 @@ def open_records(settings: Settings) -> Engine:
     from sqlalchemy.exc import DBAPIError
 
     from earful.operational import OperationalFailure, first_line
-    from records.db import make_engine
-    from records.migrate import upgrade
+    from earful_records.db import make_engine
+    from earful_records.migrate import upgrade
 
     url = settings.records_url()
     engine = make_engine(url)
@@ -50,7 +50,7 @@ def _first_contact(es: Any, settings: Settings, url: str | None) -> None:
     from elasticsearch import ApiError
 
     from earful.operational import OperationalFailure, first_line, index_reason
-    from indexer.template import ensure_index
+    from earful_indexer.template import ensure_index
 
     try:
         ensure_index(es, settings.index)
@@ -71,8 +71,8 @@ def open_services(settings: Settings, *, index: bool = True, index_optional: boo
     With `index_optional`, an index that does not answer is noted in `Services.index_error` instead of raised (a
     batch stores mentions without it and indexes them later)."""
     from earful.operational import OperationalFailure
-    from indexer.client import make_client
-    from indexer.embedded import embedded_index
+    from earful_indexer.client import make_client
+    from earful_indexer.embedded import embedded_index
 
     with ExitStack() as stack:
         engine = open_records(settings)

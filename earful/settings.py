@@ -14,20 +14,20 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
-from alerts.config import AlertsSettings
-from complaints.config import ComplaintsSettings
+from earful_alerts.config import AlertsSettings
+from earful_complaints.config import ComplaintsSettings
 from earful.errors import ConfigError
 from earful.housekeeping_config import HousekeepingSettings
-from indexer.config import IndexSettings
-from listeners.config import (
+from earful_indexer.config import IndexSettings
+from earful_listeners.config import (
     ListeningSettings,
     PrivacySettings,
     SourcesSettings,
     TopicSettings,
     require_unique_names,
 )
-from nlp.config import NlpSettings
-from records.config import RecordsSettings
+from earful_nlp.config import NlpSettings
+from earful_records.config import RecordsSettings
 
 DEFAULT_CONFIG = Path("config/earful.yaml")
 ENV_PREFIX = "EARFUL_"

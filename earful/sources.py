@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from earful.settings import Settings
-from listeners.base import Listener
+from earful_listeners.base import Listener
 
 
 @dataclass
@@ -27,7 +27,7 @@ class SourcePlan:
 
 def build_listeners(settings: Settings, engine: Engine) -> SourcePlan:
     """Every listener the configuration asks for."""
-    from listeners.rss import RssListener, make_http_client
+    from earful_listeners.rss import RssListener, make_http_client
 
     plan = SourcePlan()
     rss = settings.sources.rss
@@ -43,10 +43,10 @@ def build_listeners(settings: Settings, engine: Engine) -> SourcePlan:
 def _add_social(plan: SourcePlan, settings: Settings, engine: Engine) -> None:
     """Reddit, X, Mastodon and Bluesky listeners (each optional: skipped with one line when it has no credentials)."""
     from earful.errors import ConfigError
-    from listeners.bluesky import plan_bluesky
-    from listeners.mastodon import plan_mastodon
-    from listeners.reddit import plan_reddit
-    from listeners.x import plan_x
+    from earful_listeners.bluesky import plan_bluesky
+    from earful_listeners.mastodon import plan_mastodon
+    from earful_listeners.reddit import plan_reddit
+    from earful_listeners.x import plan_x
 
     known = {t.name for t in settings.topics}
     sources = settings.sources

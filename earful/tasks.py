@@ -190,7 +190,7 @@ def summarize(results: list[dict[str, Any] | None], expected: int) -> dict[str, 
 
 def check_complaint_deadlines(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
     """Record missed deadlines, raise one alert each (idempotent), and deliver the outbox."""
-    from complaints.deadlines import check_overdue
+    from earful_complaints.deadlines import check_overdue
     from earful.services import open_records
 
     now = now or datetime.now(UTC)
@@ -216,8 +216,8 @@ def send_complaints_report(settings: Settings, start: datetime, end: datetime) -
     The alert (kind `complaints_report`, one per period by its dedup key) goes through the outbox to the
     channels the routing table gives that kind (e.g. a route with `rules: [complaints_report]`).
     """
-    from alerts.api import raise_alert
-    from complaints.reports import build_report, render_csv, render_html
+    from earful_alerts.api import raise_alert
+    from earful_complaints.reports import build_report, render_csv, render_html
     from earful.services import open_records
 
     engine = open_records(settings)
@@ -251,8 +251,8 @@ def send_complaints_report(settings: Settings, start: datetime, end: datetime) -
 def _deliver(settings: Settings, engine: Any, now: datetime) -> dict[str, int]:
     from rich.console import Console
 
-    from alerts.channels import build_channels
-    from alerts.sender import deliver_pending
+    from earful_alerts.channels import build_channels
+    from earful_alerts.sender import deliver_pending
 
     if not settings.alerts.enabled:
         return {}

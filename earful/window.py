@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from listeners.base import FetchResult, Listener
+from earful_listeners.base import FetchResult, Listener
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.template import language_field
-from listeners.mention import Mention
+from earful_indexer.template import language_field
+from earful_listeners.mention import Mention
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.config import IndexSettings
+from earful_indexer.config import IndexSettings
 
 
 def make_client(settings: IndexSettings, url: str | None = None) -> Any:

@@ -8,7 +8,7 @@ How, in `data_dir/index/`:
 - `server.lock` (a file lock, held for a moment) serialises attaching, detaching and the keeper's idle check.
 - `users/<pid>-<token>.lock`: each attached process holds a lock on its own file for as long as it uses the server.
   The kernel drops the lock when the process dies (kill -9 included), so a crashed user is seen as gone.
-- The server is the child of a small *keeper* process (`python -m indexer.embedded_keeper`) in its own session:
+- The server is the child of a small *keeper* process (`python -m earful_indexer.embedded_keeper`) in its own session:
   not the child of whoever started it, so that its starter's exit, Ctrl-C or crash does not stop it while others
   use it. The keeper stops the server when no user is left, and the server stops (SIGINT, saving) if the keeper
   dies (PR_SET_PDEATHSIG), so nothing outlives its users.
@@ -205,7 +205,7 @@ def clear_unowned_server(folder: Path) -> None:
 
 
 def _start_keeper(folder: Path, start_timeout: float, idle_stop: float) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "indexer.embedded_keeper", str(folder),
+    cmd = [sys.executable, "-m", "earful_indexer.embedded_keeper", str(folder),
            "--start-timeout", str(start_timeout), "--idle-stop", str(idle_stop)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_import_root(), os.environ.get("PYTHONPATH")) if p)}
     with (folder / LOG_FILE).open("ab") as log:

@@ -1,4 +1,4 @@
-"""The keeper of a shared embedded index server: `python -m indexer.embedded_keeper FOLDER`.
+"""The keeper of a shared embedded index server: `python -m earful_indexer.embedded_keeper FOLDER`.
 
 Started by the first process that attaches to a data folder's index (in its own session, so that its starter's
 exit or Ctrl-C does not reach it). It runs noida-db as its child, records it in server.json, and stops it (SIGINT:
@@ -17,7 +17,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from earful_common.processes import process_started
-from indexer.embedded import (
+from earful_indexer.embedded import (
     LOCK_FILE,
     LOG_FILE,
     ServerState,
@@ -124,7 +124,7 @@ def keep(folder: Path, start_timeout: float, idle_stop: float, poll: float = 0.5
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry of the keeper process."""
-    parser = argparse.ArgumentParser(prog="python -m indexer.embedded_keeper")
+    parser = argparse.ArgumentParser(prog="python -m earful_indexer.embedded_keeper")
     parser.add_argument("folder", type=Path)
     parser.add_argument("--start-timeout", type=float, default=30.0)
     parser.add_argument("--idle-stop", type=float, default=0.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from listeners.topics import parse_query, to_es_query
+from earful_listeners.topics import parse_query, to_es_query
 
 
 def search_mentions(
@@ -58,7 +58,7 @@ def mention_counts(es: Any, alias: str, *, days: int = 30) -> dict[str, Any]:
 
 def read_mentions(es: Any, alias: str, ids: list[str], chunk: int = 500) -> list[Any]:
     """The indexed mentions with these ids (from every index behind the alias), in the order given."""
-    from listeners.mention import Mention
+    from earful_listeners.mention import Mention
 
     found: dict[str, Any] = {}
     for start in range(0, len(ids), chunk):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.config import IndexSettings
+from earful_indexer.config import IndexSettings
 
 # ISO 639-1 code -> Elasticsearch built-in language analyser.
 LANGUAGE_ANALYZERS: dict[str, str] = {

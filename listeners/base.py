@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from earful_common.errors import ReportedError
-from listeners.mention import Mention
+from earful_listeners.mention import Mention
 
 
 class SourceError(ReportedError):

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from listeners.base import FetchResult, SourceError
-from listeners.bluesky_client import BlueskySession, classify, describe
-from listeners.bluesky_config import BlueskySettings
-from listeners.bluesky_normalize import SOURCE_KIND, SkipPost, post_mention, sort_time
-from listeners.config import PrivacySettings
-from listeners.mention import Mention
-from listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
+from earful_listeners.base import FetchResult, SourceError
+from earful_listeners.bluesky_client import BlueskySession, classify, describe
+from earful_listeners.bluesky_config import BlueskySettings
+from earful_listeners.bluesky_normalize import SOURCE_KIND, SkipPost, post_mention, sort_time
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mention import Mention
+from earful_listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
 
 MAX_SEEN = 2000  # URIs kept in a cursor for the overlap; a busier overlap re-reads (and drops by id) the rest
 
@@ -152,7 +152,7 @@ def _iso(moment: datetime) -> str:
 def bluesky_queries(settings: BlueskySettings, topics: dict[str, tuple[str, list[str]]]) -> tuple[list[tuple[str, str | None]], list[str]]:
     """Distinct (query, language) pairs across the topics (`topics`: name -> (query, languages)), and lines for
     topics whose search cannot be derived. A topic with exactly one language asks the server for it (`lang`)."""
-    from listeners.topics import derived_searches
+    from earful_listeners.topics import derived_searches
 
     pairs: list[tuple[str, str | None]] = []
     notes: list[str] = []
@@ -177,7 +177,7 @@ def plan_bluesky(
         return [], ["bluesky: disabled (sources.bluesky.enabled is false)"], None
     pairs, notes = bluesky_queries(settings, topics)
     if settings.replay is not None:
-        from listeners.replay import REPLAY_APP_PASSWORD, bluesky_replay
+        from earful_listeners.replay import REPLAY_APP_PASSWORD, bluesky_replay
 
         replay = settings.model_copy(update={"identifier": "earful-replay.bsky.social"})
         session = BlueskySession(replay, REPLAY_APP_PASSWORD, transport=bluesky_replay(settings.replay))

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from listeners.bluesky_config import BlueskySettings
-from listeners.ratelimit import Classified
+from earful_listeners.bluesky_config import BlueskySettings
+from earful_listeners.ratelimit import Classified
 
 
 class BlueskySession:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from listeners.replay_server import FakeApi, Reply, Request
+from earful_listeners.replay_server import FakeApi, Reply, Request
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 READER_DID = "did:plc:earfulreaderaccount0000"

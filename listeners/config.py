@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
 
-from listeners.bluesky_config import BlueskySettings
-from listeners.mastodon_config import MastodonSettings
-from listeners.reddit_config import RedditSettings
-from listeners.x_config import XSettings
+from earful_listeners.bluesky_config import BlueskySettings
+from earful_listeners.mastodon_config import MastodonSettings
+from earful_listeners.reddit_config import RedditSettings
+from earful_listeners.x_config import XSettings
 
 _LANG_CODE = r"^[a-z]{2,3}$"
 
@@ -113,7 +113,7 @@ class TopicSettings(BaseModel):
 
     @model_validator(mode="after")
     def _queries_parse(self) -> "TopicSettings":
-        from listeners.topics import parse_query
+        from earful_listeners.topics import parse_query
 
         parse_query(self.query, what=f"topic '{self.name}' query")
         if self.exclude:

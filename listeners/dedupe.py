@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from listeners.topics import tokenize
+from earful_listeners.topics import tokenize
 
 ROWS_PER_BAND = 3
 BANDS = 8

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from listeners.base import FetchResult, SourceError
-from listeners.config import PrivacySettings
-from listeners.mastodon_client import classifier, describe
-from listeners.mastodon_config import MastodonSettings
-from listeners.mastodon_normalize import SOURCE_KIND, DeletedStatus, SkipStatus, instance_host, status_mention
-from listeners.mention import Mention
-from listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
+from earful_listeners.base import FetchResult, SourceError
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mastodon_client import classifier, describe
+from earful_listeners.mastodon_config import MastodonSettings
+from earful_listeners.mastodon_normalize import SOURCE_KIND, DeletedStatus, SkipStatus, instance_host, status_mention
+from earful_listeners.mention import Mention
+from earful_listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
 
 # read(lower bound, max_id, limit) -> statuses, newest first; bounds are ids or datetimes (Mastodon.py turns a
 # datetime into the matching snowflake id).
@@ -170,7 +170,7 @@ def search_reader(client: Any, query: str) -> Reader:
 
 def mastodon_sources(settings: MastodonSettings, topic_queries: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
     """The distinct hashtags and searches across the topics, and lines for topics whose search cannot be derived."""
-    from listeners.topics import derived_searches
+    from earful_listeners.topics import derived_searches
 
     hashtags: dict[str, str] = {}
     searches: list[str] = []
@@ -213,7 +213,7 @@ def plan_mastodon(
     settings: MastodonSettings, privacy: PrivacySettings, topic_queries: dict[str, str]
 ) -> tuple[list[MastodonListener], list[str]]:
     """The Mastodon listeners the configuration asks for, or one line saying why Mastodon is skipped."""
-    from listeners.mastodon_client import make_mastodon_client
+    from earful_listeners.mastodon_client import make_mastodon_client
 
     if not settings.topics or not settings.instances:
         return [], []
@@ -222,7 +222,7 @@ def plan_mastodon(
     clients: dict[str, tuple[Any, bool]] = {}
     for name, instance in settings.instances.items():
         if settings.replay is not None:
-            from listeners.replay import REPLAY_BEARER, mastodon_replay
+            from earful_listeners.replay import REPLAY_BEARER, mastodon_replay
 
             session = mastodon_replay(settings.replay, instance_host(instance.url))
             clients[name] = (make_mastodon_client(instance.url, REPLAY_BEARER, settings, session=session), True)

@@ -8,8 +8,8 @@ from typing import Any
 
 import requests
 
-from listeners.mastodon_config import MastodonSettings
-from listeners.ratelimit import Classified
+from earful_listeners.mastodon_config import MastodonSettings
+from earful_listeners.ratelimit import Classified
 
 ASSUMED_VERSION = "3.0.0"  # hashtag timelines with since_id/max_id and search with min_id/max_id (2.8+)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from listeners.replay_server import FakeApi, Reply, Request
+from earful_listeners.replay_server import FakeApi, Reply, Request
 
 _TAG_ROUTE = re.compile(r"^/api/v1/timelines/tag/([^/]+)$")
 _WORD = re.compile(r"\w+", re.UNICODE)

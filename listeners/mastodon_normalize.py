@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from listeners.html_text import html_to_text, strip_controls
-from listeners.mention import Mention, mention_id, parse_api_time
-from listeners.pseudonym import author_ref
+from earful_listeners.html_text import html_to_text, strip_controls
+from earful_listeners.mention import Mention, mention_id, parse_api_time
+from earful_listeners.pseudonym import author_ref
 
 SOURCE_KIND = "mastodon"
 MAX_TEXT_CHARS = 40_000

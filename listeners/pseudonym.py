@@ -30,7 +30,7 @@ def author_keys(source_kind: str, given: str) -> list[str]:
     """
     given = given.strip()
     if source_kind == "mastodon":
-        from listeners.mastodon_normalize import handle_keys
+        from earful_listeners.mastodon_normalize import handle_keys
 
         return handle_keys(given)
     if source_kind == "bluesky":

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from listeners.base import FetchResult, SourceError
-from listeners.config import PrivacySettings
-from listeners.mention import Mention
-from listeners.ratelimit import RateLimitDeferred, call_with_policy
-from listeners.reddit_client import RedditClient, classify, describe
-from listeners.reddit_config import RedditSettings
-from listeners.reddit_normalize import (
+from earful_listeners.base import FetchResult, SourceError
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mention import Mention
+from earful_listeners.ratelimit import RateLimitDeferred, call_with_policy
+from earful_listeners.reddit_client import RedditClient, classify, describe
+from earful_listeners.reddit_config import RedditSettings
+from earful_listeners.reddit_normalize import (
     RemovedItem,
     SkipItem,
     comment_mention,
@@ -275,14 +275,14 @@ def build_reddit_listeners(
 
 def plan_reddit(settings: RedditSettings, privacy: PrivacySettings) -> tuple[list[RedditListener], list[str]]:
     """The Reddit listeners the configuration asks for, or one line saying why Reddit is skipped."""
-    from listeners.reddit_client import make_reddit_client
+    from earful_listeners.reddit_client import make_reddit_client
 
     if not any(t.subreddits or t.search for t in settings.topics.values()):
         return [], []
     if not settings.enabled:
         return [], ["reddit: disabled (sources.reddit.enabled is false)"]
     if settings.replay is not None:
-        from listeners.replay import REPLAY_CLIENT_ID, REPLAY_CLIENT_SECRET, reddit_replay
+        from earful_listeners.replay import REPLAY_CLIENT_ID, REPLAY_CLIENT_SECRET, reddit_replay
 
         client = make_reddit_client(settings, REPLAY_CLIENT_ID, REPLAY_CLIENT_SECRET, session=reddit_replay(settings.replay))
         return build_reddit_listeners(settings, privacy, client), []

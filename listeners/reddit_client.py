@@ -8,8 +8,8 @@ from typing import Any
 
 import requests
 
-from listeners.ratelimit import Classified, RetryPolicy, http_session
-from listeners.reddit_config import RedditSettings
+from earful_listeners.ratelimit import Classified, RetryPolicy, http_session
+from earful_listeners.reddit_config import RedditSettings
 
 
 @dataclass

@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from listeners.replay_server import FakeApi, Reply, Request
+from earful_listeners.replay_server import FakeApi, Reply, Request
 
 _LISTING_PATH = re.compile(r"^/r/(?P<sub>[A-Za-z0-9_]+)/(?P<what>new|comments|about|search)(?:\.json)?/?$")
 _SEARCH_PATH = re.compile(r"^/search(?:\.json)?/?$")

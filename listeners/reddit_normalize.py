@@ -10,9 +10,9 @@ import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
-from listeners.html_text import strip_controls
-from listeners.mention import Mention, mention_id
-from listeners.pseudonym import author_ref
+from earful_listeners.html_text import strip_controls
+from earful_listeners.mention import Mention, mention_id
+from earful_listeners.pseudonym import author_ref
 
 PUBLIC_URL = "https://www.reddit.com"
 MAX_TEXT_CHARS = 40_000

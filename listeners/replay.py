@@ -15,7 +15,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from listeners.replay_server import FakeApi, Request
+from earful_listeners.replay_server import FakeApi, Request
 
 if TYPE_CHECKING:
     import httpx
@@ -64,21 +64,21 @@ def replay_session(api: FakeApi) -> requests.Session:
 
 def reddit_replay(folder: Path) -> requests.Session:
     """A session answering like Reddit from the fixture files in `folder`."""
-    from listeners.reddit_fake_api import FakeReddit
+    from earful_listeners.reddit_fake_api import FakeReddit
 
     return replay_session(FakeReddit(REPLAY_CLIENT_ID, REPLAY_CLIENT_SECRET).load(folder))
 
 
 def x_replay(folder: Path) -> requests.Session:
     """A session answering like X API v2 from the fixture files in `folder`."""
-    from listeners.x_fake_api import FakeX
+    from earful_listeners.x_fake_api import FakeX
 
     return replay_session(FakeX(REPLAY_BEARER).load(folder))
 
 
 def mastodon_replay(folder: Path, host: str) -> requests.Session:
     """A session answering like the Mastodon instance `host` from the fixture files in `folder/<host>/`."""
-    from listeners.mastodon_fake_api import FakeMastodon
+    from earful_listeners.mastodon_fake_api import FakeMastodon
 
     return replay_session(FakeMastodon(REPLAY_BEARER, host=host).load(folder / host))
 
@@ -90,7 +90,7 @@ def bluesky_replay(folder: Path) -> "httpx.BaseTransport":
     """An httpx transport (atproto speaks httpx) answering like Bluesky from the fixture files in `folder`."""
     import httpx
 
-    from listeners.bluesky_fake_api import FakeBluesky
+    from earful_listeners.bluesky_fake_api import FakeBluesky
 
     api = FakeBluesky("earful-replay.bsky.social", REPLAY_APP_PASSWORD).load(folder)
 

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from listeners.base import FetchResult, SourceError
-from listeners.config import PrivacySettings, RssFeedSettings, RssSettings
-from listeners.feed_decoding import REPLACEMENT, decode_feed
-from listeners.html_text import strip_controls, text_of
-from listeners.mention import Mention, mention_id
-from listeners.pseudonym import author_ref
+from earful_listeners.base import FetchResult, SourceError
+from earful_listeners.config import PrivacySettings, RssFeedSettings, RssSettings
+from earful_listeners.feed_decoding import REPLACEMENT, decode_feed
+from earful_listeners.html_text import strip_controls, text_of
+from earful_listeners.mention import Mention, mention_id
+from earful_listeners.pseudonym import author_ref
 
 MAX_TEXT_CHARS = 20_000
 MAX_TITLE_CHARS = 500

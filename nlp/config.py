@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nlp.runtime import Bf16Setting
+from earful_nlp.runtime import Bf16Setting
 
 Task = Literal["sentiment", "complaint"]
 

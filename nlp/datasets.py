@@ -6,7 +6,7 @@ import csv
 import dataclasses
 import pathlib
 
-from nlp.errors import TrainingDataError
+from earful_nlp.errors import TrainingDataError
 
 UNKNOWN_LANGUAGE = "und"
 

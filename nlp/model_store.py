@@ -15,9 +15,9 @@ import hashlib
 import json
 import pathlib
 
-from nlp import lora
-from nlp.encoder_build import ENCODER_NAME, TENSORS_SHA256, ensure_encoder
-from nlp.errors import ModelLoadError
+from earful_nlp import lora
+from earful_nlp.encoder_build import ENCODER_NAME, TENSORS_SHA256, ensure_encoder
+from earful_nlp.errors import ModelLoadError
 
 DEFAULT_MODEL_DIR = pathlib.Path(__file__).with_name("models") / "default"
 WEIGHTS_FILE = "model.safetensors"
@@ -61,7 +61,7 @@ def delta_version(directory: pathlib.Path) -> str:
 
 def read_delta_config(directory: pathlib.Path):
     """The ``EarfulConfig`` of a delta directory, or a ``ModelLoadError`` naming the problem."""
-    from nlp.modeling import EarfulConfig
+    from earful_nlp.modeling import EarfulConfig
 
     directory = pathlib.Path(directory)
     if not (directory / "config.json").is_file() or not (directory / WEIGHTS_FILE).is_file():
@@ -87,7 +87,7 @@ def load_encoder(cache_dir: pathlib.Path, show_progress: bool = True, tokenizer:
     """
     from transformers import AutoTokenizer, BertModel
 
-    from nlp.spm_ids import SentencePieceIds
+    from earful_nlp.spm_ids import SentencePieceIds
 
     directory = ensure_encoder(cache_dir, show_progress=show_progress)
     encoder = BertModel.from_pretrained(str(directory), add_pooling_layer=False)
@@ -99,7 +99,7 @@ def load_encoder(cache_dir: pathlib.Path, show_progress: bool = True, tokenizer:
 
 def new_model(encoder, heads: dict[str, dict], tuned_layers: int, max_length: int, version: str = "0"):
     """A multi-head model around a loaded encoder with freshly initialised ``heads``."""
-    from nlp.modeling import EarfulConfig, EarfulMultiHeadModel
+    from earful_nlp.modeling import EarfulConfig, EarfulMultiHeadModel
 
     config = EarfulConfig(
         encoder=encoder.config.to_dict(),
@@ -118,7 +118,7 @@ def load_delta(directory: pathlib.Path, encoder) -> "object":
     it merges its LoRA factors)."""
     from safetensors.torch import load_file
 
-    from nlp.modeling import EarfulMultiHeadModel
+    from earful_nlp.modeling import EarfulMultiHeadModel
 
     config = read_delta_config(directory)
     model = EarfulMultiHeadModel(config, encoder=encoder)

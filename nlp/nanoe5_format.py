@@ -15,7 +15,7 @@ import struct
 
 import numpy as np
 
-from nlp.errors import EncoderBuildError
+from earful_nlp.errors import EncoderBuildError
 
 MAGIC = b"E5S1"
 Q4_BLOCK = 32

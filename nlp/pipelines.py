@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from nlp.datasets import LabeledData, read_labeled_csvs
-from nlp.errors import TrainingDataError
-from nlp.labels import COMPLAINT, TASK_LABELS
-from nlp.training import TrainOptions, build_frozen_cache, labels_to_ids, predict_proba, tokenize, train_task
+from earful_nlp.datasets import LabeledData, read_labeled_csvs
+from earful_nlp.errors import TrainingDataError
+from earful_nlp.labels import COMPLAINT, TASK_LABELS
+from earful_nlp.training import TrainOptions, build_frozen_cache, labels_to_ids, predict_proba, tokenize, train_task
 
 Report = Callable[[str], None]
 
@@ -35,7 +35,7 @@ def train(
     with ``tuned_layers > 0`` or ``lora_rank > 0`` the encoder is re-tuned from the original, so heads of
     ``base`` (trained on other features) cannot be kept.
     """
-    from nlp import model_store
+    from earful_nlp import model_store
 
     started = time.monotonic()
     encoder, tokenizer = model_store.load_encoder(cache_dir)
@@ -122,8 +122,8 @@ def cross_validate_head(
     import torch
     from sklearn.model_selection import StratifiedKFold
 
-    from nlp import model_store
-    from nlp.evaluation import evaluate
+    from earful_nlp import model_store
+    from earful_nlp.evaluation import evaluate
 
     if options.tuned_layers or options.lora_rank:
         raise TrainingDataError("cross-validation trains heads only: use --tune-layers 0 and --lora-rank 0")
@@ -151,7 +151,7 @@ def cross_validate_head(
 def _fresh_head(model, options: TrainOptions):
     import torch
 
-    from nlp.modeling import make_head
+    from earful_nlp.modeling import make_head
 
     torch.manual_seed(options.seed)
     spec = options.head_spec(TASK_LABELS[options.task])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pathlib
 
-from nlp.tokenizer_build import LEGACY_SPACES, SPM_FILE
+from earful_nlp.tokenizer_build import LEGACY_SPACES, SPM_FILE
 
 BOS, PAD, EOS, UNK = 0, 1, 2, 3
 _SPACES = {cp: " " for cp in LEGACY_SPACES}

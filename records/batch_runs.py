@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from records.tables import batch_runs
+from earful_records.tables import batch_runs
 
 
 def record_batch(engine: Engine, started_at: datetime, finished_at: datetime, status: str,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from records.tables import x_read_budget
+from earful_records.tables import x_read_budget
 
 _MAX_ATTEMPTS = 20
 

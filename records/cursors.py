@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from records.tables import source_cursors
+from earful_records.tables import source_cursors
 
 
 def load_cursor(engine: Engine, source_id: str) -> dict[str, Any] | None:

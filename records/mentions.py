@@ -24,10 +24,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from records.cursors import save_cursor_in
-from records.near_dups import store_bands_in
-from records.pending import add_pending_in
-from records.tables import mentions, pending_hooks
+from earful_records.cursors import save_cursor_in
+from earful_records.near_dups import store_bands_in
+from earful_records.pending import add_pending_in
+from earful_records.tables import mentions, pending_hooks
 
 _CHUNK = 1000  # ids per IN (...): under SQLite's and PostgreSQL's parameter limits
 

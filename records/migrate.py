@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from earful_common.errors import ReportedError
 
 # Packages whose `migrations/` folder holds an Alembic branch, in dependency order.
-MIGRATION_PACKAGES = ("records", "alerts", "complaints")
+MIGRATION_PACKAGES = ("earful_records", "earful_alerts", "earful_complaints")
 ADVISORY_LOCK_KEY = 0x6561_7266_756C  # "earful": the PostgreSQL advisory lock held while migrating
 LOCK_TIMEOUT_S = 120.0
 
@@ -41,7 +41,7 @@ def _version_locations() -> list[str]:
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config bound to `engine`, with every package's version folder."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(files("records").joinpath("migrations")))
+    cfg.set_main_option("script_location", str(files("earful_records").joinpath("migrations")))
     cfg.set_main_option("version_locations", " ".join(_version_locations()))
     cfg.set_main_option("path_separator", "space")
     cfg.attributes["engine"] = engine

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from records.tables import near_dup_bands
+from earful_records.tables import near_dup_bands
 
 _CHUNK = 2000  # keys per IN (...) query: under SQLite's and PostgreSQL's parameter limits
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from records.tables import pending_hooks
+from earful_records.tables import pending_hooks
 
 _CHUNK = 1000
 
@@ -53,7 +53,7 @@ def pending_ids(engine: Engine, limit: int = 10_000) -> list[str]:
 def ready_for_hooks(engine: Engine, limit: int | None = None) -> list[str]:
     """Waiting mentions whose hooks can run, oldest first: those the index has taken, and those marked by an
     earlier version that are not in the records at all (it marked them just before indexing)."""
-    from records.tables import mentions
+    from earful_records.tables import mentions
 
     with engine.connect() as conn:
         query = (sa.select(pending_hooks.c.mention_id)
@@ -77,7 +77,7 @@ def drop_stale(engine: Engine, older_than_seconds: int = 86_400, now: float | No
     """Forget old marks of mentions that are not in the records (left by a version that marked before storing).
 
     A stored mention keeps its mark however long the index is away: its hooks run once it is indexed."""
-    from records.tables import mentions
+    from earful_records.tables import mentions
 
     cutoff = int((now if now is not None else time.time()) - older_than_seconds)
     with engine.begin() as conn:

@@ -30,7 +30,7 @@ WORKER = """
 import json, random, sys, time
 from pathlib import Path
 import httpx
-from indexer.embedded import embedded_index
+from earful_indexer.embedded import embedded_index
 started = time.monotonic()
 with embedded_index(Path(sys.argv[1]), start_timeout=60) as url:
     attach_s = time.monotonic() - started
@@ -103,7 +103,7 @@ def main() -> int:
         while leftovers(folder) and time.monotonic() < deadline:
             time.sleep(0.1)
         orphans += len(leftovers(folder))
-    from indexer.embedded import embedded_index
+    from earful_indexer.embedded import embedded_index
 
     with embedded_index(data) as url:
         httpx.post(f"{url}/sweep/_refresh", timeout=30)

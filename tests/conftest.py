@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real noida-db server (Elasticsearch API) for the whole test session."""
-    from indexer.embedded import embedded_index
+    from earful_indexer.embedded import embedded_index
 
     with embedded_index(tmp_path_factory.mktemp("es")) as url:
         yield url

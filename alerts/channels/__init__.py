@@ -7,8 +7,8 @@ import ssl
 
 from rich.console import Console
 
-from alerts.channels.base import Channel, Outcome
-from alerts.config import AlertsSettings, ChannelSettings
+from earful_alerts.channels.base import Channel, Outcome
+from earful_alerts.config import AlertsSettings, ChannelSettings
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 def build_channel(name: str, settings: ChannelSettings, console: Console | None,
                   ssl_context: ssl.SSLContext | None = None) -> Channel:
     """The channel object for one configured channel."""
-    from alerts import config as c
-    from alerts.channels import apprise_channel, console as console_mod, http, smtp
+    from earful_alerts import config as c
+    from earful_alerts.channels import apprise_channel, console as console_mod, http, smtp
 
     if isinstance(settings, c.ConsoleChannel):
         return console_mod.ConsoleChannel(name, console)

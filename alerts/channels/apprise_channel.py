@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from alerts.channels.base import Outcome
-from alerts.message import AlertMessage
-from alerts.render import clean, plain_text
+from earful_alerts.channels.base import Outcome
+from earful_alerts.message import AlertMessage
+from earful_alerts.render import clean, plain_text
 
 
 class AppriseChannel:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from alerts.message import AlertMessage
+from earful_alerts.message import AlertMessage
 
 
 @dataclass(frozen=True)

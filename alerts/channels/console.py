@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from alerts.channels.base import Outcome
-from alerts.message import AlertMessage
-from alerts.render import TITLE_CHARS, clean
+from earful_alerts.channels.base import Outcome
+from earful_alerts.message import AlertMessage
+from earful_alerts.render import TITLE_CHARS, clean
 
 _STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 

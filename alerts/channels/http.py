@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from alerts.channels.base import Outcome, parse_retry_after
-from alerts.message import AlertMessage
-from alerts.render import slack_payload, teams_payload, webhook_payload
+from earful_alerts.channels.base import Outcome, parse_retry_after
+from earful_alerts.message import AlertMessage
+from earful_alerts.render import slack_payload, teams_payload, webhook_payload
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 USER_AGENT = "earful-alerts/0.1"

@@ -11,10 +11,10 @@ import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from alerts.channels.base import Outcome
-from alerts.config import EmailChannel as EmailSettings
-from alerts.message import AlertMessage
-from alerts.render import email_subject, html_body, plain_text
+from earful_alerts.channels.base import Outcome
+from earful_alerts.config import EmailChannel as EmailSettings
+from earful_alerts.message import AlertMessage
+from earful_alerts.render import email_subject, html_body, plain_text
 
 
 def build_email(message: AlertMessage, settings: EmailSettings) -> EmailMessage:

@@ -23,14 +23,14 @@ from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from complaints.clock import now_utc
-from complaints.config import ComplaintsSettings
-from complaints.errors import RecordNotFound
-from complaints.users import PasswordVerifier
-from complaints.web import auth_routes, record_routes, report_routes, user_routes
-from complaints.web.deps import BadInput, Forbidden, LoginRequired, WebContext, render
-from complaints.web.security import FormNotSupported, FormTooLarge, SecurityHeaders, security_headers
-from complaints.web.throttle import SignInThrottle
+from earful_complaints.clock import now_utc
+from earful_complaints.config import ComplaintsSettings
+from earful_complaints.errors import RecordNotFound
+from earful_complaints.users import PasswordVerifier
+from earful_complaints.web import auth_routes, record_routes, report_routes, user_routes
+from earful_complaints.web.deps import BadInput, Forbidden, LoginRequired, WebContext, render
+from earful_complaints.web.security import FormNotSupported, FormTooLarge, SecurityHeaders, security_headers
+from earful_complaints.web.throttle import SignInThrottle
 
 
 def create_app(engine: Engine, settings: ComplaintsSettings, *, clock: Callable[[], datetime] = now_utc,

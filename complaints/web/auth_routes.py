@@ -11,9 +11,9 @@ import math
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from complaints.sessions import end_session, open_session, purge_expired
-from complaints.web.deps import context, render, signed_in_form, signin_form
-from complaints.web.security import SESSION_COOKIE, safe_next
+from earful_complaints.sessions import end_session, open_session, purge_expired
+from earful_complaints.web.deps import context, render, signed_in_form, signin_form
+from earful_complaints.web.security import SESSION_COOKIE, safe_next
 
 router = APIRouter()
 

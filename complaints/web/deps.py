@@ -12,13 +12,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
-from complaints.config import ComplaintsSettings
-from complaints.sessions import Session, load_session
-from complaints.users import PasswordVerifier, User, get_user
-from complaints.web.security import (
+from earful_complaints.config import ComplaintsSettings
+from earful_complaints.sessions import Session, load_session
+from earful_complaints.users import PasswordVerifier, User, get_user
+from earful_complaints.web.security import (
     CSRF_FIELD, SESSION_COOKIE, SIGNIN_CSRF_COOKIE, new_csrf_token, read_form, tokens_match,
 )
-from complaints.web.throttle import SignInThrottle
+from earful_complaints.web.throttle import SignInThrottle
 
 
 class LoginRequired(Exception):

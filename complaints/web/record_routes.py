@@ -8,13 +8,13 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from complaints.clock import now_utc
-from complaints.config import SEVERITIES
-from complaints.errors import ComplaintError, StaleRecord, TransitionRefused
-from complaints.languages import LANGUAGES
-from complaints.process import STATES, allowed_actions, choices_for
-from complaints.users import User, staff_names
-from complaints.web.deps import context, reader, render, signed_in_form, writer
+from earful_complaints.clock import now_utc
+from earful_complaints.config import SEVERITIES
+from earful_complaints.errors import ComplaintError, StaleRecord, TransitionRefused
+from earful_complaints.languages import LANGUAGES
+from earful_complaints.process import STATES, allowed_actions, choices_for
+from earful_complaints.users import User, staff_names
+from earful_complaints.web.deps import context, reader, render, signed_in_form, writer
 
 router = APIRouter()
 MAX_PAGE = 100_000
@@ -24,7 +24,7 @@ MAX_PAGE = 100_000
 def queue(request: Request, user: User = Depends(reader), status: str = "", overdue: str = "",
           severity: str = "", language: str = "", topic: str = "", channel: str = "", open: str = "",  # noqa: A002
           page: int = Query(1, ge=1, le=MAX_PAGE)) -> Response:
-    from complaints.register import QueueFilter, distinct_values, list_records
+    from earful_complaints.register import QueueFilter, distinct_values, list_records
 
     ctx = context(request)
     filters = QueueFilter(status=status or None, overdue=overdue == "1", severity=severity or None,
@@ -44,7 +44,7 @@ def queue(request: Request, user: User = Depends(reader), status: str = "", over
 
 def record_page(request: Request, ref: str, *, error: str | None = None, status_code: int = 200,
                 values: dict[str, str] | None = None, failed_action: str | None = None) -> Response:
-    from complaints.register import get_events, get_links, get_record
+    from earful_complaints.register import get_events, get_links, get_record
 
     ctx = context(request)
     record = get_record(ctx.engine, ref)
@@ -67,7 +67,7 @@ def record(request: Request, ref: str, _user: User = Depends(reader)) -> Respons
 @router.post("/complaints/{ref}/actions/{action}")
 def act(request: Request, ref: str, action: str, user: User = Depends(writer),
         form: dict[str, str] = Depends(signed_in_form)) -> Response:
-    from complaints.register import apply_action
+    from earful_complaints.register import apply_action
 
     ctx = context(request)
     version = form.pop("version", "")
@@ -94,7 +94,7 @@ def new_page(request: Request, _user: User = Depends(writer)) -> Response:
 
 @router.post("/new")
 def new(request: Request, user: User = Depends(writer), form: dict[str, str] = Depends(signed_in_form)) -> Response:
-    from complaints.intake import open_manual
+    from earful_complaints.intake import open_manual
 
     ctx = context(request)
     try:
@@ -105,6 +105,6 @@ def new(request: Request, user: User = Depends(writer), form: dict[str, str] = D
 
 
 def _is_overdue(record: dict[str, Any]) -> bool:
-    from complaints.deadlines import overdue_now
+    from earful_complaints.deadlines import overdue_now
 
     return overdue_now(record, now_utc())

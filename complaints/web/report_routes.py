@@ -7,11 +7,11 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from complaints.clock import now_utc
-from complaints.errors import ComplaintError
-from complaints.reports import build_report, charts, check_period, period_bounds, render_csv
-from complaints.users import User
-from complaints.web.deps import BadInput, context, reader, render
+from earful_complaints.clock import now_utc
+from earful_complaints.errors import ComplaintError
+from earful_complaints.reports import build_report, charts, check_period, period_bounds, render_csv
+from earful_complaints.users import User
+from earful_complaints.web.deps import BadInput, context, reader, render
 
 router = APIRouter()
 

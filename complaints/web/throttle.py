@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from complaints.clock import utc
-from complaints.config import SignInThrottleSettings
-from complaints.tables import complaint_signin_failures as failures_table
+from earful_complaints.clock import utc
+from earful_complaints.config import SignInThrottleSettings
+from earful_complaints.tables import complaint_signin_failures as failures_table
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from complaints.errors import ComplaintError
-from complaints.users import ROLES, User, add_user, list_users, set_user
-from complaints.web.deps import admin, context, render, signed_in_form
+from earful_complaints.errors import ComplaintError
+from earful_complaints.users import ROLES, User, add_user, list_users, set_user
+from earful_complaints.web.deps import admin, context, render, signed_in_form
 
 router = APIRouter()
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from records.migrate import ADVISORY_LOCK_KEY
+from earful_records.migrate import ADVISORY_LOCK_KEY
 
 config = context.config
 engine = config.attributes["engine"]

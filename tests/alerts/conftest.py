@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from records.db import make_engine
-from records.migrate import upgrade
+from earful_records.db import make_engine
+from earful_records.migrate import upgrade
 from tests.helpers.postgres import throwaway_database
 
 
@@ -158,7 +158,7 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     from aiosmtpd.smtp import AuthResult, LoginPassword
     from email import message_from_bytes, policy
 
-    from indexer.embedded import free_port
+    from earful_indexer.embedded import free_port
 
     cert, key = _self_signed(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -189,9 +189,9 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
 @pytest.fixture
 def index(es_url: str):  # noqa: ANN201 - (es client, alias)
     """A fresh mention index (the project's template) under a unique alias; the official client."""
-    from indexer.client import make_client
-    from indexer.config import IndexSettings
-    from indexer.template import ensure_index
+    from earful_indexer.client import make_client
+    from earful_indexer.config import IndexSettings
+    from earful_indexer.template import ensure_index
 
     settings = IndexSettings(alias=f"alerts-test-{uuid.uuid4().hex[:8]}")
     es = make_client(settings, es_url)

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from pydantic import SecretStr
 from rich.console import Console
 
-from alerts.channels import build_channel
-from alerts.channels.http import SlackChannel, WebhookChannel
-from alerts.config import WebhookChannel as WebhookSettings
-from alerts.message import AlertMessage
-from alerts.render import SLACK_SECTION_CHARS, adaptive_card, slack_payload
+from earful_alerts.channels import build_channel
+from earful_alerts.channels.http import SlackChannel, WebhookChannel
+from earful_alerts.config import WebhookChannel as WebhookSettings
+from earful_alerts.message import AlertMessage
+from earful_alerts.render import SLACK_SECTION_CHARS, adaptive_card, slack_payload
 
 ANGLES = "Acme <3 & <<recall>> " * 400  # every character escapes to 4-5: a cut after escaping must hold whole entities
 

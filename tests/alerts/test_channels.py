@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from pydantic import SecretStr
 from rich.console import Console
 
-from alerts.channels.console import ConsoleChannel
-from alerts.channels.http import SlackChannel, TeamsChannel, WebhookChannel
-from alerts.channels.smtp import EmailChannel
-from alerts.config import EmailChannel as EmailSettings
-from alerts.message import AlertMessage
+from earful_alerts.channels.console import ConsoleChannel
+from earful_alerts.channels.http import SlackChannel, TeamsChannel, WebhookChannel
+from earful_alerts.channels.smtp import EmailChannel
+from earful_alerts.config import EmailChannel as EmailSettings
+from earful_alerts.message import AlertMessage
 
 HOSTILE_TITLE = "<!channel> @here refund NOW <https://evil.example/phish|your bank> <script>alert(1)</script>"
 HOSTILE_TEXT = ("Broken again!!! <@U12345> &amp; *bold* _it_ [click](javascript:alert(1)) "
@@ -114,7 +114,7 @@ def test_http_failures_are_classified(receiver):
 
 
 def test_connection_refused_is_temporary():
-    from indexer.embedded import free_port
+    from earful_indexer.embedded import free_port
 
     outcome = SlackChannel("slack", SecretStr(f"http://127.0.0.1:{free_port()}/x"), 1.0).send(hostile_message())
     assert not outcome.ok and not outcome.permanent and "connection failed" in outcome.error

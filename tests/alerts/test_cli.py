@@ -11,12 +11,12 @@ from pathlib import Path
 
 import yaml
 
-from alerts.api import raise_alert
-from alerts.config import AlertsSettings
-from alerts.channels import build_channels
-from alerts.sender import deliver_pending
-from records.db import make_engine
-from records.migrate import upgrade
+from earful_alerts.api import raise_alert
+from earful_alerts.config import AlertsSettings
+from earful_alerts.channels import build_channels
+from earful_alerts.sender import deliver_pending
+from earful_records.db import make_engine
+from earful_records.migrate import upgrade
 
 EARFUL = [sys.executable, "-m", "earful.cli"]
 
@@ -70,8 +70,8 @@ def test_list_show_retry_and_test_channel(tmp_path, receiver):
 SEND_ONCE = """
 import sys
 from pathlib import Path
-from alerts.channels import build_channels
-from alerts.sender import deliver_pending
+from earful_alerts.channels import build_channels
+from earful_alerts.sender import deliver_pending
 from earful.services import open_records
 from earful.settings import load_settings
 settings = load_settings(Path(sys.argv[1]))
@@ -83,7 +83,7 @@ deliver_pending(engine, settings.alerts, build_channels(settings.alerts, None))
 def test_a_sender_killed_while_sending_is_listed_as_failed_and_resent_by_the_next_run(tmp_path, receiver):
     import sqlalchemy as sa
 
-    from alerts.tables import alert_attempts, alert_deliveries
+    from earful_alerts.tables import alert_attempts, alert_deliveries
 
     config = tmp_path / "earful.yaml"
     alerts_section = {"channels": {"hook": {"type": "webhook", "url": receiver.url}},

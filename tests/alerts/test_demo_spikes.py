@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from alerts.rules import spike_findings
+from earful_alerts.rules import spike_findings
 from earful.runner import run_batch
 from earful.services import open_services
 from earful.settings import load_settings

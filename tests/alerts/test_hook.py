@@ -11,7 +11,7 @@ from tests.alerts.conftest import bulk_index, mention_doc
 from earful.hooks import BatchContext, post_index_hooks
 from earful.services import open_services
 from earful.settings import load_settings
-from listeners.mention import Mention
+from earful_listeners.mention import Mention
 
 
 def test_hook_raises_routes_sends_and_opens_complaints_once(tmp_path, es_url, receiver):

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from alerts.config import AlertsSettings
-from alerts.evaluate import evaluate
-from alerts.rules import spike_findings
-from alerts.tables import alert_mention_hits, alerts
+from earful_alerts.config import AlertsSettings
+from earful_alerts.evaluate import evaluate
+from earful_alerts.rules import spike_findings
+from earful_alerts.tables import alert_mention_hits, alerts
 from tests.alerts.conftest import bulk_index, mention_doc
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -159,7 +159,7 @@ def test_rule_opens_complaints_once_and_catches_up_after_a_failure(index, sqlite
 
 
 def test_bad_crisis_query_is_a_config_error():
-    from listeners.topics import QueryError
+    from earful_listeners.topics import QueryError
 
     settings = AlertsSettings.model_validate({"rules": [{"name": "c", "type": "crisis_query", "query": "a AND ("}]})
     with pytest.raises(QueryError, match="rule c"):
@@ -169,7 +169,7 @@ def test_bad_crisis_query_is_a_config_error():
 def test_index_down_spikes_wait_but_mention_alerts_are_kept(sqlite_engine):
     from elasticsearch import Elasticsearch
 
-    from indexer.embedded import free_port
+    from earful_indexer.embedded import free_port
 
     es = Elasticsearch(f"http://127.0.0.1:{free_port()}", request_timeout=1, max_retries=0)
     settings = AlertsSettings.model_validate({"rules": [

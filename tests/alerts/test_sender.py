@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from rich.console import Console
 
-from alerts.api import raise_alert
-from alerts.channels.http import WebhookChannel
-from alerts.config import AlertsSettings
-from alerts.routing import in_quiet_hours, route
-from alerts.sender import deliver_pending, retry_parked
-from alerts.tables import alert_attempts, alert_deliveries
+from earful_alerts.api import raise_alert
+from earful_alerts.channels.http import WebhookChannel
+from earful_alerts.config import AlertsSettings
+from earful_alerts.routing import in_quiet_hours, route
+from earful_alerts.sender import deliver_pending, retry_parked
+from earful_alerts.tables import alert_attempts, alert_deliveries
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -183,7 +183,7 @@ def test_routing_table_by_topic_rule_and_severity():
 
 
 def test_quiet_hours_across_midnight():
-    from alerts.config import QuietHours
+    from earful_alerts.config import QuietHours
 
     quiet = QuietHours(start="22:00", end="07:00", timezone="UTC")
     assert in_quiet_hours(quiet, datetime(2026, 1, 1, 23, 0, tzinfo=UTC))

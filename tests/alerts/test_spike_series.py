@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from alerts.baseline import usual_volume
-from alerts.config import AlertsSettings, VolumeSpikeRule
-from alerts.rules import judge_negative_share, judge_volume
-from alerts.stats import share_increase, volume_increase
-from alerts.windows import WindowCount, known_windows
+from earful_alerts.baseline import usual_volume
+from earful_alerts.config import AlertsSettings, VolumeSpikeRule
+from earful_alerts.rules import judge_negative_share, judge_volume
+from earful_alerts.stats import share_increase, volume_increase
+from earful_alerts.windows import WindowCount, known_windows
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 DAYS = 21

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alerts.stats import THREE_SIGMA_ALPHA, share_increase, volume_increase
+from earful_alerts.stats import THREE_SIGMA_ALPHA, share_increase, volume_increase
 
 
 def test_low_volume_needs_more_than_a_naive_three_sigma_rule():
@@ -50,9 +50,9 @@ from datetime import timedelta  # noqa: E402
 
 from scipy.stats import nbinom  # noqa: E402
 
-from alerts.baseline import usual_volume  # noqa: E402
+from earful_alerts.baseline import usual_volume  # noqa: E402
 
-from alerts.stats import (  # noqa: E402
+from earful_alerts.stats import (  # noqa: E402
     nb_dispersion, overdispersed_increase, overdispersed_share_increase, share_dispersion,
 )
 

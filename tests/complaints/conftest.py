@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from complaints.config import ComplaintsSettings
-from records.db import make_engine
-from records.migrate import upgrade
+from earful_complaints.config import ComplaintsSettings
+from earful_records.db import make_engine
+from earful_records.migrate import upgrade
 from tests.helpers.postgres import throwaway_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -95,7 +95,7 @@ HAPPY_PATH = [
 
 def open_one(engine: Engine, settings: ComplaintsSettings, n: int = 1, **mention_extra) -> str:
     """Open a record from a (test) complaint alert; returns its reference."""
-    from complaints.intake import RegisterComplaintOpener
+    from earful_complaints.intake import RegisterComplaintOpener
 
     return RegisterComplaintOpener(engine, settings).open_from_alert(
         mention=make_mention(n, **mention_extra), alert_id=f"alert-{n}", topic="acme", rule="complaint_detected")
@@ -106,7 +106,7 @@ STAFF = {"dana": "quality", "ivan": "quality", "erik": "quality"}
 
 def ensure_staff(engine: Engine, names: dict[str, str] = STAFF) -> None:
     """Register the people of the happy path (owners and investigators must be registered users)."""
-    from complaints.tables import complaint_users
+    from earful_complaints.tables import complaint_users
 
     now = datetime.now(UTC)
     with engine.begin() as conn:
@@ -119,7 +119,7 @@ def ensure_staff(engine: Engine, names: dict[str, str] = STAFF) -> None:
 
 def work_to(engine: Engine, settings: ComplaintsSettings, ref: str, steps: int) -> None:
     """Apply the first `steps` steps of the happy path."""
-    from complaints.register import apply_action
+    from earful_complaints.register import apply_action
 
     ensure_staff(engine)
     for action, actor, values in HAPPY_PATH[:steps]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from complaints.audit import verify
-from complaints.tables import complaint_chain_head, complaint_events, complaints
+from earful_complaints.audit import verify
+from earful_complaints.tables import complaint_chain_head, complaint_events, complaints
 from tests.complaints.conftest import open_one, work_to
 
 
@@ -28,7 +28,7 @@ def test_edited_event_is_detected(engine, settings) -> None:
 
 def test_rehashed_edit_breaks_the_next_link(engine, settings) -> None:
     """Recomputing the edited event's own hash does not help: the next event points at the old one."""
-    from complaints.audit import event_hash
+    from earful_complaints.audit import event_hash
 
     _setup(engine, settings)
     with engine.begin() as conn:

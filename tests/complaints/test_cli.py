@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from records.db import make_engine
+from earful_records.db import make_engine
 
 EARFUL = Path(sys.executable).with_name("earful")
 

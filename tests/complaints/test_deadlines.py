@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from alerts.tables import alerts
-from complaints.audit import verify
-from complaints.config import BusinessHours, ComplaintsSettings
-from complaints.deadlines import add_hours, check_overdue
-from complaints.register import QueueFilter, apply_action, get_events, get_record, list_records
+from earful_alerts.tables import alerts
+from earful_complaints.audit import verify
+from earful_complaints.config import BusinessHours, ComplaintsSettings
+from earful_complaints.deadlines import add_hours, check_overdue
+from earful_complaints.register import QueueFilter, apply_action, get_events, get_record, list_records
 from tests.complaints.conftest import open_one
 
 

@@ -6,11 +6,11 @@ import threading
 
 import sqlalchemy as sa
 
-from complaints.audit import verify
-from complaints.errors import TransitionRefused
-from complaints.intake import RegisterComplaintOpener, open_manual
-from complaints.register import get_events, get_links, get_record
-from complaints.tables import complaints
+from earful_complaints.audit import verify
+from earful_complaints.errors import TransitionRefused
+from earful_complaints.intake import RegisterComplaintOpener, open_manual
+from earful_complaints.register import get_events, get_links, get_record
+from earful_complaints.tables import complaints
 from tests.complaints.conftest import make_mention
 
 

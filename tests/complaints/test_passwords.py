@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from complaints.passwords import WeakPassword, check_password, common_passwords
+from earful_complaints.passwords import WeakPassword, check_password, common_passwords
 
 
 @pytest.mark.parametrize("password,why", [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from complaints.config import ComplaintsSettings
-from complaints.errors import TransitionRefused
-from complaints.process import ACTIONS, STATES, allowed_actions, plan
+from earful_complaints.config import ComplaintsSettings
+from earful_complaints.errors import TransitionRefused
+from earful_complaints.process import ACTIONS, STATES, allowed_actions, plan
 from tests.complaints.conftest import T0
 
 GOOD_VALUES = {

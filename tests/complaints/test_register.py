@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from complaints.audit import verify
-from complaints.errors import RecordNotFound, StaleRecord, TransitionRefused
-from complaints.register import QueueFilter, apply_action, get_events, get_record, list_records
+from earful_complaints.audit import verify
+from earful_complaints.errors import RecordNotFound, StaleRecord, TransitionRefused
+from earful_complaints.register import QueueFilter, apply_action, get_events, get_record, list_records
 from tests.complaints.conftest import HAPPY_PATH, open_one, work_to
 
 

@@ -6,10 +6,10 @@ import csv
 import json
 from datetime import timedelta
 
-from complaints.clock import now_utc
-from complaints.labels import write_labels
-from complaints.register import apply_action
-from complaints.reports import build_report, period_bounds, render_csv, render_html
+from earful_complaints.clock import now_utc
+from earful_complaints.labels import write_labels
+from earful_complaints.register import apply_action
+from earful_complaints.reports import build_report, period_bounds, render_csv, render_html
 from tests.complaints.conftest import HAPPY_PATH, open_one, work_to
 
 

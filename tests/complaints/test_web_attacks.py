@@ -16,11 +16,11 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from complaints.register import get_events, get_record
-from complaints.sessions import token_hash
-from complaints.tables import complaint_sessions
-from complaints.users import get_user, set_user
-from complaints.web.security import CSP, SESSION_COOKIE
+from earful_complaints.register import get_events, get_record
+from earful_complaints.sessions import token_hash
+from earful_complaints.tables import complaint_sessions
+from earful_complaints.users import get_user, set_user
+from earful_complaints.web.security import CSP, SESSION_COOKIE
 from tests.complaints.web_fixtures import PASSWORDS, WebApp, running_app, serve, web_settings
 
 import sqlalchemy as sa
@@ -179,7 +179,7 @@ def test_guessing_one_account_from_many_clients_is_slowed_for_them_only(web: Web
 
 
 def test_throttling_survives_a_restart(engine, settings) -> None:
-    from complaints.web.app import create_app
+    from earful_complaints.web.app import create_app
 
     with running_app(engine, settings) as web:
         for i in range(web.settings.web.signin.free_failures):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from complaints.audit import verify
-from complaints.register import get_record
+from earful_complaints.audit import verify
+from earful_complaints.register import get_record
 from tests.complaints.web_fixtures import PASSWORDS, PERSIAN, WebApp, running_app
 from tests.helpers.http_server import Route, scripted_server
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from complaints.register import get_record
-from complaints.users import set_user
+from earful_complaints.register import get_record
+from earful_complaints.users import set_user
 from tests.complaints.web_fixtures import HOSTILE, PASSWORDS, WebApp, running_app
 
 

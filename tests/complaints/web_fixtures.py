@@ -15,11 +15,11 @@ import uvicorn
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
-from complaints.clock import now_utc
+from earful_complaints.clock import now_utc
 
-from complaints.config import ComplaintsSettings
-from complaints.intake import RegisterComplaintOpener, open_manual
-from complaints.tables import complaint_users
+from earful_complaints.config import ComplaintsSettings
+from earful_complaints.intake import RegisterComplaintOpener, open_manual
+from earful_complaints.tables import complaint_users
 from tests.complaints.conftest import make_mention
 
 PASSWORDS = {"dana": "dana-password-1", "ivan": "ivan-password-1", "vera": "vera-password-1",
@@ -107,7 +107,7 @@ def web_settings(settings: ComplaintsSettings) -> ComplaintsSettings:
 @contextmanager
 def running_app(engine: Engine, settings: ComplaintsSettings, *, hasher: PasswordHasher | None = None
                 ) -> Iterator[WebApp]:
-    from complaints.web.app import create_app
+    from earful_complaints.web.app import create_app
 
     settings = web_settings(settings)
     refs = seed(engine, settings)

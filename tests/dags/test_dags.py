@@ -117,7 +117,7 @@ def load(config: Path) -> Any:
 
 
 def indexed(settings: Any) -> dict[str, dict[str, Any]]:
-    from indexer.client import make_client
+    from earful_indexer.client import make_client
 
     es = make_client(settings.index)
     try:
@@ -129,7 +129,7 @@ def indexed(settings: Any) -> dict[str, dict[str, Any]]:
 
 
 def outbox(settings: Any) -> list[dict[str, Any]]:
-    from records.db import make_engine
+    from earful_records.db import make_engine
 
     engine = make_engine(settings.records_url())
     try:
@@ -140,8 +140,8 @@ def outbox(settings: Any) -> list[dict[str, Any]]:
 
 
 def cursors(settings: Any) -> dict[str, Any]:
-    from records.cursors import all_cursors
-    from records.db import make_engine
+    from earful_records.cursors import all_cursors
+    from earful_records.db import make_engine
 
     engine = make_engine(settings.records_url())
     try:
@@ -318,7 +318,7 @@ def run_dag(dagbag: Any, monkeypatch: pytest.MonkeyPatch, config: Path, dag_id: 
 def test_complaints_dags_raise_overdue_alerts_and_send_the_weekly_report(
     dagbag: Any, feeds: ScriptedServer, es_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from complaints.intake import open_manual
+    from earful_complaints.intake import open_manual
     from earful.services import open_records
 
     config = write_config(tmp_path, es_url, feeds)

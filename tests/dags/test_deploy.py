@@ -124,7 +124,7 @@ def test_entrypoint_reads_the_password_file_and_drops_empty_variables(tmp_path: 
 
 
 def test_kibana_saved_objects() -> None:
-    from indexer.template import mappings
+    from earful_indexer.template import mappings
 
     lines = (REPO / "deploy/kibana/earful.ndjson").read_text(encoding="utf-8").splitlines()
     objects = [json.loads(line) for line in lines if line.strip()]

@@ -117,7 +117,7 @@ def index_contents(config: Path) -> dict[str, dict[str, Any]]:
 def outbox_contents(config: Path) -> list[tuple[Any, ...]]:
     """The alerts and their deliveries (kind, rule, topic, title, channel, status), sorted."""
     from earful.settings import load_settings
-    from records.db import make_engine
+    from earful_records.db import make_engine
 
     engine = make_engine(load_settings(config).records_url())
     try:
@@ -285,7 +285,7 @@ def max_overlap(tis: list[dict[str, Any]]) -> int:
 
 
 def test_listening_and_housekeeping_under_a_real_scheduler(tmp_path: Path) -> None:
-    from indexer.embedded import embedded_index, free_port
+    from earful_indexer.embedded import embedded_index, free_port
 
     timings: dict[str, float] = {}
     begin = time.monotonic()

@@ -10,8 +10,8 @@ import textwrap
 from pathlib import Path
 
 from earful.runner import run_batch
-from indexer.client import make_client
-from records.cursors import all_cursors
+from earful_indexer.client import make_client
+from earful_records.cursors import all_cursors
 from tests.helpers.feeds import item, rss
 from tests.helpers.http_server import Route, scripted_server
 
@@ -51,15 +51,15 @@ def test_batch_indexes_once_and_a_failing_feed_does_not_stop_the_others(make_set
         third = run_batch(settings)  # unchanged feed: a 304, nothing new
         assert third.new == 0
 
-    from records.batch_runs import recent_batches
-    from records.db import make_engine
+    from earful_records.batch_runs import recent_batches
+    from earful_records.db import make_engine
 
     runs = recent_batches(make_engine(settings.records_url()))
     assert [r["status"] for r in runs] == ["partial"] * 3 and runs[-1]["counts"]["new"] == 2
 
 
 def all_cursors_of(settings) -> dict:  # noqa: ANN001
-    from records.db import make_engine
+    from earful_records.db import make_engine
 
     return all_cursors(make_engine(settings.records_url()))
 
@@ -115,8 +115,8 @@ CRASH_BEFORE_INDEXING = textwrap.dedent(
 
 
 def stored_states(settings) -> dict[int, int]:  # noqa: ANN001
-    from records.db import make_engine
-    from records.mentions import count_by_state
+    from earful_records.db import make_engine
+    from earful_records.mentions import count_by_state
 
     return count_by_state(make_engine(settings.records_url()))
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from earful.runner import run_batch
 from earful.settings import load_settings
-from indexer.embedded import read_state
+from earful_indexer.embedded import read_state
 from tests.helpers.batch_process import (
     TEST_ENV, kill_group, outcome, problems, records_engine, serve_batch, start_batch, stored_count, wait_for_stored,
 )
@@ -178,8 +178,8 @@ def test_a_batch_stores_while_the_index_is_down_and_the_next_run_indexes_it(
     from rich.console import Console
 
     from earful.summary import print_summary
-    from indexer.client import make_client
-    from indexer.embedded import free_port
+    from earful_indexer.client import make_client
+    from earful_indexer.embedded import free_port
     from tests.helpers.feeds import item, rss
     from tests.helpers.http_server import Route
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.embedded import free_port
+from earful_indexer.embedded import free_port
 from tests.conftest import write_config
 
 REPO = Path(__file__).resolve().parents[2]

@@ -106,8 +106,8 @@ def test_two_runs_started_together_on_a_new_data_folder_both_succeed(tmp_path: P
 MIGRATE = """
 import sys, time
 from pathlib import Path
-from records.db import make_engine
-from records.migrate import upgrade
+from earful_records.db import make_engine
+from earful_records.migrate import upgrade
 go = Path(sys.argv[2])
 (go.parent / f"ready-{sys.argv[3]}").touch()
 while not go.exists():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from listeners.bluesky_fake_api import FakeBluesky
+from earful_listeners.bluesky_fake_api import FakeBluesky
 
 __all__ = ["FakeBluesky", "post", "populate", "did", "link_facet", "IDENTIFIER", "PASSWORD"]
 

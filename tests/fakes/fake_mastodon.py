@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from listeners.mastodon_fake_api import FakeMastodon
+from earful_listeners.mastodon_fake_api import FakeMastodon
 
 __all__ = ["FakeMastodon", "account", "status", "status_id", "populate", "HOST"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from listeners.reddit_fake_api import FakeReddit
+from earful_listeners.reddit_fake_api import FakeReddit
 
 __all__ = ["FakeReddit", "submission", "comment", "populate"]
 

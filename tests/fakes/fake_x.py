@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from listeners.x_fake_api import FakeX
+from earful_listeners.x_fake_api import FakeX
 
 __all__ = ["FakeX", "tweet", "user", "populate"]
 

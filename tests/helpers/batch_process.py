@@ -115,7 +115,7 @@ def kill_group(proc: subprocess.Popen[bytes], data_dir: Path) -> bool:
 
 def records_engine(config: Path) -> sa.Engine:
     from earful.settings import load_settings
-    from records.db import make_engine
+    from earful_records.db import make_engine
 
     return make_engine(load_settings(config).records_url())
 
@@ -141,11 +141,11 @@ def wait_for_stored(engine: sa.Engine, proc: subprocess.Popen[bytes], at_least: 
 def outcome(config: Path) -> dict[str, Any]:
     """What the index and the records hold after a batch: id counts in the index, alerts and complaint records
     per mention of the crisis rule, and mentions still awaiting indexing or their hooks."""
-    from alerts.tables import alerts
-    from complaints.tables import complaint_mentions
+    from earful_alerts.tables import alerts
+    from earful_complaints.tables import complaint_mentions
     from earful.services import open_services
     from earful.settings import load_settings
-    from records.tables import mentions, pending_hooks
+    from earful_records.tables import mentions, pending_hooks
 
     with open_services(load_settings(config)) as services:
         es, alias = services.es, services.alias

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from earful.errors import UsageError
 from earful.housekeeping import apply_retention, erase_author, rollover_index
 from earful.services import open_services
-from indexer.bulk import existing_ids, index_mentions
-from listeners.mention import Mention, mention_id
-from listeners.pseudonym import author_ref
-from records.mentions import commit_source, stored_documents
-from records.near_dups import store_bands
-from records.tables import near_dup_bands
+from earful_indexer.bulk import existing_ids, index_mentions
+from earful_listeners.mention import Mention, mention_id
+from earful_listeners.pseudonym import author_ref
+from earful_records.mentions import commit_source, stored_documents
+from earful_records.near_dups import store_bands
+from earful_records.tables import near_dup_bands
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -149,8 +149,8 @@ def test_cli_as_a_real_process(make_settings: Any, tmp_path: Path) -> None:
 
 
 def test_erase_author_on_mastodon_and_bluesky_by_handle_actor_url_or_did(make_settings: Any) -> None:
-    from listeners.bluesky_normalize import post_mention
-    from listeners.mastodon_normalize import status_mention
+    from earful_listeners.bluesky_normalize import post_mention
+    from earful_listeners.mastodon_normalize import status_mention
     from tests.fakes.fake_bluesky import did, post
     from tests.fakes.fake_mastodon import status
 

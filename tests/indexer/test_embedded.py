@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from earful_common.processes import process_alive
-from indexer.embedded import (
+from earful_indexer.embedded import (
     EmbeddedIndexError,
     answers,
     embedded_index,
@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 ATTACH = """
 import sys
 from pathlib import Path
-from indexer.embedded import embedded_index
+from earful_indexer.embedded import embedded_index
 with embedded_index(Path(sys.argv[1]), start_timeout=20) as url:
     print(url, flush=True)
     sys.stdin.read()

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from listeners.base import SourceError
-from listeners.bluesky import BlueskyListener, bluesky_queries
-from listeners.bluesky_client import BlueskySession
-from listeners.bluesky_config import BlueskySettings
-from listeners.bluesky_normalize import expand_facets
-from listeners.config import PrivacySettings
-from listeners.mention import mention_id
+from earful_listeners.base import SourceError
+from earful_listeners.bluesky import BlueskyListener, bluesky_queries
+from earful_listeners.bluesky_client import BlueskySession
+from earful_listeners.bluesky_config import BlueskySettings
+from earful_listeners.bluesky_normalize import expand_facets
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mention import mention_id
 from tests.fakes.fake_bluesky import IDENTIFIER, PASSWORD, FakeBluesky, did, link_facet, populate, post, rkey
 
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from listeners.base import SourceError
-from listeners.config import PrivacySettings
-from listeners.mastodon import MastodonListener, build_mastodon_listeners
-from listeners.mastodon_client import make_mastodon_client
-from listeners.mastodon_config import MastodonSettings
-from listeners.mention import mention_id
+from earful_listeners.base import SourceError
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mastodon import MastodonListener, build_mastodon_listeners
+from earful_listeners.mastodon_client import make_mastodon_client
+from earful_listeners.mastodon_config import MastodonSettings
+from earful_listeners.mention import mention_id
 from tests.fakes.fake_mastodon import FakeMastodon, account, populate, status, status_id
 
 TOKEN = "mastodon-token-value-123"

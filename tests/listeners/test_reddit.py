@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from listeners.base import SourceError
-from listeners.config import PrivacySettings
-from listeners.mention import mention_id
-from listeners.reddit import RedditListener, build_reddit_listeners
-from listeners.reddit_client import make_reddit_client
-from listeners.reddit_config import RedditSettings
+from earful_listeners.base import SourceError
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mention import mention_id
+from earful_listeners.reddit import RedditListener, build_reddit_listeners
+from earful_listeners.reddit_client import make_reddit_client
+from earful_listeners.reddit_config import RedditSettings
 from tests.fakes.fake_reddit import FakeReddit, comment, populate, submission
 
 SECRET = "test-secret"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from listeners.base import SourceError
-from listeners.config import PrivacySettings, RssFeedSettings, RssSettings
-from listeners.rss import RssListener, canonical_url
+from earful_listeners.base import SourceError
+from earful_listeners.config import PrivacySettings, RssFeedSettings, RssSettings
+from earful_listeners.rss import RssListener, canonical_url
 from tests.helpers.feeds import item, rss
 from tests.helpers.http_server import Route, scripted_server
 

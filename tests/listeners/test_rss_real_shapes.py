@@ -4,8 +4,8 @@ relative links, reused links, lazy-load <noscript> markup, bad bytes and charact
 
 from __future__ import annotations
 
-from listeners.config import PrivacySettings, RssFeedSettings, RssSettings
-from listeners.rss import RssListener
+from earful_listeners.config import PrivacySettings, RssFeedSettings, RssSettings
+from earful_listeners.rss import RssListener
 from tests.helpers.feeds import atom, item, rss, rss_raw
 from tests.helpers.http_server import Route, scripted_server
 from tests.helpers.trickle import trickle
@@ -144,7 +144,7 @@ def test_a_trickling_feed_fails_at_its_deadline() -> None:
         srv.routes["/slow"] = Route(handler=trickle(body, pause=0.01))
         import pytest
 
-        from listeners.base import SourceError
+        from earful_listeners.base import SourceError
 
         with pytest.raises(SourceError, match=r"longer than the deadline of 0.2 s \(sources.rss.deadline\)"):
             listener(srv.url("/slow"), limits=limits).fetch(None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from listeners.topics import MatchTarget, QueryError, compile_topic, parse_query
+from earful_listeners.topics import MatchTarget, QueryError, compile_topic, parse_query
 
 
 def target(text: str, title: str = "", lang: str = "en") -> MatchTarget:
@@ -58,8 +58,8 @@ def test_es_query_has_the_same_meaning(es_url: str, index_alias: str) -> None:
     """Each query selects the same documents in Elasticsearch as the local matcher does."""
     from elasticsearch import Elasticsearch
 
-    from indexer.config import IndexSettings
-    from indexer.template import ensure_index
+    from earful_indexer.config import IndexSettings
+    from earful_indexer.template import ensure_index
 
     docs = {
         "1": ("Acme refund still missing", "en"), "2": ("Acme boots are great", "en"),

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from listeners.base import SourceError
-from listeners.config import PrivacySettings
-from listeners.mention import mention_id
-from listeners.x import XListener, build_x_listeners
-from listeners.x_client import make_x_client
-from listeners.x_config import XSettings
-from records.budget import current_month, used
+from earful_listeners.base import SourceError
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mention import mention_id
+from earful_listeners.x import XListener, build_x_listeners
+from earful_listeners.x_client import make_x_client
+from earful_listeners.x_config import XSettings
+from earful_records.budget import current_month, used
 from tests.fakes.fake_x import BASE_ID, FakeX, populate, tweet, user
 
 TOKEN = "test-bearer-token-value"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from listeners.config import PrivacySettings
-from listeners.mention import mention_id
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mention import mention_id
 from tests.fakes.fake_x import BASE_ID, FakeX, tweet, user
 from tests.listeners.test_x import TOKEN, fake, listener_for  # noqa: F401 (fake: the fixture)
 

@@ -20,7 +20,7 @@ def _offline() -> None:
 @pytest.fixture(scope="session")
 def models_cache(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     """A models cache folder holding the built encoder (about 15 s to build on 2 cores)."""
-    from nlp.encoder_build import ensure_encoder
+    from earful_nlp.encoder_build import ensure_encoder
 
     cache = tmp_path_factory.mktemp("models")
     ensure_encoder(cache, show_progress=False)
@@ -36,7 +36,7 @@ def e5_reference() -> dict:
 @pytest.fixture(scope="session")
 def classifier(models_cache: pathlib.Path):
     """The default classifier (bundled heads, default settings)."""
-    from nlp.classifier import MentionClassifier
-    from nlp.config import NlpSettings
+    from earful_nlp.classifier import MentionClassifier
+    from earful_nlp.config import NlpSettings
 
     return MentionClassifier.load(NlpSettings(), models_cache)

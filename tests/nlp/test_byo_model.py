@@ -6,8 +6,8 @@ import pathlib
 
 import pytest
 
-from nlp.config import NlpSettings
-from nlp.errors import ModelLoadError
+from earful_nlp.config import NlpSettings
+from earful_nlp.errors import ModelLoadError
 
 
 def _tiny_xlmr(directory: pathlib.Path, id2label: dict[int, str], models_cache: pathlib.Path) -> pathlib.Path:
@@ -15,7 +15,7 @@ def _tiny_xlmr(directory: pathlib.Path, id2label: dict[int, str], models_cache: 
     import torch
     from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaForSequenceClassification
 
-    from nlp.encoder_build import encoder_directory
+    from earful_nlp.encoder_build import encoder_directory
 
     torch.manual_seed(0)
     config = XLMRobertaConfig(
@@ -40,7 +40,7 @@ def odd_labels(tmp_path_factory, models_cache) -> pathlib.Path:
 
 
 def test_configured_sentiment_model_is_used(cardiff_like, models_cache):
-    from nlp.classifier import MentionClassifier
+    from earful_nlp.classifier import MentionClassifier
 
     classifier = MentionClassifier.load(NlpSettings(sentiment_model=cardiff_like), models_cache)
     [result] = classifier.classify(["the parcel arrived broken"], ["en"])
@@ -50,7 +50,7 @@ def test_configured_sentiment_model_is_used(cardiff_like, models_cache):
 
 
 def test_both_tasks_from_configured_models(cardiff_like, odd_labels, models_cache):
-    from nlp.classifier import MentionClassifier
+    from earful_nlp.classifier import MentionClassifier
 
     settings = NlpSettings(
         sentiment_model=cardiff_like, complaint_model=odd_labels,
@@ -63,21 +63,21 @@ def test_both_tasks_from_configured_models(cardiff_like, odd_labels, models_cach
 
 
 def test_unmappable_labels_fail_at_load(odd_labels, models_cache):
-    from nlp.classifier import MentionClassifier
+    from earful_nlp.classifier import MentionClassifier
 
     with pytest.raises(ModelLoadError, match="label_map"):
         MentionClassifier.load(NlpSettings(sentiment_model=odd_labels), models_cache)
 
 
 def test_missing_directory_fails_at_load(tmp_path, models_cache):
-    from nlp.classifier import MentionClassifier
+    from earful_nlp.classifier import MentionClassifier
 
     with pytest.raises(ModelLoadError, match="nlp.sentiment_model"):
         MentionClassifier.load(NlpSettings(sentiment_model=tmp_path / "nope"), models_cache)
 
 
 def test_broken_directory_fails_at_load(tmp_path, models_cache):
-    from nlp.classifier import MentionClassifier
+    from earful_nlp.classifier import MentionClassifier
 
     (tmp_path / "config.json").write_text("{ not json")
     with pytest.raises(ModelLoadError, match="cannot load"):
@@ -85,7 +85,7 @@ def test_broken_directory_fails_at_load(tmp_path, models_cache):
 
 
 def test_missing_default_heads_fail_at_load(tmp_path, models_cache):
-    from nlp.classifier import MentionClassifier
+    from earful_nlp.classifier import MentionClassifier
 
     with pytest.raises(ModelLoadError, match="not an earful model directory"):
         MentionClassifier.load(NlpSettings(default_model=tmp_path), models_cache)

@@ -69,8 +69,8 @@ def test_batch_results_keep_input_order(classifier):
 
 def test_bf16_autocast_gives_the_fp32_labels(models_cache):
     """bfloat16 (on by default where the CPU has bf16 instructions) changes probabilities by about 0.01 at most."""
-    from nlp.classifier import MentionClassifier
-    from nlp.config import NlpSettings
+    from earful_nlp.classifier import MentionClassifier
+    from earful_nlp.config import NlpSettings
 
     texts = ["Mein Paket ist seit drei Wochen verschwunden und niemand antwortet. Unmöglich!",
              "Ottimo servizio, consegna puntuale. Grazie!", "Is Acme down for anyone else?",

@@ -18,7 +18,7 @@ ROWS = [
 
 
 def test_eval_writes_json(tmp_path, models_cache):
-    from nlp.cli import app
+    from earful_nlp.cli import app
 
     data = tmp_path / "mini.csv"
     with open(data, "w", encoding="utf-8", newline="") as handle:
@@ -38,7 +38,7 @@ def test_eval_writes_json(tmp_path, models_cache):
 
 
 def test_eval_reports_bad_labels_clearly(tmp_path, models_cache):
-    from nlp.cli import app
+    from earful_nlp.cli import app
 
     data = tmp_path / "bad.csv"
     data.write_text("text,label\nhello,maybe\n", encoding="utf-8")

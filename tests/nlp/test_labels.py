@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.errors import ModelLoadError
-from nlp.labels import map_model_labels
+from earful_nlp.errors import ModelLoadError
+from earful_nlp.labels import map_model_labels
 
 
 def test_names_match_case_insensitively():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.runtime import native_bf16, use_bf16
+from earful_nlp.runtime import native_bf16, use_bf16
 
 
 @pytest.mark.parametrize(
@@ -22,15 +22,15 @@ def test_no_cpuinfo_means_no_bf16(tmp_path):
 
 
 def test_on_and_off_override_the_cpu(monkeypatch):
-    monkeypatch.setattr("nlp.runtime.native_bf16", lambda: False)
+    monkeypatch.setattr("earful_nlp.runtime.native_bf16", lambda: False)
     assert (use_bf16("on"), use_bf16("off"), use_bf16("auto")) == (True, False, False)
-    monkeypatch.setattr("nlp.runtime.native_bf16", lambda: True)
+    monkeypatch.setattr("earful_nlp.runtime.native_bf16", lambda: True)
     assert (use_bf16("on"), use_bf16("off"), use_bf16("auto")) == (True, False, True)
 
 
 def test_int8_turns_bf16_off(models_cache):
-    from nlp.classifier import MentionClassifier
-    from nlp.config import NlpSettings
+    from earful_nlp.classifier import MentionClassifier
+    from earful_nlp.config import NlpSettings
 
     assert MentionClassifier.load(NlpSettings(bf16="on", quantize_int8=True), models_cache).bf16 is False
 
@@ -38,7 +38,7 @@ def test_int8_turns_bf16_off(models_cache):
 def test_unknown_bf16_setting_is_a_config_error():
     from pydantic import ValidationError
 
-    from nlp.config import NlpSettings
+    from earful_nlp.config import NlpSettings
 
     with pytest.raises(ValidationError, match="bf16"):
         NlpSettings(bf16="sometimes")

@@ -9,7 +9,7 @@ import pytest
 def tokenizer(models_cache):
     from transformers import AutoTokenizer
 
-    from nlp.encoder_build import encoder_directory
+    from earful_nlp.encoder_build import encoder_directory
 
     return AutoTokenizer.from_pretrained(str(encoder_directory(models_cache)))
 
@@ -44,8 +44,8 @@ def test_special_tokens_wrap_the_text(tokenizer):
 
 def test_sentencepiece_ids_equal_reference(models_cache, e5_reference):
     """The compact tokenizer the classifier uses gives the same ids as the fast tokenizer."""
-    from nlp.encoder_build import encoder_directory
-    from nlp.spm_ids import SentencePieceIds
+    from earful_nlp.encoder_build import encoder_directory
+    from earful_nlp.spm_ids import SentencePieceIds
 
     spm_ids = SentencePieceIds.from_directory(encoder_directory(models_cache))
     texts = [item["text"] for item in e5_reference["tokens"]]
@@ -55,8 +55,8 @@ def test_sentencepiece_ids_equal_reference(models_cache, e5_reference):
 
 
 def test_sentencepiece_ids_truncate(models_cache):
-    from nlp.encoder_build import encoder_directory
-    from nlp.spm_ids import SentencePieceIds
+    from earful_nlp.encoder_build import encoder_directory
+    from earful_nlp.spm_ids import SentencePieceIds
 
     [ids] = SentencePieceIds.from_directory(encoder_directory(models_cache)).encode(["word " * 500], max_length=128)
     assert len(ids) == 128 and ids[-1] == 2

@@ -36,9 +36,9 @@ def complaints_csv(tmp_path_factory) -> pathlib.Path:
 
 
 def test_train_tuned_layer_then_add_head_then_export(tiny_csv, complaints_csv, tmp_path, models_cache):
-    from nlp.cli import app
-    from nlp.classifier import MentionClassifier
-    from nlp.config import NlpSettings
+    from earful_nlp.cli import app
+    from earful_nlp.classifier import MentionClassifier
+    from earful_nlp.config import NlpSettings
 
     out = tmp_path / "model"
     runner = CliRunner()
@@ -55,8 +55,8 @@ def test_train_tuned_layer_then_add_head_then_export(tiny_csv, complaints_csv, t
 
     from transformers import AutoModel
 
-    from nlp import model_store
-    from nlp.modeling import register_auto_classes
+    from earful_nlp import model_store
+    from earful_nlp.modeling import register_auto_classes
 
     encoder, tokenizer = model_store.load_encoder(models_cache, show_progress=False)
     full = tmp_path / "full"
@@ -72,10 +72,10 @@ def test_lora_adapters_train_save_small_reload_and_export(tiny_csv, complaints_c
     import torch
     from transformers import AutoModel
 
-    from nlp import model_store
-    from nlp.cli import app
-    from nlp.modeling import register_auto_classes
-    from nlp.training import predict_proba, tokenize
+    from earful_nlp import model_store
+    from earful_nlp.cli import app
+    from earful_nlp.modeling import register_auto_classes
+    from earful_nlp.training import predict_proba, tokenize
 
     out = tmp_path / "lora"
     runner = CliRunner()
@@ -108,9 +108,9 @@ def test_lora_adapters_train_save_small_reload_and_export(tiny_csv, complaints_c
 def test_lora_delta_without_its_config_entry_is_refused(tiny_csv, tmp_path, models_cache):
     import json
 
-    from nlp import model_store
-    from nlp.cli import app
-    from nlp.errors import ModelLoadError
+    from earful_nlp import model_store
+    from earful_nlp.cli import app
+    from earful_nlp.errors import ModelLoadError
 
     out = tmp_path / "lora"
     result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2", "--epochs", "1",
@@ -125,7 +125,7 @@ def test_lora_delta_without_its_config_entry_is_refused(tiny_csv, tmp_path, mode
 
 
 def test_tuned_layers_and_lora_together_are_refused(tiny_csv, tmp_path, models_cache):
-    from nlp.cli import app
+    from earful_nlp.cli import app
 
     result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2",
                                       "--tune-layers", "1", "--out", str(tmp_path / "m"), "--cache-dir", str(models_cache)])
@@ -137,8 +137,8 @@ def test_lora_training_in_bf16_without_adapter_dropout_is_recorded(tiny_csv, tmp
     """The fast training settings (bf16 autocast, no adapter dropout) train a loadable model and are written down."""
     import json
 
-    from nlp import model_store
-    from nlp.cli import app
+    from earful_nlp import model_store
+    from earful_nlp.cli import app
 
     out, facts = tmp_path / "fast", tmp_path / "facts.json"
     result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2", "--epochs", "1",
@@ -153,7 +153,7 @@ def test_lora_training_in_bf16_without_adapter_dropout_is_recorded(tiny_csv, tmp
 
 @pytest.mark.parametrize("option", [["--bf16", "sometimes"], ["--lora-dropout", "1.5"]])
 def test_invalid_training_settings_are_refused(option, tiny_csv, tmp_path, models_cache):
-    from nlp.cli import app
+    from earful_nlp.cli import app
 
     result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2", *option,
                                       "--out", str(tmp_path / "m"), "--cache-dir", str(models_cache)])

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from records.cursors import load_cursor
-from records.db import make_engine
-from records.mentions import (
+from earful_records.cursors import load_cursor
+from earful_records.db import make_engine
+from earful_records.mentions import (
     ACKNOWLEDGED, UNINDEXED, VERIFIED, by_author, commit_source, count_by_state, delete_mentions, ids_in_state,
     iter_documents, known_ids, older_than, set_index_state, stored_documents,
 )
-from records.migrate import alembic_config, upgrade
-from records.pending import pending_ids, ready_for_hooks
+from earful_records.migrate import alembic_config, upgrade
+from earful_records.pending import pending_ids, ready_for_hooks
 from tests.helpers.postgres import throwaway_database
 
 
