@@ -34,8 +34,16 @@ def raise_alert(
         raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
     if not dedup_key:
         raise ValueError("dedup_key must not be empty")
-    draft = AlertDraft(kind=kind, rule=kind, dedup_key=f"{kind}:{dedup_key}", severity=severity, title=title,
-                       summary=summary, topic=topic, details=dict(details or {}))
+    draft = AlertDraft(
+        kind=kind,
+        rule=kind,
+        dedup_key=f"{kind}:{dedup_key}",
+        severity=severity,
+        title=title,
+        summary=summary,
+        topic=topic,
+        details=dict(details or {}),
+    )
     with engine.begin() as conn:
         alert_id, _ = write_alert(conn, draft, now or datetime.now(UTC))
     return alert_id

@@ -56,11 +56,15 @@ def usual_volume(baseline: list[int], window: timedelta, seasonality: Seasonalit
         same_phase = [baseline[-per * k] for k in range(1, seasons + 1)]
         robust = seasons >= 3
         expected = statistics.median(same_phase) if robust else statistics.fmean(same_phase)
-        recent = baseline[n - seasons * per:]
-        rows = [recent[i * per:(i + 1) * per] for i in range(seasons)]
+        recent = baseline[n - seasons * per :]
+        rows = [recent[i * per : (i + 1) * per] for i in range(seasons)]
         # A median is noisier than a mean of as many values (efficiency 2/pi): the test must know.
-        return Usual(float(expected), _cautious(nb_dispersion(rows), seasons * per),
-                     seasons * (2 / math.pi if robust else 1.0), "time of week" if basis == "weekly" else "time of day")
+        return Usual(
+            float(expected),
+            _cautious(nb_dispersion(rows), seasons * per),
+            seasons * (2 / math.pi if robust else 1.0),
+            "time of week" if basis == "weekly" else "time of day",
+        )
     # Flat: need a whole day of known windows below a day (so the first afternoon of a topic is not a spike over
     # its first morning), or a few windows of a day or more.
     needed = max(MIN_FLAT_WINDOWS, 0 if seasonality == "none" else windows_per(window, DAY) or 0)

@@ -36,10 +36,12 @@ def _console():  # noqa: ANN202
 def _delivery_state(deliveries: list[dict]) -> str:
     if not deliveries:
         return "not routed"
-    return ", ".join(f"{d['channel']}:{d['status']}" + (" (sender gone)" if d.get("abandoned") else "")
-                     + (f"({d['attempts']})" if d["attempts"] > 1 or
-                                                          d["status"] in ("parked", "pending") and d["attempts"]
-                                                          else "") for d in deliveries)
+    return ", ".join(
+        f"{d['channel']}:{d['status']}"
+        + (" (sender gone)" if d.get("abandoned") else "")
+        + (f"({d['attempts']})" if d["attempts"] > 1 or d["status"] in ("parked", "pending") and d["attempts"] else "")
+        for d in deliveries
+    )
 
 
 @app.command("list")
@@ -72,9 +74,16 @@ def list_(
     for column in ("id", "updated (UTC)", "severity", "rule", "topic", "title", "seen", "deliveries"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["id"], row["updated_at"].strftime("%Y-%m-%d %H:%M"), row["severity"], escape(row["rule"]),
-                      escape(row["topic"] or ""), escape(row["title"][:80]), str(row["occurrences"]),
-                      escape(_delivery_state(row["deliveries"])))
+        table.add_row(
+            row["id"],
+            row["updated_at"].strftime("%Y-%m-%d %H:%M"),
+            row["severity"],
+            escape(row["rule"]),
+            escape(row["topic"] or ""),
+            escape(row["title"][:80]),
+            str(row["occurrences"]),
+            escape(_delivery_state(row["deliveries"])),
+        )
     out.print(table)
 
 
@@ -97,16 +106,22 @@ def show(alert_id: Annotated[str, typer.Argument(help="Alert id or a unique pref
         engine.dispose()
     out.print(f"[bold]{escape(detail['title'])}[/]  ({detail['id']}, {detail['severity']})")
     out.print(escape(detail["summary"]))
-    out.print(f"rule {escape(detail['rule'])} · kind {detail['kind']} · topic {escape(detail['topic'] or '-')} · "
-              f"seen {detail['occurrences']}x · created {detail['created_at']:%Y-%m-%d %H:%M} UTC")
+    out.print(
+        f"rule {escape(detail['rule'])} · kind {detail['kind']} · topic {escape(detail['topic'] or '-')} · "
+        f"seen {detail['occurrences']}x · created {detail['created_at']:%Y-%m-%d %H:%M} UTC"
+    )
     details = detail["details"] or {}
     for key, value in (details.get("numbers") or {}).items():
         out.print(f"  {escape(str(key))}: {escape(str(value))}")
     for ex in details.get("examples", []):
-        out.print(f"  - {escape(str(ex.get('title') or ex.get('text') or '')[:120])} {escape(str(ex.get('url') or ''))}")
+        out.print(
+            f"  - {escape(str(ex.get('title') or ex.get('text') or '')[:120])} {escape(str(ex.get('url') or ''))}"
+        )
     for d in detail["deliveries"]:
-        out.print(f"[bold]{escape(d['channel'])}[/]: {d['status']} ({d['mode']}), {d['attempts']} attempt(s)"
-                  + (f", next {d['next_attempt_at']:%Y-%m-%d %H:%M:%S}" if d["status"] == "pending" else ""))
+        out.print(
+            f"[bold]{escape(d['channel'])}[/]: {d['status']} ({d['mode']}), {d['attempts']} attempt(s)"
+            + (f", next {d['next_attempt_at']:%Y-%m-%d %H:%M:%S}" if d["status"] == "pending" else "")
+        )
         for a in d["attempt_log"]:
             result = "ok" if a["ok"] else escape(a["error"] or "failed")
             out.print(f"    {a['at']:%Y-%m-%d %H:%M:%S} {a['status_code'] or '-'} {result} ({a['duration_ms']} ms)")
@@ -141,15 +156,18 @@ def retry(
         report = deliver_pending(engine, settings.alerts, build_channels(settings.alerts, out), now)
     finally:
         engine.dispose()
-    out.print(f"{count} parked deliver{'y' if count == 1 else 'ies'} queued again; sent {report.sent}, "
-              f"failed {report.failed}, parked {report.parked}")
+    out.print(
+        f"{count} parked deliver{'y' if count == 1 else 'ies'} queued again; sent {report.sent}, "
+        f"failed {report.failed}, parked {report.parked}"
+    )
     if report.failed or report.parked:
         raise typer.Exit(1)
 
 
 @app.command("test-channel")
-def test_channel(name: Annotated[str, typer.Argument(help="Channel name from alerts.channels.")],
-                 config: Config = None) -> None:
+def test_channel(
+    name: Annotated[str, typer.Argument(help="Channel name from alerts.channels.")], config: Config = None
+) -> None:
     """Send a test alert straight to one channel (not through the outbox) and report the answer."""
     from rich.markup import escape
 
@@ -164,13 +182,24 @@ def test_channel(name: Annotated[str, typer.Argument(help="Channel name from ale
         out.print(f"[red]no channel {escape(name)}[/]; configured: {', '.join(settings.alerts.channels) or 'none'}")
         raise typer.Exit(2)
     channel = build_channel(name, settings.alerts.channels[name], out)
-    message = AlertMessage(id="al-test", kind="test", rule="test-channel", severity="info",
-                           title="earful test alert", summary=f"If you read this, channel {name} works.",
-                           created_at=datetime.now(UTC), details={"numbers": {"test": 1}})
+    message = AlertMessage(
+        id="al-test",
+        kind="test",
+        rule="test-channel",
+        severity="info",
+        title="earful test alert",
+        summary=f"If you read this, channel {name} works.",
+        created_at=datetime.now(UTC),
+        details={"numbers": {"test": 1}},
+    )
     outcome = channel.send(message)
     if outcome.ok:
-        out.print(f"[green]{escape(name)}: delivered[/]" + (f" (status {outcome.status_code})" if outcome.status_code else ""))
+        out.print(
+            f"[green]{escape(name)}: delivered[/]" + (f" (status {outcome.status_code})" if outcome.status_code else "")
+        )
         return
-    out.print(f"[red]{escape(name)}: failed[/] {escape(outcome.error or '')}"
-              + (" (permanent)" if outcome.permanent else " (temporary)"))
+    out.print(
+        f"[red]{escape(name)}: failed[/] {escape(outcome.error or '')}"
+        + (" (permanent)" if outcome.permanent else " (temporary)")
+    )
     raise typer.Exit(1)

@@ -193,7 +193,7 @@ class _SpikeBase(_RuleBase):
     time_field: Literal["published_at", "fetched_at"] = Field(
         default="published_at",
         description="Count mentions by publication time (mentions without one: by when they were first seen), "
-                    "or all by when they were first seen.",
+        "or all by when they were first seen.",
     )
 
 
@@ -207,18 +207,23 @@ class VolumeSpikeRule(_SpikeBase):
     seasonality: Literal["daily", "weekly", "none"] = Field(
         default="daily",
         description="Compare with the same time of day on previous days (daily), of the week on previous weeks "
-                    "(weekly, needs 3 weeks of baseline), or with every baseline window alike (none).",
+        "(weekly, needs 3 weeks of baseline), or with every baseline window alike (none).",
     )
 
     @model_validator(mode="after")
     def _baseline_spans_a_day(self) -> "VolumeSpikeRule":
         # Below a day, a baseline shorter than a day cannot tell a burst from the daily rhythm (and the rule waits
         # for a whole known day before it judges): say so instead of never firing.
-        if self.seasonality != "none" and self.window < timedelta(days=1) \
-                and self.window * self.baseline_windows < timedelta(days=1):
-            raise ValueError(f"rule {self.name}: {self.baseline_windows} baseline windows of {self.window} cover "
-                             "less than a day; use at least a day of windows (336 hourly ones compare each hour "
-                             "with the same hour on 14 days), or seasonality: none")
+        if (
+            self.seasonality != "none"
+            and self.window < timedelta(days=1)
+            and self.window * self.baseline_windows < timedelta(days=1)
+        ):
+            raise ValueError(
+                f"rule {self.name}: {self.baseline_windows} baseline windows of {self.window} cover "
+                "less than a day; use at least a day of windows (336 hourly ones compare each hour "
+                "with the same hour on 14 days), or seasonality: none"
+            )
         return self
 
 

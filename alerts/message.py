@@ -26,9 +26,19 @@ class AlertMessage:
     @classmethod
     def from_row(cls, row: Any, items: list["AlertMessage"] | None = None) -> "AlertMessage":
         """From a row of the `alerts` table (a mapping)."""
-        return cls(id=row["id"], kind=row["kind"], rule=row["rule"], severity=row["severity"], title=row["title"],
-                   summary=row["summary"], created_at=row["created_at"], topic=row["topic"],
-                   details=dict(row["details"] or {}), occurrences=row["occurrences"], items=items or [])
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            rule=row["rule"],
+            severity=row["severity"],
+            title=row["title"],
+            summary=row["summary"],
+            created_at=row["created_at"],
+            topic=row["topic"],
+            details=dict(row["details"] or {}),
+            occurrences=row["occurrences"],
+            items=items or [],
+        )
 
     @property
     def examples(self) -> list[dict[str, Any]]:

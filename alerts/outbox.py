@@ -29,18 +29,33 @@ def write_alert(conn: Connection, draft: AlertDraft, now: datetime) -> tuple[str
     if existing is None:
         try:
             with conn.begin_nested():
-                conn.execute(sa.insert(alerts).values(
-                    id=draft.id, dedup_key=draft.dedup_key, kind=draft.kind, rule=draft.rule, topic=draft.topic,
-                    severity=draft.severity, title=draft.title, summary=draft.summary, details=draft.details,
-                    occurrences=1, created_at=now, updated_at=now, routed_at=None,
-                ))
+                conn.execute(
+                    sa.insert(alerts).values(
+                        id=draft.id,
+                        dedup_key=draft.dedup_key,
+                        kind=draft.kind,
+                        rule=draft.rule,
+                        topic=draft.topic,
+                        severity=draft.severity,
+                        title=draft.title,
+                        summary=draft.summary,
+                        details=draft.details,
+                        occurrences=1,
+                        created_at=now,
+                        updated_at=now,
+                        routed_at=None,
+                    )
+                )
             return draft.id, True
         except IntegrityError:  # another process inserted the same incident a moment ago
             existing = conn.execute(sa.select(alerts).where(alerts.c.dedup_key == draft.dedup_key)).mappings().one()
     escalated = severity_rank(draft.severity) > severity_rank(existing["severity"])
     values: dict[str, Any] = {
-        "title": draft.title, "summary": draft.summary, "details": draft.details,
-        "occurrences": existing["occurrences"] + 1, "updated_at": now,
+        "title": draft.title,
+        "summary": draft.summary,
+        "details": draft.details,
+        "occurrences": existing["occurrences"] + 1,
+        "updated_at": now,
     }
     if escalated:
         values["severity"] = draft.severity

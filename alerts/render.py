@@ -60,7 +60,9 @@ def plain_text(message: AlertMessage) -> str:
         for item in message.items:
             lines.append(f"- [{item.severity}] {clean(item.title, TITLE_CHARS)} — {clean(item.summary, 300)}")
         return "\n".join(lines)
-    lines.append(f"rule: {clean(message.rule, 120)}" + (f" · topic: {clean(message.topic, 120)}" if message.topic else ""))
+    lines.append(
+        f"rule: {clean(message.rule, 120)}" + (f" · topic: {clean(message.topic, 120)}" if message.topic else "")
+    )
     if message.numbers:
         lines.append("numbers: " + ", ".join(f"{clean(k, 40)}={clean(v, 40)}" for k, v in message.numbers.items()))
     for example in message.examples:
@@ -73,6 +75,7 @@ def plain_text(message: AlertMessage) -> str:
 
 
 # --- Slack -----------------------------------------------------------------------------------------------------
+
 
 def slack_escape(text: Any, limit: int = EXCERPT_CHARS) -> str:
     """Escape for Slack mrkdwn: &, <, > (kills <!channel>, <@U..>, <url|label>) and defuse bare @here/@channel.
@@ -129,8 +132,9 @@ def slack_payload(message: AlertMessage, *, ping_channel: bool = False) -> dict[
         head = "<!channel> " + head  # our own, deliberate ping; user content can never produce one
     blocks: list[dict[str, Any]] = [_section(head + "\n" + slack_escape(message.summary, 1500))]
     if message.items:
-        lines = [f"• [{i.severity}] {slack_escape(i.title, 150)} — {slack_escape(i.summary, 200)}"
-                 for i in message.items]
+        lines = [
+            f"• [{i.severity}] {slack_escape(i.title, 150)} — {slack_escape(i.summary, 200)}" for i in message.items
+        ]
         blocks.append(_section(_fit_lines(lines)))
     else:
         if message.numbers:
@@ -151,6 +155,7 @@ def slack_payload(message: AlertMessage, *, ping_channel: bool = False) -> dict[
 
 # --- Microsoft Teams (Workflows webhook, Adaptive Card) ---------------------------------------------------------
 
+
 def card_escape(text: Any, limit: int = EXCERPT_CHARS) -> str:
     """Escape the Markdown subset Adaptive Card TextBlocks render (* _ [ ] ( ) and a list marker opening the
     text), so user text shows literally; truncated before escaping, so no escape is cut in half."""
@@ -162,15 +167,27 @@ def adaptive_card(message: AlertMessage) -> dict[str, Any]:
     """An Adaptive Card 1.4 for the alert."""
     color = {"critical": "Attention", "warning": "Warning"}.get(message.severity, "Default")
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": f"{SEVERITY_ICON.get(message.severity, '')} {card_escape(message.title, TITLE_CHARS)}",
-         "weight": "Bolder", "size": "Medium", "color": color, "wrap": True},
+        {
+            "type": "TextBlock",
+            "text": f"{SEVERITY_ICON.get(message.severity, '')} {card_escape(message.title, TITLE_CHARS)}",
+            "weight": "Bolder",
+            "size": "Medium",
+            "color": color,
+            "wrap": True,
+        },
         {"type": "TextBlock", "text": card_escape(message.summary, 1500), "wrap": True},
     ]
     actions: list[dict[str, Any]] = []
     if message.items:
         for item in message.items[:40]:
-            body.append({"type": "TextBlock", "wrap": True, "spacing": "Small",
-                         "text": f"[{item.severity}] {card_escape(item.title, 150)} — {card_escape(item.summary, 200)}"})
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "wrap": True,
+                    "spacing": "Small",
+                    "text": f"[{item.severity}] {card_escape(item.title, 150)} — {card_escape(item.summary, 200)}",
+                }
+            )
     else:
         facts = [{"title": "rule", "value": card_escape(message.rule, 80)}]
         if message.topic:
@@ -178,15 +195,26 @@ def adaptive_card(message: AlertMessage) -> dict[str, Any]:
         facts += [{"title": card_escape(k, 40), "value": card_escape(v, 60)} for k, v in message.numbers.items()]
         body.append({"type": "FactSet", "facts": facts})
         for example in message.examples:
-            body.append({"type": "TextBlock", "wrap": True, "isSubtle": True,
-                         "text": card_escape(example.get("title") or example.get("text"), 280)})
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "wrap": True,
+                    "isSubtle": True,
+                    "text": card_escape(example.get("title") or example.get("text"), 280),
+                }
+            )
             url = safe_url(example.get("url"))
             if url and len(actions) < 5:
-                actions.append({"type": "Action.OpenUrl", "title": card_escape(example.get("title") or "mention", 40),
-                                "url": url})
+                actions.append(
+                    {"type": "Action.OpenUrl", "title": card_escape(example.get("title") or "mention", 40), "url": url}
+                )
     body.append({"type": "TextBlock", "text": f"alert {message.id}", "isSubtle": True, "size": "Small"})
-    card: dict[str, Any] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
-                            "version": "1.4", "body": body}
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
     if actions:
         card["actions"] = actions
     return card
@@ -194,12 +222,20 @@ def adaptive_card(message: AlertMessage) -> dict[str, Any]:
 
 def teams_payload(message: AlertMessage) -> dict[str, Any]:
     """The body a Teams Workflows webhook ("When a Teams webhook request is received") expects."""
-    return {"type": "message", "attachments": [
-        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": adaptive_card(message)}
-    ]}
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": adaptive_card(message),
+            }
+        ],
+    }
 
 
 # --- E-mail ----------------------------------------------------------------------------------------------------
+
 
 def email_subject(message: AlertMessage, prefix: str) -> str:
     """One header line: no CR/LF can reach the header (clean() joins lines)."""
@@ -209,21 +245,37 @@ def email_subject(message: AlertMessage, prefix: str) -> str:
 def html_body(message: AlertMessage) -> str:
     """The HTML body; every user string passes html.escape, links only for http(s) URLs."""
     esc = lambda value, limit=EXCERPT_CHARS: html.escape(clean(value, limit), quote=True)  # noqa: E731
-    parts = [f"<h2>{esc(message.severity.upper())}: {esc(message.title, TITLE_CHARS)}</h2>",
-             f"<p>{esc(message.summary, 2000)}</p>"]
+    parts = [
+        f"<h2>{esc(message.severity.upper())}: {esc(message.title, TITLE_CHARS)}</h2>",
+        f"<p>{esc(message.summary, 2000)}</p>",
+    ]
     if message.items:
-        parts.append("<ul>" + "".join(f"<li><b>[{esc(i.severity)}] {esc(i.title, 200)}</b> — {esc(i.summary, 300)}</li>"
-                                      for i in message.items) + "</ul>")
+        parts.append(
+            "<ul>"
+            + "".join(
+                f"<li><b>[{esc(i.severity)}] {esc(i.title, 200)}</b> — {esc(i.summary, 300)}</li>"
+                for i in message.items
+            )
+            + "</ul>"
+        )
     else:
-        parts.append(f"<p>rule: {esc(message.rule)}" + (f" · topic: {esc(message.topic)}" if message.topic else "") + "</p>")
+        parts.append(
+            f"<p>rule: {esc(message.rule)}" + (f" · topic: {esc(message.topic)}" if message.topic else "") + "</p>"
+        )
         if message.numbers:
-            parts.append("<table>" + "".join(f"<tr><th align='left'>{esc(k, 40)}</th><td>{esc(v, 60)}</td></tr>"
-                                             for k, v in message.numbers.items()) + "</table>")
+            parts.append(
+                "<table>"
+                + "".join(
+                    f"<tr><th align='left'>{esc(k, 40)}</th><td>{esc(v, 60)}</td></tr>"
+                    for k, v in message.numbers.items()
+                )
+                + "</table>"
+            )
         items = []
         for example in message.examples:
             label = esc(example.get("title") or "mention", 160)
             url = safe_url(example.get("url"))
-            link = f"<a href=\"{html.escape(url, quote=True)}\">{label}</a>" if url else label
+            link = f'<a href="{html.escape(url, quote=True)}">{label}</a>' if url else label
             items.append(f"<li>{link}<br><small>{esc(example.get('text'))}</small></li>")
         if items:
             parts.append("<ul>" + "".join(items) + "</ul>")
@@ -233,12 +285,19 @@ def html_body(message: AlertMessage) -> str:
 
 # --- Generic webhook -------------------------------------------------------------------------------------------
 
+
 def webhook_payload(message: AlertMessage) -> dict[str, Any]:
     """Structured JSON (JSON encoding is the escaping; receivers render it themselves)."""
     payload: dict[str, Any] = {
-        "id": message.id, "kind": message.kind, "rule": message.rule, "topic": message.topic,
-        "severity": message.severity, "title": message.title, "summary": message.summary,
-        "created_at": message.created_at.isoformat(), "occurrences": message.occurrences,
+        "id": message.id,
+        "kind": message.kind,
+        "rule": message.rule,
+        "topic": message.topic,
+        "severity": message.severity,
+        "title": message.title,
+        "summary": message.summary,
+        "created_at": message.created_at.isoformat(),
+        "occurrences": message.occurrences,
         "details": message.details,
     }
     if message.items:

@@ -54,8 +54,9 @@ def digest_due(channel: _ChannelBase, now: datetime, quiet: bool) -> datetime:
     return due
 
 
-def route(settings: AlertsSettings, *, topic: str | None, rule: str, kind: str, severity: str,
-          now: datetime) -> list[Delivery]:
+def route(
+    settings: AlertsSettings, *, topic: str | None, rule: str, kind: str, severity: str, now: datetime
+) -> list[Delivery]:
     """The deliveries of an alert: every matching route's channels; an immediate route wins over a digest one."""
     wanted: dict[str, bool] = {}  # channel -> digest requested by every matching route
     for r in settings.routes:
@@ -68,8 +69,11 @@ def route(settings: AlertsSettings, *, topic: str | None, rule: str, kind: str, 
     deliveries = []
     for name, route_digest in wanted.items():
         channel = settings.channels[name]
-        quiet = (channel.quiet_hours is not None and in_quiet_hours(channel.quiet_hours, now)
-                 and severity_rank(severity) < severity_rank(channel.quiet_hours.bypass_severity))
+        quiet = (
+            channel.quiet_hours is not None
+            and in_quiet_hours(channel.quiet_hours, now)
+            and severity_rank(severity) < severity_rank(channel.quiet_hours.bypass_severity)
+        )
         # critical alerts skip the channel's digest (not a route's explicit digest, nor quiet hours' own bypass rule)
         digest = route_digest or quiet or (channel.digest != "none" and severity != "critical")
         deliveries.append(Delivery(name, digest, digest_due(channel, now, quiet) if digest else now))

@@ -11,7 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from earful_alerts.config import (
-    ComplaintRule, CrisisQueryRule, HighReachNegativeRule, NegativeShareSpikeRule, RuleSettings, VolumeSpikeRule,
+    ComplaintRule,
+    CrisisQueryRule,
+    HighReachNegativeRule,
+    NegativeShareSpikeRule,
+    RuleSettings,
+    VolumeSpikeRule,
 )
 from earful_alerts.baseline import MIN_FLAT_WINDOWS, usual_volume
 from earful_alerts.spike_text import chance_words, span_words, volume_reason
@@ -26,9 +31,16 @@ SPIKES = (VolumeSpikeRule, NegativeShareSpikeRule)
 def example(doc: dict[str, Any]) -> dict[str, Any]:
     """A bounded example of a mention for the alert (the full text stays in the index)."""
     labels = doc.get("labels") or {}
-    return {"id": doc.get("id"), "url": doc.get("url"), "title": str(doc.get("title") or "")[:300],
-            "text": str(doc.get("text") or "")[:600], "published_at": doc.get("published_at"),
-            "reach": doc.get("reach"), "source": doc.get("source"), "sentiment": labels.get("sentiment")}
+    return {
+        "id": doc.get("id"),
+        "url": doc.get("url"),
+        "title": str(doc.get("title") or "")[:300],
+        "text": str(doc.get("text") or "")[:600],
+        "published_at": doc.get("published_at"),
+        "reach": doc.get("reach"),
+        "source": doc.get("source"),
+        "sentiment": labels.get("sentiment"),
+    }
 
 
 def _rule_topics(rule: RuleSettings, doc: dict[str, Any]) -> list[str]:
@@ -53,8 +65,9 @@ def compile_crisis_queries(rules: list[RuleSettings]) -> dict[str, CompiledTopic
     return {r.name: compile_topic(f"rule {r.name}", r.query) for r in rules if isinstance(r, CrisisQueryRule)}
 
 
-def mention_hits(rules: list[RuleSettings], mentions: list[dict[str, Any]],
-                 crisis: dict[str, CompiledTopic] | None = None) -> list[MentionHit]:
+def mention_hits(
+    rules: list[RuleSettings], mentions: list[dict[str, Any]], crisis: dict[str, CompiledTopic] | None = None
+) -> list[MentionHit]:
     """Every (rule, mention) pair where a per-mention rule fires. Near-duplicates of earlier mentions are skipped."""
     crisis = crisis if crisis is not None else compile_crisis_queries(rules)
     hits: list[MentionHit] = []
@@ -85,8 +98,9 @@ def mention_hits(rules: list[RuleSettings], mentions: list[dict[str, Any]],
                 reason = f"negative mention with reach {reach:,} ≥ {rule.min_reach:,}"
             else:
                 if target is None:
-                    target = MatchTarget.build(str(doc.get("title") or ""), str(doc.get("text") or ""),
-                                               str(doc.get("language") or "und"))
+                    target = MatchTarget.build(
+                        str(doc.get("title") or ""), str(doc.get("text") or ""), str(doc.get("language") or "und")
+                    )
                 if not crisis[rule.name].matches(target):
                     continue
                 numbers = {"query": rule.query}
@@ -126,12 +140,16 @@ def judge_volume(rule: VolumeSpikeRule, counts: list[WindowCount]) -> tuple[dict
     if test.p_value >= rule.alpha:
         return None
     ratio = current / usual.expected if usual.expected else None
-    numbers = {"mentions": current, "baseline_mean": round(usual.expected, 2),
-               "ratio": round(ratio, 1) if ratio else None, "p_value": float(f"{test.p_value:.3g}"),
-               "baseline_windows": len(baseline), "compared_with": usual.basis,
-               "dispersion": round(usual.dispersion, 4)}
-    return numbers, volume_reason(current, usual.expected, usual.basis, counts[-1].start, rule.window,
-                                  test.p_value)
+    numbers = {
+        "mentions": current,
+        "baseline_mean": round(usual.expected, 2),
+        "ratio": round(ratio, 1) if ratio else None,
+        "p_value": float(f"{test.p_value:.3g}"),
+        "baseline_windows": len(baseline),
+        "compared_with": usual.basis,
+        "dispersion": round(usual.dispersion, 4),
+    }
+    return numbers, volume_reason(current, usual.expected, usual.basis, counts[-1].start, rule.window, test.p_value)
 
 
 def judge_negative_share(rule: NegativeShareSpikeRule, counts: list[WindowCount]) -> tuple[dict[str, Any], str] | None:
@@ -148,12 +166,20 @@ def judge_negative_share(rule: NegativeShareSpikeRule, counts: list[WindowCount]
     share = cur.negative / cur.total
     if share - test.expected < rule.min_share_increase or test.p_value >= rule.alpha:
         return None
-    numbers = {"negative": cur.negative, "mentions": cur.total, "negative_share": round(share, 3),
-               "baseline_share": round(test.expected, 3), "baseline_mentions": base_total,
-               "p_value": float(f"{test.p_value:.3g}"), "share_dispersion": round(rho, 4)}
-    return numbers, (f"{share:.0%} of the {cur.total:,} mentions {span_words(cur.start, rule.window)} are "
-                     f"negative ({cur.negative:,}), against the usual {test.expected:.0%}; "
-                     f"{chance_words(test.p_value)}")
+    numbers = {
+        "negative": cur.negative,
+        "mentions": cur.total,
+        "negative_share": round(share, 3),
+        "baseline_share": round(test.expected, 3),
+        "baseline_mentions": base_total,
+        "p_value": float(f"{test.p_value:.3g}"),
+        "share_dispersion": round(rho, 4),
+    }
+    return numbers, (
+        f"{share:.0%} of the {cur.total:,} mentions {span_words(cur.start, rule.window)} are "
+        f"negative ({cur.negative:,}), against the usual {test.expected:.0%}; "
+        f"{chance_words(test.p_value)}"
+    )
 
 
 def continues_incident(last_fired_at: datetime | None, now: datetime, rule: RuleSettings) -> bool:
@@ -176,9 +202,16 @@ def spike_findings(es: Any, alias: str, rules: list[RuleSettings], now: datetime
     for (window, baseline_windows, time_field), members in grouped.items():
         wildcard = any("*" in r.topics for r in members)
         topics = None if wildcard else tuple(sorted({t for r in members for t in r.topics}))
-        groups.append(SpikeGroup(window, baseline_windows + 1, time_field, topics,
-                                 volume=any(isinstance(r, VolumeSpikeRule) for r in members),
-                                 negative=any(isinstance(r, NegativeShareSpikeRule) for r in members)))
+        groups.append(
+            SpikeGroup(
+                window,
+                baseline_windows + 1,
+                time_field,
+                topics,
+                volume=any(isinstance(r, VolumeSpikeRule) for r in members),
+                negative=any(isinstance(r, NegativeShareSpikeRule) for r in members),
+            )
+        )
     size = max((r.examples for members in grouped.values() for r in members), default=0)
     results = group_windows(es, alias, groups, now, examples=size)
     findings: list[SpikeFinding] = []
@@ -193,6 +226,14 @@ def spike_findings(es: Any, alias: str, rules: list[RuleSettings], now: datetime
                 if verdict is None:
                     continue
                 docs = (result.negative_examples if negative else result.examples).get(topic, [])
-                findings.append(SpikeFinding(rule, topic, series[-1].start, now, *verdict,
-                                             examples=[example(d) for d in docs[: rule.examples]]))
+                findings.append(
+                    SpikeFinding(
+                        rule,
+                        topic,
+                        series[-1].start,
+                        now,
+                        *verdict,
+                        examples=[example(d) for d in docs[: rule.examples]],
+                    )
+                )
     return findings

@@ -47,17 +47,32 @@ def route_new_alerts(engine: Engine, settings: AlertsSettings, now: datetime) ->
     with engine.begin() as conn:
         rows = conn.execute(sa.select(alerts).where(alerts.c.routed_at.is_(None))).mappings().all()
         for row in rows:
-            for d in route(settings, topic=row["topic"], rule=row["rule"], kind=row["kind"],
-                           severity=row["severity"], now=now):
-                existing = conn.execute(sa.select(alert_deliveries.c.id).where(
-                    alert_deliveries.c.alert_id == row["id"], alert_deliveries.c.channel == d.channel)).first()
-                values = {"mode": "digest" if d.digest else "immediate", "status": "pending", "attempts": 0,
-                          "next_attempt_at": d.due, "last_error": None, "digest_alert_id": None}
+            for d in route(
+                settings, topic=row["topic"], rule=row["rule"], kind=row["kind"], severity=row["severity"], now=now
+            ):
+                existing = conn.execute(
+                    sa.select(alert_deliveries.c.id).where(
+                        alert_deliveries.c.alert_id == row["id"], alert_deliveries.c.channel == d.channel
+                    )
+                ).first()
+                values = {
+                    "mode": "digest" if d.digest else "immediate",
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": d.due,
+                    "last_error": None,
+                    "digest_alert_id": None,
+                }
                 if existing is None:
-                    conn.execute(sa.insert(alert_deliveries).values(alert_id=row["id"], channel=d.channel,
-                                                                     created_at=now, **values))
+                    conn.execute(
+                        sa.insert(alert_deliveries).values(
+                            alert_id=row["id"], channel=d.channel, created_at=now, **values
+                        )
+                    )
                 else:  # escalation: tell this channel again
-                    conn.execute(sa.update(alert_deliveries).where(alert_deliveries.c.id == existing.id).values(**values))
+                    conn.execute(
+                        sa.update(alert_deliveries).where(alert_deliveries.c.id == existing.id).values(**values)
+                    )
             conn.execute(sa.update(alerts).where(alerts.c.id == row["id"]).values(routed_at=now))
             count += 1
     return count
@@ -69,30 +84,48 @@ def collect_digests(engine: Engine, now: datetime) -> int:
     with engine.begin() as conn:
         held = conn.execute(
             sa.select(alert_deliveries.c.id, alert_deliveries.c.channel, alert_deliveries.c.alert_id)
-            .where(alert_deliveries.c.mode == "digest", alert_deliveries.c.status == "pending",
-                   alert_deliveries.c.next_attempt_at <= now)
+            .where(
+                alert_deliveries.c.mode == "digest",
+                alert_deliveries.c.status == "pending",
+                alert_deliveries.c.next_attempt_at <= now,
+            )
             .order_by(alert_deliveries.c.id)
         ).all()
         by_channel: dict[str, list] = defaultdict(list)
         for row in held:
             by_channel[row.channel].append(row)
         for channel, rows in by_channel.items():
-            items = conn.execute(sa.select(alerts.c.id, alerts.c.severity).where(
-                alerts.c.id.in_([r.alert_id for r in rows]))).all()
+            items = conn.execute(
+                sa.select(alerts.c.id, alerts.c.severity).where(alerts.c.id.in_([r.alert_id for r in rows]))
+            ).all()
             worst = max((i.severity for i in items), key=("info", "warning", "critical").index)
             draft = AlertDraft(
-                kind="digest", rule="digest", dedup_key=f"digest:{channel}:{rows[0].id}", severity=worst,
+                kind="digest",
+                rule="digest",
+                dedup_key=f"digest:{channel}:{rows[0].id}",
+                severity=worst,
                 title=f"Digest: {len(rows)} alert{'s' if len(rows) != 1 else ''}",
                 summary=f"{len(rows)} alert{'s' if len(rows) != 1 else ''} held for this channel's digest.",
                 details={"alert_ids": [r.alert_id for r in rows]},
             )
             digest_id, _ = write_alert(conn, draft, now)
             conn.execute(sa.update(alerts).where(alerts.c.id == digest_id).values(routed_at=now))
-            conn.execute(sa.insert(alert_deliveries).values(
-                alert_id=digest_id, channel=channel, mode="digest_message", status="pending", attempts=0,
-                next_attempt_at=now, created_at=now))
-            conn.execute(sa.update(alert_deliveries).where(alert_deliveries.c.id.in_([r.id for r in rows]))
-                         .values(status="digested", digest_alert_id=digest_id))
+            conn.execute(
+                sa.insert(alert_deliveries).values(
+                    alert_id=digest_id,
+                    channel=channel,
+                    mode="digest_message",
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            conn.execute(
+                sa.update(alert_deliveries)
+                .where(alert_deliveries.c.id.in_([r.id for r in rows]))
+                .values(status="digested", digest_alert_id=digest_id)
+            )
             made += 1
     return made
 
@@ -122,8 +155,11 @@ def _claim(engine: Engine, delivery_id: int, now: datetime) -> bool:
     with engine.begin() as conn:
         claimed = conn.execute(
             sa.update(alert_deliveries)
-            .where(alert_deliveries.c.id == delivery_id, alert_deliveries.c.status.in_(("pending", "sending")),
-                   alert_deliveries.c.next_attempt_at <= now)
+            .where(
+                alert_deliveries.c.id == delivery_id,
+                alert_deliveries.c.status.in_(("pending", "sending")),
+                alert_deliveries.c.next_attempt_at <= now,
+            )
             .values(status="sending", next_attempt_at=now + LEASE, claimed_by=owner_token(os.getpid()))
         )
     return claimed.rowcount == 1
@@ -139,48 +175,71 @@ def recover_abandoned(engine: Engine, policy: SenderSettings, now: datetime) -> 
         sending = conn.execute(sa.select(alert_deliveries).where(alert_deliveries.c.status == "sending")).all()
         gone = [row for row in sending if token_owner_gone(row.claimed_by)]
         for row in gone:
-            error = (f"the sending process (pid {row.claimed_by.split(':')[-2]}) ended before recording the "
-                     f"outcome")
+            error = f"the sending process (pid {row.claimed_by.split(':')[-2]}) ended before recording the outcome"
             attempts = row.attempts + 1
             status = "parked" if attempts >= policy.max_attempts else "pending"
-            changed = conn.execute(sa.update(alert_deliveries).where(
-                alert_deliveries.c.id == row.id, alert_deliveries.c.status == "sending",
-                alert_deliveries.c.claimed_by == row.claimed_by).values(
-                status=status, attempts=attempts, next_attempt_at=now, claimed_by=None, last_error=error))
+            changed = conn.execute(
+                sa.update(alert_deliveries)
+                .where(
+                    alert_deliveries.c.id == row.id,
+                    alert_deliveries.c.status == "sending",
+                    alert_deliveries.c.claimed_by == row.claimed_by,
+                )
+                .values(status=status, attempts=attempts, next_attempt_at=now, claimed_by=None, last_error=error)
+            )
             if changed.rowcount:
-                conn.execute(sa.insert(alert_attempts).values(delivery_id=row.id, at=now, ok=False,
-                                                              status_code=None, error=error, duration_ms=0))
+                conn.execute(
+                    sa.insert(alert_attempts).values(
+                        delivery_id=row.id, at=now, ok=False, status_code=None, error=error, duration_ms=0
+                    )
+                )
     return len(gone)
 
 
-def _record(engine: Engine, delivery: sa.Row, outcome: Outcome, policy: SenderSettings, now: datetime,
-            duration_ms: int) -> str:
+def _record(
+    engine: Engine, delivery: sa.Row, outcome: Outcome, policy: SenderSettings, now: datetime, duration_ms: int
+) -> str:
     attempts = delivery.attempts + 1
     if outcome.ok:
         values = {"status": "sent", "sent_at": now, "attempts": attempts, "last_error": None, "claimed_by": None}
     elif outcome.permanent or attempts >= policy.max_attempts:
         values = {"status": "parked", "attempts": attempts, "last_error": outcome.error, "claimed_by": None}
     else:
-        values = {"status": "pending", "attempts": attempts, "last_error": outcome.error, "claimed_by": None,
-                  "next_attempt_at": now + backoff_delay(policy, attempts, outcome.retry_after)}
+        values = {
+            "status": "pending",
+            "attempts": attempts,
+            "last_error": outcome.error,
+            "claimed_by": None,
+            "next_attempt_at": now + backoff_delay(policy, attempts, outcome.retry_after),
+        }
     with engine.begin() as conn:
-        conn.execute(sa.insert(alert_attempts).values(
-            delivery_id=delivery.id, at=now, ok=outcome.ok, status_code=outcome.status_code,
-            error=outcome.error, duration_ms=duration_ms))
+        conn.execute(
+            sa.insert(alert_attempts).values(
+                delivery_id=delivery.id,
+                at=now,
+                ok=outcome.ok,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                duration_ms=duration_ms,
+            )
+        )
         conn.execute(sa.update(alert_deliveries).where(alert_deliveries.c.id == delivery.id).values(**values))
     return values["status"]
 
 
-def send_due(engine: Engine, channels: dict[str, Channel], policy: SenderSettings, now: datetime,
-             report: SendReport) -> None:
+def send_due(
+    engine: Engine, channels: dict[str, Channel], policy: SenderSettings, now: datetime, report: SendReport
+) -> None:
     """Attempt every due delivery once. A channel that fails temporarily is skipped for the rest of this run
     (a hanging receiver costs one timeout, not one per alert)."""
     with engine.connect() as conn:
         due = conn.execute(
             sa.select(alert_deliveries)
-            .where(alert_deliveries.c.status.in_(("pending", "sending")),
-                   alert_deliveries.c.mode.in_(("immediate", "digest_message")),
-                   alert_deliveries.c.next_attempt_at <= now)
+            .where(
+                alert_deliveries.c.status.in_(("pending", "sending")),
+                alert_deliveries.c.mode.in_(("immediate", "digest_message")),
+                alert_deliveries.c.next_attempt_at <= now,
+            )
             .order_by(alert_deliveries.c.next_attempt_at, alert_deliveries.c.id)
             .limit(policy.max_per_run)
         ).all()
@@ -210,8 +269,9 @@ def send_due(engine: Engine, channels: dict[str, Channel], policy: SenderSetting
     report.skipped_channels = sorted(broken)
 
 
-def deliver_pending(engine: Engine, settings: AlertsSettings, channels: dict[str, Channel],
-                    now: datetime | None = None) -> SendReport:
+def deliver_pending(
+    engine: Engine, settings: AlertsSettings, channels: dict[str, Channel], now: datetime | None = None
+) -> SendReport:
     """One sender run: recover deliveries a killed sender left, route new alerts, collect due digests, send what
     is due."""
     now = now or datetime.now(UTC)

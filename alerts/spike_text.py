@@ -6,19 +6,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 
-def volume_reason(current: int, expected: float, basis: str, start: datetime, window: timedelta,
-                  p_value: float) -> str:
+def volume_reason(current: int, expected: float, basis: str, start: datetime, window: timedelta, p_value: float) -> str:
     """The alert text of a volume spike, for people: '1,240 mentions in the last hour (14:00–15:00 UTC), about
     3.1x the usual 400 at this time of day; chance of this by normal variation: less than 1 in 10,000'."""
     usual = f"{expected:,.0f}" if expected >= 10 else f"{expected:.1f}"
-    where = {"time of day": "at this time of day",
-             "time of week": f"for a {start:%A} {_clock(start, window)}"}.get(basis, f"per {_unit(window)}")
+    where = {"time of day": "at this time of day", "time of week": f"for a {start:%A} {_clock(start, window)}"}.get(
+        basis, f"per {_unit(window)}"
+    )
     if expected < 0.05:
         times = "where there are usually none" + ("" if basis == "flat" else f" {where}")
     else:
         ratio = current / expected
-        times = f"about {ratio:.1f}x the usual {usual} {where}" if ratio < 10 else \
-            f"about {ratio:.0f}x the usual {usual} {where}"
+        times = (
+            f"about {ratio:.1f}x the usual {usual} {where}"
+            if ratio < 10
+            else f"about {ratio:.0f}x the usual {usual} {where}"
+        )
     return f"{current:,} mentions {span_words(start, window)}, {times}; {chance_words(p_value)}"
 
 

@@ -111,8 +111,9 @@ def share_dispersion(negatives: list[int], totals: list[int]) -> float:
     return min(max(excess / spread, 0.0), 0.99) if spread > 0 else 0.0
 
 
-def overdispersed_share_increase(negative: int, total: int, baseline_negative: int, baseline_total: int,
-                                 rho: float) -> TestResult:
+def overdispersed_share_increase(
+    negative: int, total: int, baseline_negative: int, baseline_total: int, rho: float
+) -> TestResult:
     """P(this many negative mentions or more | the share did not change), beta-binomial.
 
     The share's window-to-window spread (`rho`, from `share_dispersion`) and the uncertainty of the baseline
@@ -131,5 +132,6 @@ def overdispersed_share_increase(negative: int, total: int, baseline_negative: i
         return TestResult(float(binom.sf(negative - 1, total, share)), expected)
     rho_total = min(max((variance / binomial_var - 1) / (total - 1), 1e-9), 0.99)
     concentration = 1 / rho_total - 1  # alpha + beta of the beta distribution
-    return TestResult(float(betabinom.sf(negative - 1, total, share * concentration, (1 - share) * concentration)),
-                      expected)
+    return TestResult(
+        float(betabinom.sf(negative - 1, total, share * concentration, (1 - share) * concentration)), expected
+    )

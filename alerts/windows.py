@@ -69,8 +69,13 @@ def negative_count(bucket: dict[str, Any]) -> int:
 def histogram_agg(time_field: str, width: int, start: int, end: int, sentiment: bool = True) -> dict[str, Any]:
     """Date histogram of `width` ms buckets ending exactly at `end`, with sentiment counts per bucket if asked."""
     agg: dict[str, Any] = {
-        "date_histogram": {"field": time_field, "fixed_interval": f"{width}ms", "offset": f"{end % width}ms",
-                           "min_doc_count": 0, "extended_bounds": {"min": start, "max": end - 1}},
+        "date_histogram": {
+            "field": time_field,
+            "fixed_interval": f"{width}ms",
+            "offset": f"{end % width}ms",
+            "min_doc_count": 0,
+            "extended_bounds": {"min": start, "max": end - 1},
+        },
     }
     if sentiment:
         agg["aggs"] = {"sentiment": {"terms": {"field": "labels.sentiment", "size": 10}}}
@@ -85,8 +90,13 @@ def _topic_terms(topics: tuple[str, ...] | None) -> dict[str, Any]:
 
 
 def _top_hits(size: int) -> dict[str, Any]:
-    return {"top_hits": {"size": size, "sort": [{"reach": {"order": "desc", "missing": "_last"}}],
-                         "_source": EXAMPLE_FIELDS}}
+    return {
+        "top_hits": {
+            "size": size,
+            "sort": [{"reach": {"order": "desc", "missing": "_last"}}],
+            "_source": EXAMPLE_FIELDS,
+        }
+    }
 
 
 def _examples_agg(filters: list[dict[str, Any]], group: SpikeGroup, size: int) -> dict[str, Any]:
@@ -96,8 +106,10 @@ def _examples_agg(filters: list[dict[str, Any]], group: SpikeGroup, size: int) -
         per_topic["top"] = _top_hits(size)
     if group.negative:
         per_topic["sentiment"] = {"terms": {"field": "labels.sentiment", "size": 10}, "aggs": {"top": _top_hits(size)}}
-    return {"filter": {"bool": {"filter": filters}},
-            "aggs": {"topic": {"terms": _topic_terms(group.topics), "aggs": per_topic}}}
+    return {
+        "filter": {"bool": {"filter": filters}},
+        "aggs": {"topic": {"terms": _topic_terms(group.topics), "aggs": per_topic}},
+    }
 
 
 def _time_range(time_field: str, gte: int | None, lt: int) -> dict[str, Any]:
@@ -105,10 +117,20 @@ def _time_range(time_field: str, gte: int | None, lt: int) -> dict[str, Any]:
     bounds = {"lt": lt, "format": "epoch_millis", **({"gte": gte} if gte is not None else {})}
     if time_field != "published_at":
         return {"range": {time_field: bounds}}
-    return {"bool": {"minimum_should_match": 1, "should": [
-        {"range": {"published_at": bounds}},
-        {"bool": {"must_not": [{"exists": {"field": "published_at"}}], "filter": [{"range": {"fetched_at": bounds}}]}},
-    ]}}
+    return {
+        "bool": {
+            "minimum_should_match": 1,
+            "should": [
+                {"range": {"published_at": bounds}},
+                {
+                    "bool": {
+                        "must_not": [{"exists": {"field": "published_at"}}],
+                        "filter": [{"range": {"fetched_at": bounds}}],
+                    }
+                },
+            ],
+        }
+    }
 
 
 def known_windows(series: list[WindowCount], earlier_mentions: bool) -> list[WindowCount]:
@@ -128,8 +150,13 @@ def _covering(groups: list[SpikeGroup], k: int) -> tuple[int, int] | None:
     best: tuple[int, int] | None = None
     for j, other in enumerate(groups):
         lead_time = other.window * other.windows - span
-        if j == k or other.time_field != g.time_field or lead_time <= timedelta(0) or lead_time % other.window \
-                or not (other.topics is None or (g.topics is not None and set(g.topics) <= set(other.topics))):
+        if (
+            j == k
+            or other.time_field != g.time_field
+            or lead_time <= timedelta(0)
+            or lead_time % other.window
+            or not (other.topics is None or (g.topics is not None and set(g.topics) <= set(other.topics)))
+        ):
             continue
         if best is None or other.window * other.windows > groups[best[0]].window * groups[best[0]].windows:
             best = (j, lead_time // other.window)
@@ -140,8 +167,9 @@ def _examples_key(g: SpikeGroup) -> tuple[timedelta, str]:
     return g.window, g.time_field
 
 
-def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
-                  examples: int = 3) -> list[GroupWindows]:
+def group_windows(
+    es: Any, alias: str, groups: list[SpikeGroup], now: datetime, examples: int = 3
+) -> list[GroupWindows]:
     """Counts and examples for every group, in one search request.
 
     Per group one `filter` aggregation (each costs the server about one pass): the histogram of dated mentions
@@ -168,18 +196,31 @@ def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
             undated["date_histogram"]["min_doc_count"] = 1  # sparse: undated mentions are few, buckets are costly
             del undated["date_histogram"]["extended_bounds"]
             per_topic["undated"] = {"missing": {"field": "published_at"}, "aggs": {"window": undated}}
-        aggs[f"g{i}"] = {"filter": {"bool": {"filter": [_time_range(g.time_field, start, end), *base]}},
-                         "aggs": {"topic": {"terms": _topic_terms(g.topics), "aggs": per_topic}}}
+        aggs[f"g{i}"] = {
+            "filter": {"bool": {"filter": [_time_range(g.time_field, start, end), *base]}},
+            "aggs": {"topic": {"terms": _topic_terms(g.topics), "aggs": per_topic}},
+        }
         if _covering(groups, i) is None:
-            aggs[f"e{i}"] = {"filter": {"bool": {"filter": [_time_range(g.time_field, None, start), *base]}},
-                             "aggs": {"topic": {"terms": _topic_terms(g.topics)}}}
+            aggs[f"e{i}"] = {
+                "filter": {"bool": {"filter": [_time_range(g.time_field, None, start), *base]}},
+                "aggs": {"topic": {"terms": _topic_terms(g.topics)}},
+            }
     if examples > 0:
         for n, (key, members) in enumerate(shared_examples.items()):
             width = int(key[0].total_seconds() * 1000)
-            topics = None if any(m.topics is None for m in members) else \
-                tuple(sorted({t for m in members for t in m.topics or ()}))
-            union = SpikeGroup(key[0], 1, key[1], topics, volume=any(m.volume for m in members),
-                               negative=any(m.negative for m in members))
+            topics = (
+                None
+                if any(m.topics is None for m in members)
+                else tuple(sorted({t for m in members for t in m.topics or ()}))
+            )
+            union = SpikeGroup(
+                key[0],
+                1,
+                key[1],
+                topics,
+                volume=any(m.volume for m in members),
+                negative=any(m.negative for m in members),
+            )
             base = [{"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}}]
             if topics:
                 base.append({"terms": {"topics": list(topics)}})
@@ -219,7 +260,9 @@ def group_windows(es: Any, alias: str, groups: list[SpikeGroup], now: datetime,
     results = []
     for i, g in enumerate(groups):
         width = int(g.window.total_seconds() * 1000)
-        stamp = [datetime.fromtimestamp((end - (g.windows - k) * width) / 1000, tz=now.tzinfo) for k in range(g.windows)]
+        stamp = [
+            datetime.fromtimestamp((end - (g.windows - k) * width) / 1000, tz=now.tzinfo) for k in range(g.windows)
+        ]
         out = GroupWindows()
         for topic, tot in totals[i].items():
             series = [WindowCount(stamp[k], tot[k], negatives[i][topic][k]) for k in range(g.windows)]

@@ -29,15 +29,23 @@ from earful_alerts.windows import WindowCount, known_windows, negative_count  # 
 from bench.machine import cpu_model  # noqa: E402
 
 WINDOW = timedelta(hours=1)
-RULES = {"rules": [  # the spike rules of config/examples/production.yaml, plus a daily one
-    {"name": "volume", "type": "volume_spike", "window": "1h", "baseline_windows": 336, "min_count": 20,
-     "examples": 3},
-    {"name": "negative", "type": "negative_share_spike", "window": "1h", "baseline_windows": 48, "min_count": 20},
-    {"name": "volume-daily", "type": "volume_spike", "window": "1d", "baseline_windows": 13},
-    {"name": "complaints", "type": "complaint", "min_probability": 0.8},
-    {"name": "reach", "type": "high_reach_negative", "min_reach": 50_000},
-    {"name": "crisis", "type": "crisis_query", "query": 'recall OR "data breach" OR lawsuit'},
-]}
+RULES = {
+    "rules": [  # the spike rules of config/examples/production.yaml, plus a daily one
+        {
+            "name": "volume",
+            "type": "volume_spike",
+            "window": "1h",
+            "baseline_windows": 336,
+            "min_count": 20,
+            "examples": 3,
+        },
+        {"name": "negative", "type": "negative_share_spike", "window": "1h", "baseline_windows": 48, "min_count": 20},
+        {"name": "volume-daily", "type": "volume_spike", "window": "1d", "baseline_windows": 13},
+        {"name": "complaints", "type": "complaint", "min_probability": 0.8},
+        {"name": "reach", "type": "high_reach_negative", "min_reach": 50_000},
+        {"name": "crisis", "type": "crisis_query", "query": 'recall OR "data breach" OR lawsuit'},
+    ]
+}
 WORDS = "boots jacket refund delivery support recall trail tent stove rain zip warranty price shop".split()
 
 
@@ -67,14 +75,28 @@ def _doc(i: int, topic: str, at: datetime, rng: random.Random, negative_p: float
     complaint = rng.random() * (0.95 if sentiment == "negative" else 0.4)
     words = " ".join(rng.choices(WORDS, k=12))
     return {
-        "_id": f"bench-{i}", "source_kind": "rss", "source": "rss:bench", "native_id": str(i),
-        "url": f"https://news.example.org/{topic}/{i}", "title": f"{topic} {words[:40]}", "text": words,
-        "author_ref": f"{i % 5000:016x}", "published_at": iso, "fetched_at": iso,
-        "reach": int(rng.paretovariate(1.1) * 100), "engagement": {"likes": rng.randint(0, 50)},
-        "language": "en", "topics": [topic],
-        "labels": {"sentiment": sentiment, "sentiment_scores": {"negative": 0.3, "neutral": 0.4, "positive": 0.3},
-                   "complaint": complaint >= 0.5, "complaint_probability": round(complaint, 3),
-                   "model": "bench", "model_version": "1"},
+        "_id": f"bench-{i}",
+        "source_kind": "rss",
+        "source": "rss:bench",
+        "native_id": str(i),
+        "url": f"https://news.example.org/{topic}/{i}",
+        "title": f"{topic} {words[:40]}",
+        "text": words,
+        "author_ref": f"{i % 5000:016x}",
+        "published_at": iso,
+        "fetched_at": iso,
+        "reach": int(rng.paretovariate(1.1) * 100),
+        "engagement": {"likes": rng.randint(0, 50)},
+        "language": "en",
+        "topics": [topic],
+        "labels": {
+            "sentiment": sentiment,
+            "sentiment_scores": {"negative": 0.3, "neutral": 0.4, "positive": 0.3},
+            "complaint": complaint >= 0.5,
+            "complaint_probability": round(complaint, 3),
+            "model": "bench",
+            "model_version": "1",
+        },
     }
 
 
@@ -89,22 +111,53 @@ def naive_spikes(es: Any, alias: str, settings: AlertsSettings, topics: list[str
         end = int(now.timestamp() * 1000)
         start = end - (rule.baseline_windows + 1) * width
         for topic in topics:
-            body = {"size": 0, "query": {"bool": {"filter": [
-                {"term": {"topics": topic}},
-                {"range": {rule.time_field: {"gte": start, "lt": end, "format": "epoch_millis"}}},
-                {"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}}]}},
-                "aggs": {"w": {"date_histogram": {"field": rule.time_field, "fixed_interval": f"{width}ms",
-                                                  "offset": f"{end % width}ms", "min_doc_count": 0,
-                                                  "extended_bounds": {"min": start, "max": end - 1}},
-                               "aggs": {"sentiment": {"terms": {"field": "labels.sentiment", "size": 10}}}}}}
+            body = {
+                "size": 0,
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"term": {"topics": topic}},
+                            {"range": {rule.time_field: {"gte": start, "lt": end, "format": "epoch_millis"}}},
+                            {"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}},
+                        ]
+                    }
+                },
+                "aggs": {
+                    "w": {
+                        "date_histogram": {
+                            "field": rule.time_field,
+                            "fixed_interval": f"{width}ms",
+                            "offset": f"{end % width}ms",
+                            "min_doc_count": 0,
+                            "extended_bounds": {"min": start, "max": end - 1},
+                        },
+                        "aggs": {"sentiment": {"terms": {"field": "labels.sentiment", "size": 10}}},
+                    }
+                },
+            }
             buckets = {int(b["key"]): b for b in es.search(index=alias, body=body)["aggregations"]["w"]["buckets"]}
-            series = [WindowCount(datetime.fromtimestamp(s / 1000, tz=UTC), buckets.get(s, {}).get("doc_count", 0),
-                                  negative_count(buckets.get(s, {})))
-                      for s in range(start, end, width)]
-            earlier = es.count(index=alias, body={"query": {"bool": {"filter": [
-                {"term": {"topics": topic}},
-                {"range": {rule.time_field: {"lt": start, "format": "epoch_millis"}}},
-                {"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}}]}}})["count"]
+            series = [
+                WindowCount(
+                    datetime.fromtimestamp(s / 1000, tz=UTC),
+                    buckets.get(s, {}).get("doc_count", 0),
+                    negative_count(buckets.get(s, {})),
+                )
+                for s in range(start, end, width)
+            ]
+            earlier = es.count(
+                index=alias,
+                body={
+                    "query": {
+                        "bool": {
+                            "filter": [
+                                {"term": {"topics": topic}},
+                                {"range": {rule.time_field: {"lt": start, "format": "epoch_millis"}}},
+                                {"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}},
+                            ]
+                        }
+                    }
+                },
+            )["count"]
             series = known_windows(series, earlier > 0)
             judge = judge_volume if rule.type == "volume_spike" else judge_negative_share
             if judge(rule, series):
@@ -118,8 +171,12 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=100)
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--batch", type=int, default=500, help="new mentions per cycle for per-mention rules")
-    parser.add_argument("--naive-topics", type=int, default=5,
-                        help="topics the naive baseline is run on (its time is scaled to all topics)")
+    parser.add_argument(
+        "--naive-topics",
+        type=int,
+        default=5,
+        help="topics the naive baseline is run on (its time is scaled to all topics)",
+    )
     parser.add_argument("--es-url", help="an Elasticsearch cluster instead of the embedded noida-db")
     args = parser.parse_args()
 
@@ -152,16 +209,20 @@ def main() -> None:
         es.indices.refresh(index=alias)
         load_s = time.perf_counter() - t
         count = es.count(index=alias)["count"]
-        print(f"generated {len(docs):,} mentions across {args.topics} topics in {gen_s:.1f} s; "
-              f"bulk-loaded {count:,} in {load_s:.1f} s ({count / load_s:,.0f} docs/s), errors: {len(errors)}")
+        print(
+            f"generated {len(docs):,} mentions across {args.topics} topics in {gen_s:.1f} s; "
+            f"bulk-loaded {count:,} in {load_s:.1f} s ({count / load_s:,.0f} docs/s), errors: {len(errors)}"
+        )
 
         t = time.perf_counter()
         es.search(index=alias, body={"size": 0, "track_total_hits": False, "query": {"match_all": {}}})
         floor_s = time.perf_counter() - t
         print(f"server floor: an empty match_all request (no hit count) takes {floor_s:.3f} s on this index")
 
-        batch = [{"id": f"new-{i}", **_doc(10**7 + i, f"topic-{i % args.topics:03d}", now, random.Random(i), 0.3)}
-                 for i in range(args.batch)]
+        batch = [
+            {"id": f"new-{i}", **_doc(10**7 + i, f"topic-{i % args.topics:03d}", now, random.Random(i), 0.3)}
+            for i in range(args.batch)
+        ]
         cycles, found = [], set()
         for _ in range(args.cycles):
             t = time.perf_counter()
@@ -169,20 +230,27 @@ def main() -> None:
             hits = mention_hits(settings.rules, batch)
             cycles.append(time.perf_counter() - t)
             found = {(f.rule.name, f.topic) for f in findings}
-        print(f"aggregated: {statistics.median(cycles):.3f} s per evaluation cycle (median of {args.cycles}; "
-              f"{', '.join(f'{c:.3f}' for c in cycles)}), {len(found)} spike findings, "
-              f"{len(hits)} per-mention hits in a batch of {args.batch}")
+        print(
+            f"aggregated: {statistics.median(cycles):.3f} s per evaluation cycle (median of {args.cycles}; "
+            f"{', '.join(f'{c:.3f}' for c in cycles)}), {len(found)} spike findings, "
+            f"{len(hits)} per-mention hits in a batch of {args.batch}"
+        )
 
         topics = [f"topic-{i:03d}" for i in range(args.topics)]
-        sample = sorted(set(topics[: max(0, args.naive_topics - len(bursts))]) | bursts)[: args.naive_topics] \
-            if args.naive_topics < args.topics else topics
+        sample = (
+            sorted(set(topics[: max(0, args.naive_topics - len(bursts))]) | bursts)[: args.naive_topics]
+            if args.naive_topics < args.topics
+            else topics
+        )
         t = time.perf_counter()
         naive = naive_spikes(es, alias, settings, sample, now)
         naive_s = (time.perf_counter() - t) * len(topics) / len(sample)
         spike_rules = sum(r.type.endswith("spike") for r in settings.rules)
-        print(f"naive: {naive_s:.1f} s per cycle ({len(topics) * spike_rules} queries: one per topic per spike "
-              f"rule; measured on {len(sample)} topics and scaled); aggregated is "
-              f"{naive_s / statistics.median(cycles):.0f}x faster")
+        print(
+            f"naive: {naive_s:.1f} s per cycle ({len(topics) * spike_rules} queries: one per topic per spike "
+            f"rule; measured on {len(sample)} topics and scaled); aggregated is "
+            f"{naive_s / statistics.median(cycles):.0f}x faster"
+        )
         hourly_volume = {t for r, t in found if r == "volume"}
         print(f"planted bursts {sorted(bursts)}; found by the hourly volume rule: {sorted(hourly_volume)}")
         same = naive == {f for f in found if f[1] in sample}

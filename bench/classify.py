@@ -23,28 +23,63 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BRANDS = ["Acme", "Nordbahn", "Telio", "Zapp", "Fjordbank", "Lumo", "Pizzaria Roma", "Digikalla", "QuickShip"]
 TEMPLATES = {
-    "en": ["{b} lost my parcel again, third time this month. Nobody answers the phone {e}",
-           "Honestly loving the new {b} app, so much faster {e}", "Is {b} down for anyone else? {u}",
-           "@{h} my refund still hasn't arrived after 3 weeks, what is going on?",
-           "Just ordered from {b}, let's see how it goes", "{b} customer service was super helpful today, thanks!"],
-    "de": ["{b} hat meine Bestellung schon wieder storniert. Echt nervig {e}",
-           "Super Service von {b}, Paket kam einen Tag früher an!", "Hat jemand Erfahrung mit {b}? {u}",
-           "@{h} seit zwei Wochen keine Antwort auf meine Beschwerde.", "Neuer Tarif bei {b}, mal schauen."],
-    "sv": ["{b} har tappat bort mitt paket igen, ingen svarar {e}", "Riktigt nöjd med {b} idag, snabb leverans!",
-           "Någon som vet om {b} har öppet i helgen?", "@{h} jag väntar fortfarande på min återbetalning."],
-    "fa": ["سفارشم از {b} بعد از دو هفته هنوز نرسیده و پشتیبانی جواب نمی‌دهد {e}",
-           "از خرید از {b} خیلی راضی‌ام، ارسال سریع بود!", "کسی می‌داند {b} فروشگاه حضوری دارد؟",
-           "کیفیت محصولات {b} پایین‌تر از انتظارم بود."],
-    "it": ["{b} mi ha addebitato due volte e nessuno risponde {e}", "Servizio ottimo da {b}, consegna velocissima!",
-           "Qualcuno ha provato {b}? {u}", "@{h} il mio ordine è in ritardo di una settimana."],
-    "es": ["{b} me cobró dos veces y no me devuelven el dinero {e}", "¡Me encanta la nueva tienda de {b}!",
-           "¿Alguien sabe si {b} abre el domingo?", "@{h} mi pedido llegó roto, quiero una solución."],
-    "fr": ["{b} a encore annulé mon train, c'est inadmissible {e}", "Très contente du service {b}, merci !",
-           "Quelqu'un a testé {b} ? {u}", "@{h} toujours pas de remboursement après un mois."],
-    "ar": ["خدمة {b} سيئة جدا ولم يصلني الطلب {e}", "شكرا {b} على التوصيل السريع!", "هل جرب أحد تطبيق {b}؟",
-           "@{h} ما زلت أنتظر استرداد المبلغ"],
-    "pt": ["A {b} perdeu minha encomenda de novo {e}", "Adorei o atendimento da {b}, muito rápido!",
-           "Alguém já comprou na {b}? {u}", "@{h} meu pedido está atrasado há dez dias."],
+    "en": [
+        "{b} lost my parcel again, third time this month. Nobody answers the phone {e}",
+        "Honestly loving the new {b} app, so much faster {e}",
+        "Is {b} down for anyone else? {u}",
+        "@{h} my refund still hasn't arrived after 3 weeks, what is going on?",
+        "Just ordered from {b}, let's see how it goes",
+        "{b} customer service was super helpful today, thanks!",
+    ],
+    "de": [
+        "{b} hat meine Bestellung schon wieder storniert. Echt nervig {e}",
+        "Super Service von {b}, Paket kam einen Tag früher an!",
+        "Hat jemand Erfahrung mit {b}? {u}",
+        "@{h} seit zwei Wochen keine Antwort auf meine Beschwerde.",
+        "Neuer Tarif bei {b}, mal schauen.",
+    ],
+    "sv": [
+        "{b} har tappat bort mitt paket igen, ingen svarar {e}",
+        "Riktigt nöjd med {b} idag, snabb leverans!",
+        "Någon som vet om {b} har öppet i helgen?",
+        "@{h} jag väntar fortfarande på min återbetalning.",
+    ],
+    "fa": [
+        "سفارشم از {b} بعد از دو هفته هنوز نرسیده و پشتیبانی جواب نمی‌دهد {e}",
+        "از خرید از {b} خیلی راضی‌ام، ارسال سریع بود!",
+        "کسی می‌داند {b} فروشگاه حضوری دارد؟",
+        "کیفیت محصولات {b} پایین‌تر از انتظارم بود.",
+    ],
+    "it": [
+        "{b} mi ha addebitato due volte e nessuno risponde {e}",
+        "Servizio ottimo da {b}, consegna velocissima!",
+        "Qualcuno ha provato {b}? {u}",
+        "@{h} il mio ordine è in ritardo di una settimana.",
+    ],
+    "es": [
+        "{b} me cobró dos veces y no me devuelven el dinero {e}",
+        "¡Me encanta la nueva tienda de {b}!",
+        "¿Alguien sabe si {b} abre el domingo?",
+        "@{h} mi pedido llegó roto, quiero una solución.",
+    ],
+    "fr": [
+        "{b} a encore annulé mon train, c'est inadmissible {e}",
+        "Très contente du service {b}, merci !",
+        "Quelqu'un a testé {b} ? {u}",
+        "@{h} toujours pas de remboursement après un mois.",
+    ],
+    "ar": [
+        "خدمة {b} سيئة جدا ولم يصلني الطلب {e}",
+        "شكرا {b} على التوصيل السريع!",
+        "هل جرب أحد تطبيق {b}؟",
+        "@{h} ما زلت أنتظر استرداد المبلغ",
+    ],
+    "pt": [
+        "A {b} perdeu minha encomenda de novo {e}",
+        "Adorei o atendimento da {b}, muito rápido!",
+        "Alguém já comprou na {b}? {u}",
+        "@{h} meu pedido está atrasado há dez dias.",
+    ],
     "hi": ["{b} ने मेरा ऑर्डर फिर से रद्द कर दिया {e}", "{b} की सर्विस बहुत अच्छी है!", "क्या किसी ने {b} ऐप इस्तेमाल किया है?"],
 }
 EMOJI = ["😡", "🙄", "😍", "👍", "🤦", "😭", "", "", "!!", "#fail", "#thanks"]
@@ -60,7 +95,9 @@ def generate_posts(count: int, seed: int = 7) -> tuple[list[str], list[str]]:
         template = rng.choice(TEMPLATES[lang])
         brand = rng.choice(BRANDS)
         text = template.format(
-            b=brand, e=rng.choice(EMOJI), h=brand.replace(" ", "") + rng.choice(["", "Help", "Support"]),
+            b=brand,
+            e=rng.choice(EMOJI),
+            h=brand.replace(" ", "") + rng.choice(["", "Help", "Support"]),
             u=f"https://example.com/{rng.randrange(10**6)}",
         )
         if rng.random() < 0.3:
@@ -94,11 +131,19 @@ def run_fast(cache_dir: pathlib.Path, posts: int, chunk: int, int8: bool, bf16: 
     started = time.perf_counter()
     labeled = 0
     for start in range(0, len(texts), chunk):
-        labeled += sum(r is not None for r in classifier.classify(texts[start : start + chunk], langs[start : start + chunk]))
+        labeled += sum(
+            r is not None for r in classifier.classify(texts[start : start + chunk], langs[start : start + chunk])
+        )
     seconds = time.perf_counter() - started
-    return {"posts": len(texts), "labeled": labeled, "seconds": seconds, "posts_per_s": len(texts) / seconds,
-            "load_seconds": load_seconds, "peak_rss_mb": peak_rss_mb(),
-            "precision": "int8" if int8 else "bf16" if classifier.bf16 else "fp32"}
+    return {
+        "posts": len(texts),
+        "labeled": labeled,
+        "seconds": seconds,
+        "posts_per_s": len(texts) / seconds,
+        "load_seconds": load_seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "precision": "int8" if int8 else "bf16" if classifier.bf16 else "fp32",
+    }
 
 
 def run_baseline(cache_dir: pathlib.Path, posts: int, sample: int) -> dict:
@@ -127,14 +172,33 @@ def run_baseline(cache_dir: pathlib.Path, posts: int, sample: int) -> dict:
             for text in subset:
                 pipe(multi.config.text_prefix + text, truncation=True, max_length=multi.config.max_tokens)
         per_post += (time.perf_counter() - started) / len(subset)
-    return {"sample": len(subset), "posts": len(texts), "seconds_extrapolated": per_post * len(texts),
-            "posts_per_s": 1.0 / per_post, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "sample": len(subset),
+        "posts": len(texts),
+        "seconds_extrapolated": per_post * len(texts),
+        "posts_per_s": 1.0 / per_post,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def child(mode: str, args: argparse.Namespace, bf16: str | None = None) -> dict:
     """Run one side in a fresh interpreter and return its JSON result."""
-    command = [sys.executable, __file__, "--child", mode, "--cache-dir", str(args.cache_dir), "--posts", str(args.posts),
-               "--baseline-sample", str(args.baseline_sample), "--chunk", str(args.chunk), "--bf16", bf16 or args.bf16]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--cache-dir",
+        str(args.cache_dir),
+        "--posts",
+        str(args.posts),
+        "--baseline-sample",
+        str(args.baseline_sample),
+        "--chunk",
+        str(args.chunk),
+        "--bf16",
+        bf16 or args.bf16,
+    ]
     if args.int8:
         command.append("--int8")
     done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
@@ -153,8 +217,12 @@ def main() -> None:
     parser.add_argument("--baseline-sample", type=int, default=300)
     parser.add_argument("--chunk", type=int, default=500, help="posts per classify() call")
     parser.add_argument("--int8", action="store_true", help="int8 dynamic quantization of the encoder")
-    parser.add_argument("--bf16", choices=get_args(Bf16Setting), default="auto",
-                        help="bfloat16 autocast (auto: where the CPU has bf16 instructions, as earful does by default)")
+    parser.add_argument(
+        "--bf16",
+        choices=get_args(Bf16Setting),
+        default="auto",
+        help="bfloat16 autocast (auto: where the CPU has bf16 instructions, as earful does by default)",
+    )
     parser.add_argument("--child", choices=["fast", "baseline"])
     args = parser.parse_args()
     if args.child == "fast":
@@ -174,14 +242,20 @@ def main() -> None:
     fast = runs[0]
     print(f"posts: {fast['posts']} generated short posts in {len(TEMPLATES)} languages; CPUs: {available_cpus()}")
     for run in runs:
-        print(f"earful classifier (sentiment + complaint, one encoder pass, length-sorted batches, "
-              f"{run['precision']}): {run['posts_per_s']:.1f} posts/s ({run['seconds']:.1f} s), "
-              f"peak memory {run['peak_rss_mb']:.0f} MB, load {run['load_seconds']:.1f} s")
-    print(f"naive baseline (pipeline('text-classification') per task, one post at a time, fp32): "
-          f"{base['posts_per_s']:.1f} posts/s for both tasks, timed on {base['sample']} posts and extrapolated "
-          f"to {base['posts']} ({base['seconds_extrapolated']:.0f} s), peak memory {base['peak_rss_mb']:.0f} MB")
-    print(f"speed-up: {fast['posts_per_s'] / base['posts_per_s']:.1f}x ({fast['precision']})"
-          + "".join(f"; {run['posts_per_s'] / base['posts_per_s']:.1f}x ({run['precision']})" for run in runs[1:]))
+        print(
+            f"earful classifier (sentiment + complaint, one encoder pass, length-sorted batches, "
+            f"{run['precision']}): {run['posts_per_s']:.1f} posts/s ({run['seconds']:.1f} s), "
+            f"peak memory {run['peak_rss_mb']:.0f} MB, load {run['load_seconds']:.1f} s"
+        )
+    print(
+        f"naive baseline (pipeline('text-classification') per task, one post at a time, fp32): "
+        f"{base['posts_per_s']:.1f} posts/s for both tasks, timed on {base['sample']} posts and extrapolated "
+        f"to {base['posts']} ({base['seconds_extrapolated']:.0f} s), peak memory {base['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"speed-up: {fast['posts_per_s'] / base['posts_per_s']:.1f}x ({fast['precision']})"
+        + "".join(f"; {run['posts_per_s'] / base['posts_per_s']:.1f}x ({run['precision']})" for run in runs[1:])
+    )
 
 
 if __name__ == "__main__":

@@ -31,20 +31,20 @@ from tests.helpers.http_server import Route, scripted_server  # noqa: E402
 
 VOCABULARY = {
     "en": "the a my our boots jacket support refund delivery store hike trail weather again never always late broken "
-          "great terrible warm cold price order waiting weeks days customer service answer email phone return "
-          "quality sole zipper size fit comfortable expensive cheap new old friend mountain rain snow today".split(),
+    "great terrible warm cold price order waiting weeks days customer service answer email phone return "
+    "quality sole zipper size fit comfortable expensive cheap new old friend mountain rain snow today".split(),
     "de": "die der das meine unsere Stiefel Jacke Kundenservice Erstattung Lieferung Laden Wanderung Wetter wieder "
-          "nie immer spät kaputt toll schrecklich warm kalt Preis Bestellung warte Wochen Tage Antwort Telefon "
-          "Rücksendung Qualität Sohle Reißverschluss Größe bequem teuer billig neu alt Berg Regen Schnee heute".split(),
+    "nie immer spät kaputt toll schrecklich warm kalt Preis Bestellung warte Wochen Tage Antwort Telefon "
+    "Rücksendung Qualität Sohle Reißverschluss Größe bequem teuer billig neu alt Berg Regen Schnee heute".split(),
     "it": "il la mio nostra scarponi giacca assistenza rimborso consegna negozio escursione sentiero tempo ancora "
-          "mai sempre tardi rotto ottimo terribile caldo freddo prezzo ordine aspetto settimane giorni cliente "
-          "risposta telefono reso qualità suola cerniera taglia comodo caro economico nuovo montagna pioggia".split(),
+    "mai sempre tardi rotto ottimo terribile caldo freddo prezzo ordine aspetto settimane giorni cliente "
+    "risposta telefono reso qualità suola cerniera taglia comodo caro economico nuovo montagna pioggia".split(),
     "sv": "den det min vår kängor jacka kundtjänst återbetalning leverans butik vandring led väder igen aldrig "
-          "alltid sen trasig bra hemsk varm kall pris beställning väntar veckor dagar svar telefon retur kvalitet "
-          "sula dragkedja storlek bekväm dyr billig ny gammal fjäll regn snö idag".split(),
+    "alltid sen trasig bra hemsk varm kall pris beställning väntar veckor dagar svar telefon retur kvalitet "
+    "sula dragkedja storlek bekväm dyr billig ny gammal fjäll regn snö idag".split(),
     "fa": "کفش پوتین کاپشن پشتیبانی بازپرداخت ارسال فروشگاه کوهپیمایی مسیر هوا دوباره هرگز همیشه دیر خراب عالی "
-          "افتضاح گرم سرد قیمت سفارش منتظر هفته روز مشتری پاسخ تلفن مرجوعی کیفیت زیره زیپ اندازه راحت گران ارزان "
-          "نو کوه باران برف امروز".split(),
+    "افتضاح گرم سرد قیمت سفارش منتظر هفته روز مشتری پاسخ تلفن مرجوعی کیفیت زیره زیپ اندازه راحت گران ارزان "
+    "نو کوه باران برف امروز".split(),
 }
 BRANDS = ["Acme", "Acme", "NordPeak", ""]
 
@@ -66,11 +66,15 @@ def make_feeds(n_items: int, n_feeds: int, seed: int = 7, syndicated_share: floa
             words.insert(rng.randrange(len(words)), rng.choice(BRANDS))
             text = " ".join(w for w in words if w)
         texts.append(text)
-        feeds[n % n_feeds].append({
-            "title": " ".join(text.split()[:6]), "link": f"https://bench.example/{lang}/{n}", "guid": f"bench-{n}",
-            "description": f"<p>{text}.</p><p>#{rng.randint(1, 10**6)}</p>",
-            "pubDate": f"Thu, 19 Nov 2026 {n % 24:02d}:{n % 60:02d}:00 GMT",
-        })
+        feeds[n % n_feeds].append(
+            {
+                "title": " ".join(text.split()[:6]),
+                "link": f"https://bench.example/{lang}/{n}",
+                "guid": f"bench-{n}",
+                "description": f"<p>{text}.</p><p>#{rng.randint(1, 10**6)}</p>",
+                "pubDate": f"Thu, 19 Nov 2026 {n % 24:02d}:{n % 60:02d}:00 GMT",
+            }
+        )
     return [rss(items, title=f"bench feed {i}") for i, items in enumerate(feeds)]
 
 
@@ -99,17 +103,29 @@ def whole_path(bodies: list[bytes], data_dir: Path, fetch_processes: int | None 
     with scripted_server() as srv:
         for i, body in enumerate(bodies):
             srv.routes[f"/feed{i}"] = Route(body=body)
-        config = write_config(data_dir / "earful.yaml", {
-            "data_dir": str(data_dir / "data"),
-            "sources": {"rss": {"feeds": [{"name": f"feed{i}", "url": srv.url(f"/feed{i}")}
-                                          for i in range(len(bodies))], "max_bytes": 50_000_000}},
-            "topics": [{"name": "acme", "query": "acme OR nordpeak"},
-                       {"name": "service", "query": "acme AND (support OR kundenservice OR assistenza OR kundtjänst "
-                                                    "OR پشتیبانی OR refund* OR rimborso)"},
-                       {"name": "outdoors", "query": "hike OR wanderung OR escursione OR vandring OR کوهپیمایی"}],
-            "listening": {"keep_unmatched": True, "fetch_processes": fetch_processes},
-            "nlp": {"enabled": False},
-        })
+        config = write_config(
+            data_dir / "earful.yaml",
+            {
+                "data_dir": str(data_dir / "data"),
+                "sources": {
+                    "rss": {
+                        "feeds": [{"name": f"feed{i}", "url": srv.url(f"/feed{i}")} for i in range(len(bodies))],
+                        "max_bytes": 50_000_000,
+                    }
+                },
+                "topics": [
+                    {"name": "acme", "query": "acme OR nordpeak"},
+                    {
+                        "name": "service",
+                        "query": "acme AND (support OR kundenservice OR assistenza OR kundtjänst "
+                        "OR پشتیبانی OR refund* OR rimborso)",
+                    },
+                    {"name": "outdoors", "query": "hike OR wanderung OR escursione OR vandring OR کوهپیمایی"},
+                ],
+                "listening": {"keep_unmatched": True, "fetch_processes": fetch_processes},
+                "nlp": {"enabled": False},
+            },
+        )
         settings = load_settings(config)
         start = time.perf_counter()
         summary = run_batch(settings)
@@ -124,8 +140,12 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--feeds", type=int, default=40)
     parser.add_argument("--small-feeds", type=int, default=0, help="also time a batch over this many small feeds")
-    parser.add_argument("--fetch-processes", type=int, default=None,
-                        help="listening.fetch_processes for the main measurement (default: the configured default)")
+    parser.add_argument(
+        "--fetch-processes",
+        type=int,
+        default=None,
+        help="listening.fetch_processes for the main measurement (default: the configured default)",
+    )
     args = parser.parse_args()
     print(f"CPU: {cpu_model()}")
     bodies = make_feeds(args.items, args.feeds)
@@ -146,16 +166,24 @@ def main() -> None:
     ratio = path_rate / fp_rate
     print(f"feedparser alone : {fp_items:6d} items in {fp_seconds:6.2f} s = {fp_rate:7.0f} items/s  (baseline)")
     workers = "default" if args.fetch_processes is None else args.fetch_processes
-    print(f"whole ingest path: {fetched:6d} items in {path_seconds:6.2f} s = {path_rate:7.0f} items/s  "
-          f"({new} stored in the records and indexed; fetch_processes: {workers})")
-    print(f"ratio            : {ratio:.2f} of feedparser-alone throughput (target >= 0.50) "
-          f"{'OK' if ratio >= 0.5 else 'MISSED'}")
+    print(
+        f"whole ingest path: {fetched:6d} items in {path_seconds:6.2f} s = {path_rate:7.0f} items/s  "
+        f"({new} stored in the records and indexed; fetch_processes: {workers})"
+    )
+    print(
+        f"ratio            : {ratio:.2f} of feedparser-alone throughput (target >= 0.50) "
+        f"{'OK' if ratio >= 0.5 else 'MISSED'}"
+    )
     # On a shared machine wall time depends on what else runs; CPU seconds per item much less so.
-    print(f"CPU time         : feedparser {fp_cpu:.1f} s, whole path {path_cpu:.1f} s (all its processes): "
-          f"{(fp_items / fp_cpu) / (fetched / path_cpu) if path_cpu and fp_cpu else 0:.2f}x the CPU per item; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"peak memory      : {peak_mb:.0f} MB in the earful process (target < 500) "
-          f"{'OK' if peak_mb < 500 else 'MISSED'}; index server peak {index_mb:.0f} MB")
+    print(
+        f"CPU time         : feedparser {fp_cpu:.1f} s, whole path {path_cpu:.1f} s (all its processes): "
+        f"{(fp_items / fp_cpu) / (fetched / path_cpu) if path_cpu and fp_cpu else 0:.2f}x the CPU per item; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"peak memory      : {peak_mb:.0f} MB in the earful process (target < 500) "
+        f"{'OK' if peak_mb < 500 else 'MISSED'}; index server peak {index_mb:.0f} MB"
+    )
     if new != fetched:
         print(f"WARNING: {fetched - new} items not indexed")
     if args.small_feeds:
@@ -167,16 +195,22 @@ def small_feeds(n_feeds: int) -> None:
     bodies = make_feeds(5 * n_feeds, n_feeds, seed=3)
     fp_seconds, _ = feedparser_alone(bodies)
     timings = {}
-    for label, processes in (("default", None), ("2 fetch workers (fetch_processes: 2)", 2),
-                             ("in-process (fetch_processes: 0)", 0)):
+    for label, processes in (
+        ("default", None),
+        ("2 fetch workers (fetch_processes: 2)", 2),
+        ("in-process (fetch_processes: 0)", 0),
+    ):
         with tempfile.TemporaryDirectory() as tmp:
             seconds, new, fetched = whole_path(bodies, Path(tmp), processes)
         timings[label] = seconds
         print(f"{n_feeds} small feeds, {label:36s}: {seconds:6.2f} s ({fetched} items, {new} indexed)")
     default, _, in_process = timings.values()
     print(f"{n_feeds} small feeds, {'feedparser alone':36s}: {fp_seconds:6.2f} s")
-    print(f"default / in-process: {default / in_process:.2f} (target <= 1.00) "
-          f"{'OK' if default <= in_process * 1.0 else 'MISSED'}")
+    print(
+        f"default / in-process: {default / in_process:.2f} (target <= 1.00) "
+        f"{'OK' if default <= in_process * 1.0 else 'MISSED'}"
+    )
+
 
 if __name__ == "__main__":
     main()

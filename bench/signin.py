@@ -38,10 +38,12 @@ from earful_records.migrate import upgrade  # noqa: E402
 
 PASSWORD = "pale orange kettle on a quiet shelf"
 
+
 @contextmanager
 def serve(app):  # noqa: ANN001, ANN201
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
-                                           proxy_headers=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", proxy_headers=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -122,10 +124,12 @@ def measure(name: str, url: str, users: list[str], clients: int, attempts: int) 
     p90 = statistics.quantiles(busy, n=10)[-1] if len(busy) >= 10 else max(busy)
     unknown = [sign_in(url, f"10.2.0.{i}", f"nobody{i}", "wrong password") * 1000 for i in range(15)]
     known = [sign_in(url, f"10.3.0.{i}", users[0], "wrong password") * 1000 for i in range(15)]
-    print(f"{name:<28} healthz idle {statistics.median(idle):7.1f} ms | during flood median "
-          f"{statistics.median(busy):7.1f} ms, p90 {p90:7.1f} ms, max {max(busy):7.1f} ms ({len(busy)} probes) | "
-          f"sign-in unknown user "
-          f"{statistics.median(unknown):6.1f} ms, known user {statistics.median(known):6.1f} ms")
+    print(
+        f"{name:<28} healthz idle {statistics.median(idle):7.1f} ms | during flood median "
+        f"{statistics.median(busy):7.1f} ms, p90 {p90:7.1f} ms, max {max(busy):7.1f} ms ({len(busy)} probes) | "
+        f"sign-in unknown user "
+        f"{statistics.median(unknown):6.1f} ms, known user {statistics.median(known):6.1f} ms"
+    )
 
 
 def main() -> None:

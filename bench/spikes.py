@@ -69,8 +69,11 @@ def poisson_tail(rule: VolumeSpikeRule, series: list[WindowCount]) -> bool:
     return volume_increase(current, sum(base), len(base)).p_value < POISSON_ALPHA
 
 
-DETECTORS: dict[str, Detector] = {"earful": earful_rule, "mean+3sigma": mean_three_sigma,
-                                  "poisson p<0.001": poisson_tail}
+DETECTORS: dict[str, Detector] = {
+    "earful": earful_rule,
+    "mean+3sigma": mean_three_sigma,
+    "poisson p<0.001": poisson_tail,
+}
 
 
 @dataclass
@@ -93,9 +96,11 @@ class Score:
         return self.inside / self.random_inside if self.random_inside else float("nan")
 
     def line(self) -> str:
-        return (f"hit {self.hit}/{self.windows} (random {self.random_hit:.1f}), alerts inside {self.inside} "
-                f"(random {self.random_inside:.1f}, lift {self.lift:.1f}x), outside {self.outside} "
-                f"= {self.outside / self.days if self.days else 0:.2f}/day")
+        return (
+            f"hit {self.hit}/{self.windows} (random {self.random_hit:.1f}), alerts inside {self.inside} "
+            f"(random {self.random_inside:.1f}, lift {self.lift:.1f}x), outside {self.outside} "
+            f"= {self.outside / self.days if self.days else 0:.2f}/day"
+        )
 
 
 def read_series(path: Path) -> tuple[list[datetime], list[int]]:
@@ -113,8 +118,9 @@ def read_series(path: Path) -> tuple[list[datetime], list[int]]:
     return times, values
 
 
-def replay(rule: VolumeSpikeRule, times: list[datetime], values: list[int],
-           detectors: dict[str, Detector]) -> tuple[dict[str, list[datetime]], datetime, datetime]:
+def replay(
+    rule: VolumeSpikeRule, times: list[datetime], values: list[int], detectors: dict[str, Detector]
+) -> tuple[dict[str, list[datetime]], datetime, datetime]:
     """Alert times (new incidents) of each detector, and the judged span (from the end of the warm-up)."""
     interval = times[1] - times[0]
     per_window, per_step = rule.window // interval, STEP // interval
@@ -124,8 +130,10 @@ def replay(rule: VolumeSpikeRule, times: list[datetime], values: list[int],
     for v in values:
         cumulative.append(cumulative[-1] + v)
     # The window ending after sample j; windows reaching before the first sample are unknown.
-    window_at = {j: WindowCount(times[j] + interval - rule.window, cumulative[j + 1] - cumulative[j + 1 - per_window], 0)
-                 for j in range(per_window - 1, len(values))}
+    window_at = {
+        j: WindowCount(times[j] + interval - rule.window, cumulative[j + 1] - cumulative[j + 1 - per_window], 0)
+        for j in range(per_window - 1, len(values))
+    }
     alerts: dict[str, list[datetime]] = {name: [] for name in detectors}
     last: dict[str, datetime | None] = dict.fromkeys(detectors)
     span_start = None
@@ -147,8 +155,9 @@ def replay(rule: VolumeSpikeRule, times: list[datetime], values: list[int],
     return alerts, span_start or end, end
 
 
-def score(alert_times: list[datetime], windows: list[tuple[datetime, datetime]], start: datetime,
-          end: datetime) -> Score:
+def score(
+    alert_times: list[datetime], windows: list[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> Score:
     span = (end - start).total_seconds()
     result = Score(windows=len(windows), days=span / 86400, alert_times=alert_times)
     inside = [t for t in alert_times if any(a <= t <= b for a, b in windows)]
@@ -164,8 +173,13 @@ def score(alert_times: list[datetime], windows: list[tuple[datetime, datetime]],
 
 def load_windows(folder: Path) -> dict[str, list[tuple[datetime, datetime]]]:
     raw = json.loads((folder / "windows.json").read_text(encoding="utf-8"))
-    return {name: [(datetime.fromisoformat(a).replace(tzinfo=UTC), datetime.fromisoformat(b).replace(tzinfo=UTC))
-                   for a, b in pairs] for name, pairs in raw.items()}
+    return {
+        name: [
+            (datetime.fromisoformat(a).replace(tzinfo=UTC), datetime.fromisoformat(b).replace(tzinfo=UTC))
+            for a, b in pairs
+        ]
+        for name, pairs in raw.items()
+    }
 
 
 def volume_rules(config: Path) -> list[VolumeSpikeRule]:
@@ -193,14 +207,18 @@ def main() -> None:
     labelled = load_windows(args.folder)
     names = sorted(n for n in labelled if (args.folder / n).exists())
     print(f"CPU: {cpu_model()}")
-    print(f"{len(names)} series from {args.folder}; rules from {args.config}; a step every "
-          f"{STEP.total_seconds() / 60:.0f} min")
+    print(
+        f"{len(names)} series from {args.folder}; rules from {args.config}; a step every "
+        f"{STEP.total_seconds() / 60:.0f} min"
+    )
     started = time.perf_counter()
     summary: dict[str, float] = {}
     for rule in volume_rules(args.config):
-        print(f"\nrule {rule.name}: window {rule.window}, {rule.baseline_windows} baseline windows, "
-              f"seasonality {rule.seasonality}, alpha {rule.alpha:g}, min_count {rule.min_count}, "
-              f"min_ratio {rule.min_ratio}, incident kept open {max(rule.cooldown, rule.window)}")
+        print(
+            f"\nrule {rule.name}: window {rule.window}, {rule.baseline_windows} baseline windows, "
+            f"seasonality {rule.seasonality}, alpha {rule.alpha:g}, min_count {rule.min_count}, "
+            f"min_ratio {rule.min_ratio}, incident kept open {max(rule.cooldown, rule.window)}"
+        )
         totals = {name: Score() for name in DETECTORS}
         for name in names:
             times, values = read_series(args.folder / name)
@@ -215,12 +233,16 @@ def main() -> None:
             print(f"    {detector:<16} {result.line()}")
         if not summary:
             mine = totals["earful"]
-            summary = {"windows_hit_share": round(mine.hit / mine.windows, 4) if mine.windows else 0.0,
-                       "false_alerts_per_topic_day": round(mine.outside / mine.days, 4) if mine.days else 0.0,
-                       "lift_vs_random": round(mine.lift, 3)}
-            print(f"  targets: windows hit {summary['windows_hit_share']:.0%} (>= 90%), outside alerts per topic-day "
-                  f"{summary['false_alerts_per_topic_day']:.2f} (<= 0.25), lift {summary['lift_vs_random']:.1f}x "
-                  f"(>= 4x)")
+            summary = {
+                "windows_hit_share": round(mine.hit / mine.windows, 4) if mine.windows else 0.0,
+                "false_alerts_per_topic_day": round(mine.outside / mine.days, 4) if mine.days else 0.0,
+                "lift_vs_random": round(mine.lift, 3),
+            }
+            print(
+                f"  targets: windows hit {summary['windows_hit_share']:.0%} (>= 90%), outside alerts per topic-day "
+                f"{summary['false_alerts_per_topic_day']:.2f} (<= 0.25), lift {summary['lift_vs_random']:.1f}x "
+                f"(>= 4x)"
+            )
     print(f"\nreplayed in {time.perf_counter() - started:.1f} s")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -60,16 +60,25 @@ def append_event(
 
     The chain head is updated first: its row lock (PostgreSQL) or the write lock (SQLite) serializes appends.
     """
-    conn.execute(sa.update(complaint_chain_head).where(complaint_chain_head.c.id == 1)
-                 .values(seq=complaint_chain_head.c.seq + 1))
-    head = conn.execute(sa.select(complaint_chain_head.c.seq, complaint_chain_head.c.hash)
-                        .where(complaint_chain_head.c.id == 1)).one()
+    conn.execute(
+        sa.update(complaint_chain_head).where(complaint_chain_head.c.id == 1).values(seq=complaint_chain_head.c.seq + 1)
+    )
+    head = conn.execute(
+        sa.select(complaint_chain_head.c.seq, complaint_chain_head.c.hash).where(complaint_chain_head.c.id == 1)
+    ).one()
     event = {
-        "seq": head.seq, "complaint_id": complaint_id, "ref": ref, "at": utc(at), "actor": actor, "action": action,
-        "from_state": from_state, "to_state": to_state,
+        "seq": head.seq,
+        "complaint_id": complaint_id,
+        "ref": ref,
+        "at": utc(at),
+        "actor": actor,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
         "before": {k: jsonable(v) for k, v in before.items()},
         "after": {k: jsonable(v) for k, v in after.items()},
-        "note": note, "prev_hash": head.hash,
+        "note": note,
+        "prev_hash": head.hash,
     }
     event["hash"] = event_hash(event)
     conn.execute(sa.insert(complaint_events).values(**event))

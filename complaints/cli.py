@@ -20,10 +20,17 @@ users_app = typer.Typer(help="Manage the people who may sign in to the review we
 app.add_typer(users_app, name="users")
 
 Config = Annotated[Path | None, typer.Option("--config", "-c", help="YAML configuration file.")]
-Actor = Annotated[str, typer.Option("--as", envvar="EARFUL_COMPLAINTS_ACTOR",
-                                    help="Your user name (quality or admin role); or $EARFUL_COMPLAINTS_ACTOR.")]
-Expect = Annotated[int | None, typer.Option("--expect-version",
-                                            help="Refuse if the record is no longer at this version.")]
+Actor = Annotated[
+    str,
+    typer.Option(
+        "--as",
+        envvar="EARFUL_COMPLAINTS_ACTOR",
+        help="Your user name (quality or admin role); or $EARFUL_COMPLAINTS_ACTOR.",
+    ),
+]
+Expect = Annotated[
+    int | None, typer.Option("--expect-version", help="Refuse if the record is no longer at this version.")
+]
 Ref = Annotated[str, typer.Argument(help="Record reference, e.g. C-2026-000123.")]
 Note = Annotated[str | None, typer.Option("--note", help="A note for the event log.")]
 PASSWORD_ENV = "EARFUL_COMPLAINTS_PASSWORD"
@@ -43,19 +50,23 @@ def _console():  # noqa: ANN202
     return console()
 
 
-def _act(config: Path | None, ref: str, action: str, values: dict[str, Any], actor: str,
-         expect: int | None) -> None:
+def _act(config: Path | None, ref: str, action: str, values: dict[str, Any], actor: str, expect: int | None) -> None:
     from earful_complaints.register import apply_action
     from earful_complaints.users import require_writer
 
     settings, engine = _open(config)
     try:
         require_writer(engine, actor)
-        record = apply_action(engine, settings.complaints, ref, action,
-                              {k: v for k, v in values.items() if v is not None}, actor=actor,
-                              expected_version=expect)
-        _console().print(f"{ref}: {action} done; status {record['status']}, version {record['version']}",
-                         markup=False)
+        record = apply_action(
+            engine,
+            settings.complaints,
+            ref,
+            action,
+            {k: v for k, v in values.items() if v is not None},
+            actor=actor,
+            expected_version=expect,
+        )
+        _console().print(f"{ref}: {action} done; status {record['status']}, version {record['version']}", markup=False)
     finally:
         engine.dispose()
 
@@ -97,17 +108,48 @@ def list_(
     from earful_complaints.register import QueueFilter, list_records
 
     _, engine = _open(config)
-    rows, total = list_records(engine, QueueFilter(status=status, overdue=overdue, severity=severity,
-                                                   language=language, topic=topic, channel=channel,
-                                                   open_only=open_only), limit=limit)
+    rows, total = list_records(
+        engine,
+        QueueFilter(
+            status=status,
+            overdue=overdue,
+            severity=severity,
+            language=language,
+            topic=topic,
+            channel=channel,
+            open_only=open_only,
+        ),
+        limit=limit,
+    )
     engine.dispose()
     out = _console()
     if as_json:
         for r in rows:
-            print(json.dumps({k: r[k] for k in ("ref", "status", "version", "severity", "channel", "language",
-                                                 "topic", "owner", "overdue", "description")}
-                             | {"title": _record_title(r), "received_at": iso(r["received_at"]),
-                                "due_response": iso(r["due_response"])}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        k: r[k]
+                        for k in (
+                            "ref",
+                            "status",
+                            "version",
+                            "severity",
+                            "channel",
+                            "language",
+                            "topic",
+                            "owner",
+                            "overdue",
+                            "description",
+                        )
+                    }
+                    | {
+                        "title": _record_title(r),
+                        "received_at": iso(r["received_at"]),
+                        "due_response": iso(r["due_response"]),
+                    },
+                    ensure_ascii=False,
+                )
+            )
         return
     table = Table(title=f"{len(rows)} of {total} records")
     for col in ("ref", "status", "severity", "channel", "lang", "topic", "what", "owner", "received", "respond by", ""):
@@ -115,16 +157,28 @@ def list_(
     for r in rows:
         # Text cells: what people typed (owner, topic...) is shown as typed, never read as rich markup.
         what = _one_line(_record_title(r) or r["description"], 70)
-        cells = [r["ref"], r["status"], r["severity"] or "-", r["channel"], r["language"], r["topic"] or "-",
-                 what or "-", r["owner"] or "-", f"{r['received_at']:%Y-%m-%d %H:%M}",
-                 f"{r['due_response']:%Y-%m-%d %H:%M}"]
+        cells = [
+            r["ref"],
+            r["status"],
+            r["severity"] or "-",
+            r["channel"],
+            r["language"],
+            r["topic"] or "-",
+            what or "-",
+            r["owner"] or "-",
+            f"{r['received_at']:%Y-%m-%d %H:%M}",
+            f"{r['due_response']:%Y-%m-%d %H:%M}",
+        ]
         table.add_row(*(Text(str(c)) for c in cells), Text("OVERDUE", style="red") if r["overdue"] else "")
     out.print(table)
 
 
 @app.command()
-def show(ref: Ref, config: Config = None,
-         as_json: Annotated[bool, typer.Option("--json", help="The record and its events as JSON.")] = False) -> None:
+def show(
+    ref: Ref,
+    config: Config = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The record and its events as JSON.")] = False,
+) -> None:
     """One record: every field, its links and its event history."""
     from rich.markup import escape
 
@@ -138,8 +192,11 @@ def show(ref: Ref, config: Config = None,
     engine.dispose()
     if as_json:
         doc = {k: jsonable(v) for k, v in record.items()}
-        doc.update(mentions=mentions, alerts=[a["alert_id"] for a in alerts],
-                   events=[{k: jsonable(v) for k, v in e.items()} for e in events])
+        doc.update(
+            mentions=mentions,
+            alerts=[a["alert_id"] for a in alerts],
+            events=[{k: jsonable(v) for k, v in e.items()} for e in events],
+        )
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     out = _console()
@@ -147,13 +204,17 @@ def show(ref: Ref, config: Config = None,
     for key, value in record.items():
         if value is not None and key not in ("id", "mention_snapshot", "ref", "status", "version"):
             out.print(f"  {key}: {escape(str(jsonable(value)))}")
-    out.print(f"  mentions: {', '.join(mentions) or '-'}; alerts: {', '.join(a['alert_id'] for a in alerts) or '-'}",
-              markup=False)
+    out.print(
+        f"  mentions: {', '.join(mentions) or '-'}; alerts: {', '.join(a['alert_id'] for a in alerts) or '-'}",
+        markup=False,
+    )
     out.print("[bold]events[/]")
     for e in events:
         change = f"{e['from_state'] or ''} -> {e['to_state']}" if e["from_state"] != e["to_state"] else ""
-        out.print(f"  #{e['seq']} {e['at']:%Y-%m-%d %H:%M:%S} {escape(e['actor'])} {e['action']} {change}"
-                  + (f": {escape(e['note'])}" if e["note"] else ""))
+        out.print(
+            f"  #{e['seq']} {e['at']:%Y-%m-%d %H:%M:%S} {escape(e['actor'])} {e['action']} {change}"
+            + (f": {escape(e['note'])}" if e["note"] else "")
+        )
 
 
 # ---- intake and the process -----------------------------------------------------------------------------------
@@ -179,113 +240,237 @@ def new(
 
     settings, engine = _open(config)
     require_writer(engine, actor)
-    ref = open_manual(engine, settings.complaints, {
-        "channel": channel, "description": description, "complainant_ref": complainant, "product_service": product,
-        "category": category, "remedy_sought": remedy, "language": language, "topic": topic,
-        "received_at": received_at}, actor=actor)
+    ref = open_manual(
+        engine,
+        settings.complaints,
+        {
+            "channel": channel,
+            "description": description,
+            "complainant_ref": complainant,
+            "product_service": product,
+            "category": category,
+            "remedy_sought": remedy,
+            "language": language,
+            "topic": topic,
+            "received_at": received_at,
+        },
+        actor=actor,
+    )
     engine.dispose()
     _console().print(ref, markup=False)
 
 
 @app.command()
-def ack(ref: Ref, actor: Actor,
-        channel: Annotated[str, typer.Option(help="public_reply, direct_message, email, phone, letter, ...")],
-        text: Annotated[str, typer.Option(help="The acknowledgement sent.")],
-        owner: Annotated[str | None, typer.Option()] = None, note: Note = None, expect: Expect = None,
-        config: Config = None) -> None:
+def ack(
+    ref: Ref,
+    actor: Actor,
+    channel: Annotated[str, typer.Option(help="public_reply, direct_message, email, phone, letter, ...")],
+    text: Annotated[str, typer.Option(help="The acknowledgement sent.")],
+    owner: Annotated[str | None, typer.Option()] = None,
+    note: Note = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
     """Acknowledge: confirm it is a complaint and record the acknowledgement sent."""
-    _act(config, ref, "acknowledge", {"ack_channel": channel, "ack_text": text, "owner": owner, "note": note},
-         actor, expect)
+    _act(
+        config,
+        ref,
+        "acknowledge",
+        {"ack_channel": channel, "ack_text": text, "owner": owner, "note": note},
+        actor,
+        expect,
+    )
 
 
 @app.command()
-def reject(ref: Ref, actor: Actor, reason: Annotated[str, typer.Option(help="Why it is not a complaint.")],
-           expect: Expect = None, config: Config = None) -> None:
+def reject(
+    ref: Ref,
+    actor: Actor,
+    reason: Annotated[str, typer.Option(help="Why it is not a complaint.")],
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
     """Not a complaint (the justification is required; it becomes a training label)."""
     _act(config, ref, "reject", {"rejection_reason": reason}, actor, expect)
 
 
 @app.command()
-def assess(ref: Ref, actor: Actor,
-           severity: Annotated[str, typer.Option(help="low, medium, high, critical")],
-           category: Annotated[str, typer.Option()],
-           impact: Annotated[str, typer.Option(help="low, medium, high")] = "medium",
-           complexity: Annotated[str, typer.Option(help="low, medium, high")] = "medium",
-           urgency: Annotated[str, typer.Option(help="low, medium, high")] = "medium",
-           safety: Annotated[bool, typer.Option("--safety/--no-safety")] = False,
-           product: Annotated[str | None, typer.Option()] = None, note: Note = None, expect: Expect = None,
-           config: Config = None) -> None:
+def assess(
+    ref: Ref,
+    actor: Actor,
+    severity: Annotated[str, typer.Option(help="low, medium, high, critical")],
+    category: Annotated[str, typer.Option()],
+    impact: Annotated[str, typer.Option(help="low, medium, high")] = "medium",
+    complexity: Annotated[str, typer.Option(help="low, medium, high")] = "medium",
+    urgency: Annotated[str, typer.Option(help="low, medium, high")] = "medium",
+    safety: Annotated[bool, typer.Option("--safety/--no-safety")] = False,
+    product: Annotated[str | None, typer.Option()] = None,
+    note: Note = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
     """Initial assessment: severity, impact, complexity, urgency, safety (sets the response deadline)."""
-    _act(config, ref, "assess", {"severity": severity, "category": category, "impact": impact,
-                                 "complexity": complexity, "urgency": urgency, "safety": safety,
-                                 "product_service": product, "note": note}, actor, expect)
+    _act(
+        config,
+        ref,
+        "assess",
+        {
+            "severity": severity,
+            "category": category,
+            "impact": impact,
+            "complexity": complexity,
+            "urgency": urgency,
+            "safety": safety,
+            "product_service": product,
+            "note": note,
+        },
+        actor,
+        expect,
+    )
 
 
 @app.command()
-def assign(ref: Ref, actor: Actor, investigator: Annotated[str, typer.Option()],
-           owner: Annotated[str | None, typer.Option()] = None, note: Note = None, expect: Expect = None,
-           config: Config = None) -> None:
+def assign(
+    ref: Ref,
+    actor: Actor,
+    investigator: Annotated[str, typer.Option()],
+    owner: Annotated[str | None, typer.Option()] = None,
+    note: Note = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
     """Assign the investigator, a registered quality or admin user (starts or restarts the investigation)."""
     _act(config, ref, "assign", {"investigator": investigator, "owner": owner, "note": note}, actor, expect)
 
 
 @app.command()
-def investigate(ref: Ref, actor: Actor, notes: Annotated[str | None, typer.Option()] = None,
-                root_cause: Annotated[str | None, typer.Option()] = None,
-                evidence: Annotated[str | None, typer.Option()] = None, expect: Expect = None,
-                config: Config = None) -> None:
+def investigate(
+    ref: Ref,
+    actor: Actor,
+    notes: Annotated[str | None, typer.Option()] = None,
+    root_cause: Annotated[str | None, typer.Option()] = None,
+    evidence: Annotated[str | None, typer.Option()] = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
     """Record investigation findings: notes, root cause, evidence (only the assigned investigator may)."""
-    _act(config, ref, "investigate", {"investigation_notes": notes, "root_cause": root_cause, "evidence": evidence},
-         actor, expect)
+    _act(
+        config,
+        ref,
+        "investigate",
+        {"investigation_notes": notes, "root_cause": root_cause, "evidence": evidence},
+        actor,
+        expect,
+    )
 
 
 @app.command()
-def decide(ref: Ref, actor: Actor, decision: Annotated[str, typer.Option()],
-           resolution: Annotated[str, typer.Option(help="The remedy offered.")],
-           root_cause: Annotated[str | None, typer.Option()] = None,
-           corrective_action: Annotated[str | None, typer.Option(help="ISO 9001 10.2 reference.")] = None,
-           note: Note = None, expect: Expect = None, config: Config = None) -> None:
+def decide(
+    ref: Ref,
+    actor: Actor,
+    decision: Annotated[str, typer.Option()],
+    resolution: Annotated[str, typer.Option(help="The remedy offered.")],
+    root_cause: Annotated[str | None, typer.Option()] = None,
+    corrective_action: Annotated[str | None, typer.Option(help="ISO 9001 10.2 reference.")] = None,
+    note: Note = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
     """Decide (not the investigator, nor anyone who recorded findings on the record)."""
-    _act(config, ref, "decide", {"decision": decision, "resolution": resolution, "root_cause": root_cause,
-                                 "corrective_action_ref": corrective_action, "note": note}, actor, expect)
+    _act(
+        config,
+        ref,
+        "decide",
+        {
+            "decision": decision,
+            "resolution": resolution,
+            "root_cause": root_cause,
+            "corrective_action_ref": corrective_action,
+            "note": note,
+        },
+        actor,
+        expect,
+    )
 
 
 @app.command()
-def communicate(ref: Ref, actor: Actor, channel: Annotated[str, typer.Option()],
-                text: Annotated[str, typer.Option(help="What was communicated.")], note: Note = None,
-                expect: Expect = None, config: Config = None) -> None:
+def communicate(
+    ref: Ref,
+    actor: Actor,
+    channel: Annotated[str, typer.Option()],
+    text: Annotated[str, typer.Option(help="What was communicated.")],
+    note: Note = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
     """Record that the decision was communicated to the complainant."""
-    _act(config, ref, "communicate", {"communicated_channel": channel, "communication_text": text, "note": note},
-         actor, expect)
+    _act(
+        config,
+        ref,
+        "communicate",
+        {"communicated_channel": channel, "communication_text": text, "note": note},
+        actor,
+        expect,
+    )
 
 
 @app.command()
-def escalate(ref: Ref, actor: Actor, external_ref: Annotated[str, typer.Option()], note: Note = None,
-             expect: Expect = None, config: Config = None) -> None:
+def escalate(
+    ref: Ref,
+    actor: Actor,
+    external_ref: Annotated[str, typer.Option()],
+    note: Note = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
     """Escalate to an external dispute resolution body."""
     _act(config, ref, "escalate", {"external_dispute_ref": external_ref, "note": note}, actor, expect)
 
 
 @app.command()
-def close(ref: Ref, actor: Actor, reason: Annotated[str, typer.Option()],
-          accepted: Annotated[str, typer.Option(help="Did the complainant accept: yes, no, unknown.")] = "unknown",
-          external_ref: Annotated[str | None, typer.Option()] = None, note: Note = None, expect: Expect = None,
-          config: Config = None) -> None:
+def close(
+    ref: Ref,
+    actor: Actor,
+    reason: Annotated[str, typer.Option()],
+    accepted: Annotated[str, typer.Option(help="Did the complainant accept: yes, no, unknown.")] = "unknown",
+    external_ref: Annotated[str | None, typer.Option()] = None,
+    note: Note = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
     """Close (only after the decision was communicated)."""
-    _act(config, ref, "close", {"closure_reason": reason, "complainant_accepted": accepted,
-                                "external_dispute_ref": external_ref, "note": note}, actor, expect)
+    _act(
+        config,
+        ref,
+        "close",
+        {
+            "closure_reason": reason,
+            "complainant_accepted": accepted,
+            "external_dispute_ref": external_ref,
+            "note": note,
+        },
+        actor,
+        expect,
+    )
 
 
 @app.command()
-def merge(ref: Ref, actor: Actor, into: Annotated[str, typer.Option(help="Reference of the record to keep.")],
-          note: Note = None, expect: Expect = None, config: Config = None) -> None:
+def merge(
+    ref: Ref,
+    actor: Actor,
+    into: Annotated[str, typer.Option(help="Reference of the record to keep.")],
+    note: Note = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
     """Merge a duplicate into another record."""
     _act(config, ref, "merge", {"merged_into": into, "note": note}, actor, expect)
 
 
 @app.command()
-def reopen(ref: Ref, actor: Actor, reason: Annotated[str, typer.Option()], expect: Expect = None,
-           config: Config = None) -> None:
+def reopen(
+    ref: Ref, actor: Actor, reason: Annotated[str, typer.Option()], expect: Expect = None, config: Config = None
+) -> None:
     """Reopen a closed record."""
     _act(config, ref, "reopen", {"reopen_reason": reason}, actor, expect)
 
@@ -373,13 +558,17 @@ def export_labels(
     _, engine = _open(config)
     counts = write_labels(engine, output, since=since)
     engine.dispose()
-    _console().print(f"wrote {output}: {counts['complaint']} complaint, {counts['not_complaint']} not a complaint",
-                     markup=False)
+    _console().print(
+        f"wrote {output}: {counts['complaint']} complaint, {counts['not_complaint']} not a complaint", markup=False
+    )
 
 
 @app.command()
-def serve(config: Config = None, host: Annotated[str | None, typer.Option()] = None,
-          port: Annotated[int | None, typer.Option()] = None) -> None:
+def serve(
+    config: Config = None,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
     """Start the review web app."""
     import uvicorn
 
@@ -388,8 +577,13 @@ def serve(config: Config = None, host: Annotated[str | None, typer.Option()] = N
     settings, engine = _open(config)
     web = settings.complaints.web
     # Proxy headers are the app's business (web.trusted_proxies), not the server's.
-    uvicorn.run(create_app(engine, settings.complaints), host=host or web.host, port=port or web.port,
-                proxy_headers=False, server_header=False)
+    uvicorn.run(
+        create_app(engine, settings.complaints),
+        host=host or web.host,
+        port=port or web.port,
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 # ---- users ------------------------------------------------------------------------------------------------------
@@ -404,8 +598,11 @@ def _password(confirm: bool) -> str:
 
 
 @users_app.command("add")
-def users_add(username: Annotated[str, typer.Argument()],
-              role: Annotated[str, typer.Option(help="quality, viewer or admin")], config: Config = None) -> None:
+def users_add(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option(help="quality, viewer or admin")],
+    config: Config = None,
+) -> None:
     """Add a user; the password comes from a prompt or $EARFUL_COMPLAINTS_PASSWORD."""
     from earful_complaints.users import add_user
 
@@ -416,17 +613,25 @@ def users_add(username: Annotated[str, typer.Argument()],
 
 
 @users_app.command("set")
-def users_set(username: Annotated[str, typer.Argument()],
-              role: Annotated[str | None, typer.Option()] = None,
-              active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
-              password: Annotated[bool, typer.Option("--password", help="Set a new password (prompted).")] = False,
-              config: Config = None) -> None:
+def users_set(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str | None, typer.Option()] = None,
+    active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
+    password: Annotated[bool, typer.Option("--password", help="Set a new password (prompted).")] = False,
+    config: Config = None,
+) -> None:
     """Change a user's role, deactivate or reactivate them, or set a new password."""
     from earful_complaints.users import set_user
 
     settings, engine = _open(config)
-    user = set_user(engine, username, limits=settings.complaints.limits, role=role, active=active,
-                    password=_password(True) if password else None)
+    user = set_user(
+        engine,
+        username,
+        limits=settings.complaints.limits,
+        role=role,
+        active=active,
+        password=_password(True) if password else None,
+    )
     engine.dispose()
     # Changing the password, role or active flag signed the user out everywhere.
     _console().print(f"{user.username}: {user.role}, {'active' if user.active else 'inactive'}", markup=False)

@@ -60,8 +60,9 @@ class SignInThrottleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     free_failures: int = Field(default=3, ge=1, description="Failures before any delay.")
-    base_delay_seconds: float = Field(default=1.0, gt=0,
-                                      description="Delay after the first failure past the free ones; doubles with each.")
+    base_delay_seconds: float = Field(
+        default=1.0, gt=0, description="Delay after the first failure past the free ones; doubles with each."
+    )
     max_delay_seconds: float = Field(default=900.0, gt=0)
     forget_after_minutes: int = Field(default=1440, ge=1, description="Failures older than this no longer count.")
 

@@ -48,8 +48,10 @@ def add_hours(start: datetime, hours: float, business: BusinessHours) -> datetim
 def due_dates(received_at: datetime, severity: str, settings: ComplaintsSettings) -> tuple[datetime, datetime]:
     """(due_ack, due_response) for a record received at `received_at` with this severity."""
     target = settings.targets[severity]
-    return (add_hours(received_at, target.acknowledge_hours, settings.business_hours),
-            add_hours(received_at, target.respond_hours, settings.business_hours))
+    return (
+        add_hours(received_at, target.acknowledge_hours, settings.business_hours),
+        add_hours(received_at, target.respond_hours, settings.business_hours),
+    )
 
 
 def overdue_clause(now: datetime) -> sa.ColumnElement[bool]:
@@ -63,8 +65,10 @@ def overdue_clause(now: datetime) -> sa.ColumnElement[bool]:
 
 def overdue_now(record: dict[str, Any], now: datetime) -> bool:
     """True when the record is past a deadline it still owes (the queue's 'overdue' mark)."""
-    return bool((record["status"] == "received" and utc(record["due_ack"]) < now)
-                or (record["status"] not in RESPONDED_STATES and utc(record["due_response"]) < now))
+    return bool(
+        (record["status"] == "received" and utc(record["due_ack"]) < now)
+        or (record["status"] not in RESPONDED_STATES and utc(record["due_response"]) < now)
+    )
 
 
 def missed(record: dict[str, Any], now: datetime) -> list[str]:
@@ -72,8 +76,11 @@ def missed(record: dict[str, Any], now: datetime) -> list[str]:
     which = []
     if record["status"] == "received" and utc(record["due_ack"]) < now and record["ack_overdue_at"] is None:
         which.append("acknowledge")
-    if (record["status"] not in RESPONDED_STATES and utc(record["due_response"]) < now
-            and record["response_overdue_at"] is None):
+    if (
+        record["status"] not in RESPONDED_STATES
+        and utc(record["due_response"]) < now
+        and record["response_overdue_at"] is None
+    ):
         which.append("respond")
     return which
 
@@ -90,8 +97,10 @@ def check_overdue(engine: Engine, settings: ComplaintsSettings, now: datetime) -
 
     now = utc(now)
     with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(sa.select(complaints).where(overdue_clause(now))
-                                              .order_by(complaints.c.id)).mappings()]
+        rows = [
+            dict(r)
+            for r in conn.execute(sa.select(complaints).where(overdue_clause(now)).order_by(complaints.c.id)).mappings()
+        ]
     flagged = []
     for record in rows:
         for which in missed(record, now):
@@ -104,11 +113,18 @@ def check_overdue(engine: Engine, settings: ComplaintsSettings, now: datetime) -
                 dedup_key=f"complaint-overdue:{record['ref']}:{which}{round_}",
                 severity="critical" if severity in ("critical", "high") else "warning",  # alerts' scale
                 title=f"Complaint {record['ref']}: {which} deadline missed",
-                summary=(f"{record['ref']} ({record['status']}, severity {severity}, channel {record['channel']}) "
-                         f"was due to {which} by {iso(due)}."),
+                summary=(
+                    f"{record['ref']} ({record['status']}, severity {severity}, channel {record['channel']}) "
+                    f"was due to {which} by {iso(due)}."
+                ),
                 topic=record["topic"],
-                details={"ref": record["ref"], "deadline": which, "due": iso(due), "status": record["status"],
-                         "owner": record["owner"]},
+                details={
+                    "ref": record["ref"],
+                    "deadline": which,
+                    "due": iso(due),
+                    "status": record["status"],
+                    "owner": record["owner"],
+                },
                 now=now,
             )
             if record_deadline_missed(engine, record["ref"], which, now=now, alert_id=alert_id):

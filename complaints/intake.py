@@ -17,8 +17,23 @@ from earful_complaints.languages import LANGUAGES
 from earful_complaints.register import SYSTEM_ACTOR, create_record, link_alert
 from earful_complaints.tables import complaint_alerts, complaint_mentions, complaints
 
-_SNAPSHOT_KEYS = ("id", "source_kind", "source", "native_id", "url", "title", "text", "author_ref", "published_at",
-                  "fetched_at", "language", "topics", "labels", "reach", "engagement")
+_SNAPSHOT_KEYS = (
+    "id",
+    "source_kind",
+    "source",
+    "native_id",
+    "url",
+    "title",
+    "text",
+    "author_ref",
+    "published_at",
+    "fetched_at",
+    "language",
+    "topics",
+    "labels",
+    "reach",
+    "engagement",
+)
 
 
 def mention_snapshot(mention: dict[str, Any], max_chars: int) -> dict[str, Any]:
@@ -62,7 +77,8 @@ class RegisterComplaintOpener:
     def _existing(self, mention_id: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(
-                sa.select(complaints.c.ref).join(complaint_mentions, complaint_mentions.c.complaint_id == complaints.c.id)
+                sa.select(complaints.c.ref)
+                .join(complaint_mentions, complaint_mentions.c.complaint_id == complaints.c.id)
                 .where(complaint_mentions.c.mention_id == mention_id)
             ).scalar()
 
@@ -87,23 +103,51 @@ class RegisterComplaintOpener:
         with self.engine.begin() as conn:
             # mention_id is the primary key of complaint_mentions: a concurrent second intake of the same mention
             # fails on that insert and rolls back whole (reference number included).
-            record = create_record(conn, self.settings, fields, actor=SYSTEM_ACTOR, now=now,
-                                   note=f"opened by alert {alert_id} (rule {rule}, topic {topic})")
-            conn.execute(sa.insert(complaint_mentions).values(mention_id=mention_id, complaint_id=record["id"],
-                                                              linked_at=now))
-            conn.execute(sa.insert(complaint_alerts).values(complaint_id=record["id"], alert_id=alert_id, rule=rule,
-                                                            linked_at=now))
+            record = create_record(
+                conn,
+                self.settings,
+                fields,
+                actor=SYSTEM_ACTOR,
+                now=now,
+                note=f"opened by alert {alert_id} (rule {rule}, topic {topic})",
+            )
+            conn.execute(
+                sa.insert(complaint_mentions).values(mention_id=mention_id, complaint_id=record["id"], linked_at=now)
+            )
+            conn.execute(
+                sa.insert(complaint_alerts).values(
+                    complaint_id=record["id"], alert_id=alert_id, rule=rule, linked_at=now
+                )
+            )
         return record["ref"]
 
 
 MANUAL_REQUIRED = ("channel", "description")
-MANUAL_FIELDS = ("channel", "description", "complainant_ref", "product_service", "category", "remedy_sought",
-                 "language", "topic", "source_url", "received_at")
+MANUAL_FIELDS = (
+    "channel",
+    "description",
+    "complainant_ref",
+    "product_service",
+    "category",
+    "remedy_sought",
+    "language",
+    "topic",
+    "source_url",
+    "received_at",
+)
 
 
 # Longest value per manual field (the columns' sizes; the free texts follow limits.long_text_chars).
-_SHORT_FIELDS = {"channel": 64, "complainant_ref": 300, "product_service": 300, "category": 64, "topic": 200,
-                 "source_url": 2000, "received_at": 64, "language": 16}
+_SHORT_FIELDS = {
+    "channel": 64,
+    "complainant_ref": 300,
+    "product_service": 300,
+    "category": 64,
+    "topic": 200,
+    "source_url": 2000,
+    "received_at": 64,
+    "language": 16,
+}
 
 
 def _check_sizes(clean: dict[str, Any], settings: ComplaintsSettings) -> None:
@@ -119,21 +163,25 @@ def _received_at(value: Any, now: datetime, settings: ComplaintsSettings) -> dat
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise TransitionRefused("valid-value",
-                                    "received_at must be an ISO date-time, e.g. 2026-03-02T09:30") from None
+            raise TransitionRefused(
+                "valid-value", "received_at must be an ISO date-time, e.g. 2026-03-02T09:30"
+            ) from None
     received = utc(value) if value else now
     if received > now:
         raise TransitionRefused("valid-value", "received_at cannot be in the future")
     oldest = now - timedelta(days=settings.limits.intake_max_age_days)
     if received < oldest:
         raise TransitionRefused(
-            "valid-value", f"received_at is more than {settings.limits.intake_max_age_days} days ago (the oldest "
-            f"accepted is {oldest:%Y-%m-%d %H:%M} UTC; see limits.intake_max_age_days)")
+            "valid-value",
+            f"received_at is more than {settings.limits.intake_max_age_days} days ago (the oldest "
+            f"accepted is {oldest:%Y-%m-%d %H:%M} UTC; see limits.intake_max_age_days)",
+        )
     return received
 
 
-def open_manual(engine: Engine, settings: ComplaintsSettings, values: dict[str, Any], *, actor: str,
-                now: datetime | None = None) -> str:
+def open_manual(
+    engine: Engine, settings: ComplaintsSettings, values: dict[str, Any], *, actor: str, now: datetime | None = None
+) -> str:
     """Open a record for a complaint that arrived by another channel (e-mail, phone, letter...); returns its ref."""
     now = utc(now) or now_utc()
     clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items() if k in MANUAL_FIELDS}
@@ -145,16 +193,19 @@ def open_manual(engine: Engine, settings: ComplaintsSettings, values: dict[str, 
         if not clean.get(name):
             raise TransitionRefused("required-field", f"manual intake needs {name}")
     if clean["channel"] not in settings.manual_channels:
-        raise TransitionRefused("valid-value",
-                                f"channel must be one of {', '.join(settings.manual_channels)}, not {clean['channel']!r}")
+        raise TransitionRefused(
+            "valid-value", f"channel must be one of {', '.join(settings.manual_channels)}, not {clean['channel']!r}"
+        )
     if clean.get("category") and clean["category"] not in settings.categories:
         raise TransitionRefused("valid-value", f"category must be one of {', '.join(settings.categories)}")
     _check_sizes(clean, settings)
     clean["received_at"] = _received_at(clean.get("received_at"), now, settings)
     clean["language"] = str(clean.get("language") or "und").lower()
     if clean["language"] not in LANGUAGES:
-        raise TransitionRefused("valid-value", f"language must be an ISO 639-1 code such as en, fa or de (or und), "
-                                           f"not {clean['language'][:20]!r}")
+        raise TransitionRefused(
+            "valid-value",
+            f"language must be an ISO 639-1 code such as en, fa or de (or und), not {clean['language'][:20]!r}",
+        )
     clean["origin"] = "manual"
     with engine.begin() as conn:
         record = create_record(conn, settings, clean, actor=actor, now=now, note="manual intake")

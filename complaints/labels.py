@@ -21,18 +21,35 @@ from earful_complaints.clock import iso, utc
 from earful_complaints.spreadsheet import SafeCsvWriter
 from earful_complaints.tables import complaint_mentions, complaints
 
-COLUMNS = ("text", "label", "lang", "mention_id", "ref", "labeled_by", "labeled_at", "reason", "source_kind",
-           "topic", "model", "model_version", "model_probability")
+COLUMNS = (
+    "text",
+    "label",
+    "lang",
+    "mention_id",
+    "ref",
+    "labeled_by",
+    "labeled_at",
+    "reason",
+    "source_kind",
+    "topic",
+    "model",
+    "model_version",
+    "model_probability",
+)
 
 
 def labeled_rows(engine: Engine, *, since: datetime | None = None) -> Iterator[dict[str, Any]]:
     """One row per reviewed social-listening record (still-unreviewed records are skipped)."""
     c = complaints.c
-    query = (sa.select(complaints, complaint_mentions.c.mention_id)
-             .join(complaint_mentions, complaint_mentions.c.complaint_id == c.id, isouter=True)
-             .where(c.origin == "social_listening", sa.or_(c.status == "not_a_complaint", c.ack_at.is_not(None),
-                                                           c.status == "merged"))
-             .order_by(c.id))
+    query = (
+        sa.select(complaints, complaint_mentions.c.mention_id)
+        .join(complaint_mentions, complaint_mentions.c.complaint_id == c.id, isouter=True)
+        .where(
+            c.origin == "social_listening",
+            sa.or_(c.status == "not_a_complaint", c.ack_at.is_not(None), c.status == "merged"),
+        )
+        .order_by(c.id)
+    )
     with engine.connect() as conn:
         for r in conn.execute(query).mappings():
             rejected = r["status"] == "not_a_complaint"
@@ -43,11 +60,18 @@ def labeled_rows(engine: Engine, *, since: datetime | None = None) -> Iterator[d
             labels = snap.get("labels") or {}
             text = "\n\n".join(p for p in (snap.get("title"), snap.get("text")) if p) or r["description"]
             yield {
-                "text": text, "label": "not_complaint" if rejected else "complaint", "lang": r["language"],
-                "mention_id": r["mention_id"] or snap.get("id"), "ref": r["ref"],
-                "labeled_by": r["rejected_by"] if rejected else r["acknowledged_by"], "labeled_at": iso(labeled_at),
-                "reason": r["rejection_reason"] if rejected else None, "source_kind": snap.get("source_kind"),
-                "topic": r["topic"], "model": labels.get("model"), "model_version": labels.get("model_version"),
+                "text": text,
+                "label": "not_complaint" if rejected else "complaint",
+                "lang": r["language"],
+                "mention_id": r["mention_id"] or snap.get("id"),
+                "ref": r["ref"],
+                "labeled_by": r["rejected_by"] if rejected else r["acknowledged_by"],
+                "labeled_at": iso(labeled_at),
+                "reason": r["rejection_reason"] if rejected else None,
+                "source_kind": snap.get("source_kind"),
+                "topic": r["topic"],
+                "model": labels.get("model"),
+                "model_version": labels.get("model_version"),
                 "model_probability": r["complaint_probability"],
             }
 

@@ -14,8 +14,14 @@ from importlib.resources import files
 from earful_complaints.errors import ComplaintError
 
 SERVICE_WORDS = ("earful", "complaint", "complaints")
-_RUNS = ("abcdefghijklmnopqrstuvwxyz", "0123456789", "qwertyuiopasdfghjklzxcvbnm", "azertyuiopqsdfghjklmwxcvbn",
-         "qwertzuiopasdfghjklyxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p")
+_RUNS = (
+    "abcdefghijklmnopqrstuvwxyz",
+    "0123456789",
+    "qwertyuiopasdfghjklzxcvbnm",
+    "azertyuiopqsdfghjklmwxcvbn",
+    "qwertzuiopasdfghjklyxcvbnm",
+    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
+)
 
 
 class WeakPassword(ComplaintError):
@@ -41,8 +47,9 @@ def _is_run(text: str) -> bool:
     return any(text in run or text in run[::-1] or text in run * 2 for run in _RUNS)
 
 
-def check_password(password: str, *, username: str = "", min_length: int, max_length: int = 256,
-                   common: frozenset[str] | None = None) -> None:
+def check_password(
+    password: str, *, username: str = "", min_length: int, max_length: int = 256, common: frozenset[str] | None = None
+) -> None:
     """Raise WeakPassword naming the rule when `password` does not meet the policy."""
     if len(password) < min_length:
         raise WeakPassword(f"passwords need at least {min_length} characters (a few words make a good one)")

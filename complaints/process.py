@@ -15,8 +15,17 @@ from earful_complaints.config import SEVERITIES, ComplaintsSettings
 from earful_complaints.errors import TransitionRefused
 
 STATES = (
-    "received", "acknowledged", "assessed", "investigating", "decided", "communicated", "closed",
-    "not_a_complaint", "merged", "escalated_external", "reopened",
+    "received",
+    "acknowledged",
+    "assessed",
+    "investigating",
+    "decided",
+    "communicated",
+    "closed",
+    "not_a_complaint",
+    "merged",
+    "escalated_external",
+    "reopened",
 )
 # States in which nothing is owed to the complainant any more.
 FINISHED_STATES = frozenset({"closed", "not_a_complaint", "merged"})
@@ -50,58 +59,121 @@ class Action:
     needs_one_of: tuple[str, ...] = ()  # at least one of these fields must be given
 
 
-ACTIONS: dict[str, Action] = {a.name: a for a in (
-    Action("acknowledge", "Acknowledge (confirm it is a complaint)", frozenset({"received"}), "acknowledged", (
-        FieldSpec("ack_channel", "Acknowledged via", "select", True, "response_channel"),
-        FieldSpec("ack_text", "Acknowledgement sent", "textarea", True),
-        FieldSpec("owner", "Owner (default: you)", "select", choices="staff"),
-    )),
-    Action("reject", "Not a complaint", frozenset({"received", "acknowledged", "assessed"}), "not_a_complaint", (
-        FieldSpec("rejection_reason", "Justification", "textarea", True),
-    )),
-    Action("assess", "Initial assessment", frozenset({"acknowledged"}), "assessed", (
-        FieldSpec("severity", "Severity", "select", True, "severity"),
-        FieldSpec("impact", "Impact", "select", True, "level"),
-        FieldSpec("complexity", "Complexity", "select", True, "level"),
-        FieldSpec("urgency", "Urgency", "select", True, "level"),
-        FieldSpec("safety", "Safety issue", "bool"),
-        FieldSpec("category", "Category", "select", True, "category"),
-        FieldSpec("product_service", "Product or service"),
-    )),
-    Action("assign", "Assign investigator", frozenset({"assessed", "investigating", "reopened"}), "investigating", (
-        FieldSpec("investigator", "Investigator", "select", True, "staff"),
-        FieldSpec("owner", "Owner", "select", choices="staff"),
-    )),
-    Action("investigate", "Record findings", frozenset({"investigating"}), None, (
-        FieldSpec("investigation_notes", "Investigation notes", "textarea"),
-        FieldSpec("root_cause", "Root cause"),
-        FieldSpec("evidence", "Evidence", "textarea"),
-    ), needs_one_of=("investigation_notes", "root_cause", "evidence")),
-    Action("decide", "Decide", frozenset({"investigating"}), "decided", (
-        FieldSpec("decision", "Decision", "textarea", True),
-        FieldSpec("resolution", "Resolution (remedy offered)", "textarea", True),
-        FieldSpec("root_cause", "Root cause"),
-        FieldSpec("corrective_action_ref", "Corrective action reference (ISO 9001 10.2)"),
-    )),
-    Action("communicate", "Communicate the decision", frozenset({"decided"}), "communicated", (
-        FieldSpec("communicated_channel", "Communicated via", "select", True, "response_channel"),
-        FieldSpec("communication_text", "What was communicated", "textarea", True),
-    )),
-    Action("escalate", "Escalate to an external body", frozenset({"decided", "communicated"}), "escalated_external", (
-        FieldSpec("external_dispute_ref", "External dispute reference", required=True),
-    )),
-    Action("close", "Close", frozenset({"communicated", "escalated_external"}), "closed", (
-        FieldSpec("closure_reason", "Closure reason", "textarea", True),
-        FieldSpec("complainant_accepted", "Complainant accepted the outcome", "tristate"),
-        FieldSpec("external_dispute_ref", "External dispute reference"),
-    )),
-    Action("merge", "Merge into another record", frozenset({"received", "acknowledged", "assessed", "investigating"}),
-           "merged", (FieldSpec("merged_into", "Merge into (reference)", required=True),)),
-    Action("reopen", "Reopen", frozenset({"closed"}), "reopened", (
-        FieldSpec("reopen_reason", "Why it is reopened", "textarea", True),
-    )),
-    Action("note", "Add a note", _ALL, None, (FieldSpec("note", "Note", "textarea", True),)),
-)}
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action(
+            "acknowledge",
+            "Acknowledge (confirm it is a complaint)",
+            frozenset({"received"}),
+            "acknowledged",
+            (
+                FieldSpec("ack_channel", "Acknowledged via", "select", True, "response_channel"),
+                FieldSpec("ack_text", "Acknowledgement sent", "textarea", True),
+                FieldSpec("owner", "Owner (default: you)", "select", choices="staff"),
+            ),
+        ),
+        Action(
+            "reject",
+            "Not a complaint",
+            frozenset({"received", "acknowledged", "assessed"}),
+            "not_a_complaint",
+            (FieldSpec("rejection_reason", "Justification", "textarea", True),),
+        ),
+        Action(
+            "assess",
+            "Initial assessment",
+            frozenset({"acknowledged"}),
+            "assessed",
+            (
+                FieldSpec("severity", "Severity", "select", True, "severity"),
+                FieldSpec("impact", "Impact", "select", True, "level"),
+                FieldSpec("complexity", "Complexity", "select", True, "level"),
+                FieldSpec("urgency", "Urgency", "select", True, "level"),
+                FieldSpec("safety", "Safety issue", "bool"),
+                FieldSpec("category", "Category", "select", True, "category"),
+                FieldSpec("product_service", "Product or service"),
+            ),
+        ),
+        Action(
+            "assign",
+            "Assign investigator",
+            frozenset({"assessed", "investigating", "reopened"}),
+            "investigating",
+            (
+                FieldSpec("investigator", "Investigator", "select", True, "staff"),
+                FieldSpec("owner", "Owner", "select", choices="staff"),
+            ),
+        ),
+        Action(
+            "investigate",
+            "Record findings",
+            frozenset({"investigating"}),
+            None,
+            (
+                FieldSpec("investigation_notes", "Investigation notes", "textarea"),
+                FieldSpec("root_cause", "Root cause"),
+                FieldSpec("evidence", "Evidence", "textarea"),
+            ),
+            needs_one_of=("investigation_notes", "root_cause", "evidence"),
+        ),
+        Action(
+            "decide",
+            "Decide",
+            frozenset({"investigating"}),
+            "decided",
+            (
+                FieldSpec("decision", "Decision", "textarea", True),
+                FieldSpec("resolution", "Resolution (remedy offered)", "textarea", True),
+                FieldSpec("root_cause", "Root cause"),
+                FieldSpec("corrective_action_ref", "Corrective action reference (ISO 9001 10.2)"),
+            ),
+        ),
+        Action(
+            "communicate",
+            "Communicate the decision",
+            frozenset({"decided"}),
+            "communicated",
+            (
+                FieldSpec("communicated_channel", "Communicated via", "select", True, "response_channel"),
+                FieldSpec("communication_text", "What was communicated", "textarea", True),
+            ),
+        ),
+        Action(
+            "escalate",
+            "Escalate to an external body",
+            frozenset({"decided", "communicated"}),
+            "escalated_external",
+            (FieldSpec("external_dispute_ref", "External dispute reference", required=True),),
+        ),
+        Action(
+            "close",
+            "Close",
+            frozenset({"communicated", "escalated_external"}),
+            "closed",
+            (
+                FieldSpec("closure_reason", "Closure reason", "textarea", True),
+                FieldSpec("complainant_accepted", "Complainant accepted the outcome", "tristate"),
+                FieldSpec("external_dispute_ref", "External dispute reference"),
+            ),
+        ),
+        Action(
+            "merge",
+            "Merge into another record",
+            frozenset({"received", "acknowledged", "assessed", "investigating"}),
+            "merged",
+            (FieldSpec("merged_into", "Merge into (reference)", required=True),),
+        ),
+        Action(
+            "reopen",
+            "Reopen",
+            frozenset({"closed"}),
+            "reopened",
+            (FieldSpec("reopen_reason", "Why it is reopened", "textarea", True),),
+        ),
+        Action("note", "Add a note", _ALL, None, (FieldSpec("note", "Note", "textarea", True),)),
+    )
+}
 
 # Who did it and when, stamped by the action itself (never typed in).
 _STAMPS: dict[str, tuple[str | None, str | None]] = {
@@ -157,13 +229,17 @@ def _clean(spec: FieldSpec, raw: Any, settings: ComplaintsSettings, staff: Seque
     if spec.kind == "select" and spec.choices == "staff":
         if staff is not None and text not in staff:
             some = ", ".join(staff[:10]) + (", ..." if len(staff) > 10 else "")
-            raise TransitionRefused("registered-user", f"{spec.name} must be a registered user who may change "
-                                    f"records (such as: {some or 'none yet'}), not {text[:100]!r}")
+            raise TransitionRefused(
+                "registered-user",
+                f"{spec.name} must be a registered user who may change "
+                f"records (such as: {some or 'none yet'}), not {text[:100]!r}",
+            )
     elif spec.kind == "select":
         allowed = choices_for(spec, settings)
         if text not in allowed:
-            raise TransitionRefused("valid-value",
-                                    f"{spec.name} must be one of {', '.join(allowed)}, not {text[:100]!r}")
+            raise TransitionRefused(
+                "valid-value", f"{spec.name} must be one of {', '.join(allowed)}, not {text[:100]!r}"
+            )
     limit = settings.limits.long_text_chars if spec.kind == "textarea" else settings.limits.short_text_chars
     if len(text) > limit:
         raise TransitionRefused("field-size", f"{spec.name} is longer than {limit} characters ({len(text)})")
@@ -240,7 +316,9 @@ def _guards(action: str, record: Mapping[str, Any], changes: Mapping[str, Any], 
         if not (changes.get("root_cause") or record.get("root_cause")):
             raise TransitionRefused("root-cause-recorded", "a decision needs the root cause (give root_cause)")
     if action == "close" and not record.get("communicated_at"):
-        raise TransitionRefused("close-needs-communication",
-                                "a record cannot be closed before the decision was communicated to the complainant")
+        raise TransitionRefused(
+            "close-needs-communication",
+            "a record cannot be closed before the decision was communicated to the complainant",
+        )
     if action == "merge" and changes.get("merged_into") == record.get("ref"):
         raise TransitionRefused("merge-target", "a record cannot be merged into itself")

@@ -24,7 +24,11 @@ from earful_complaints.errors import RecordNotFound, StaleRecord, TransitionRefu
 from earful_complaints.process import plan
 from earful_complaints.users import staff_names
 from earful_complaints.tables import (
-    complaint_alerts, complaint_events, complaint_mentions, complaint_ref_counters, complaints,
+    complaint_alerts,
+    complaint_events,
+    complaint_mentions,
+    complaint_ref_counters,
+    complaints,
 )
 
 SYSTEM_ACTOR = "system"
@@ -55,13 +59,30 @@ def create_record(
     values: dict[str, Any] = {column.name: None for column in complaints.columns if column.name != "id"}
     values.update({k: v for k, v in fields.items() if k in values})
     values.update(
-        ref=_next_ref(conn, settings.reference_prefix, received_at.year), version=1, status="received",
-        received_at=received_at, due_ack=due_ack, due_response=due_response, reopen_count=0,
-        created_at=utc(now), updated_at=utc(now),
+        ref=_next_ref(conn, settings.reference_prefix, received_at.year),
+        version=1,
+        status="received",
+        received_at=received_at,
+        due_ack=due_ack,
+        due_response=due_response,
+        reopen_count=0,
+        created_at=utc(now),
+        updated_at=utc(now),
     )
     complaint_id = conn.execute(sa.insert(complaints).values(**values).returning(complaints.c.id)).scalar_one()
-    append_event(conn, complaint_id=complaint_id, ref=values["ref"], at=now, actor=actor, action="receive",
-                 from_state=None, to_state="received", before={}, after=values, note=note)
+    append_event(
+        conn,
+        complaint_id=complaint_id,
+        ref=values["ref"],
+        at=now,
+        actor=actor,
+        action="receive",
+        from_state=None,
+        to_state="received",
+        before={},
+        after=values,
+        note=note,
+    )
     return {"id": complaint_id, **values}
 
 
@@ -72,8 +93,16 @@ def _load(conn: Connection, ref: str) -> dict[str, Any]:
     return dict(row)
 
 
-def _write(conn: Connection, record: dict[str, Any], changes: dict[str, Any], *, actor: str, action: str,
-           now: datetime, note: str | None) -> dict[str, Any]:
+def _write(
+    conn: Connection,
+    record: dict[str, Any],
+    changes: dict[str, Any],
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    note: str | None,
+) -> dict[str, Any]:
     """Update the record if its version is still the one read, and log the event; StaleRecord otherwise."""
     if changes:
         changes = {**changes, "version": record["version"] + 1, "updated_at": utc(now)}
@@ -89,9 +118,19 @@ def _write(conn: Connection, record: dict[str, Any], changes: dict[str, Any], *,
                 f"{record['version']}); nothing was saved: reload the record and try again"
             )
     before = {k: record.get(k) for k in changes}
-    append_event(conn, complaint_id=record["id"], ref=record["ref"], at=now, actor=actor, action=action,
-                 from_state=record["status"], to_state=changes.get("status", record["status"]),
-                 before=before, after=changes, note=note)
+    append_event(
+        conn,
+        complaint_id=record["id"],
+        ref=record["ref"],
+        at=now,
+        actor=actor,
+        action=action,
+        from_state=record["status"],
+        to_state=changes.get("status", record["status"]),
+        before=before,
+        after=changes,
+        note=note,
+    )
     return {**record, **changes}
 
 
@@ -119,13 +158,13 @@ def apply_action(
                 f"{ref} was changed by someone else meanwhile (now version {record['version']}, you edited version "
                 f"{expected_version}); nothing was saved: reload the record and try again"
             )
-        changes, note = plan(action, record, values, actor=actor, now=now, settings=settings,
-                             staff=staff_names(conn))
+        changes, note = plan(action, record, values, actor=actor, now=now, settings=settings, staff=staff_names(conn))
         _four_eyes(conn, record, action, actor)
         _within_record_size(conn, record, changes, note, settings)
         if action == "merge":
-            target = conn.execute(sa.select(complaints.c.status).where(complaints.c.ref == changes["merged_into"])
-                                  ).scalar()
+            target = conn.execute(
+                sa.select(complaints.c.status).where(complaints.c.ref == changes["merged_into"])
+            ).scalar()
             if target is None:
                 raise TransitionRefused("merge-target", f"no record {changes['merged_into']!r} to merge into")
             if target in ("merged", "not_a_complaint"):
@@ -134,8 +173,9 @@ def apply_action(
             _, changes["due_response"] = due_dates(record["received_at"], changes["severity"], settings)
         if action == "reopen":
             target = settings.targets[record["severity"] or settings.intake_severity]
-            changes.update(due_response=add_hours(now, target.respond_hours, settings.business_hours),
-                           response_overdue_at=None)
+            changes.update(
+                due_response=add_hours(now, target.respond_hours, settings.business_hours), response_overdue_at=None
+            )
         return _write(conn, record, changes, actor=actor, action=action, now=now, note=note)
 
 
@@ -146,16 +186,24 @@ def _four_eyes(conn: Connection, record: dict[str, Any], action: str, actor: str
         raise TransitionRefused(
             "findings-by-investigator",
             f"only the assigned investigator ({record.get('investigator') or 'none'}) may record findings; "
-            "assign the investigation first")
+            "assign the investigation first",
+        )
     if action == "decide":
-        investigated = conn.execute(sa.select(complaint_events.c.seq).where(
-            complaint_events.c.complaint_id == record["id"], complaint_events.c.action == "investigate",
-            complaint_events.c.actor == actor).limit(1)).first()
+        investigated = conn.execute(
+            sa.select(complaint_events.c.seq)
+            .where(
+                complaint_events.c.complaint_id == record["id"],
+                complaint_events.c.action == "investigate",
+                complaint_events.c.actor == actor,
+            )
+            .limit(1)
+        ).first()
         if investigated is not None:
             raise TransitionRefused(
                 "decider-not-investigator",
                 f"{actor} recorded investigation findings on {record['ref']} (event {investigated.seq}) and so may "
-                "not decide it; ask another person to decide")
+                "not decide it; ask another person to decide",
+            )
 
 
 def _text_size(value: Any) -> int:
@@ -164,18 +212,24 @@ def _text_size(value: Any) -> int:
     return len(value) if isinstance(value, str) else len(json.dumps(value, default=str, ensure_ascii=False))
 
 
-def _within_record_size(conn: Connection, record: dict[str, Any], changes: dict[str, Any], note: str | None,
-                        settings: ComplaintsSettings) -> None:
+def _within_record_size(
+    conn: Connection, record: dict[str, Any], changes: dict[str, Any], note: str | None, settings: ComplaintsSettings
+) -> None:
     """Refuse a change that would take the text written to one record (events and notes) over the limit."""
     limit = settings.limits.record_chars
-    rows = conn.execute(sa.select(complaint_events.c.note, complaint_events.c.after)
-                        .where(complaint_events.c.complaint_id == record["id"])).all()
+    rows = conn.execute(
+        sa.select(complaint_events.c.note, complaint_events.c.after).where(
+            complaint_events.c.complaint_id == record["id"]
+        )
+    ).all()
     used = sum(_text_size(r.note) + _text_size(r.after) for r in rows)
     adding = _text_size(note) + sum(_text_size(v) for v in changes.values())
     if used + adding > limit:
         raise TransitionRefused(
-            "record-size", f"{record['ref']} already holds {used} characters of text; adding {adding} would pass the "
-            f"limit of {limit} (limits.record_chars): attach long material elsewhere and note where it is")
+            "record-size",
+            f"{record['ref']} already holds {used} characters of text; adding {adding} would pass the "
+            f"limit of {limit} (limits.record_chars): attach long material elsewhere and note where it is",
+        )
 
 
 def record_deadline_missed(engine: Engine, ref: str, which: str, *, now: datetime, alert_id: str | None) -> bool:
@@ -187,8 +241,15 @@ def record_deadline_missed(engine: Engine, ref: str, which: str, *, now: datetim
             return False
         due = record["due_ack"] if which == "acknowledge" else record["due_response"]
         try:
-            _write(conn, record, {column: utc(now)}, actor=SYSTEM_ACTOR, action="deadline_missed", now=now,
-                   note=f"{which} deadline {utc(due).isoformat()} missed" + (f"; alert {alert_id}" if alert_id else ""))
+            _write(
+                conn,
+                record,
+                {column: utc(now)},
+                actor=SYSTEM_ACTOR,
+                action="deadline_missed",
+                now=now,
+                note=f"{which} deadline {utc(due).isoformat()} missed" + (f"; alert {alert_id}" if alert_id else ""),
+            )
         except StaleRecord:
             return False  # someone acted on it meanwhile; the next check looks again
         if alert_id:
@@ -197,12 +258,16 @@ def record_deadline_missed(engine: Engine, ref: str, which: str, *, now: datetim
 
 
 def _link_alert(conn: Connection, complaint_id: int, alert_id: str, rule: str | None, now: datetime) -> bool:
-    exists = conn.execute(sa.select(complaint_alerts.c.alert_id).where(
-        complaint_alerts.c.complaint_id == complaint_id, complaint_alerts.c.alert_id == alert_id)).first()
+    exists = conn.execute(
+        sa.select(complaint_alerts.c.alert_id).where(
+            complaint_alerts.c.complaint_id == complaint_id, complaint_alerts.c.alert_id == alert_id
+        )
+    ).first()
     if exists:
         return False
-    conn.execute(sa.insert(complaint_alerts).values(complaint_id=complaint_id, alert_id=alert_id, rule=rule,
-                                                    linked_at=utc(now)))
+    conn.execute(
+        sa.insert(complaint_alerts).values(complaint_id=complaint_id, alert_id=alert_id, rule=rule, linked_at=utc(now))
+    )
     return True
 
 
@@ -215,9 +280,19 @@ def link_alert(engine: Engine, ref: str, alert_id: str, rule: str | None, *, now
             record = _load(conn, ref)
             if not _link_alert(conn, record["id"], alert_id, rule, now):
                 return False
-            append_event(conn, complaint_id=record["id"], ref=ref, at=now, actor=SYSTEM_ACTOR, action="link_alert",
-                         from_state=record["status"], to_state=record["status"], before={}, after={},
-                         note=f"alert {alert_id}" + (f" (rule {rule})" if rule else ""))
+            append_event(
+                conn,
+                complaint_id=record["id"],
+                ref=ref,
+                at=now,
+                actor=SYSTEM_ACTOR,
+                action="link_alert",
+                from_state=record["status"],
+                to_state=record["status"],
+                before={},
+                after={},
+                note=f"alert {alert_id}" + (f" (rule {rule})" if rule else ""),
+            )
     except IntegrityError:
         return False  # the same alert was linked concurrently
     return True
@@ -235,19 +310,30 @@ def get_record(engine: Engine, ref: str) -> dict[str, Any]:
 def get_events(engine: Engine, ref: str) -> list[dict[str, Any]]:
     """The event history of one record, oldest first."""
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(
-            sa.select(complaint_events).where(complaint_events.c.ref == ref).order_by(complaint_events.c.seq)
-        ).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                sa.select(complaint_events).where(complaint_events.c.ref == ref).order_by(complaint_events.c.seq)
+            ).mappings()
+        ]
 
 
 def get_links(engine: Engine, complaint_id: int) -> tuple[list[str], list[dict[str, Any]]]:
     """(mention ids, alerts) linked to a record."""
     with engine.connect() as conn:
-        mentions = list(conn.execute(sa.select(complaint_mentions.c.mention_id)
-                                     .where(complaint_mentions.c.complaint_id == complaint_id)).scalars())
-        alerts = [dict(r) for r in conn.execute(sa.select(complaint_alerts)
-                                                .where(complaint_alerts.c.complaint_id == complaint_id)
-                                                .order_by(complaint_alerts.c.linked_at)).mappings()]
+        mentions = list(
+            conn.execute(
+                sa.select(complaint_mentions.c.mention_id).where(complaint_mentions.c.complaint_id == complaint_id)
+            ).scalars()
+        )
+        alerts = [
+            dict(r)
+            for r in conn.execute(
+                sa.select(complaint_alerts)
+                .where(complaint_alerts.c.complaint_id == complaint_id)
+                .order_by(complaint_alerts.c.linked_at)
+            ).mappings()
+        ]
     return mentions, alerts
 
 
@@ -264,8 +350,9 @@ class QueueFilter:
     open_only: bool = False
 
 
-def list_records(engine: Engine, filters: QueueFilter, *, now: datetime | None = None, limit: int = 100,
-                 offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+def list_records(
+    engine: Engine, filters: QueueFilter, *, now: datetime | None = None, limit: int = 100, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
     """Records matching the filters, most urgent first (earliest response deadline), and the total count."""
     from earful_complaints.process import FINISHED_STATES
 
@@ -288,8 +375,9 @@ def list_records(engine: Engine, filters: QueueFilter, *, now: datetime | None =
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(c.due_response, c.id).limit(limit).offset(offset)).mappings().all()
-        overdue_ids = set(conn.execute(sa.select(c.id).where(overdue_clause(now), c.id.in_([r["id"] for r in rows]))
-                                       ).scalars())
+        overdue_ids = set(
+            conn.execute(sa.select(c.id).where(overdue_clause(now), c.id.in_([r["id"] for r in rows]))).scalars()
+        )
     return [{**dict(r), "overdue": r["id"] in overdue_ids} for r in rows], total
 
 

@@ -102,13 +102,15 @@ def _timing(step: str, rows: list[dict[str, Any]], done_col: str, due_col: str |
     timing = Timing(step, done=len(durations))
     if durations:
         timing.median_hours = statistics.median(durations)
-        timing.p90_hours = statistics.quantiles(durations, n=10, method="inclusive")[-1] if len(durations) > 1 \
-            else durations[0]
+        timing.p90_hours = (
+            statistics.quantiles(durations, n=10, method="inclusive")[-1] if len(durations) > 1 else durations[0]
+        )
     if due_col:
         timing.within_target = sum(1 for r in rows if r[done_col] is not None and utc(r[done_col]) <= utc(r[due_col]))
         skip = {"not_a_complaint", "merged"}
-        timing.late_pending = sum(1 for r in rows if r[done_col] is None and r["status"] not in skip
-                                  and utc(r[due_col]) < now)
+        timing.late_pending = sum(
+            1 for r in rows if r[done_col] is None and r["status"] not in skip and utc(r[due_col]) < now
+        )
     return timing
 
 
@@ -116,16 +118,23 @@ def _count(rows: list[dict[str, Any]], column: str) -> list[tuple[str, int]]:
     return Counter((r[column] or "(none)") for r in rows).most_common()
 
 
-def build_report(engine: Engine, settings: ComplaintsSettings, start: datetime, end: datetime,
-                 *, now: datetime | None = None) -> Report:
+def build_report(
+    engine: Engine, settings: ComplaintsSettings, start: datetime, end: datetime, *, now: datetime | None = None
+) -> Report:
     """The report over the records received in [start, end)."""
     now = utc(now) or datetime.now(UTC)
     with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(
-            sa.select(complaints).where(complaints.c.received_at >= start, complaints.c.received_at < end)
-        ).mappings()]
-        closed_rows = list(conn.execute(sa.select(complaints.c.closed_at).where(
-            complaints.c.closed_at >= start, complaints.c.closed_at < end)).scalars())
+        rows = [
+            dict(r)
+            for r in conn.execute(
+                sa.select(complaints).where(complaints.c.received_at >= start, complaints.c.received_at < end)
+            ).mappings()
+        ]
+        closed_rows = list(
+            conn.execute(
+                sa.select(complaints.c.closed_at).where(complaints.c.closed_at >= start, complaints.c.closed_at < end)
+            ).scalars()
+        )
     rep = Report(start=start, end=end, total=len(rows))
     for column in ("category", "channel", "severity", "language", "status", "origin", "topic"):
         rep.by[column] = _count(rows, column)
@@ -138,14 +147,15 @@ def build_report(engine: Engine, settings: ComplaintsSettings, start: datetime, 
     rep.closed_once = sum(1 for r in rows if r["closed_at"] is not None or r["reopen_count"])
     rep.reopened = sum(1 for r in rows if r["reopen_count"])
     closed = [r for r in rows if r["status"] == "closed"]
-    rep.accepted = {"yes": sum(1 for r in closed if r["complainant_accepted"] is True),
-                    "no": sum(1 for r in closed if r["complainant_accepted"] is False),
-                    "unknown": sum(1 for r in closed if r["complainant_accepted"] is None)}
+    rep.accepted = {
+        "yes": sum(1 for r in closed if r["complainant_accepted"] is True),
+        "no": sum(1 for r in closed if r["complainant_accepted"] is False),
+        "unknown": sum(1 for r in closed if r["complainant_accepted"] is None),
+    }
     listening = [r for r in rows if r["origin"] == "social_listening"]
     rep.rejected_from_listening = sum(1 for r in listening if r["status"] == "not_a_complaint")
     rep.confirmed_from_listening = sum(1 for r in listening if r["ack_at"] is not None)
-    rep.missed_deadlines = sum((r["ack_overdue_at"] is not None) + (r["response_overdue_at"] is not None)
-                               for r in rows)
+    rep.missed_deadlines = sum((r["ack_overdue_at"] is not None) + (r["response_overdue_at"] is not None) for r in rows)
     causes: Counter[str] = Counter()
     shown: dict[str, str] = {}
     for r in rows:
@@ -158,8 +168,9 @@ def build_report(engine: Engine, settings: ComplaintsSettings, start: datetime, 
     return rep
 
 
-def _trend(rows: list[dict[str, Any]], closed_at: list[datetime], start: datetime, end: datetime
-           ) -> tuple[str, list[tuple[date, int, int]]]:
+def _trend(
+    rows: list[dict[str, Any]], closed_at: list[datetime], start: datetime, end: datetime
+) -> tuple[str, list[tuple[date, int, int]]]:
     days = (end - start).days
     unit = "day" if days <= 45 else "week" if days <= 366 else "month"
 
@@ -174,7 +185,11 @@ def _trend(rows: list[dict[str, Any]], closed_at: list[datetime], start: datetim
     d = bucket(start.date())
     while d < end.date():
         buckets.append(d)
-        d = d + timedelta(days=1 if unit == "day" else 7) if unit != "month" else (d + timedelta(days=32)).replace(day=1)
+        d = (
+            d + timedelta(days=1 if unit == "day" else 7)
+            if unit != "month"
+            else (d + timedelta(days=32)).replace(day=1)
+        )
     received = Counter(bucket(utc(r["received_at"]).date()) for r in rows)
     closed = Counter(bucket(utc(c).date()) for c in closed_at)
     return unit, [(b, received.get(b, 0), closed.get(b, 0)) for b in buckets]
@@ -209,8 +224,10 @@ def _hbar(title: str, items: list[tuple[str, int]], width: int = 420) -> Chart:
     items = items[:12]
     top = max((n for _, n in items), default=1) or 1
     row, label_w = 22, 130
-    bars = [Bar(label_w, i * row + 4, max(1.0, (width - label_w - 40) * n / top), row - 8, label, n)
-            for i, (label, n) in enumerate(items)]
+    bars = [
+        Bar(label_w, i * row + 4, max(1.0, (width - label_w - 40) * n / top), row - 8, label, n)
+        for i, (label, n) in enumerate(items)
+    ]
     return Chart(title, width, max(row, row * len(items)) + 8, bars, "hbar")
 
 
@@ -251,8 +268,9 @@ def render_html(rep: Report) -> str:
 
     env = Environment(loader=PackageLoader("complaints", "templates"), autoescape=select_autoescape(default=True))
     css = files("complaints").joinpath("static", "style.css").read_text(encoding="utf-8")
-    return env.get_template("report_standalone.html").render(rep=rep, charts=charts(rep), css=css,
-                                                             last_day=(rep.end - timedelta(days=1)).date())
+    return env.get_template("report_standalone.html").render(
+        rep=rep, charts=charts(rep), css=css, last_day=(rep.end - timedelta(days=1)).date()
+    )
 
 
 def render_csv(rep: Report) -> str:

@@ -44,14 +44,21 @@ def open_session(engine: Engine, username: str, *, now: datetime) -> tuple[str, 
     token = secrets.token_urlsafe(32)
     session = Session(token_hash(token), username, secrets.token_urlsafe(32), utc(now), utc(now))
     with engine.begin() as conn:
-        conn.execute(sa.insert(complaint_sessions).values(
-            token_hash=session.token_hash, username=username, csrf=session.csrf, created_at=session.created_at,
-            last_seen_at=session.last_seen_at))
+        conn.execute(
+            sa.insert(complaint_sessions).values(
+                token_hash=session.token_hash,
+                username=username,
+                csrf=session.csrf,
+                created_at=session.created_at,
+                last_seen_at=session.last_seen_at,
+            )
+        )
     return token, session
 
 
-def load_session(engine: Engine, token: str | None, *, now: datetime, idle: timedelta,
-                 absolute: timedelta) -> Session | None:
+def load_session(
+    engine: Engine, token: str | None, *, now: datetime, idle: timedelta, absolute: timedelta
+) -> Session | None:
     """The live session of this token, or None (unknown, ended, idle too long or too old: then it is removed)."""
     if not token or len(token) > 200:
         return None
@@ -67,8 +74,9 @@ def load_session(engine: Engine, token: str | None, *, now: datetime, idle: time
         return None
     if now - seen >= _TOUCH_EVERY:
         with engine.begin() as conn:
-            conn.execute(sa.update(complaint_sessions).where(complaint_sessions.c.token_hash == key)
-                         .values(last_seen_at=now))
+            conn.execute(
+                sa.update(complaint_sessions).where(complaint_sessions.c.token_hash == key).values(last_seen_at=now)
+            )
         seen = now
     return Session(key, row.username, row.csrf, created, seen)
 
@@ -89,6 +97,10 @@ def purge_expired(engine: Engine, *, now: datetime, idle: timedelta, absolute: t
     """Remove sessions past either timeout (they are refused anyway; this keeps the table small)."""
     now = utc(now)
     with engine.begin() as conn:
-        return conn.execute(sa.delete(complaint_sessions).where(sa.or_(
-            complaint_sessions.c.last_seen_at <= now - idle, complaint_sessions.c.created_at <= now - absolute))
+        return conn.execute(
+            sa.delete(complaint_sessions).where(
+                sa.or_(
+                    complaint_sessions.c.last_seen_at <= now - idle, complaint_sessions.c.created_at <= now - absolute
+                )
+            )
         ).rowcount

@@ -72,8 +72,11 @@ class PasswordVerifier:
         if self.hasher.check_needs_rehash(stored):
             # New hash parameters for the same password: not a password change, so sessions stay.
             with engine.begin() as conn:
-                conn.execute(sa.update(complaint_users).where(complaint_users.c.username == username)
-                             .values(password_hash=self.hasher.hash(password)))
+                conn.execute(
+                    sa.update(complaint_users)
+                    .where(complaint_users.c.username == username)
+                    .values(password_hash=self.hasher.hash(password))
+                )
         return User(row.username, row.role, True)
 
 
@@ -82,28 +85,47 @@ def _check_role(role: str) -> None:
         raise ComplaintError(f"role must be one of {', '.join(ROLES)}")
 
 
-def add_user(engine: Engine, username: str, password: str, role: str, *, limits: LimitSettings | None = None,
-             now: datetime | None = None, hasher: PasswordHasher | None = None) -> User:
+def add_user(
+    engine: Engine,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    limits: LimitSettings | None = None,
+    now: datetime | None = None,
+    hasher: PasswordHasher | None = None,
+) -> User:
     """Create a user (ComplaintError if the name is taken or invalid, or the password too weak)."""
     if not _USERNAME.match(username):
         raise ComplaintError("user names are 2-64 characters: lower-case letters, digits, '.', '_' or '-'")
     _check_role(role)
     limits = limits or LimitSettings()
-    check_password(password, username=username, min_length=limits.password_min_length,
-                   max_length=limits.password_max_length)
+    check_password(
+        password, username=username, min_length=limits.password_min_length, max_length=limits.password_max_length
+    )
     now = now or now_utc()
     password_hash = (hasher or PasswordHasher()).hash(password)
     with engine.begin() as conn:
         if conn.execute(sa.select(complaint_users.c.username).where(complaint_users.c.username == username)).first():
             raise ComplaintError(f"user {username!r} exists already")
-        conn.execute(sa.insert(complaint_users).values(
-            username=username, password_hash=password_hash, role=role, active=True, created_at=now, updated_at=now))
+        conn.execute(
+            sa.insert(complaint_users).values(
+                username=username, password_hash=password_hash, role=role, active=True, created_at=now, updated_at=now
+            )
+        )
     return User(username, role, True)
 
 
-def set_user(engine: Engine, username: str, *, limits: LimitSettings | None = None, role: str | None = None,
-             active: bool | None = None, password: str | None = None,
-             hasher: PasswordHasher | None = None) -> User:
+def set_user(
+    engine: Engine,
+    username: str,
+    *,
+    limits: LimitSettings | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+    hasher: PasswordHasher | None = None,
+) -> User:
     """Change a user's role, active flag or password; any real change ends all of the user's sessions."""
     current = get_user(engine, username)
     if current is None:
@@ -116,14 +138,22 @@ def set_user(engine: Engine, username: str, *, limits: LimitSettings | None = No
         values["active"] = active
     if password is not None:
         limits = limits or LimitSettings()
-        check_password(password, username=username, min_length=limits.password_min_length,
-                       max_length=limits.password_max_length)
+        check_password(
+            password, username=username, min_length=limits.password_min_length, max_length=limits.password_max_length
+        )
         values["password_hash"] = (hasher or PasswordHasher()).hash(password)
-    changed = password is not None or (role is not None and role != current.role) or (
-        active is not None and active != current.active)
+    changed = (
+        password is not None
+        or (role is not None and role != current.role)
+        or (active is not None and active != current.active)
+    )
     with engine.begin() as conn:
-        if conn.execute(sa.update(complaint_users).where(complaint_users.c.username == username)
-                        .values(**values)).rowcount != 1:
+        if (
+            conn.execute(
+                sa.update(complaint_users).where(complaint_users.c.username == username).values(**values)
+            ).rowcount
+            != 1
+        ):
             raise ComplaintError(f"no user {username!r}")
         if changed:
             end_sessions_of(conn, username)
@@ -148,9 +178,11 @@ def list_users(engine: Engine) -> list[User]:
 
 def staff_names(bind: Engine | Connection) -> tuple[str, ...]:
     """The active users who may change records: the people owners, investigators and deciders are chosen from."""
-    query = (sa.select(complaint_users.c.username)
-             .where(complaint_users.c.active == sa.true(), complaint_users.c.role.in_(sorted(WRITE_ROLES)))
-             .order_by(complaint_users.c.username))
+    query = (
+        sa.select(complaint_users.c.username)
+        .where(complaint_users.c.active == sa.true(), complaint_users.c.role.in_(sorted(WRITE_ROLES)))
+        .order_by(complaint_users.c.username)
+    )
     if isinstance(bind, Connection):
         return tuple(bind.execute(query).scalars())
     with bind.connect() as conn:

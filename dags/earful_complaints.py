@@ -21,8 +21,16 @@ DEFAULT_ARGS = task_defaults(timedelta(minutes=1), timedelta(minutes=15), timede
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 
-@dag(dag_id="earful_complaint_deadlines", schedule="@hourly", start_date=START, catchup=False, max_active_runs=1,
-     default_args=DEFAULT_ARGS, tags=["earful", "complaints"], doc_md=__doc__)
+@dag(
+    dag_id="earful_complaint_deadlines",
+    schedule="@hourly",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["earful", "complaints"],
+    doc_md=__doc__,
+)
 def earful_complaint_deadlines() -> None:
     @task(multiple_outputs=False)
     def check_deadlines() -> dict:
@@ -36,9 +44,16 @@ def earful_complaint_deadlines() -> None:
     check_deadlines()
 
 
-@dag(dag_id="earful_complaints_report", schedule=os.environ.get("EARFUL_REPORT_SCHEDULE", "0 6 * * 1"),
-     start_date=START, catchup=False, max_active_runs=1, default_args=DEFAULT_ARGS, tags=["earful", "complaints"],
-     doc_md=__doc__)
+@dag(
+    dag_id="earful_complaints_report",
+    schedule=os.environ.get("EARFUL_REPORT_SCHEDULE", "0 6 * * 1"),
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["earful", "complaints"],
+    doc_md=__doc__,
+)
 def earful_complaints_report() -> None:
     @task(multiple_outputs=False)
     def weekly_report() -> dict:

@@ -17,9 +17,16 @@ from earful.dag_defaults import task_defaults
 DEFAULT_ARGS = task_defaults(timedelta(minutes=2), timedelta(minutes=30), timedelta(hours=2))
 
 
-@dag(dag_id="earful_housekeeping", schedule=os.environ.get("EARFUL_HOUSEKEEPING_SCHEDULE", "30 2 * * *"),
-     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False, max_active_runs=1,
-     default_args=DEFAULT_ARGS, tags=["earful", "housekeeping"], doc_md=__doc__)
+@dag(
+    dag_id="earful_housekeeping",
+    schedule=os.environ.get("EARFUL_HOUSEKEEPING_SCHEDULE", "30 2 * * *"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["earful", "housekeeping"],
+    doc_md=__doc__,
+)
 def earful_housekeeping() -> None:
     @task(multiple_outputs=False)
     def retention() -> dict:

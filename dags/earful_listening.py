@@ -47,8 +47,13 @@ DEFAULT_ARGS = task_defaults(timedelta(seconds=30), timedelta(minutes=10), timed
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["earful"],
-    params={"mode": Param("auto", enum=["auto", "cursor", "window"],
-                          description="auto: past intervals read their window, the current one the cursor")},
+    params={
+        "mode": Param(
+            "auto",
+            enum=["auto", "cursor", "window"],
+            description="auto: past intervals read their window, the current one the cursor",
+        )
+    },
     doc_md=__doc__,
 )
 def earful_listening() -> None:
@@ -73,9 +78,14 @@ def earful_listening() -> None:
         from earful.window import run_window
 
         ctx = get_current_context()
-        window = run_window(ctx["params"].get("mode", "auto"), getattr(ctx.get("dag_run"), "run_type", None),
-                            ctx.get("data_interval_start"), ctx.get("data_interval_end"), datetime.now(UTC),
-                            length=INTERVAL)
+        window = run_window(
+            ctx["params"].get("mode", "auto"),
+            getattr(ctx.get("dag_run"), "run_type", None),
+            ctx.get("data_interval_start"),
+            ctx.get("data_interval_end"),
+            datetime.now(UTC),
+            length=INTERVAL,
+        )
         return run_source(load_task_settings(), source_id, window)
 
     @task(trigger_rule="all_done", multiple_outputs=False)

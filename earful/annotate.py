@@ -33,8 +33,9 @@ def match_topics(mention: Mention, topics: list[CompiledTopic]) -> None:
     mention.topics = [topic.name for topic in topics if topic.matches(target)]
 
 
-def annotate(mentions: list[Mention], topics: list[CompiledTopic], min_letters: int,
-             fingerprinter: Fingerprinter | None) -> None:
+def annotate(
+    mentions: list[Mention], topics: list[CompiledTopic], min_letters: int, fingerprinter: Fingerprinter | None
+) -> None:
     """Language and topics of every mention; band keys too (for those on a topic) when given a fingerprinter."""
     for mention in mentions:
         assign_language(mention, min_letters)

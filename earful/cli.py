@@ -14,8 +14,9 @@ from earful_common.errors import ReportedError
 from earful.housekeeping_cli import app as housekeeping_app
 from earful_nlp import cli as nlp_cli
 
-app = typer.Typer(help="earful: self-hosted multilingual social listening.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="earful: self-hosted multilingual social listening.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 app.add_typer(complaints_app, name="complaints")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(housekeeping_app, name="housekeeping")
@@ -49,8 +50,12 @@ def load(config: Path | None, es_url: str | None = None):  # noqa: ANN201 - retu
     return load_settings(config, overrides)
 
 
-WaitOption = Annotated[float, typer.Option(
-    "--wait", min=0, help="If another run is using the data folder, wait up to this many seconds (default: refuse).")]
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait", min=0, help="If another run is using the data folder, wait up to this many seconds (default: refuse)."
+    ),
+]
 
 
 @app.command()
@@ -74,8 +79,10 @@ def run(config: ConfigOption = None, es_url: EsUrlOption = None, wait: WaitOptio
     if summary.index_unreachable:  # stored what it fetched; the one line says why it is not searchable yet
         from earful.operational import OperationalFailure
 
-        raise OperationalFailure(f"{summary.index_unreachable}; {summary.awaiting_index} stored mentions await "
-                                 "indexing (the next run indexes them)")
+        raise OperationalFailure(
+            f"{summary.index_unreachable}; {summary.awaiting_index} stored mentions await "
+            "indexing (the next run indexes them)"
+        )
     if summary.not_durable:  # the records database could not store everything: the summary says what
         raise typer.Exit(1)
 
@@ -113,10 +120,17 @@ def stats(config: ConfigOption = None, es_url: EsUrlOption = None) -> None:
 def reindex(
     config: ConfigOption = None,
     es_url: EsUrlOption = None,
-    recreate: Annotated[bool, typer.Option("--recreate", help="Delete the indices behind the alias first and make "
-                                           "them again from the current template (a mapping change).")] = False,
-    force: Annotated[bool, typer.Option("--force", help="With --recreate: even if the index holds mentions the "
-                                        "records do not.")] = False,
+    recreate: Annotated[
+        bool,
+        typer.Option(
+            "--recreate",
+            help="Delete the indices behind the alias first and make "
+            "them again from the current template (a mapping change).",
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --recreate: even if the index holds mentions the records do not.")
+    ] = False,
 ) -> None:
     """Rebuild the index from the records database (after a mapping change or a lost index); safe to repeat."""
     from earful.reindex import print_reindex

@@ -12,17 +12,25 @@ from pydantic import BaseModel
 
 PREFIX = "EARFUL_"
 # The project's variables that are not settings (read by the DAGs, the complaints CLI, the config lookup).
-NOT_SETTINGS = frozenset({
-    "EARFUL_CONFIG", "EARFUL_COMPLAINTS_ACTOR", "EARFUL_COMPLAINTS_PASSWORD", "EARFUL_LISTENING_INTERVAL_MINUTES",
-    "EARFUL_SOURCE_CONCURRENCY", "EARFUL_TASK_RETRIES", "EARFUL_REPORT_SCHEDULE", "EARFUL_HOUSEKEEPING_SCHEDULE",
-})
+NOT_SETTINGS = frozenset(
+    {
+        "EARFUL_CONFIG",
+        "EARFUL_COMPLAINTS_ACTOR",
+        "EARFUL_COMPLAINTS_PASSWORD",
+        "EARFUL_LISTENING_INTERVAL_MINUTES",
+        "EARFUL_SOURCE_CONCURRENCY",
+        "EARFUL_TASK_RETRIES",
+        "EARFUL_REPORT_SCHEDULE",
+        "EARFUL_HOUSEKEEPING_SCHEDULE",
+    }
+)
 
 
 def setting_path(name: str) -> tuple[str, ...] | None:
     """The key path an EARFUL_ variable overrides (EARFUL_SOURCES__RSS__READ_TIMEOUT -> sources.rss.read_timeout)."""
     if not name.upper().startswith(PREFIX) or name.upper() in NOT_SETTINGS:
         return None
-    return tuple(part for part in name[len(PREFIX):].lower().split("__"))
+    return tuple(part for part in name[len(PREFIX) :].lower().split("__"))
 
 
 def _is_setting(model: type[BaseModel], path: tuple[str, ...]) -> bool:
@@ -53,10 +61,12 @@ def misspelt_variables(settings_model: type[BaseModel], environ: Mapping[str, st
         section = next((s for s in sorted(sections, key=len, reverse=True) if path[0].startswith(f"{s}_")), None)
         if section is None:
             continue  # EARFUL_SOMETHING_ELSE: not shaped like a setting (e.g. a test's own variable)
-        meant = f"{PREFIX}{section.upper()}__{path[0][len(section) + 1:].upper()}"
-        hint = (f"did you mean {meant}? (two underscores between section and key)"
-                if _is_setting(settings_model, setting_path(meant) or ()) else
-                f"sections and keys are separated by two underscores, e.g. {PREFIX}{section.upper()}__KEY")
+        meant = f"{PREFIX}{section.upper()}__{path[0][len(section) + 1 :].upper()}"
+        hint = (
+            f"did you mean {meant}? (two underscores between section and key)"
+            if _is_setting(settings_model, setting_path(meant) or ())
+            else f"sections and keys are separated by two underscores, e.g. {PREFIX}{section.upper()}__KEY"
+        )
         problems.append(f"environment variable {name} is not an earful setting; {hint}")
     return problems
 

@@ -46,8 +46,12 @@ _worker: WorkerState | None = None
 
 def fetch_pool(processes: int, topics: list[TopicSettings], min_letters: int) -> ProcessPoolExecutor:
     """A pool of `processes` fetch workers (spawned: no copy of the batch's threads, locks or connections)."""
-    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=init_worker, initargs=(os.getpid(), topics, min_letters))
+    return ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(os.getpid(), topics, min_letters),
+    )
 
 
 def init_worker(parent_pid: int, topics: list[TopicSettings], min_letters: int) -> None:

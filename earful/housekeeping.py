@@ -55,10 +55,20 @@ def _iso(moment: datetime) -> str:
 def retention_query(cutoff: datetime) -> dict[str, Any]:
     """Mentions published before `cutoff`, or fetched before it when they carry no publication time."""
     when = _iso(cutoff)
-    return {"bool": {"should": [
-        {"range": {"published_at": {"lt": when}}},
-        {"bool": {"must_not": {"exists": {"field": "published_at"}}, "filter": {"range": {"fetched_at": {"lt": when}}}}},
-    ], "minimum_should_match": 1}}
+    return {
+        "bool": {
+            "should": [
+                {"range": {"published_at": {"lt": when}}},
+                {
+                    "bool": {
+                        "must_not": {"exists": {"field": "published_at"}},
+                        "filter": {"range": {"fetched_at": {"lt": when}}},
+                    }
+                },
+            ],
+            "minimum_should_match": 1,
+        }
+    }
 
 
 def apply_retention(services: Services, now: datetime) -> RetentionReport:
@@ -104,15 +114,25 @@ def author_query(settings: Settings, source_kind: str, handle: str) -> tuple[lis
         from earful.errors import UsageError
 
         if source_kind == "bluesky" and handle.strip():
-            raise UsageError("give the Bluesky author's DID (did:plc:...), not the handle; the DID is on the "
-                             "profile (or: com.atproto.identity.resolveHandle)")
+            raise UsageError(
+                "give the Bluesky author's DID (did:plc:...), not the handle; the DID is on the "
+                "profile (or: com.atproto.identity.resolveHandle)"
+            )
         if source_kind == "mastodon" and handle.strip():
             raise UsageError("give the Mastodon author as @user@domain or as the actor URL (https://...)")
         raise UsageError("the author handle is empty")
     raw = handle.strip().lstrip("@")
-    query = {"bool": {"filter": [{"term": {"source_kind": source_kind}}], "should": [
-        *({"term": {"author_ref": ref}} for ref in refs), {"term": {"author_raw": raw}}, {"term": {"author_raw": f"@{raw}"}},
-    ], "minimum_should_match": 1}}
+    query = {
+        "bool": {
+            "filter": [{"term": {"source_kind": source_kind}}],
+            "should": [
+                *({"term": {"author_ref": ref}} for ref in refs),
+                {"term": {"author_raw": raw}},
+                {"term": {"author_raw": f"@{raw}"}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
     return refs, query
 
 
@@ -122,9 +142,14 @@ def _matching_ids(services: Services, query: dict[str, Any], page: int = 1000) -
     after: list[Any] | None = None
     while True:
         extra = {"search_after": after} if after else {}
-        resp = services.es.search(index=services.alias, query=query, source=False, size=page,
-                                  sort=[{"fetched_at": "asc"}, {"native_id": "asc"}, {"source": "asc"}],
-                                  **extra)
+        resp = services.es.search(
+            index=services.alias,
+            query=query,
+            source=False,
+            size=page,
+            sort=[{"fetched_at": "asc"}, {"native_id": "asc"}, {"source": "asc"}],
+            **extra,
+        )
         hits = resp["hits"]["hits"]
         ids.extend(hit["_id"] for hit in hits)
         if len(hits) < page:
@@ -150,9 +175,11 @@ def erase_author(services: Services, source_kind: str, handle: str) -> ErasureRe
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
             report.bands_deleted += conn.execute(
-                sa.delete(near_dup_bands).where(near_dup_bands.c.mention_id.in_(part))).rowcount
-        report.complaint_refs = sorted(conn.execute(
-            sa.select(complaints.c.ref).where(complaints.c.complainant_ref.in_(refs))).scalars())
+                sa.delete(near_dup_bands).where(near_dup_bands.c.mention_id.in_(part))
+            ).rowcount
+        report.complaint_refs = sorted(
+            conn.execute(sa.select(complaints.c.ref).where(complaints.c.complainant_ref.in_(refs))).scalars()
+        )
     return report
 
 
@@ -173,8 +200,11 @@ def rollover_index(services: Services) -> dict[str, Any]:
 def rollover_conditions(settings: Settings) -> dict[str, Any]:
     """The configured rollover conditions in Elasticsearch's terms."""
     rollover = settings.housekeeping.rollover
-    pairs = (("max_age", rollover.max_age), ("max_primary_shard_size", rollover.max_primary_shard_size),
-             ("max_docs", rollover.max_docs))
+    pairs = (
+        ("max_age", rollover.max_age),
+        ("max_primary_shard_size", rollover.max_primary_shard_size),
+        ("max_docs", rollover.max_docs),
+    )
     return {key: value for key, value in pairs if value is not None}
 
 

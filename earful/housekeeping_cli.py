@@ -15,7 +15,9 @@ Config = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="YAML configuration file (default: config/earful.yaml or $EARFUL_CONFIG)."),
 ]
-EsUrl = Annotated[str | None, typer.Option("--es-url", help="Use this Elasticsearch cluster instead of the embedded server.")]
+EsUrl = Annotated[
+    str | None, typer.Option("--es-url", help="Use this Elasticsearch cluster instead of the embedded server.")
+]
 
 
 def _settings(config: Path | None, es_url: str | None):  # noqa: ANN202
@@ -44,16 +46,22 @@ def retention(config: Config = None, es_url: EsUrl = None) -> None:
     if report.skipped:
         out.print(report.skipped)
         return
-    out.print(f"deleted {report.mentions_deleted} mention(s) older than {report.cutoff} from the index, "
-              f"{report.records_deleted} from the records, and {report.bands_deleted} near-duplicate key(s)")
+    out.print(
+        f"deleted {report.mentions_deleted} mention(s) older than {report.cutoff} from the index, "
+        f"{report.records_deleted} from the records, and {report.bands_deleted} near-duplicate key(s)"
+    )
 
 
 @app.command("erase-author")
 def erase_author(
-    handle: Annotated[str, typer.Argument(
-        help="The author's account id on the platform (X: the numeric user id; Reddit: the account fullname "
-             "t2_...), @user@domain or the actor URL (Mastodon), the DID did:plc:... (Bluesky), or for RSS the "
-             "author as the feed writes it. Pseudonyms are keyed on the id, not the handle.")],
+    handle: Annotated[
+        str,
+        typer.Argument(
+            help="The author's account id on the platform (X: the numeric user id; Reddit: the account fullname "
+            "t2_...), @user@domain or the actor URL (Mastodon), the DID did:plc:... (Bluesky), or for RSS the "
+            "author as the feed writes it. Pseudonyms are keyed on the id, not the handle."
+        ),
+    ],
     source_kind: Annotated[str, typer.Option("--source-kind", "-s", help="rss, reddit, x, mastodon or bluesky.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     config: Config = None,
@@ -65,7 +73,9 @@ def erase_author(
 
     out = _console()
     if source_kind not in SOURCE_KINDS:
-        out.print(f"[red]--source-kind must be {', '.join(SOURCE_KINDS[:-1])} or {SOURCE_KINDS[-1]}, not {source_kind!r}[/]")
+        out.print(
+            f"[red]--source-kind must be {', '.join(SOURCE_KINDS[:-1])} or {SOURCE_KINDS[-1]}, not {source_kind!r}[/]"
+        )
         raise typer.Exit(2)
     if not handle.strip().lstrip("@"):
         out.print("[red]the handle is empty[/]")
@@ -74,11 +84,15 @@ def erase_author(
         raise typer.Exit(1)
     with open_services(_settings(config, es_url)) as services:
         report = erase(services, source_kind, handle)
-    out.print(f"author {report.author_ref}: deleted {report.mentions_deleted} mention(s) from the index, "
-              f"{report.records_deleted} from the records, and {report.bands_deleted} near-duplicate key(s)")
+    out.print(
+        f"author {report.author_ref}: deleted {report.mentions_deleted} mention(s) from the index, "
+        f"{report.records_deleted} from the records, and {report.bands_deleted} near-duplicate key(s)"
+    )
     if report.complaint_refs:
-        out.print(f"[yellow]complaint records naming this complainant (kept: an audit record; handle them in the "
-                  f"register): {', '.join(report.complaint_refs)}[/]")
+        out.print(
+            f"[yellow]complaint records naming this complainant (kept: an audit record; handle them in the "
+            f"register): {', '.join(report.complaint_refs)}[/]"
+        )
 
 
 @app.command()
@@ -108,7 +122,8 @@ def retry_outbox(config: Config = None) -> None:
         result = retry(settings, engine)
     finally:
         engine.dispose()
-    _console().print(f"requeued {result['requeued']}, sent {result['sent']}, failed {result['failed']}, "
-                     f"parked {result['parked']}")
+    _console().print(
+        f"requeued {result['requeued']}, sent {result['sent']}, failed {result['failed']}, parked {result['parked']}"
+    )
     if result["failed"] or result["parked"]:
         raise typer.Exit(1)

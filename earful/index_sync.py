@@ -18,7 +18,14 @@ from earful_indexer.bulk import existing_ids, index_documents
 from earful.operational import index_reason
 from earful_indexer.client import unreachable_errors
 from earful_records.mentions import (
-    ACKNOWLEDGED, UNINDEXED, VERIFIED, Document, count_by_state, iter_documents, iter_ids, set_index_state,
+    ACKNOWLEDGED,
+    UNINDEXED,
+    VERIFIED,
+    Document,
+    count_by_state,
+    iter_documents,
+    iter_ids,
+    set_index_state,
 )
 
 log = logging.getLogger(__name__)
@@ -59,8 +66,9 @@ class IndexSync:
         if self.unreachable is not None or self.services.es is None:
             return IndexWrite(deferred=len(documents))
         try:
-            outcome = index_documents(self.services.es, self.services.alias, documents,
-                                      self.services.settings.index.bulk_chunk_size)
+            outcome = index_documents(
+                self.services.es, self.services.alias, documents, self.services.settings.index.bulk_chunk_size
+            )
         except unreachable_errors() as exc:
             self._fail(exc)
             return IndexWrite(deferred=len(documents))

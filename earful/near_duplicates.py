@@ -46,8 +46,10 @@ class NearDuplicateFinder:
             stored.add(owner, [band])
         earlier = {c for m in mentions for c in stored.candidates(m.dup_bands, exclude=m.id)} - self.texts.keys()
         # From the records (the system of record), so marking works while the index is away.
-        self.texts.update((i, f"{doc.get('title', '')}\n{doc.get('text', '')}")
-                          for i, doc in stored_documents(self.services.engine, sorted(earlier)).items())
+        self.texts.update(
+            (i, f"{doc.get('title', '')}\n{doc.get('text', '')}")
+            for i, doc in stored_documents(self.services.engine, sorted(earlier)).items()
+        )
         count = 0
         for mention in mentions:
             if not mention.dup_bands:

@@ -47,8 +47,10 @@ def check_data_folder(settings: Settings, *, create: bool) -> None:
         raise OperationalFailure(f"data folder {folder}: its disk is full ({free // 1024} KiB free); free some space")
     if not folder.exists():
         if not create:
-            raise OperationalFailure(f"data folder {folder} does not exist: nothing was collected there yet "
-                                     f"(run `earful run` first, or set data_dir)")
+            raise OperationalFailure(
+                f"data folder {folder} does not exist: nothing was collected there yet "
+                f"(run `earful run` first, or set data_dir)"
+            )
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -56,8 +58,10 @@ def check_data_folder(settings: Settings, *, create: bool) -> None:
     if not folder.is_dir():
         raise OperationalFailure(f"data folder {folder} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OperationalFailure(f"data folder {folder} is read-only: earful writes its index server's and records "
-                                 f"database's files there, also to read; make it writable or set data_dir")
+        raise OperationalFailure(
+            f"data folder {folder} is read-only: earful writes its index server's and records "
+            f"database's files there, also to read; make it writable or set data_dir"
+        )
 
 
 def _reason(exc: OSError) -> str:
@@ -131,8 +135,9 @@ def _index(exc: BaseException) -> OperationalFailure | None:
     if isinstance(exc, TransportConnectionError):
         return OperationalFailure(f"index{_node(exc)} unreachable: {index_reason(exc)}")
     if isinstance(exc, ApiError) and exc.status_code in (401, 403):
-        return OperationalFailure(f"index refused the credentials (HTTP {exc.status_code}); check index.username / "
-                                  f"password / api_key")
+        return OperationalFailure(
+            f"index refused the credentials (HTTP {exc.status_code}); check index.username / password / api_key"
+        )
     return None
 
 
@@ -150,7 +155,8 @@ def index_reason(exc: BaseException) -> str:
 
     text = str(getattr(exc, "message", exc))
     found = re.search(r"Failed to resolve '[^']*' \(\[Errno [^\]]*\] [^)]*\)", text) or re.search(
-        r"\[Errno [^\]]*\] [^)(]*", text)
+        r"\[Errno [^\]]*\] [^)(]*", text
+    )
     if found:
         return found.group(0).strip()
     return first_line(text.rsplit("caused by: ", 1)[-1].rstrip(")"))

@@ -19,8 +19,12 @@ def live_sources(settings: Settings) -> list[str]:
     sources = settings.sources
     live = [f"rss feed {feed.name}" for feed in sources.rss.feeds if feed.url is not None]
     reddit, x = sources.reddit, sources.x
-    if reddit.enabled and reddit.replay is None and reddit.client_id is not None and any(
-            t.subreddits or t.search for t in reddit.topics.values()):
+    if (
+        reddit.enabled
+        and reddit.replay is None
+        and reddit.client_id is not None
+        and any(t.subreddits or t.search for t in reddit.topics.values())
+    ):
         live.append("reddit")
     if x.enabled and x.replay is None and x.bearer_token is not None and any(x.topics.values()):
         live.append("x")
@@ -39,4 +43,5 @@ def require_author_secret(settings: Settings) -> None:
     what = "the public demo secret" if secret == DEMO_AUTHOR_SECRET else "empty or a placeholder"
     raise ConfigError(
         f"privacy.author_secret is {what}, but {live[0]}{more} reads real posts; set your own "
-        f"(and keep it: pseudonyms are keyed on it), e.g. export EARFUL_PRIVACY__AUTHOR_SECRET=$(openssl rand -hex 32)")
+        f"(and keep it: pseudonyms are keyed on it), e.g. export EARFUL_PRIVACY__AUTHOR_SECRET=$(openssl rand -hex 32)"
+    )

@@ -17,8 +17,9 @@ def _snippet(hit: dict, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_search(settings: Settings, console: Console, *, query: str, topic: str | None, lang: str | None,
-                 limit: int) -> None:
+def print_search(
+    settings: Settings, console: Console, *, query: str, topic: str | None, lang: str | None, limit: int
+) -> None:
     """Print the newest mentions matching `query`; `topic` and `lang` are checked first (a typo is an error, not
     an empty result)."""
     from earful_indexer.search import search_mentions
@@ -40,9 +41,13 @@ def print_search(settings: Settings, console: Console, *, query: str, topic: str
     for hit in hits:
         labels = hit.get("labels") or {}
         table.add_row(
-            (hit.get("published_at") or "")[:10], escape(hit.get("source", "")),
-            hit.get("language", ""), escape(", ".join(hit.get("topics", []))), labels.get("sentiment", ""),
-            escape(_snippet(hit)), escape(hit.get("url") or ""),
+            (hit.get("published_at") or "")[:10],
+            escape(hit.get("source", "")),
+            hit.get("language", ""),
+            escape(", ".join(hit.get("topics", []))),
+            labels.get("sentiment", ""),
+            escape(_snippet(hit)),
+            escape(hit.get("url") or ""),
         )
     console.print(table)
 
@@ -72,8 +77,13 @@ def print_stats(settings: Settings, console: Console) -> None:
     with open_services(settings) as services:
         counts = mention_counts(services.es, services.alias)
     console.print(f"[bold]{counts['total']} mentions[/] in the index")
-    for key, title in (("topics", "topic"), ("languages", "language"), ("sources", "source"),
-                       ("sentiment", "sentiment"), ("days", "day (published, last 30 days)")):
+    for key, title in (
+        ("topics", "topic"),
+        ("languages", "language"),
+        ("sources", "source"),
+        ("sentiment", "sentiment"),
+        ("days", "day (published, last 30 days)"),
+    ):
         if not counts[key]:
             continue
         table = Table(title=title.split(" ")[0].capitalize() if key != "days" else "Per day", title_justify="left")

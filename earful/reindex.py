@@ -47,7 +47,8 @@ def _recreate(services: Services, force: bool, stored: int) -> list[str]:
         raise ReindexRefused(
             f"index {alias}: holds {in_index} mentions, the records {stored}; recreating it would drop "
             f"{in_index - stored} that only the index has (indexed before the records kept mentions). "
-            "Run without --recreate, or add --force to drop them")
+            "Run without --recreate, or add --force to drop them"
+        )
     indices = sorted(es.indices.get_alias(name=alias)) if exists else []
     for index in indices:
         es.indices.delete(index=index)
@@ -55,8 +56,9 @@ def _recreate(services: Services, force: bool, stored: int) -> list[str]:
     return indices
 
 
-def reindex(services: Services, *, recreate: bool = False, force: bool = False, progress: Progress | None = None
-            ) -> ReindexReport:
+def reindex(
+    services: Services, *, recreate: bool = False, force: bool = False, progress: Progress | None = None
+) -> ReindexReport:
     """Create every stored mention in the index where it is missing; with `recreate`, rebuild the indices first."""
     report = ReindexReport(stored=sum(count_by_state(services.engine).values()))
     if recreate:
@@ -77,15 +79,24 @@ def reindex(services: Services, *, recreate: bool = False, force: bool = False, 
 
 def print_reindex(settings: Settings, console: Console, *, recreate: bool, force: bool) -> ReindexReport:
     """Re-index with a progress bar and print what happened."""
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, transient=True, disable=not console.is_terminal)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
     with open_services(settings) as services, progress:
         report = reindex(services, recreate=recreate, force=force, progress=progress)
     if report.recreated:
         console.print(f"recreated {', '.join(escape(i) for i in report.recreated)} from the current template")
-    console.print(f"{report.stored} stored mentions: {report.created} indexed now, "
-                  f"{report.already_present} already in the index" +
-                  (f", [red]{len(report.refused)} refused[/]" if report.refused else ""))
+    console.print(
+        f"{report.stored} stored mentions: {report.created} indexed now, "
+        f"{report.already_present} already in the index"
+        + (f", [red]{len(report.refused)} refused[/]" if report.refused else "")
+    )
     for doc_id, reason in list(report.refused.items())[:10]:
         console.print(f"[red]mention {doc_id}:[/] {escape(reason)}")
     return report

@@ -50,8 +50,10 @@ def run_lock(data_dir: Path, wait: float = 0.0) -> Iterator[None]:
         lock.acquire(timeout=wait, poll_interval=0.2)
     except Timeout:
         waited = f" (waited {wait:g} s)" if wait else ""
-        raise RunInProgress(f"data folder {data_dir} is in use by another earful run: {_holder(data_dir)}{waited}; "
-                            f"let it finish, or give --wait SECONDS") from None
+        raise RunInProgress(
+            f"data folder {data_dir} is in use by another earful run: {_holder(data_dir)}{waited}; "
+            f"let it finish, or give --wait SECONDS"
+        ) from None
     try:
         # The subcommand only: other arguments may carry credentials (--es-url https://user:secret@...).
         command = "earful " + sys.argv[1] if len(sys.argv) > 1 and sys.argv[1].isalpha() else "earful"

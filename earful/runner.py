@@ -110,7 +110,10 @@ def storage_failure(exc: Exception) -> str:
 
 
 def store_source(
-    services: Services, prepared: PreparedSource, enricher: Enricher | None, sync: IndexSync | None = None,
+    services: Services,
+    prepared: PreparedSource,
+    enricher: Enricher | None,
+    sync: IndexSync | None = None,
 ) -> list[Mention]:
     """Stage two: classify what is not stored yet, store it and move the cursor in one transaction, then index it.
 
@@ -130,8 +133,11 @@ def store_source(
         enricher.enrich(candidates)
     documents = [(m.id, m.to_document()) for m in candidates]
     try:
-        stored_ids = set(commit_source(services.engine, result.source, prepared.cursor, documents,
-                                       [(m.id, m.dup_bands) for m in candidates]))
+        stored_ids = set(
+            commit_source(
+                services.engine, result.source, prepared.cursor, documents, [(m.id, m.dup_bands) for m in candidates]
+            )
+        )
     except SQLAlchemyError as exc:  # the summary says it in one line; nothing moved
         result.errors.append(storage_failure(exc))
         result.store_failed = True
@@ -149,8 +155,10 @@ def store_source(
         result.awaiting_index = len(stored)
         return stored
     result.indexed, result.awaiting_index = written.indexed, written.deferred
-    result.errors.extend(f"mention {doc_id}: index refused it (stored; indexed again next run): {reason}"
-                         for doc_id, reason in written.refused.items())
+    result.errors.extend(
+        f"mention {doc_id}: index refused it (stored; indexed again next run): {reason}"
+        for doc_id, reason in written.refused.items()
+    )
     return stored
 
 
@@ -168,7 +176,10 @@ EARLIER_HOOKS_PER_BATCH = 10_000
 
 
 def run_hooks_over_pending(
-    services: Services, batch_mentions: list[Mention], started: datetime, console: Console,
+    services: Services,
+    batch_mentions: list[Mention],
+    started: datetime,
+    console: Console,
     batch_ids: Collection[str] = (),
 ) -> tuple[dict[str, int], list[str], int]:
     """Run the post-index hooks over every indexed mention waiting for them: this batch's, and any an earlier batch
@@ -183,16 +194,19 @@ def run_hooks_over_pending(
     this_batch = set(known) | set(batch_ids)
     # Every one of this batch's; of earlier batches' (read back from the records) the oldest, up to a bound.
     earlier = [mention_id for mention_id in ready if mention_id not in known][:EARLIER_HOOKS_PER_BATCH]
-    found = {mention_id: mention_from_document(mention_id, doc)
-             for mention_id, doc in stored_documents(services.engine, earlier).items()}
+    found = {
+        mention_id: mention_from_document(mention_id, doc)
+        for mention_id, doc in stored_documents(services.engine, earlier).items()
+    }
     legacy = [mention_id for mention_id in earlier if mention_id not in found]  # marked by an earlier version
     if legacy and services.es is not None:
         try:
             found.update((m.id, m) for m in read_mentions(services.es, services.alias, legacy))
         except unreachable_errors():  # they wait for the next batch
             pass
-    mentions = [known.get(mention_id) or found[mention_id] for mention_id in ready
-                if mention_id in known or mention_id in found]
+    mentions = [
+        known.get(mention_id) or found[mention_id] for mention_id in ready if mention_id in known or mention_id in found
+    ]
     context = BatchContext(services=services, new_mentions=mentions, started_at=started, console=console)
     counts: Counter[str] = Counter()
     errors: list[str] = []
@@ -239,8 +253,9 @@ class Prefetcher:
         self.services, self.listeners, self.ahead = services, listeners, ahead or 4 * max(processes, 1)
         self.futures: dict[int, Future[FetchResult]] = {}
         listening = services.settings.listening
-        self.pool = (fetch_pool(processes, services.settings.topics, listening.min_chars_for_language)
-                     if processes else None)
+        self.pool = (
+            fetch_pool(processes, services.settings.topics, listening.min_chars_for_language) if processes else None
+        )
 
     def __enter__(self) -> "Prefetcher":
         return self
@@ -305,8 +320,15 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
             summary.batch_errors.append(records_failure(exc, "checking the index against the records"))
         near_dups = NearDuplicateFinder(services, settings.listening.near_duplicate_threshold)
         new_mentions: list[Mention] = []
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
         prefetch = Prefetcher(services, plan.listeners, fetch_processes(settings, plan.listeners))
         with progress, prefetch, ThreadPoolExecutor(max_workers=1, thread_name_prefix="earful-store") as store:
             task = progress.add_task("sources", total=len(plan.listeners))
@@ -314,12 +336,14 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
             for index, listener in enumerate(plan.listeners):
                 progress.update(task, description=f"[cyan]{listener.source_id}")
                 result = SourceResult(listener.source_id, listener.source_kind)
-                prepared = _guarded("fetching", result, prepare_source, services, listener, topics, near_dups,
-                                    prefetch.fetch_for(index))
+                prepared = _guarded(
+                    "fetching", result, prepare_source, services, listener, topics, near_dups, prefetch.fetch_for(index)
+                )
                 if prepared is None:
                     prepared = PreparedSource(result)
-                future = store.submit(_guarded, "storing", prepared.result, store_source, services, prepared,
-                                      enricher, sync)
+                future = store.submit(
+                    _guarded, "storing", prepared.result, store_source, services, prepared, enricher, sync
+                )
                 future.add_done_callback(lambda _f: progress.advance(task))
                 pending.append((prepared.result, future))
             for result, future in pending:
@@ -330,8 +354,9 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
     return summary
 
 
-def finish_batch(services: Services, sync: IndexSync, summary: BatchSummary, new_mentions: list[Mention],
-                 console: Console) -> None:
+def finish_batch(
+    services: Services, sync: IndexSync, summary: BatchSummary, new_mentions: list[Mention], console: Console
+) -> None:
     """After the sources: replay what the index does not have yet, run the hooks, record the batch."""
     summary.awaiting_index = sum(s.awaiting_index for s in summary.sources)
     try:

@@ -58,10 +58,15 @@ def _first_contact(es: Any, settings: Settings, url: str | None) -> None:
         raise OperationalFailure(f"index {url} unreachable: {index_reason(exc)}") from None
     except ApiError as exc:
         detail = first_line(str(exc.body or exc.message))
-        raise OperationalFailure(f"index {url} answered HTTP {exc.status_code} to the index set-up"
-                                 + (f" ({detail})" if detail and detail != "None" else "")
-                                 + ("; check index.username / password / api_key" if exc.status_code in (401, 403)
-                                    else "; is it Elasticsearch?")) from None
+        raise OperationalFailure(
+            f"index {url} answered HTTP {exc.status_code} to the index set-up"
+            + (f" ({detail})" if detail and detail != "None" else "")
+            + (
+                "; check index.username / password / api_key"
+                if exc.status_code in (401, 403)
+                else "; is it Elasticsearch?"
+            )
+        ) from None
 
 
 @contextmanager
@@ -82,8 +87,11 @@ def open_services(settings: Settings, *, index: bool = True, index_optional: boo
         if index:
             url = settings.index.url
             if embedded:
-                url = stack.enter_context(embedded_index(settings.data_dir, settings.index.embedded_start_timeout,
-                                                         settings.index.embedded_idle_stop))
+                url = stack.enter_context(
+                    embedded_index(
+                        settings.data_dir, settings.index.embedded_start_timeout, settings.index.embedded_idle_stop
+                    )
+                )
             es = make_client(settings.index, url)
             stack.callback(es.close)
             try:
@@ -92,5 +100,11 @@ def open_services(settings: Settings, *, index: bool = True, index_optional: boo
                 if not index_optional:
                     raise
                 index_error = str(exc)
-        yield Services(settings=settings, engine=engine, es=es, alias=settings.index.alias, embedded=embedded,
-                       index_error=index_error)
+        yield Services(
+            settings=settings,
+            engine=engine,
+            es=es,
+            alias=settings.index.alias,
+            embedded=embedded,
+            index_error=index_error,
+        )

@@ -80,7 +80,11 @@ def _location(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     node: Any = data
     for key in loc:
         if isinstance(key, int):
-            name = node[key].get("name") if isinstance(node, list) and key < len(node) and isinstance(node[key], dict) else None
+            name = (
+                node[key].get("name")
+                if isinstance(node, list) and key < len(node) and isinstance(node[key], dict)
+                else None
+            )
             parts[-1:] = [f"{parts[-1] if parts else ''}[{name if name else key}]"]
         else:
             parts.append(str(key))
@@ -170,5 +174,3 @@ def _resolve_paths(settings: Settings, config_dir: Path) -> Settings:
         if social.replay is not None and not social.replay.is_absolute():
             social.replay = (config_dir / social.replay).resolve()
     return settings
-
-

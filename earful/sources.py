@@ -50,14 +50,21 @@ def _add_social(plan: SourcePlan, settings: Settings, engine: Engine) -> None:
 
     known = {t.name for t in settings.topics}
     sources = settings.sources
-    for section, topics in (("reddit", sources.reddit.topics), ("x", sources.x.topics),
-                            ("mastodon", sources.mastodon.topics), ("bluesky", sources.bluesky.topics)):
+    for section, topics in (
+        ("reddit", sources.reddit.topics),
+        ("x", sources.x.topics),
+        ("mastodon", sources.mastodon.topics),
+        ("bluesky", sources.bluesky.topics),
+    ):
         unknown = sorted(set(topics) - known)
         if unknown:
-            raise ConfigError(f"sources.{section}.topics: unknown topic(s) {', '.join(unknown)}; define them under topics")
+            raise ConfigError(
+                f"sources.{section}.topics: unknown topic(s) {', '.join(unknown)}; define them under topics"
+            )
     queries = {t.name: t.query for t in settings.topics}
     bluesky, bluesky_skipped, bluesky_session = plan_bluesky(
-        sources.bluesky, settings.privacy, {t.name: (t.query, t.languages) for t in settings.topics})
+        sources.bluesky, settings.privacy, {t.name: (t.query, t.languages) for t in settings.topics}
+    )
     if bluesky_session is not None:
         plan.closers.append(bluesky_session.close)
     for listeners, skipped in (

@@ -64,8 +64,13 @@ class BatchSummary:
         """failed (no source ran), partial (something failed or is not indexed yet) or ok."""
         if self.sources and not self.ok_sources:
             return "failed"
-        if self.failed_sources or self.hook_errors or self.not_durable or self.awaiting_index \
-                or any(not s.cursor_committed for s in self.sources):
+        if (
+            self.failed_sources
+            or self.hook_errors
+            or self.not_durable
+            or self.awaiting_index
+            or any(not s.cursor_committed for s in self.sources)
+        ):
             return "partial"
         return "ok"
 
@@ -133,11 +138,27 @@ def print_summary(summary: BatchSummary, console: Console) -> None:
         sources.add_column(col, justify="right")
     sources.add_column("status")
     for s in summary.sources:
-        status = "[red]failed[/]" if s.failed else (
-            "[yellow]partial[/]" if not s.cursor_committed else
-            "[yellow]stored, not indexed[/]" if s.awaiting_index else "ok")
-        sources.add_row(escape(s.source), str(s.fetched), str(s.new), str(s.already_seen), str(s.near_duplicates),
-                        str(s.off_topic), str(len(s.errors)), status)
+        status = (
+            "[red]failed[/]"
+            if s.failed
+            else (
+                "[yellow]partial[/]"
+                if not s.cursor_committed
+                else "[yellow]stored, not indexed[/]"
+                if s.awaiting_index
+                else "ok"
+            )
+        )
+        sources.add_row(
+            escape(s.source),
+            str(s.fetched),
+            str(s.new),
+            str(s.already_seen),
+            str(s.near_duplicates),
+            str(s.off_topic),
+            str(len(s.errors)),
+            status,
+        )
     console.print(sources)
     topics: Counter[str] = Counter()
     languages: Counter[str] = Counter()
@@ -166,11 +187,15 @@ def print_summary(summary: BatchSummary, console: Console) -> None:
     if summary.index_unreachable:
         console.print(f"[yellow]index not written:[/] {escape(summary.index_unreachable)}")
     if summary.lost_by_index:
-        console.print(f"[yellow]index:[/] {summary.lost_by_index} mentions an earlier batch indexed were not in the "
-                      "index (lost before it saved them); indexed again from the records")
+        console.print(
+            f"[yellow]index:[/] {summary.lost_by_index} mentions an earlier batch indexed were not in the "
+            "index (lost before it saved them); indexed again from the records"
+        )
     if summary.awaiting_index:
-        console.print(f"[yellow]{summary.awaiting_index} stored mentions await indexing[/]: they are safe in the "
-                      "records database and indexed by the next run (or `earful reindex`)")
+        console.print(
+            f"[yellow]{summary.awaiting_index} stored mentions await indexing[/]: they are safe in the "
+            "records database and indexed by the next run (or `earful reindex`)"
+        )
     extra = ", ".join(f"{escape(k)}: {v}" for k, v in sorted(summary.hook_counts.items()))
     failed = len(summary.failed_sources)
     console.print(

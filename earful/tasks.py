@@ -106,8 +106,10 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
         try:
             listener = next((item for item in plan.listeners if item.source_id == source_id), None)
             if listener is None:
-                raise UnknownSource(f"source {source_id!r} is not configured (sources: "
-                                    f"{', '.join(item.source_id for item in plan.listeners) or 'none'})")
+                raise UnknownSource(
+                    f"source {source_id!r} is not configured (sources: "
+                    f"{', '.join(item.source_id for item in plan.listeners) or 'none'})"
+                )
             if window is not None:
                 from earful.window import WindowedListener
 
@@ -128,9 +130,15 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
         raise SourceFailed(f"{source_id}: " + ("; ".join(result.errors) or "failed"))
     ids = [m.id for m in indexed]
     if len(ids) > MAX_IDS_PER_SOURCE:
-        log.warning("%s: %d new mentions; the alerts task counts the first %d as this run's", source_id, len(ids),
-                    MAX_IDS_PER_SOURCE)
-    log.info("%s (%s): read %s", source_id, result.kind, f"window {window.describe()}" if window else "since the cursor")
+        log.warning(
+            "%s: %d new mentions; the alerts task counts the first %d as this run's",
+            source_id,
+            len(ids),
+            MAX_IDS_PER_SOURCE,
+        )
+    log.info(
+        "%s (%s): read %s", source_id, result.kind, f"window {window.describe()}" if window else "since the cursor"
+    )
     return {
         "source": source_id,
         "fetched": result.fetched,
@@ -145,7 +153,9 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
     }
 
 
-def run_post_index_hooks(settings: Settings, mention_ids: list[str], started_at: datetime | None = None) -> dict[str, int]:
+def run_post_index_hooks(
+    settings: Settings, mention_ids: list[str], started_at: datetime | None = None
+) -> dict[str, int]:
     """The post-index hooks (alerts: evaluate the rules, deliver the outbox) over every mention waiting for them.
 
     The mentions come from the pending list in the records database, which also holds those of a run that died
@@ -165,8 +175,9 @@ def run_post_index_hooks(settings: Settings, mention_ids: list[str], started_at:
         sync.replay_unindexed()
         services.es.indices.refresh(index=services.alias)
         # The mentions of this run, and any that an earlier run indexed but died before its hooks ran.
-        counts, errors, found = run_hooks_over_pending(services, [], started_at or datetime.now(UTC),
-                                                       Console(quiet=True), batch_ids=mention_ids)
+        counts, errors, found = run_hooks_over_pending(
+            services, [], started_at or datetime.now(UTC), Console(quiet=True), batch_ids=mention_ids
+        )
         counts = {"mentions": len(set(mention_ids)), "found": found, **counts}
     if errors:
         raise EarfulError("post-index hooks failed: " + "; ".join(errors))
@@ -233,14 +244,25 @@ def send_complaints_report(settings: Settings, start: datetime, end: datetime) -
             for t in rep.timings
         )
         reopen = "n/a" if rep.reopen_rate is None else f"{rep.reopen_rate:.0%}"
-        summary = (f"{rep.total} complaints received {start:%Y-%m-%d} to {end - timedelta(seconds=1):%Y-%m-%d}; "
-                   f"{timings}; reopen rate {reopen}; {rep.missed_deadlines} missed deadlines. "
-                   f"Full report: {folder / stem}.html")
+        summary = (
+            f"{rep.total} complaints received {start:%Y-%m-%d} to {end - timedelta(seconds=1):%Y-%m-%d}; "
+            f"{timings}; reopen rate {reopen}; {rep.missed_deadlines} missed deadlines. "
+            f"Full report: {folder / stem}.html"
+        )
         alert_id = raise_alert(
-            engine, kind="complaints_report", dedup_key=f"{start:%Y-%m-%d}", severity="info",
-            title=f"Complaints report (ISO 10002 clause 8), week of {start:%Y-%m-%d}", summary=summary,
-            details={"total": rep.total, "missed_deadlines": rep.missed_deadlines, "reopened": rep.reopened,
-                     "html": str(folder / f"{stem}.html"), "csv": str(folder / f"{stem}.csv")},
+            engine,
+            kind="complaints_report",
+            dedup_key=f"{start:%Y-%m-%d}",
+            severity="info",
+            title=f"Complaints report (ISO 10002 clause 8), week of {start:%Y-%m-%d}",
+            summary=summary,
+            details={
+                "total": rep.total,
+                "missed_deadlines": rep.missed_deadlines,
+                "reopened": rep.reopened,
+                "html": str(folder / f"{stem}.html"),
+                "csv": str(folder / f"{stem}.csv"),
+            },
         )
         sent = _deliver(settings, engine, datetime.now(UTC))
     finally:

@@ -65,13 +65,21 @@ class WindowedListener:
                 "; RSS holds only its current items" if self.source_kind == "rss" else ""
             )
         kept = [m for m in fetched.mentions if self.window.contains(m.published_at)]
-        notes = [*fetched.notes, f"window {self.window.describe()} ({how}): kept {len(kept)} of {len(fetched.mentions)}"]
+        notes = [
+            *fetched.notes,
+            f"window {self.window.describe()} ({how}): kept {len(kept)} of {len(fetched.mentions)}",
+        ]
         return FetchResult(mentions=kept, cursor=None, notes=notes, item_errors=list(fetched.item_errors))
 
 
 def run_window(
-    mode: str, run_type: str | None, start: datetime | None, end: datetime | None, now: datetime,
-    lag: timedelta = timedelta(hours=1), length: timedelta | None = None,
+    mode: str,
+    run_type: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+    lag: timedelta = timedelta(hours=1),
+    length: timedelta | None = None,
 ) -> Window | None:
     """The window an Airflow run reads, or None for a live (cursor) run.
 

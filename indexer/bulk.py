@@ -43,8 +43,9 @@ def index_mentions(es: Any, alias: str, mentions: Sequence[Mention], chunk_size:
     return index_documents(es, alias, [(m.id, m.to_document()) for m in mentions], chunk_size)
 
 
-def index_documents(es: Any, alias: str, documents: Sequence[tuple[str, dict[str, Any]]],
-                    chunk_size: int = 500) -> BulkOutcome:
+def index_documents(
+    es: Any, alias: str, documents: Sequence[tuple[str, dict[str, Any]]], chunk_size: int = 500
+) -> BulkOutcome:
     """Create each (id, mention document) once; one already in the index is reported, not overwritten or doubled.
 
     Raises one of `indexer.client.unreachable_errors()` when the index cannot be reached. The caller refreshes the index when it
@@ -56,8 +57,13 @@ def index_documents(es: Any, alias: str, documents: Sequence[tuple[str, dict[str
     if not documents:
         return outcome
     for ok, item in helpers.streaming_bulk(
-        es, _actions(alias, documents), chunk_size=chunk_size, raise_on_error=False, raise_on_exception=True,
-        max_retries=3, initial_backoff=1,
+        es,
+        _actions(alias, documents),
+        chunk_size=chunk_size,
+        raise_on_error=False,
+        raise_on_exception=True,
+        max_retries=3,
+        initial_backoff=1,
     ):
         result = item.get("create", {})
         doc_id = str(result.get("_id"))

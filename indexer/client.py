@@ -33,4 +33,3 @@ def unreachable_errors() -> tuple[type[Exception], ...]:
     from elasticsearch import ApiError, TransportError
 
     return (TransportError, ApiError)
-

@@ -25,8 +25,10 @@ class IndexSettings(BaseModel):
     bulk_chunk_size: int = Field(default=500, ge=1)
     embedded_start_timeout: float = Field(default=30.0, gt=0)
     embedded_idle_stop: float = Field(
-        default=0.0, ge=0,
-        description="seconds the shared embedded server stays up after its last user leaves (0: stop at once)")
+        default=0.0,
+        ge=0,
+        description="seconds the shared embedded server stays up after its last user leaves (0: stop at once)",
+    )
 
     @field_validator("url")
     @classmethod

@@ -93,8 +93,18 @@ def free_port() -> int:
 
 def server_command(folder: Path, port: int) -> list[str]:
     """The noida-db command line for the Elasticsearch API only, on 127.0.0.1:`port`, data in `folder`."""
-    return [*_noida_binary(), "start", "--data-dir", str(folder), "--host", "127.0.0.1",
-            "--only", "elasticsearch", "--elasticsearch-port", str(port)]
+    return [
+        *_noida_binary(),
+        "start",
+        "--data-dir",
+        str(folder),
+        "--host",
+        "127.0.0.1",
+        "--only",
+        "elasticsearch",
+        "--elasticsearch-port",
+        str(port),
+    ]
 
 
 def answers(url: str, timeout: float = 2.0) -> bool:
@@ -200,17 +210,33 @@ def clear_unowned_server(folder: Path) -> None:
     if owner is not None:
         raise EmbeddedIndexError(
             f"index folder {folder}: noida-db pid {pid} runs on it, started by pid {owner[0]} ({owner[1]}), not by "
-            f"earful's shared index; stop it, or point index.url at it")
+            f"earful's shared index; stop it, or point index.url at it"
+        )
     _stop_pid(pid)
 
 
 def _start_keeper(folder: Path, start_timeout: float, idle_stop: float) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "earful_indexer.embedded_keeper", str(folder),
-           "--start-timeout", str(start_timeout), "--idle-stop", str(idle_stop)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "earful_indexer.embedded_keeper",
+        str(folder),
+        "--start-timeout",
+        str(start_timeout),
+        "--idle-stop",
+        str(idle_stop),
+    ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_import_root(), os.environ.get("PYTHONPATH")) if p)}
     with (folder / LOG_FILE).open("ab") as log:
-        keeper = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  start_new_session=True, env=env, close_fds=True)
+        keeper = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            close_fds=True,
+        )
     # Reap it when it ends (it may outlive our use of it, but not this process): no zombie is left behind.
     threading.Thread(target=keeper.wait, name="earful-index-keeper-reaper", daemon=True).start()
     return keeper
@@ -237,12 +263,15 @@ def _wait_for_keeper(folder: Path, keeper: subprocess.Popen[bytes], timeout: flo
         if state is not None and state.keeper_pid == keeper.pid and answers(state.url, timeout=1.0):
             return state
         if keeper.poll() is not None:
-            raise EmbeddedIndexError(f"index folder {folder}: the index server exited while starting "
-                                     f"(code {keeper.returncode}): {_log_tail(folder)} (log: {folder / LOG_FILE})")
+            raise EmbeddedIndexError(
+                f"index folder {folder}: the index server exited while starting "
+                f"(code {keeper.returncode}): {_log_tail(folder)} (log: {folder / LOG_FILE})"
+            )
         time.sleep(0.05)
     keeper.terminate()
-    raise EmbeddedIndexError(f"index folder {folder}: the index server did not answer within {timeout:.0f} s "
-                             f"(log: {folder / LOG_FILE})")
+    raise EmbeddedIndexError(
+        f"index folder {folder}: the index server did not answer within {timeout:.0f} s (log: {folder / LOG_FILE})"
+    )
 
 
 def _attach(folder: Path, start_timeout: float, idle_stop: float) -> str:
@@ -259,7 +288,8 @@ def _attach(folder: Path, start_timeout: float, idle_stop: float) -> str:
         else:
             raise EmbeddedIndexError(
                 f"index folder {folder}: its index server (pid {state.server_pid}, kept by pid {state.keeper_pid}) "
-                f"does not answer on {state.url} within {start_timeout:.0f} s; it was left running")
+                f"does not answer on {state.url} within {start_timeout:.0f} s; it was left running"
+            )
     if state is not None:  # its keeper died: the server got SIGINT with it; let it finish saving
         if process_alive(state.server_pid):
             _stop_pid(state.server_pid)
@@ -293,8 +323,10 @@ def _control_lock(folder: Path, timeout: float) -> FileLock:
     try:
         lock.acquire(timeout=timeout)
     except Timeout:
-        raise EmbeddedIndexError(f"index folder {folder}: could not take {LOCK_FILE} within {timeout:.0f} s "
-                                 f"(another process is starting or stopping the index server)") from None
+        raise EmbeddedIndexError(
+            f"index folder {folder}: could not take {LOCK_FILE} within {timeout:.0f} s "
+            f"(another process is starting or stopping the index server)"
+        ) from None
     return lock
 
 

@@ -63,8 +63,9 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float) -> b
     return False
 
 
-def _stop_if_idle(folder: Path, proc: subprocess.Popen[bytes], idle_since: float | None,
-                  idle_stop: float) -> tuple[bool, float | None]:
+def _stop_if_idle(
+    folder: Path, proc: subprocess.Popen[bytes], idle_since: float | None, idle_stop: float
+) -> tuple[bool, float | None]:
     """Under server.lock (skipped while someone holds it): stop the server when nobody has been attached for
     `idle_stop` seconds. Returns (stopped, the moment it became idle)."""
     lock = FileLock(folder / LOCK_FILE, thread_local=False)
@@ -96,8 +97,13 @@ def keep(folder: Path, start_timeout: float, idle_stop: float, poll: float = 0.5
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             with (folder / LOG_FILE).open("ab") as log:
-                proc = subprocess.Popen(server_command(folder, port), stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+                proc = subprocess.Popen(
+                    server_command(folder, port),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=die_with_parent,
+                )
             if _wait_until_up(url, proc, max(0.0, deadline - time.monotonic())):
                 break
             if proc.poll() is None:

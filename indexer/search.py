@@ -17,7 +17,10 @@ def search_mentions(
     if lang:
         filters.append({"term": {"language": lang}})
     resp = es.search(
-        index=alias, query={"bool": {"filter": filters}}, size=limit, track_total_hits=True,
+        index=alias,
+        query={"bool": {"filter": filters}},
+        size=limit,
+        track_total_hits=True,
         sort=[{"published_at": {"order": "desc", "missing": "_last"}}, {"fetched_at": "desc"}],
         source_excludes=["dup_bands", "text_*"],
     )
@@ -28,7 +31,9 @@ def search_mentions(
 def mention_counts(es: Any, alias: str, *, days: int = 30) -> dict[str, Any]:
     """Counts per topic, language, source and day (the last `days` days by publication date)."""
     resp = es.search(
-        index=alias, size=0, track_total_hits=True,
+        index=alias,
+        size=0,
+        track_total_hits=True,
         aggs={
             "topics": {"terms": {"field": "topics", "size": 100}},
             "languages": {"terms": {"field": "language", "size": 100}},
@@ -36,8 +41,16 @@ def mention_counts(es: Any, alias: str, *, days: int = 30) -> dict[str, Any]:
             "sentiment": {"terms": {"field": "labels.sentiment", "size": 3}},
             "days": {
                 "filter": {"range": {"published_at": {"gte": f"now-{days}d/d"}}},
-                "aggs": {"per_day": {"date_histogram": {"field": "published_at", "calendar_interval": "day",
-                                                          "format": "yyyy-MM-dd", "min_doc_count": 1}}},
+                "aggs": {
+                    "per_day": {
+                        "date_histogram": {
+                            "field": "published_at",
+                            "calendar_interval": "day",
+                            "format": "yyyy-MM-dd",
+                            "min_doc_count": 1,
+                        }
+                    }
+                },
             },
         },
     )

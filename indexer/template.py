@@ -12,12 +12,40 @@ from earful_indexer.config import IndexSettings
 
 # ISO 639-1 code -> Elasticsearch built-in language analyser.
 LANGUAGE_ANALYZERS: dict[str, str] = {
-    "ar": "arabic", "bg": "bulgarian", "bn": "bengali", "ca": "catalan", "cs": "czech", "da": "danish",
-    "de": "german", "el": "greek", "en": "english", "es": "spanish", "eu": "basque", "fa": "persian",
-    "fi": "finnish", "fr": "french", "ga": "irish", "gl": "galician", "hi": "hindi", "hu": "hungarian",
-    "hy": "armenian", "id": "indonesian", "it": "italian", "lt": "lithuanian", "lv": "latvian", "nl": "dutch",
-    "no": "norwegian", "nb": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian", "sv": "swedish",
-    "th": "thai", "tr": "turkish", "ckb": "sorani", "et": "estonian",
+    "ar": "arabic",
+    "bg": "bulgarian",
+    "bn": "bengali",
+    "ca": "catalan",
+    "cs": "czech",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "eu": "basque",
+    "fa": "persian",
+    "fi": "finnish",
+    "fr": "french",
+    "ga": "irish",
+    "gl": "galician",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "hy": "armenian",
+    "id": "indonesian",
+    "it": "italian",
+    "lt": "lithuanian",
+    "lv": "latvian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "th": "thai",
+    "tr": "turkish",
+    "ckb": "sorani",
+    "et": "estonian",
 }
 
 _KEYWORD = {"type": "keyword"}
@@ -52,9 +80,7 @@ def mappings() -> dict[str, Any]:
             "dynamic": True,  # room for more heads (e.g. complaint category)
             "properties": {
                 "sentiment": _KEYWORD,
-                "sentiment_scores": {
-                    "properties": {k: {"type": "float"} for k in ("negative", "neutral", "positive")}
-                },
+                "sentiment_scores": {"properties": {k: {"type": "float"} for k in ("negative", "neutral", "positive")}},
                 "complaint": {"type": "boolean"},
                 "complaint_probability": {"type": "float"},
                 "model": _KEYWORD,
@@ -90,6 +116,4 @@ def ensure_index(es: Any, settings: IndexSettings) -> None:
     """Install or update the template, and create the first index with the write alias if there is none."""
     es.indices.put_index_template(name=f"{settings.alias}-template", **template_body(settings))
     if not es.indices.exists_alias(name=settings.alias):
-        es.indices.create(
-            index=first_index_name(settings.alias), aliases={settings.alias: {"is_write_index": True}}
-        )
+        es.indices.create(index=first_index_name(settings.alias), aliases={settings.alias: {"is_write_index": True}})

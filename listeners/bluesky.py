@@ -33,15 +33,24 @@ class BlueskyListener:
 
     source_kind = SOURCE_KIND
 
-    def __init__(self, query: str, lang: str | None, session: BlueskySession, settings: BlueskySettings,
-                 privacy: PrivacySettings, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        query: str,
+        lang: str | None,
+        session: BlueskySession,
+        settings: BlueskySettings,
+        privacy: PrivacySettings,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.source_id = f"bluesky:search:{query}" + (f" lang:{lang}" if lang else "")
         self.query = query
         self.lang = lang
         self._session = session
         self._settings = settings
         self._privacy = privacy
-        self._policy = RetryPolicy(settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds)
+        self._policy = RetryPolicy(
+            settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds
+        )
         self._sleep = sleep  # waits for a rate-limit reset and retry backoff (tests record them instead)
         self._until: str | None = None
 
@@ -79,7 +88,9 @@ class BlueskyListener:
             if not token:
                 break
         else:
-            stopped = f"stopped after {self._settings.max_pages} pages (sources.bluesky.max_pages); the rest comes next batch"
+            stopped = (
+                f"stopped after {self._settings.max_pages} pages (sources.bluesky.max_pages); the rest comes next batch"
+            )
         if stopped:
             result.notes.append(stopped)
             if token:
@@ -97,7 +108,9 @@ class BlueskyListener:
         return result
 
     def _boundary(self, newest: str) -> str:
-        moment = datetime.fromisoformat(newest.replace("Z", "+00:00")) - timedelta(seconds=self._settings.overlap_seconds)
+        moment = datetime.fromisoformat(newest.replace("Z", "+00:00")) - timedelta(
+            seconds=self._settings.overlap_seconds
+        )
         return _iso(moment)
 
     def _settled(self, since: str | None, seen: set[str], newest: str | None, recent: set[str]) -> dict[str, Any]:
@@ -134,8 +147,13 @@ class BlueskyListener:
         if post.get("uri") in seen:
             return None
         try:
-            return post_mention(post, source_id=self.source_id, secret=self._privacy.author_secret.get_secret_value(),
-                                store_raw=self._privacy.store_raw_author, fetched_at=fetched_at)
+            return post_mention(
+                post,
+                source_id=self.source_id,
+                secret=self._privacy.author_secret.get_secret_value(),
+                store_raw=self._privacy.store_raw_author,
+                fetched_at=fetched_at,
+            )
         except (SkipPost, ValueError, TypeError) as exc:
             result.item_errors.append(f"{self.source_id}: skipped post {str(post.get('uri'))[:80]}: {exc}")
             return None
@@ -149,7 +167,9 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
 
 
-def bluesky_queries(settings: BlueskySettings, topics: dict[str, tuple[str, list[str]]]) -> tuple[list[tuple[str, str | None]], list[str]]:
+def bluesky_queries(
+    settings: BlueskySettings, topics: dict[str, tuple[str, list[str]]]
+) -> tuple[list[tuple[str, str | None]], list[str]]:
     """Distinct (query, language) pairs across the topics (`topics`: name -> (query, languages)), and lines for
     topics whose search cannot be derived. A topic with exactly one language asks the server for it (`lang`)."""
     from earful_listeners.topics import derived_searches
@@ -161,7 +181,9 @@ def bluesky_queries(settings: BlueskySettings, topics: dict[str, tuple[str, list
         if queries == "auto":
             queries = derived_searches(query) if query else []
             if not queries:
-                notes.append(f"bluesky: topic '{topic}': no search can be derived from its query; list its queries under sources.bluesky.topics")
+                notes.append(
+                    f"bluesky: topic '{topic}': no search can be derived from its query; list its queries under sources.bluesky.topics"
+                )
         lang = languages[0] if len(languages) == 1 else None
         pairs += [(q, lang) for q in queries if (q, lang) not in pairs]
     return pairs, notes
@@ -184,9 +206,15 @@ def plan_bluesky(
     else:
         password = settings.app_password.get_secret_value() if settings.app_password else None
         if password and not settings.identifier:
-            return [], ["bluesky: skipped, an app password needs sources.bluesky.identifier (the account's handle)"], None
+            return (
+                [],
+                ["bluesky: skipped, an app password needs sources.bluesky.identifier (the account's handle)"],
+                None,
+            )
         session = BlueskySession(settings, password)
         if password is None:
-            notes.append("bluesky: no app password: searching the public AppView, which may refuse search "
-                         "(set sources.bluesky.identifier and EARFUL_SOURCES__BLUESKY__APP_PASSWORD)")
+            notes.append(
+                "bluesky: no app password: searching the public AppView, which may refuse search "
+                "(set sources.bluesky.identifier and EARFUL_SOURCES__BLUESKY__APP_PASSWORD)"
+            )
     return [BlueskyListener(q, lang, session, settings, privacy) for q, lang in pairs], notes, session

@@ -19,7 +19,9 @@ class BlueskySession:
     login fails the Bluesky sources only.
     """
 
-    def __init__(self, settings: BlueskySettings, password: str | None, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, settings: BlueskySettings, password: str | None, transport: httpx.BaseTransport | None = None
+    ) -> None:
         from atproto import Client
         from atproto_client.request import Request
 
@@ -77,8 +79,10 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, ex.UnauthorizedError):
         if detail.startswith("AuthenticationRequired"):
             return "Bluesky refused the login (401): check sources.bluesky.identifier and EARFUL_SOURCES__BLUESKY__APP_PASSWORD"
-        return (f"Bluesky refused the search ({status}): it may need an app password "
-                "(set sources.bluesky.identifier and EARFUL_SOURCES__BLUESKY__APP_PASSWORD)")
+        return (
+            f"Bluesky refused the search ({status}): it may need an app password "
+            "(set sources.bluesky.identifier and EARFUL_SOURCES__BLUESKY__APP_PASSWORD)"
+        )
     if isinstance(exc, ex.BadRequestError):
         return f"Bluesky rejected the request (400): {detail or 'invalid request'}"
     if isinstance(exc, ex.InvokeTimeoutError):
@@ -86,7 +90,11 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, ex.NetworkError):
         return f"Bluesky could not be reached ({status or 'network error'}) after retries"
     if isinstance(exc, ex.RequestException):
-        return f"Bluesky answered {status}" + (" after retries" if status and status >= 500 else "") + (f": {detail}" if detail else "")
+        return (
+            f"Bluesky answered {status}"
+            + (" after retries" if status and status >= 500 else "")
+            + (f": {detail}" if detail else "")
+        )
     if isinstance(exc, (ex.ModelError, ValueError, TypeError)):
         return "Bluesky answered with a malformed body"
     return f"unexpected {type(exc).__name__} from atproto"

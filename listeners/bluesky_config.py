@@ -35,7 +35,8 @@ class BlueskySettings(BaseModel):
     page_size: int = Field(default=100, ge=1, le=100)
     max_pages: int = Field(default=10, ge=1, description="Per query and batch.")
     overlap_seconds: float = Field(
-        default=300.0, ge=0,
+        default=300.0,
+        ge=0,
         description="Each batch searches again from this long before the newest post seen (late-indexed posts).",
     )
     timeout: float = Field(default=15.0, gt=0)

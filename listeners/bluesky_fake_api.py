@@ -26,12 +26,15 @@ READER_DID = "did:plc:earfulreaderaccount0000"
 
 def _jwt(scope: str, lifetime: int) -> str:
     """A JWT in the shape a PDS issues (atproto reads its `exp`); the signature is a placeholder."""
+
     def part(obj: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
     now = int(time.time())
     claims = {"scope": scope, "sub": READER_DID, "aud": "did:web:bsky.social", "iat": now, "exp": now + lifetime}
     return f"{part({'typ': 'at+jwt', 'alg': 'ES256K'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
 RATE_LIMIT = 3000
 
 
@@ -45,7 +48,9 @@ def sort_at(post: dict[str, Any]) -> str:
 class FakeBluesky(FakeApi):
     """Holds PostViews; answers login and searchPosts."""
 
-    def __init__(self, identifier: str = "earful.example.com", password: str | None = None, require_auth: bool = True) -> None:
+    def __init__(
+        self, identifier: str = "earful.example.com", password: str | None = None, require_auth: bool = True
+    ) -> None:
         super().__init__()
         self.identifier = identifier
         self.password = password
@@ -91,8 +96,12 @@ class FakeBluesky(FakeApi):
         if offset + limit < len(found):
             body["cursor"] = str(offset + limit)
         self.remaining = max(self.remaining - 1, 0)
-        headers = {"ratelimit-limit": str(RATE_LIMIT), "ratelimit-remaining": str(self.remaining),
-                   "ratelimit-reset": str(int(time.time()) + 300), "ratelimit-policy": f"{RATE_LIMIT};w=300"}
+        headers = {
+            "ratelimit-limit": str(RATE_LIMIT),
+            "ratelimit-remaining": str(self.remaining),
+            "ratelimit-reset": str(int(time.time()) + 300),
+            "ratelimit-policy": f"{RATE_LIMIT};w=300",
+        }
         return Reply(200, body, headers)
 
     def _login(self, request: Request) -> Reply:
@@ -104,8 +113,16 @@ class FakeBluesky(FakeApi):
             return Reply(401, {"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
         access = _jwt("com.atproto.appPass", 7200)
         self._tokens.add(f"Bearer {access}")
-        return Reply(200, {"accessJwt": access, "refreshJwt": _jwt("com.atproto.refresh", 86400 * 60),
-                           "handle": self.identifier, "did": READER_DID, "active": True})
+        return Reply(
+            200,
+            {
+                "accessJwt": access,
+                "refreshJwt": _jwt("com.atproto.refresh", 86400 * 60),
+                "handle": self.identifier,
+                "did": READER_DID,
+                "active": True,
+            },
+        )
 
     @staticmethod
     def _matches(post: dict[str, Any], params: dict[str, str]) -> bool:

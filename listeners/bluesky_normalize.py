@@ -121,7 +121,11 @@ def post_mention(
     if labels & _ADULT_LABELS:
         extra["sensitive"] = True
     counts = (("likes", "likeCount"), ("reposts", "repostCount"), ("replies", "replyCount"), ("quotes", "quoteCount"))
-    engagement = {name: int(post[key]) for name, key in counts if isinstance(post.get(key), int) and not isinstance(post.get(key), bool)}
+    engagement = {
+        name: int(post[key])
+        for name, key in counts
+        if isinstance(post.get(key), int) and not isinstance(post.get(key), bool)
+    }
     handle = author.get("handle") if isinstance(author.get("handle"), str) else None
     return Mention(
         id=mention_id(SOURCE_KIND, uri),

@@ -65,7 +65,8 @@ class RssSettings(BaseModel):
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=15.0, gt=0)
     deadline: float = Field(
-        default=60.0, gt=0,
+        default=60.0,
+        gt=0,
         description="Most seconds one feed's download may take in all (a trickling server fails alone).",
     )
     max_redirects: int = Field(default=5, ge=0)
@@ -130,8 +131,9 @@ class ListeningSettings(BaseModel):
     near_duplicate_threshold: float = Field(default=0.6, gt=0, le=1)
     min_chars_for_language: int = Field(default=12, ge=1)
     fetch_processes: int | None = Field(
-        default=None, ge=0,
+        default=None,
+        ge=0,
         description="Processes that fetch and parse feeds beside the batch; None = 2 when there are 8 or more "
-                    "feeds and 4 or more cores (fewer cores: none; the batch keeps two busy), 0 = parse in the "
-                    "batch's own process.",
+        "feeds and 4 or more cores (fewer cores: none; the batch keeps two busy), 0 = parse in the "
+        "batch's own process.",
     )

@@ -13,8 +13,13 @@ import re
 
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
-_BOMS = ((codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF8, "utf-8-sig"),
-         (codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-le"))
+_BOMS = (
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
 REPLACEMENT = "\ufffd"
 
 
@@ -85,6 +90,9 @@ def decode_feed(body: bytes, content_type: str | None) -> tuple[bytes, str, int]
         text = _CHAR_REF.sub(char_ref, text)
     text = text.lstrip("\ufeff")
     declaration = "<?xml version='1.0' encoding='utf-8'?>"
-    text = (RE_XML_DECLARATION.sub(declaration, text, count=1) if RE_XML_DECLARATION.search(text)
-            else declaration + "\n" + text)
+    text = (
+        RE_XML_DECLARATION.sub(declaration, text, count=1)
+        if RE_XML_DECLARATION.search(text)
+        else declaration + "\n" + text
+    )
     return text.encode("utf-8", errors="replace"), charset, damaged + bad_refs

@@ -38,8 +38,14 @@ class MastodonListener:
     source_kind = SOURCE_KIND
 
     def __init__(
-        self, source_id: str, instance: str, read: Reader, client: Any, settings: MastodonSettings,
-        privacy: PrivacySettings, sleep: Callable[[float], None] = time.sleep,
+        self,
+        source_id: str,
+        instance: str,
+        read: Reader,
+        client: Any,
+        settings: MastodonSettings,
+        privacy: PrivacySettings,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.source_id = source_id
         self.instance = instance
@@ -47,7 +53,9 @@ class MastodonListener:
         self._classify = classifier(client)
         self._settings = settings
         self._privacy = privacy
-        self._policy = RetryPolicy(settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds)
+        self._policy = RetryPolicy(
+            settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds
+        )
         self._sleep = sleep  # waits for a rate-limit reset and retry backoff (tests record them instead)
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
@@ -58,8 +66,9 @@ class MastodonListener:
         result = FetchResult(mentions=[], cursor=cursor)
         newest, max_id, stopped = self._pages(since, pending.get("max_id"), pending.get("newest_id"), result)
         if stopped == "pages" and since is None:  # a first run (or its resumption) reads no further back
-            result.notes.append(f"first run read the newest {self._settings.max_pages} pages;"
-                                " older statuses are not fetched")
+            result.notes.append(
+                f"first run read the newest {self._settings.max_pages} pages; older statuses are not fetched"
+            )
             result.cursor = {"since_id": newest}
         elif stopped:
             if newest:
@@ -85,8 +94,12 @@ class MastodonListener:
         fetched_at = datetime.now(UTC)
         for _ in range(self._settings.max_pages):
             try:
-                page = call_with_policy(lambda: self._read(since, max_id, self._settings.page_size), self._policy, self._classify,
-                                        sleep=self._sleep)
+                page = call_with_policy(
+                    lambda: self._read(since, max_id, self._settings.page_size),
+                    self._policy,
+                    self._classify,
+                    sleep=self._sleep,
+                )
             except RateLimitDeferred as deferred:
                 wait = "?" if deferred.reset_in is None else f"{deferred.reset_in:.0f}s"
                 result.notes.append(f"rate limited; the rest is deferred to the next batch (resets in {wait})")
@@ -96,12 +109,16 @@ class MastodonListener:
                 raise SourceError(self.source_id, describe(exc, self.instance)) from None
             if not isinstance(page, list) or (page and not any(isinstance(s, dict) for s in page)):
                 # Mastodon.py turns a JSON object where a list belongs into the list of its keys
-                raise SourceError(self.source_id, f"{self.instance} answered with a malformed body (not a list of statuses)")
+                raise SourceError(
+                    self.source_id, f"{self.instance} answered with a malformed body (not a list of statuses)"
+                )
             # Mastodon ids are numeric strings; GoToSocial (ULID) and Pleroma (flake ids) sort as text of one length
             ids = [str(s["id"]) for s in page if isinstance(s, dict) and s.get("id") not in (None, "")]
             if not ids:
                 if page:  # moving past such a page could skip what lies under it: keep the cursor
-                    raise SourceError(self.source_id, f"{self.instance} answered with a malformed body (statuses without ids)")
+                    raise SourceError(
+                        self.source_id, f"{self.instance} answered with a malformed body (statuses without ids)"
+                    )
                 break
             newest = newest or max(ids, key=_order)
             max_id = min(ids, key=_order)
@@ -168,7 +185,9 @@ def search_reader(client: Any, query: str) -> Reader:
     return read
 
 
-def mastodon_sources(settings: MastodonSettings, topic_queries: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
+def mastodon_sources(
+    settings: MastodonSettings, topic_queries: dict[str, str]
+) -> tuple[list[str], list[str], list[str]]:
     """The distinct hashtags and searches across the topics, and lines for topics whose search cannot be derived."""
     from earful_listeners.topics import derived_searches
 
@@ -182,13 +201,17 @@ def mastodon_sources(settings: MastodonSettings, topic_queries: dict[str, str]) 
         if queries == "auto":
             queries = derived_searches(topic_queries.get(topic, ""))
             if not queries:
-                notes.append(f"mastodon: topic '{topic}': no search can be derived from its query; list sources.mastodon.topics.{topic}.search")
+                notes.append(
+                    f"mastodon: topic '{topic}': no search can be derived from its query; list sources.mastodon.topics.{topic}.search"
+                )
         searches += [q for q in queries if q not in searches]
     return list(hashtags.values()), searches, notes
 
 
 def build_mastodon_listeners(
-    settings: MastodonSettings, privacy: PrivacySettings, clients: dict[str, tuple[Any, bool]],
+    settings: MastodonSettings,
+    privacy: PrivacySettings,
+    clients: dict[str, tuple[Any, bool]],
     topic_queries: dict[str, str],
 ) -> tuple[list[MastodonListener], list[str]]:
     """Per instance (name -> (client, has token)): one listener per hashtag, and per search when it has a token."""
@@ -197,15 +220,28 @@ def build_mastodon_listeners(
     for name, (client, has_token) in clients.items():
         host = instance_host(settings.instances[name].url)
         for tag in hashtags:
-            listeners.append(MastodonListener(f"mastodon:{name}:tag:{tag.lower()}", host, tag_reader(client, tag.lower()),
-                                              client, settings, privacy))
+            listeners.append(
+                MastodonListener(
+                    f"mastodon:{name}:tag:{tag.lower()}",
+                    host,
+                    tag_reader(client, tag.lower()),
+                    client,
+                    settings,
+                    privacy,
+                )
+            )
         if searches and not has_token:
-            notes.append(f"mastodon: {name}: status search skipped, no access token "
-                         f"(set EARFUL_SOURCES__MASTODON__INSTANCES__{name.upper()}__ACCESS_TOKEN)")
+            notes.append(
+                f"mastodon: {name}: status search skipped, no access token "
+                f"(set EARFUL_SOURCES__MASTODON__INSTANCES__{name.upper()}__ACCESS_TOKEN)"
+            )
             continue
         for query in searches:
-            listeners.append(MastodonListener(f"mastodon:{name}:search:{query}", host, search_reader(client, query),
-                                              client, settings, privacy))
+            listeners.append(
+                MastodonListener(
+                    f"mastodon:{name}:search:{query}", host, search_reader(client, query), client, settings, privacy
+                )
+            )
     return listeners, notes
 
 

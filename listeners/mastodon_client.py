@@ -75,7 +75,9 @@ def describe(exc: BaseException, instance: str) -> str:
     if isinstance(exc, MastodonAPIError) and "parse response as JSON" in str(exc.args[0] if exc.args else ""):
         return f"{instance} answered with a malformed body (not JSON)"
     if isinstance(exc, MastodonAPIError):
-        return f"{instance} answered {status or 'an error'}" + (f": {str(exc.args[3])[:200]}" if len(exc.args) > 3 and exc.args[3] else "")
+        return f"{instance} answered {status or 'an error'}" + (
+            f": {str(exc.args[3])[:200]}" if len(exc.args) > 3 and exc.args[3] else ""
+        )
     if isinstance(exc, (ValueError, TypeError, KeyError)):
         return f"{instance} answered with a malformed body ({exc})"[:300]
     return f"unexpected {type(exc).__name__} from Mastodon.py"

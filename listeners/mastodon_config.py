@@ -83,5 +83,7 @@ class MastodonSettings(BaseModel):
     def _names(cls, instances: dict[str, MastodonInstance]) -> dict[str, MastodonInstance]:
         bad = [n for n in instances if not re.match(r"^[a-z0-9_]{1,40}$", n)]
         if bad:
-            raise ValueError(f"instance names are lower-case letters, digits or '_' (they name env variables); got {bad}")
+            raise ValueError(
+                f"instance names are lower-case letters, digits or '_' (they name env variables); got {bad}"
+            )
         return instances

@@ -64,18 +64,34 @@ class FakeMastodon(FakeApi):
             return Reply(401, {"error": "The access token is invalid"})
         path = request.path.rstrip("/")
         if path in ("/api/v1/instance", "/api/v2/instance"):
-            return Reply(200, {"uri": self.host, "domain": self.host, "title": "Fake", "version": "4.3.2",
-                               "api_versions": {"mastodon": 2}})
+            return Reply(
+                200,
+                {
+                    "uri": self.host,
+                    "domain": self.host,
+                    "title": "Fake",
+                    "version": "4.3.2",
+                    "api_versions": {"mastodon": 2},
+                },
+            )
         if (match := _TAG_ROUTE.match(path)) is not None:
             tag = match.group(1).casefold()
-            found = [s for s in self.statuses.values() if tag in {str(t.get("name", "")).casefold() for t in s.get("tags", [])}]
+            found = [
+                s
+                for s in self.statuses.values()
+                if tag in {str(t.get("name", "")).casefold() for t in s.get("tags", [])}
+            ]
             return self._page(found, request, path)
         if path == "/api/v2/search":
             if not authorized:
                 return Reply(401, {"error": "This action requires an access token"})
             words = set(_WORD.findall(request.params.get("q", "").casefold()))
-            found = [s for s in self.statuses.values() if s.get("reblog") is None and words & set(
-                _WORD.findall(_MARKUP.sub(" ", str(s.get("content", ""))).casefold()))]
+            found = [
+                s
+                for s in self.statuses.values()
+                if s.get("reblog") is None
+                and words & set(_WORD.findall(_MARKUP.sub(" ", str(s.get("content", ""))).casefold()))
+            ]
             if request.params.get("type") not in (None, "statuses"):
                 found = []
             reply = self._page(found, request, path, link=False, adjacent_min_id=False)
@@ -92,7 +108,11 @@ class FakeMastodon(FakeApi):
         except ValueError:
             return Reply(422, {"error": "Validation failed: limit is not a number"})
         ordered = sorted(found, key=lambda s: _order(str(s["id"])), reverse=True)
-        for bound, keep in (("max_id", lambda i, b: i < b), ("since_id", lambda i, b: i > b), ("min_id", lambda i, b: i > b)):
+        for bound, keep in (
+            ("max_id", lambda i, b: i < b),
+            ("since_id", lambda i, b: i > b),
+            ("min_id", lambda i, b: i > b),
+        ):
             if params.get(bound):
                 ordered = [s for s in ordered if keep(_order(str(s["id"])), _order(params[bound]))]
         # Timelines page forward from min_id: the `limit` statuses just above it (still answered newest first).
@@ -100,10 +120,15 @@ class FakeMastodon(FakeApi):
         page = ordered[-limit:] if params.get("min_id") and adjacent_min_id else ordered[:limit]
         self.remaining = max(self.remaining - 1, 0)
         reset = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        headers = {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Remaining": str(self.remaining),
-                   "X-RateLimit-Reset": reset}
+        headers = {
+            "X-RateLimit-Limit": str(RATE_LIMIT),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": reset,
+        }
         if link and page:
-            base = f"http://{request.headers['host']}{path}" if "host" in request.headers else f"https://{self.host}{path}"
+            base = (
+                f"http://{request.headers['host']}{path}" if "host" in request.headers else f"https://{self.host}{path}"
+            )
             older = urlencode({"limit": limit, "max_id": page[-1]["id"]})
             newer = urlencode({"limit": limit, "min_id": page[0]["id"]})
             headers["Link"] = f'<{base}?{older}>; rel="next", <{base}?{newer}>; rel="prev"'

@@ -95,8 +95,12 @@ def status_mention(
     if shown.get("media_attachments"):
         extra["media"] = len(shown["media_attachments"])
     if original is None:
-        counts = (("boosts", "reblogs_count"), ("favourites", "favourites_count"), ("replies", "replies_count"),
-                  ("quotes", "quotes_count"))
+        counts = (
+            ("boosts", "reblogs_count"),
+            ("favourites", "favourites_count"),
+            ("replies", "replies_count"),
+            ("quotes", "quotes_count"),
+        )
         engagement = {name: int(status[key]) for name, key in counts if isinstance(status.get(key), int)}
     else:
         engagement = {}  # a boost's counts are the boosted status's

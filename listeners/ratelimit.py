@@ -76,7 +76,10 @@ def call_with_policy(
 
 
 def _with_backoff(
-    fn: Callable[[], T], policy: RetryPolicy, classify: Callable[[BaseException], Classified], sleep: Callable[[float], None]
+    fn: Callable[[], T],
+    policy: RetryPolicy,
+    classify: Callable[[BaseException], Classified],
+    sleep: Callable[[float], None],
 ) -> T:
     retrying = Retrying(
         retry=retry_if_exception(lambda exc: classify(exc).outcome == "transient"),

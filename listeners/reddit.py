@@ -104,7 +104,9 @@ class RedditListener:
 
     # -- reading a listing ---------------------------------------------------------------------------------------
 
-    def _read(self, stream: _Stream, state: dict[str, Any] | None) -> tuple[list[Any], dict[str, Any] | None, list[str]]:
+    def _read(
+        self, stream: _Stream, state: dict[str, Any] | None
+    ) -> tuple[list[Any], dict[str, Any] | None, list[str]]:
         """Things newer than `state`, the stream's new cursor (None: keep the old one), and notes."""
         boundary = float(state["created_utc"]) if state else None
         seen_at_boundary = set(state.get("ids", [])) if state else set()
@@ -115,8 +117,10 @@ class RedditListener:
         try:
             while True:
                 if time.monotonic() > deadline:
-                    note = (f"{stream.label}: stopped after {len(things)} items at the deadline of "
-                            f"{self._settings.deadline:g} s (sources.reddit.deadline); read again next batch")
+                    note = (
+                        f"{stream.label}: stopped after {len(things)} items at the deadline of "
+                        f"{self._settings.deadline:g} s (sources.reddit.deadline); read again next batch"
+                    )
                     return things, None, [note]  # the old cursor stays: the unread older items are not skipped
                 thing = call_with_policy(lambda: next(listing, None), self._client.policy, classify)
                 if thing is None:
@@ -284,11 +288,15 @@ def plan_reddit(settings: RedditSettings, privacy: PrivacySettings) -> tuple[lis
     if settings.replay is not None:
         from earful_listeners.replay import REPLAY_CLIENT_ID, REPLAY_CLIENT_SECRET, reddit_replay
 
-        client = make_reddit_client(settings, REPLAY_CLIENT_ID, REPLAY_CLIENT_SECRET, session=reddit_replay(settings.replay))
+        client = make_reddit_client(
+            settings, REPLAY_CLIENT_ID, REPLAY_CLIENT_SECRET, session=reddit_replay(settings.replay)
+        )
         return build_reddit_listeners(settings, privacy, client), []
     if settings.client_id is None or settings.client_secret is None:
         return [], [
             "reddit: skipped, no credentials (set EARFUL_SOURCES__REDDIT__CLIENT_ID and EARFUL_SOURCES__REDDIT__CLIENT_SECRET)"
         ]
-    client = make_reddit_client(settings, settings.client_id.get_secret_value(), settings.client_secret.get_secret_value())
+    client = make_reddit_client(
+        settings, settings.client_id.get_secret_value(), settings.client_secret.get_secret_value()
+    )
     return build_reddit_listeners(settings, privacy, client), []

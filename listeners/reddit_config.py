@@ -55,17 +55,20 @@ class RedditSettings(BaseModel):
     oauth_url: HttpBaseUrl = "https://oauth.reddit.com"
     reddit_url: HttpBaseUrl = "https://www.reddit.com"
     replay: Path | None = Field(
-        default=None, description="Serve bundled fixture responses from this folder on 127.0.0.1 (demo, no credentials)."
+        default=None,
+        description="Serve bundled fixture responses from this folder on 127.0.0.1 (demo, no credentials).",
     )
     topics: dict[str, RedditTopicSources] = Field(default_factory=dict, description="Sources per topic name.")
     comments: bool = Field(default=True, description="Also read the new comments of each listed subreddit.")
     max_items: int = Field(default=1000, ge=1, le=1000, description="Per listing and batch; Reddit stops near 1,000.")
     page_size: int = Field(default=100, ge=1, le=100)
-    deadline: float = Field(default=300.0, gt=0, description="Most seconds one listing may read in a batch; it "
-                            "is read again from its cursor next batch.")
+    deadline: float = Field(
+        default=300.0,
+        gt=0,
+        description="Most seconds one listing may read in a batch; it is read again from its cursor next batch.",
+    )
     timeout: float = Field(default=16.0, gt=0, description="Seconds to wait for a response.")
     retries: int = Field(default=2, ge=0, le=10, description="Retries of 5xx and timeouts, on top of praw's own.")
     backoff_seconds: float = Field(default=2.0, ge=0)
     on_rate_limit: Literal["wait", "defer"] = "wait"
     max_wait_seconds: float = Field(default=60.0, ge=0, description="Longest 429 wait; longer ones defer.")
-

@@ -38,7 +38,12 @@ class FakeReddit(FakeApi):
 
     def add_subreddit(self, name: str, subscribers: int = 1000, **data: Any) -> None:
         """Add (or replace) a subreddit's `about` data."""
-        self.subreddits[name.lower()] = {"display_name": name, "subscribers": subscribers, "name": f"t5_{name.lower()}", **data}
+        self.subreddits[name.lower()] = {
+            "display_name": name,
+            "subscribers": subscribers,
+            "name": f"t5_{name.lower()}",
+            **data,
+        }
 
     def add_thing(self, kind: str, data: dict[str, Any]) -> None:
         """Add a submission (t3) or comment (t1) in Reddit's own JSON shape."""
@@ -69,7 +74,9 @@ class FakeReddit(FakeApi):
             sub, what = match["sub"], match["what"]
             if what == "search" or sub.lower() == "all":
                 if what != "search":
-                    return self._listing(request, [t for t in self.things if t["kind"] == ("t3" if what == "new" else "t1")])
+                    return self._listing(
+                        request, [t for t in self.things if t["kind"] == ("t3" if what == "new" else "t1")]
+                    )
                 return self._search(request, None if sub.lower() == "all" else sub)
             about = self.subreddits.get(sub.lower())
             if about is None:
@@ -100,8 +107,20 @@ class FakeReddit(FakeApi):
         """`/api/info?sr_name=a,b`: the subreddits' about data as a Listing of t5 things (unknown names left out)."""
         names = [n for n in request.params.get("sr_name", "").split(",") if n]
         found = [{"kind": "t5", "data": self.subreddits[n.lower()]} for n in names if n.lower() in self.subreddits]
-        return Reply(200, {"kind": "Listing", "data": {"after": None, "before": None, "dist": len(found),
-                                                       "modhash": None, "geo_filter": "", "children": found}})
+        return Reply(
+            200,
+            {
+                "kind": "Listing",
+                "data": {
+                    "after": None,
+                    "before": None,
+                    "dist": len(found),
+                    "modhash": None,
+                    "geo_filter": "",
+                    "children": found,
+                },
+            },
+        )
 
     def _search(self, request: Request, sub: str | None) -> Reply:
         terms = {t for t in _TERM.findall(request.params.get("q", "").casefold()) if t not in _OPERATORS}
@@ -115,7 +134,9 @@ class FakeReddit(FakeApi):
         return self._listing(request, found)
 
     def _listing(self, request: Request, things: list[dict[str, Any]]) -> Reply:
-        ordered = sorted(things, key=lambda t: (t["data"].get("created_utc", 0), t["data"].get("name", "")), reverse=True)
+        ordered = sorted(
+            things, key=lambda t: (t["data"].get("created_utc", 0), t["data"].get("name", "")), reverse=True
+        )
         after = request.params.get("after")
         if after:
             names = [t["data"].get("name") for t in ordered]

@@ -135,7 +135,11 @@ def submission_mention(
     title = clean(fields.get("title"))
     if removed and not title:
         raise SkipItem(f"{name} was deleted or removed")
-    engagement = {k: v for k, v in (("score", _int(fields.get("score"))), ("comments", _int(fields.get("num_comments")))) if v is not None}
+    engagement = {
+        k: v
+        for k, v in (("score", _int(fields.get("score"))), ("comments", _int(fields.get("num_comments"))))
+        if v is not None
+    }
     extra: dict[str, Any] = {"subreddit": str(fields.get("subreddit") or ""), "type": "submission"}
     if removed:
         extra["removed"] = True

@@ -99,6 +99,8 @@ def bluesky_replay(folder: Path) -> "httpx.BaseTransport":
         headers = {k.lower(): v for k, v in request.headers.items()}
         reply, _delay = api.handle(Request(request.method, request.url.path, params, headers, request.content))
         content_type = "application/json; charset=utf-8"
-        return httpx.Response(reply.status, headers={"content-type": content_type, **reply.headers}, content=reply.encoded())
+        return httpx.Response(
+            reply.status, headers={"content-type": content_type, **reply.headers}, content=reply.encoded()
+        )
 
     return httpx.MockTransport(answer)

@@ -42,7 +42,8 @@ def canonical_url(url: str) -> str:
     """The URL without fragment and tracking parameters, with a lower-case scheme and host."""
     parts = urllib.parse.urlsplit(url.strip())
     query = [
-        (k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        (k, v)
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
         if not k.lower().startswith(_TRACKING_PARAMS)
     ]
     return urllib.parse.urlunsplit(
@@ -61,8 +62,7 @@ def make_http_client(rss: RssSettings) -> Any:
     import httpx
 
     timeout = httpx.Timeout(rss.read_timeout, connect=rss.connect_timeout)
-    return httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=rss.max_redirects,
-                        verify=_tls_context())
+    return httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=rss.max_redirects, verify=_tls_context())
 
 
 def _entry_time(entry: Any) -> datetime | None:
@@ -153,8 +153,11 @@ class RssListener:
 
         url = str(self.feed.url)
         deadline = time.monotonic() + self.rss.deadline
-        headers = {"User-Agent": self.rss.user_agent, "Accept-Encoding": "gzip, deflate",
-                   "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"}
+        headers = {
+            "User-Agent": self.rss.user_agent,
+            "Accept-Encoding": "gzip, deflate",
+            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8",
+        }
         if cursor.get("etag"):
             headers["If-None-Match"] = cursor["etag"]
         if cursor.get("last_modified"):
@@ -162,8 +165,10 @@ class RssListener:
         try:
             with ExitStack() as stack:
                 client = self.client or stack.enter_context(make_http_client(self.rss))
-                timeout = httpx.Timeout(min(self.rss.read_timeout, self.rss.deadline),
-                                        connect=min(self.rss.connect_timeout, self.rss.deadline))
+                timeout = httpx.Timeout(
+                    min(self.rss.read_timeout, self.rss.deadline),
+                    connect=min(self.rss.connect_timeout, self.rss.deadline),
+                )
                 with client.stream("GET", url, headers=headers, timeout=timeout) as resp:
                     if resp.status_code == 304:
                         return None, cursor, ["not modified (304)"], None
@@ -171,22 +176,33 @@ class RssListener:
                         raise SourceError(self.source_id, f"HTTP {resp.status_code} {resp.reason_phrase} from {url}")
                     declared = resp.headers.get("Content-Length")
                     if declared and declared.isdigit() and int(declared) > self.rss.max_bytes:
-                        raise SourceError(self.source_id, f"{url} announces {declared} bytes, over the limit of "
-                                          f"{self.rss.max_bytes}")
+                        raise SourceError(
+                            self.source_id, f"{url} announces {declared} bytes, over the limit of {self.rss.max_bytes}"
+                        )
                     chunks: list[bytes] = []
                     received = 0
                     for chunk in resp.iter_bytes():  # decoded: the cap also stops gzip bombs
                         received += len(chunk)
                         if received > self.rss.max_bytes:
-                            raise SourceError(self.source_id, f"{url} sent more than {self.rss.max_bytes} bytes; "
-                                              "stopped reading")
+                            raise SourceError(
+                                self.source_id, f"{url} sent more than {self.rss.max_bytes} bytes; stopped reading"
+                            )
                         if time.monotonic() > deadline:
-                            raise SourceError(self.source_id, f"{url} took longer than the deadline of "
-                                              f"{self.rss.deadline:g} s (sources.rss.deadline) after {received} "
-                                              "bytes; stopped reading")
+                            raise SourceError(
+                                self.source_id,
+                                f"{url} took longer than the deadline of "
+                                f"{self.rss.deadline:g} s (sources.rss.deadline) after {received} "
+                                "bytes; stopped reading",
+                            )
                         chunks.append(chunk)
-                    new_cursor = {k: v for k, v in (("etag", resp.headers.get("ETag")),
-                                                    ("last_modified", resp.headers.get("Last-Modified"))) if v}
+                    new_cursor = {
+                        k: v
+                        for k, v in (
+                            ("etag", resp.headers.get("ETag")),
+                            ("last_modified", resp.headers.get("Last-Modified")),
+                        )
+                        if v
+                    }
                     return b"".join(chunks), new_cursor, [], resp.headers.get("Content-Type")
         except httpx.TimeoutException as exc:
             kind = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
@@ -228,8 +244,10 @@ class RssListener:
                 item_errors.append(f"{where}: no title, text or link; skipped")
                 continue
             if damaged and REPLACEMENT in f"{mention.title}{mention.text}{mention.native_id}":
-                item_errors.append(f"{where}: holds bytes or character references that are not valid "
-                                   f"{charset or 'text'}; they were replaced by U+FFFD")
+                item_errors.append(
+                    f"{where}: holds bytes or character references that are not valid "
+                    f"{charset or 'text'}; they were replaced by U+FFFD"
+                )
             mentions.append(mention)
         return FetchResult(mentions=mentions, cursor=cursor, notes=notes, item_errors=item_errors)
 

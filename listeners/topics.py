@@ -84,8 +84,17 @@ def _check_supported(node: tree.Item, what: str, query: str, field: str | None) 
         field = node.name
     elif not isinstance(
         node,
-        (tree.AndOperation, tree.OrOperation, tree.Not, tree.Prohibit, tree.Plus, tree.Group, tree.FieldGroup,
-         tree.Word, tree.Phrase),
+        (
+            tree.AndOperation,
+            tree.OrOperation,
+            tree.Not,
+            tree.Prohibit,
+            tree.Plus,
+            tree.Group,
+            tree.FieldGroup,
+            tree.Word,
+            tree.Phrase,
+        ),
     ):
         raise QueryError(f"{what} uses unsupported syntax {type(node).__name__} ('{node}'): {query!r}")
     if isinstance(node, tree.Phrase) and not tokenize(node.value.strip('"')):
@@ -180,7 +189,9 @@ class CompiledTopic:
         return query
 
 
-def compile_topic(name: str, query: str, exclude: str | None = None, languages: list[str] | None = None) -> CompiledTopic:
+def compile_topic(
+    name: str, query: str, exclude: str | None = None, languages: list[str] | None = None
+) -> CompiledTopic:
     """Compile one topic; a malformed query raises QueryError naming the topic."""
     include = _compile(parse_query(query, what=f"topic '{name}' query"), None)
     excl = _compile(parse_query(exclude, what=f"topic '{name}' exclude"), None) if exclude else None
@@ -208,7 +219,9 @@ def to_es_query(node: tree.Item, field: str | None = None) -> dict[str, Any]:
             return {"term": {LANGUAGE_FIELD: node.value.lower()}}
         if _word_pattern(node.value) is not None:
             value = normalize(node.value)
-            return {"bool": {"should": [{"wildcard": {f: {"value": value}}} for f in fields], "minimum_should_match": 1}}
+            return {
+                "bool": {"should": [{"wildcard": {f: {"value": value}}} for f in fields], "minimum_should_match": 1}
+            }
         words = tokenize(node.value)
         query_type = "phrase" if len(words) > 1 else "best_fields"
         return {"multi_match": {"query": " ".join(words), "fields": fields, "type": query_type}}

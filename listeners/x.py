@@ -26,8 +26,16 @@ from earful_listeners.x_client import classify, describe
 from earful_listeners.x_config import XSettings
 from earful_listeners.x_normalize import SkipTweet, retweet_of, tweet_mention
 
-TWEET_FIELDS = ["created_at", "lang", "public_metrics", "conversation_id", "referenced_tweets", "author_id",
-                "entities", "note_tweet"]
+TWEET_FIELDS = [
+    "created_at",
+    "lang",
+    "public_metrics",
+    "conversation_id",
+    "referenced_tweets",
+    "author_id",
+    "entities",
+    "note_tweet",
+]
 USER_FIELDS = ["username", "public_metrics"]
 MIN_PAGE = 10  # X refuses max_results below 10
 
@@ -63,14 +71,18 @@ class XListener:
 
     source_kind = "x"
 
-    def __init__(self, query: str, client: Any, budget: ReadBudget, settings: XSettings, privacy: PrivacySettings) -> None:
+    def __init__(
+        self, query: str, client: Any, budget: ReadBudget, settings: XSettings, privacy: PrivacySettings
+    ) -> None:
         self.source_id = f"x:search:{query}"
         self.query = query
         self._client = client
         self._budget = budget
         self._settings = settings
         self._privacy = privacy
-        self._policy = RetryPolicy(settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds)
+        self._policy = RetryPolicy(
+            settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds
+        )
         self._bounds: dict[str, str] = {}  # start_time / end_time of a windowed read (backfills)
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
@@ -86,8 +98,10 @@ class XListener:
         deadline = time.monotonic() + self._settings.deadline
         for page_number in range(self._settings.max_pages):
             if page_number and time.monotonic() > deadline:
-                stopped = (f"stopped after {page_number} pages at the deadline of {self._settings.deadline:g} s "
-                           "(sources.x.deadline); the rest comes next batch")
+                stopped = (
+                    f"stopped after {page_number} pages at the deadline of {self._settings.deadline:g} s "
+                    "(sources.x.deadline); the rest comes next batch"
+                )
                 break
             month, granted = self._budget.reserve(self._settings.page_size)
             if granted < MIN_PAGE:
@@ -195,8 +209,13 @@ class XListener:
                     seen.add(mention.native_id)
                     result.mentions.append(mention)
 
-    def _mention(self, tweet: dict[str, Any], users: dict[str, dict[str, Any]], result: FetchResult,
-                 original: dict[str, Any] | None = None) -> Mention | None:
+    def _mention(
+        self,
+        tweet: dict[str, Any],
+        users: dict[str, dict[str, Any]],
+        result: FetchResult,
+        original: dict[str, Any] | None = None,
+    ) -> Mention | None:
         try:
             return tweet_mention(
                 tweet,

@@ -34,7 +34,9 @@ def make_x_client(settings: XSettings, bearer_token: str, session: requests.Sess
 
     client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
     base = settings.api_base.rstrip("/")
-    client.session = session or http_session(settings.timeout, rebase=None if base == TWEEPY_HOST else (TWEEPY_HOST, base))
+    client.session = session or http_session(
+        settings.timeout, rebase=None if base == TWEEPY_HOST else (TWEEPY_HOST, base)
+    )
     tweepy_log = logging.getLogger("tweepy.client")
     if not any(isinstance(f, _RedactBearer) and f._token == bearer_token for f in tweepy_log.filters):  # noqa: SLF001
         tweepy_log.addFilter(_RedactBearer(bearer_token))

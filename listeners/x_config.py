@@ -29,8 +29,11 @@ class XSettings(BaseModel):
     budget_key: str = Field(default="x", min_length=1, max_length=100, description="Budget shared by this key.")
     page_size: int = Field(default=100, ge=10, le=100)
     max_pages: int = Field(default=10, ge=1, description="Per query and batch.")
-    deadline: float = Field(default=300.0, gt=0, description="Most seconds one query may read in a batch; the "
-                            "rest of its pages comes next batch.")
+    deadline: float = Field(
+        default=300.0,
+        gt=0,
+        description="Most seconds one query may read in a batch; the rest of its pages comes next batch.",
+    )
     timeout: float = Field(default=15.0, gt=0)
     retries: int = Field(default=2, ge=0, le=10, description="Retries of 5xx and timeouts.")
     backoff_seconds: float = Field(default=2.0, ge=0)

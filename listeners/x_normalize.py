@@ -99,10 +99,19 @@ def tweet_mention(
     metrics = tweet.get("public_metrics") if isinstance(tweet.get("public_metrics"), dict) else {}
     engagement = {
         name: int(metrics[key])
-        for name, key in (("likes", "like_count"), ("retweets", "retweet_count"), ("replies", "reply_count"), ("quotes", "quote_count"))
+        for name, key in (
+            ("likes", "like_count"),
+            ("retweets", "retweet_count"),
+            ("replies", "reply_count"),
+            ("quotes", "quote_count"),
+        )
         if isinstance(metrics.get(key), int)
     }
-    followers = (user.get("public_metrics") or {}).get("followers_count") if isinstance(user.get("public_metrics"), dict) else None
+    followers = (
+        (user.get("public_metrics") or {}).get("followers_count")
+        if isinstance(user.get("public_metrics"), dict)
+        else None
+    )
     lang = tweet.get("lang")
     extra: dict[str, Any] = {}
     if isinstance(lang, str) and _LANG.match(lang) and lang not in _NOT_LANGUAGES:

@@ -40,7 +40,11 @@ class SequenceClassifierBackend:
             for start in range(0, len(order), batch_size):
                 batch = order[start : start + batch_size]
                 encoded = self.tokenizer(
-                    [texts[i] for i in batch], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+                    [texts[i] for i in batch],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
                 )
                 logits = self.model(**encoded).logits
                 out[batch] = torch.softmax(logits.float(), -1).numpy() @ projection
@@ -65,7 +69,9 @@ def load_sequence_classifier(
     model.eval()
     id2label = dict(getattr(model.config, "id2label", None) or {})
     if len(id2label) != model.config.num_labels:
-        raise ModelLoadError(f"{setting}: {directory}/config.json has no id2label for its {model.config.num_labels} classes")
+        raise ModelLoadError(
+            f"{setting}: {directory}/config.json has no id2label for its {model.config.num_labels} classes"
+        )
     mapping = map_model_labels(task, id2label, label_map)
     limit = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
     return SequenceClassifierBackend(

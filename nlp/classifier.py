@@ -23,8 +23,15 @@ DEFAULT_MODEL_NAME = "earful-default"
 class MentionClassifier:
     """Labels posts with sentiment (and its probabilities) and complaint probability."""
 
-    def __init__(self, settings: NlpSettings, default_model=None, default_tokenizer=None, byo: dict | None = None,
-                 default_name: str = DEFAULT_MODEL_NAME, default_version: str = "") -> None:
+    def __init__(
+        self,
+        settings: NlpSettings,
+        default_model=None,
+        default_tokenizer=None,
+        byo: dict | None = None,
+        default_name: str = DEFAULT_MODEL_NAME,
+        default_version: str = "",
+    ) -> None:
         self.settings = settings
         self.default_model = default_model
         self.default_tokenizer = default_tokenizer
@@ -56,7 +63,9 @@ class MentionClassifier:
             config = model_store.read_delta_config(delta)
             missing = [t for t in (SENTIMENT, COMPLAINT) if t not in byo and t not in config.heads]
             if missing:
-                raise ModelLoadError(f"{delta} has no head for {missing}; train one or configure nlp.{missing[0]}_model")
+                raise ModelLoadError(
+                    f"{delta} has no head for {missing}; train one or configure nlp.{missing[0]}_model"
+                )
             encoder, tokenizer = model_store.load_encoder(pathlib.Path(cache_dir), tokenizer="sentencepiece")
             model = model_store.load_delta(delta, encoder)
             for task in list(model.heads):
@@ -131,8 +140,11 @@ class MentionClassifier:
         encoded = self.default_tokenizer.encode([config.text_prefix + t for t in texts], max_length)
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
         pad_id = self.default_tokenizer.pad_token_id
-        out = {task: np.zeros((len(texts), len(spec["labels"])), np.float32) for task, spec in config.heads.items()
-               if task in self.default_model.heads}
+        out = {
+            task: np.zeros((len(texts), len(spec["labels"])), np.float32)
+            for task, spec in config.heads.items()
+            if task in self.default_model.heads
+        }
         size = self.settings.batch_size
         with torch.inference_mode(), compute_context(self.bf16):
             for start in range(0, len(order), size):

@@ -19,7 +19,8 @@ app = typer.Typer(help="earful models: train, evaluate, build.", no_args_is_help
 TaskOption = Annotated[str, typer.Option("--task", help="sentiment or complaint")]
 DataArgument = Annotated[list[pathlib.Path], typer.Argument(help="CSV file(s) with columns text,label[,lang]")]
 CacheOption = Annotated[
-    pathlib.Path, typer.Option("--cache-dir", help="Models cache folder (<data_dir>/models); the encoder is built there")
+    pathlib.Path,
+    typer.Option("--cache-dir", help="Models cache folder (<data_dir>/models); the encoder is built there"),
 ]
 DEFAULT_CACHE = pathlib.Path("data/models")
 Bf16Option = Annotated[
@@ -51,13 +52,16 @@ def train(
     base: Annotated[
         pathlib.Path | None, typer.Option(help="Start from this earful model and add/replace the task's head")
     ] = None,
-    tune_layers: Annotated[int, typer.Option(min=0, max=12, help="Top encoder layers to fine-tune (0 = head only)")] = 0,
+    tune_layers: Annotated[
+        int, typer.Option(min=0, max=12, help="Top encoder layers to fine-tune (0 = head only)")
+    ] = 0,
     lora_rank: Annotated[
         int, typer.Option(min=0, max=256, help="LoRA adapters of this rank on every encoder layer (0 = none)")
     ] = 0,
     lora_alpha: Annotated[int, typer.Option(min=1, help="LoRA scaling: the update is alpha/rank * B @ A")] = 32,
     lora_dropout: Annotated[
-        float, typer.Option(min=0.0, max=0.9, help="Dropout on each LoRA adapter's input (0 trains about a third faster)")
+        float,
+        typer.Option(min=0.0, max=0.9, help="Dropout on each LoRA adapter's input (0 trains about a third faster)"),
     ] = 0.1,
     bf16: Bf16Option = "auto",
     epochs: Annotated[int, typer.Option(min=1, help="Epochs when layers are tuned")] = 3,
@@ -68,10 +72,12 @@ def train(
     max_length: Annotated[int, typer.Option(min=8, max=512)] = 128,
     seed: Annotated[int, typer.Option()] = 13,
     head: Annotated[
-        str, typer.Option(help="mlp, linear (logistic regression on frozen features) or auto (linear if --tune-layers 0)")
+        str,
+        typer.Option(help="mlp, linear (logistic regression on frozen features) or auto (linear if --tune-layers 0)"),
     ] = "auto",
     pool_layers: Annotated[
-        int | None, typer.Option(min=1, max=12, help="Head reads the last N layers' mean-pools (default 4 linear, 1 mlp)")
+        int | None,
+        typer.Option(min=1, max=12, help="Head reads the last N layers' mean-pools (default 4 linear, 1 mlp)"),
     ] = None,
     linear_c: Annotated[float, typer.Option(help="Inverse L2 strength of a linear head")] = 0.005,
     cv: Annotated[int, typer.Option(min=0, help="Report k-fold cross-validation of the head instead of training")] = 0,
@@ -92,10 +98,22 @@ def train(
     if kind not in ("mlp", "linear") or (kind == "linear" and (tune_layers or lora_rank)):
         raise typer.BadParameter("--head must be mlp or linear (linear needs --tune-layers 0 and --lora-rank 0)")
     options = TrainOptions(
-        task=task, tuned_layers=tune_layers, epochs=epochs, head_epochs=head_epochs, batch_size=batch_size,
-        encoder_lr=encoder_lr, head_lr=head_lr, max_length=max_length, seed=seed, head_kind=kind,
-        pool_layers=pool_layers or (4 if kind == "linear" else 1), linear_c=linear_c, lora_rank=lora_rank,
-        lora_alpha=lora_alpha, lora_dropout=lora_dropout, bf16=use_bf16(bf16),
+        task=task,
+        tuned_layers=tune_layers,
+        epochs=epochs,
+        head_epochs=head_epochs,
+        batch_size=batch_size,
+        encoder_lr=encoder_lr,
+        head_lr=head_lr,
+        max_length=max_length,
+        seed=seed,
+        head_kind=kind,
+        pool_layers=pool_layers or (4 if kind == "linear" else 1),
+        linear_c=linear_c,
+        lora_rank=lora_rank,
+        lora_alpha=lora_alpha,
+        lora_dropout=lora_dropout,
+        bf16=use_bf16(bf16),
     )
     try:
         rows = pipelines.load_data(task, data)
@@ -142,7 +160,10 @@ def evaluate(
     _check_task(task)
     mapping = dict(item.split("=", 1) for item in (label_map or []) if "=" in item)
     settings = NlpSettings(
-        default_model=model, quantize_int8=int8, bf16=bf16, undetermined_min_letters=0,
+        default_model=model,
+        quantize_int8=int8,
+        bf16=bf16,
+        undetermined_min_letters=0,
         **({f"{task}_model": hf_model, "label_map": {task: mapping}} if hf_model else {}),
     )
     try:
@@ -182,7 +203,9 @@ def build_model(
             encoder, tokenizer = model_store.load_encoder(cache_dir)
             full = model_store.load_delta(model or model_store.DEFAULT_MODEL_DIR, encoder)
             model_store.export_full(full, tokenizer, export)
-            typer.echo(f"exported: {export} (AutoModel.from_pretrained after earful_nlp.modeling.register_auto_classes())")
+            typer.echo(
+                f"exported: {export} (AutoModel.from_pretrained after earful_nlp.modeling.register_auto_classes())"
+            )
     except NlpError as exc:
         _fail(exc)
 

@@ -31,7 +31,9 @@ class NlpSettings(BaseModel):
         default_factory=dict, description="Per task: the configured model's label names -> ours"
     )
     batch_size: int = Field(64, ge=1, le=2048)
-    max_length: int = Field(128, ge=8, le=512, description="Tokens per post (including the two specials); the rest is cut")
+    max_length: int = Field(
+        128, ge=8, le=512, description="Tokens per post (including the two specials); the rest is cut"
+    )
     threads: int | None = Field(None, ge=1, description="torch threads (None = the CPUs this process may use)")
     quantize_int8: bool = Field(
         False,

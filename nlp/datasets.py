@@ -32,7 +32,9 @@ class LabeledData:
     def concat(cls, parts: list["LabeledData"]) -> "LabeledData":
         """All rows of ``parts``, one after the other."""
         return cls(
-            [t for p in parts for t in p.texts], [x for p in parts for x in p.labels], [x for p in parts for x in p.langs]
+            [t for p in parts for t in p.texts],
+            [x for p in parts for x in p.labels],
+            [x for p in parts for x in p.langs],
         )
 
 
@@ -46,7 +48,9 @@ def read_labeled_csv(path: pathlib.Path, allowed_labels: tuple[str, ...] | None 
         reader = csv.DictReader(handle)
         columns = set(reader.fieldnames or ())
         if not {"text", "label"} <= columns:
-            raise TrainingDataError(f"{path}: needs a header with at least the columns text,label (found {sorted(columns)})")
+            raise TrainingDataError(
+                f"{path}: needs a header with at least the columns text,label (found {sorted(columns)})"
+            )
         for line, row in enumerate(reader, start=2):
             text = (row.get("text") or "").strip()
             label = (row.get("label") or "").strip()

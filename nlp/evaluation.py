@@ -15,7 +15,9 @@ def scores(gold: list[str], predicted: list[str], labels: tuple[str, ...]) -> di
         "accuracy": round(float(accuracy_score(gold, predicted)), 4),
         "f1_per_label": {
             label: round(float(value), 4)
-            for label, value in zip(labels, f1_score(gold, predicted, labels=list(labels), average=None, zero_division=0))
+            for label, value in zip(
+                labels, f1_score(gold, predicted, labels=list(labels), average=None, zero_division=0)
+            )
         },
         "confusion_matrix": {
             "labels": list(labels),
@@ -30,10 +32,13 @@ def evaluate(gold: list[str], predicted: list[str], langs: list[str], labels: tu
     for index, lang in enumerate(langs):
         by_lang[lang].append(index)
     per_language = {
-        lang: scores([gold[i] for i in idx], [predicted[i] for i in idx], labels) for lang, idx in sorted(by_lang.items())
+        lang: scores([gold[i] for i in idx], [predicted[i] for i in idx], labels)
+        for lang, idx in sorted(by_lang.items())
     }
     report = scores(gold, predicted, labels)
-    report["macro_f1_language_average"] = round(sum(v["macro_f1"] for v in per_language.values()) / len(per_language), 4)
+    report["macro_f1_language_average"] = round(
+        sum(v["macro_f1"] for v in per_language.values()) / len(per_language), 4
+    )
     report["per_language"] = per_language
     return report
 

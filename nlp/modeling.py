@@ -126,7 +126,9 @@ class EarfulMultiHeadModel(PreTrainedModel):
 
     def __init__(self, config: EarfulConfig, encoder: BertModel | None = None) -> None:
         super().__init__(config)
-        self.encoder = encoder if encoder is not None else BertModel(BertConfig(**config.encoder), add_pooling_layer=False)
+        self.encoder = (
+            encoder if encoder is not None else BertModel(BertConfig(**config.encoder), add_pooling_layer=False)
+        )
         size = self.encoder.config.hidden_size
         self.heads = nn.ModuleDict({task: make_head(spec, size) for task, spec in config.heads.items()})
         self.post_init()

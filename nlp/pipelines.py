@@ -82,8 +82,9 @@ def _epoch_progress(enabled: bool, examples: int) -> Iterator[Callable[[int, int
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("training {task.description}"), BarColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn()) as progress:
+    with Progress(
+        TextColumn("training {task.description}"), BarColumn(), TimeElapsedColumn(), TimeRemainingColumn()
+    ) as progress:
         task = progress.add_task("", total=None)
 
         def on_batch(epoch: int, epochs: int, done: int) -> None:
@@ -92,7 +93,9 @@ def _epoch_progress(enabled: bool, examples: int) -> Iterator[Callable[[int, int
         yield on_batch
 
 
-def _frozen_cache(model, ids: list[list[int]], options: TrainOptions, features_dir: pathlib.Path | None, report: Report):
+def _frozen_cache(
+    model, ids: list[list[int]], options: TrainOptions, features_dir: pathlib.Path | None, report: Report
+):
     """Frozen-layer outputs for ``ids``: loaded from ``features_dir`` when computed before, else computed."""
     import hashlib
 
@@ -116,7 +119,12 @@ def _frozen_cache(model, ids: list[list[int]], options: TrainOptions, features_d
 
 
 def cross_validate_head(
-    data: LabeledData, options: TrainOptions, cache_dir: pathlib.Path, base: pathlib.Path | None, folds: int, report: Report = print
+    data: LabeledData,
+    options: TrainOptions,
+    cache_dir: pathlib.Path,
+    base: pathlib.Path | None,
+    folds: int,
+    report: Report = print,
 ) -> dict:
     """k-fold cross-validated predictions of a head trained on frozen features (``tuned_layers`` 0)."""
     import torch

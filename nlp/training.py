@@ -277,10 +277,14 @@ def _warmup_linear(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fr
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def predict_proba(model: EarfulMultiHeadModel, token_ids: list[list[int]], batch_size: int = 64) -> dict[str, np.ndarray]:
+def predict_proba(
+    model: EarfulMultiHeadModel, token_ids: list[list[int]], batch_size: int = 64
+) -> dict[str, np.ndarray]:
     """Class probabilities per task for already tokenized texts (in input order)."""
     pad_id = model.encoder.config.pad_token_id
-    out = {task: np.zeros((len(token_ids), len(spec["labels"])), np.float32) for task, spec in model.config.heads.items()}
+    out = {
+        task: np.zeros((len(token_ids), len(spec["labels"])), np.float32) for task, spec in model.config.heads.items()
+    }
     model.eval()
     with torch.inference_mode():
         for batch in length_batches([len(t) for t in token_ids], batch_size, None):

@@ -12,13 +12,17 @@ from sqlalchemy import Engine
 from earful_records.tables import batch_runs
 
 
-def record_batch(engine: Engine, started_at: datetime, finished_at: datetime, status: str,
-                 counts: dict[str, Any]) -> str:
+def record_batch(
+    engine: Engine, started_at: datetime, finished_at: datetime, status: str, counts: dict[str, Any]
+) -> str:
     """Store one finished batch; returns its id."""
     run_id = uuid.uuid4().hex
     with engine.begin() as conn:
-        conn.execute(sa.insert(batch_runs).values(id=run_id, started_at=started_at, finished_at=finished_at,
-                                                  status=status, counts=counts))
+        conn.execute(
+            sa.insert(batch_runs).values(
+                id=run_id, started_at=started_at, finished_at=finished_at, status=status, counts=counts
+            )
+        )
     return run_id
 
 

@@ -68,8 +68,12 @@ def release(engine: Engine, key: str, month: str, n: int) -> None:
         conn.execute(
             sa.update(x_read_budget)
             .where(x_read_budget.c.budget_key == key, x_read_budget.c.month == month)
-            .values(used=sa.func.max(x_read_budget.c.used - n, 0) if engine.dialect.name == "sqlite"
-                    else sa.func.greatest(x_read_budget.c.used - n, 0), updated_at=datetime.now(UTC))
+            .values(
+                used=sa.func.max(x_read_budget.c.used - n, 0)
+                if engine.dialect.name == "sqlite"
+                else sa.func.greatest(x_read_budget.c.used - n, 0),
+                updated_at=datetime.now(UTC),
+            )
         )
 
 
@@ -79,7 +83,9 @@ def _ensure_row(engine: Engine, key: str, month: str) -> int:
         return current
     try:
         with engine.begin() as conn:
-            conn.execute(sa.insert(x_read_budget).values(budget_key=key, month=month, used=0, updated_at=datetime.now(UTC)))
+            conn.execute(
+                sa.insert(x_read_budget).values(budget_key=key, month=month, used=0, updated_at=datetime.now(UTC))
+            )
         return 0
     except IntegrityError:  # another batch created the row first
         return _read(engine, key, month) or 0

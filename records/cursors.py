@@ -14,9 +14,7 @@ from earful_records.tables import source_cursors
 def load_cursor(engine: Engine, source_id: str) -> dict[str, Any] | None:
     """The stored cursor of one source, or None before its first successful batch."""
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(source_cursors.c.cursor).where(source_cursors.c.source_id == source_id)
-        ).first()
+        row = conn.execute(sa.select(source_cursors.c.cursor).where(source_cursors.c.source_id == source_id)).first()
     return None if row is None else dict(row[0])
 
 

@@ -60,8 +60,18 @@ def known_ids(engine: Engine, ids: Sequence[str]) -> set[str]:
         return _known_in(conn, ids)
 
 
-_COLUMNS = ("id", "source", "source_kind", "author_ref", "author_raw", "published_epoch", "fetched_epoch",
-            "stored_epoch", "index_state", "document")
+_COLUMNS = (
+    "id",
+    "source",
+    "source_kind",
+    "author_ref",
+    "author_raw",
+    "published_epoch",
+    "fetched_epoch",
+    "stored_epoch",
+    "index_state",
+    "document",
+)
 
 
 def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -69,13 +79,21 @@ def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     # and SQLAlchemy's per-row bind processing costs more than the insert itself.
     # ON CONFLICT (id) only: a row stored meanwhile by another batch is skipped, a broken row still fails.
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    conn.exec_driver_sql(f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))}) "
-                         "ON CONFLICT (id) DO NOTHING", rows)
+    conn.exec_driver_sql(
+        f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))}) "
+        "ON CONFLICT (id) DO NOTHING",
+        rows,
+    )
 
 
-def commit_source(engine: Engine, source_id: str, cursor: dict[str, Any] | None,
-                  documents: Sequence[tuple[str, Document]], bands: Sequence[tuple[str, Sequence[str]]] = (),
-                  now: float | None = None) -> list[str]:
+def commit_source(
+    engine: Engine,
+    source_id: str,
+    cursor: dict[str, Any] | None,
+    documents: Sequence[tuple[str, Document]],
+    bands: Sequence[tuple[str, Sequence[str]]] = (),
+    now: float | None = None,
+) -> list[str]:
     """Store a source's mentions ((id, document) pairs) and their near-duplicate band keys ((id, bands) pairs),
     mark them pending for the post-index hooks and move the source's cursor (None: leave it), all in one
     transaction. Returns the ids stored now (not stored before)."""
@@ -87,9 +105,20 @@ def commit_source(engine: Engine, source_id: str, cursor: dict[str, Any] | None,
             if doc_id in existing:
                 continue
             existing.add(doc_id)  # a source listing one item twice
-            rows.append((doc_id, doc["source"], doc["source_kind"], doc.get("author_ref"), doc.get("author_raw"),
-                         _epoch(doc.get("published_at")), _epoch(doc["fetched_at"]) or epoch, epoch, UNINDEXED,
-                         json.dumps(doc, ensure_ascii=False)))
+            rows.append(
+                (
+                    doc_id,
+                    doc["source"],
+                    doc["source_kind"],
+                    doc.get("author_ref"),
+                    doc.get("author_raw"),
+                    _epoch(doc.get("published_at")),
+                    _epoch(doc["fetched_at"]) or epoch,
+                    epoch,
+                    UNINDEXED,
+                    json.dumps(doc, ensure_ascii=False),
+                )
+            )
         stored = [row[0] for row in rows]
         if rows:
             _insert_rows(conn, rows)
@@ -119,8 +148,12 @@ def iter_ids(engine: Engine, state: int, page: int = 10_000) -> Iterator[list[st
     """The stored mention ids in one index state, a page at a time, in id order."""
     after = ""
     while True:
-        query = (sa.select(mentions.c.id).where(mentions.c.index_state == state, mentions.c.id > after)
-                 .order_by(mentions.c.id).limit(page))
+        query = (
+            sa.select(mentions.c.id)
+            .where(mentions.c.index_state == state, mentions.c.id > after)
+            .order_by(mentions.c.id)
+            .limit(page)
+        )
         with engine.connect() as conn:
             ids = list(conn.execute(query).scalars())
         if not ids:
@@ -146,8 +179,9 @@ def stored_documents(engine: Engine, ids: Sequence[str]) -> dict[str, Document]:
     return found
 
 
-def iter_documents(engine: Engine, *, state: int | None = None, page: int = 1000
-                   ) -> Iterator[list[tuple[str, Document]]]:
+def iter_documents(
+    engine: Engine, *, state: int | None = None, page: int = 1000
+) -> Iterator[list[tuple[str, Document]]]:
     """Every stored document (or those in one index state), a page of (id, document) pairs at a time, by id."""
     after = ""
     while True:
@@ -176,11 +210,14 @@ def delete_mentions(engine: Engine, where: sa.ColumnElement[bool]) -> list[str]:
 def older_than(cutoff_epoch: int) -> sa.ColumnElement[bool]:
     """Mentions published before the cutoff, or fetched before it when they carry no publication time."""
     c = mentions.c
-    return sa.or_(c.published_epoch < cutoff_epoch, sa.and_(c.published_epoch.is_(None), c.fetched_epoch < cutoff_epoch))
+    return sa.or_(
+        c.published_epoch < cutoff_epoch, sa.and_(c.published_epoch.is_(None), c.fetched_epoch < cutoff_epoch)
+    )
 
 
 def by_author(source_kind: str, author_refs: Sequence[str], raw_handles: Sequence[str]) -> sa.ColumnElement[bool]:
     """Mentions of one author on one source kind, by pseudonyms or (where raw handles were kept) by handle."""
     c = mentions.c
-    return sa.and_(c.source_kind == source_kind,
-                   sa.or_(c.author_ref.in_(list(author_refs)), c.author_raw.in_(list(raw_handles))))
+    return sa.and_(
+        c.source_kind == source_kind, sa.or_(c.author_ref.in_(list(author_refs)), c.author_raw.in_(list(raw_handles)))
+    )

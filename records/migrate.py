@@ -65,8 +65,10 @@ def upgrade(engine: Engine, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
         try:
             lock.acquire(timeout=lock_timeout)
         except Timeout:
-            raise MigrationLockTimeout(f"{lock.lock_file}: another process has been migrating the records "
-                                       f"database for more than {lock_timeout:.0f} s") from None
+            raise MigrationLockTimeout(
+                f"{lock.lock_file}: another process has been migrating the records "
+                f"database for more than {lock_timeout:.0f} s"
+            ) from None
     try:
         command.upgrade(cfg, "heads")
     finally:

@@ -48,8 +48,7 @@ def store_bands_in(conn: Connection, items: Sequence[tuple[str, Sequence[str]]],
     if conn.dialect.name == "sqlite":
         sql = "INSERT OR IGNORE INTO near_dup_bands (band, mention_id, created_epoch) VALUES (?, ?, ?)"
     else:
-        sql = ("INSERT INTO near_dup_bands (band, mention_id, created_epoch) VALUES (%s, %s, %s) "
-               "ON CONFLICT DO NOTHING")
+        sql = "INSERT INTO near_dup_bands (band, mention_id, created_epoch) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
     conn.exec_driver_sql(sql, rows)
 
 

@@ -33,13 +33,16 @@ def add_pending_in(conn: Connection, mention_ids: Sequence[str], now: float | No
     existing: set[str] = set()
     for start in range(0, len(mention_ids), _CHUNK):
         part = list(mention_ids[start : start + _CHUNK])
-        existing.update(conn.execute(
-            sa.select(pending_hooks.c.mention_id).where(pending_hooks.c.mention_id.in_(part))).scalars())
+        existing.update(
+            conn.execute(sa.select(pending_hooks.c.mention_id).where(pending_hooks.c.mention_id.in_(part))).scalars()
+        )
     new = [mid for mid in dict.fromkeys(mention_ids) if mid not in existing]
     if new:
         mark = "?" if conn.dialect.name == "sqlite" else "%s"
-        conn.exec_driver_sql(f"INSERT INTO pending_hooks (mention_id, created_epoch) VALUES ({mark}, {mark})",
-                             [(mid, epoch) for mid in new])
+        conn.exec_driver_sql(
+            f"INSERT INTO pending_hooks (mention_id, created_epoch) VALUES ({mark}, {mark})",
+            [(mid, epoch) for mid in new],
+        )
     return new
 
 
@@ -56,10 +59,12 @@ def ready_for_hooks(engine: Engine, limit: int | None = None) -> list[str]:
     from earful_records.tables import mentions
 
     with engine.connect() as conn:
-        query = (sa.select(pending_hooks.c.mention_id)
-                 .select_from(pending_hooks.outerjoin(mentions, mentions.c.id == pending_hooks.c.mention_id))
-                 .where(sa.or_(mentions.c.id.is_(None), mentions.c.index_state > 0))
-                 .order_by(pending_hooks.c.created_epoch, pending_hooks.c.mention_id))
+        query = (
+            sa.select(pending_hooks.c.mention_id)
+            .select_from(pending_hooks.outerjoin(mentions, mentions.c.id == pending_hooks.c.mention_id))
+            .where(sa.or_(mentions.c.id.is_(None), mentions.c.index_state > 0))
+            .order_by(pending_hooks.c.created_epoch, pending_hooks.c.mention_id)
+        )
         if limit is not None:
             query = query.limit(limit)
         return list(conn.execute(query).scalars())
@@ -69,8 +74,11 @@ def clear_pending(engine: Engine, mention_ids: Sequence[str]) -> None:
     """The hooks ran over these mentions."""
     with engine.begin() as conn:
         for start in range(0, len(mention_ids), _CHUNK):
-            conn.execute(sa.delete(pending_hooks).where(
-                pending_hooks.c.mention_id.in_(list(mention_ids[start : start + _CHUNK]))))
+            conn.execute(
+                sa.delete(pending_hooks).where(
+                    pending_hooks.c.mention_id.in_(list(mention_ids[start : start + _CHUNK]))
+                )
+            )
 
 
 def drop_stale(engine: Engine, older_than_seconds: int = 86_400, now: float | None = None) -> int:
@@ -81,6 +89,8 @@ def drop_stale(engine: Engine, older_than_seconds: int = 86_400, now: float | No
 
     cutoff = int((now if now is not None else time.time()) - older_than_seconds)
     with engine.begin() as conn:
-        return conn.execute(sa.delete(pending_hooks).where(
-            pending_hooks.c.created_epoch < cutoff,
-            ~pending_hooks.c.mention_id.in_(sa.select(mentions.c.id)))).rowcount
+        return conn.execute(
+            sa.delete(pending_hooks).where(
+                pending_hooks.c.created_epoch < cutoff, ~pending_hooks.c.mention_id.in_(sa.select(mentions.c.id))
+            )
+        ).rowcount

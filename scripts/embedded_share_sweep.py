@@ -80,8 +80,17 @@ def main() -> int:
         for n in range(args.workers):
             doc = f"r{round_no}-w{n}"
             hold = rng.uniform(0.2, 1.5)
-            procs.append((subprocess.Popen([sys.executable, "-c", WORKER, str(data), doc, str(hold)], env=env,
-                                           stdout=subprocess.PIPE, text=True), doc))
+            procs.append(
+                (
+                    subprocess.Popen(
+                        [sys.executable, "-c", WORKER, str(data), doc, str(hold)],
+                        env=env,
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    ),
+                    doc,
+                )
+            )
             time.sleep(rng.uniform(0.0, 0.3))  # staggered: some attach while others leave
         for proc, doc in procs:
             line = proc.stdout.readline()
@@ -110,14 +119,18 @@ def main() -> int:
         found = httpx.get(f"{url}/sweep/_count", timeout=30).json()["count"]
     elapsed = time.monotonic() - started
     print(f"cpu: {cpu_model()}")
-    print(f"rounds {args.rounds}, workers {args.rounds * args.workers}, killed -9 while attached {killed}, "
-          f"servers started {len(urls)}, {elapsed:.0f} s")
+    print(
+        f"rounds {args.rounds}, workers {args.rounds * args.workers}, killed -9 while attached {killed}, "
+        f"servers started {len(urls)}, {elapsed:.0f} s"
+    )
     print(f"polls that failed under an attached worker: {poll_failures} (must be 0)")
     print(f"processes left running after a round: {orphans} (must be 0)")
     print(f"documents kept: {found} of {len(docs)} (must be all)")
-    print(f"attach time: median {statistics.median(attach_times) * 1000:.0f} ms, "
-          f"p95 {sorted(attach_times)[int(0.95 * (len(attach_times) - 1))] * 1000:.0f} ms, "
-          f"max {max(attach_times) * 1000:.0f} ms")
+    print(
+        f"attach time: median {statistics.median(attach_times) * 1000:.0f} ms, "
+        f"p95 {sorted(attach_times)[int(0.95 * (len(attach_times) - 1))] * 1000:.0f} ms, "
+        f"max {max(attach_times) * 1000:.0f} ms"
+    )
     return 0 if poll_failures == 0 and orphans == 0 and found == len(docs) else 1
 
 

@@ -24,7 +24,13 @@ from bench.ingest import cpu_model  # noqa: E402
 from earful.runner import run_batch  # noqa: E402
 from earful.settings import load_settings  # noqa: E402
 from tests.helpers.batch_process import (  # noqa: E402
-    kill_group, outcome, problems, records_engine, serve_batch, start_batch, stored_count,
+    kill_group,
+    outcome,
+    problems,
+    records_engine,
+    serve_batch,
+    start_batch,
+    stored_count,
 )
 from tests.helpers.http_server import scripted_server  # noqa: E402
 
@@ -66,9 +72,16 @@ def one_point(delay: float, items: int, feeds: int) -> dict[str, object]:
         engine.dispose()
         summary = run_batch(load_settings(batch.config))
         found = problems(batch, outcome(batch.config))
-    return {"delay": delay, "killed": was_running, "stored_at_kill": stored, "next_new": summary.new,
-            "replayed": summary.replayed, "lost_by_index": summary.lost_by_index,
-            "hooks_resumed": summary.hook_counts.get("mentions from an unfinished batch", 0), "problems": found}
+    return {
+        "delay": delay,
+        "killed": was_running,
+        "stored_at_kill": stored,
+        "next_new": summary.new,
+        "replayed": summary.replayed,
+        "lost_by_index": summary.lost_by_index,
+        "hooks_resumed": summary.hook_counts.get("mentions from an unfinished batch", 0),
+        "problems": found,
+    }
 
 
 def main() -> None:
@@ -81,26 +94,35 @@ def main() -> None:
     args = parser.parse_args()
     print(f"CPU: {cpu_model()}")
     first, last, length = unkilled_timing(args.items, args.feeds)
-    print(f"an unkilled batch of {args.items} items in {args.feeds} feeds: first mention stored at {first:.1f} s, "
-          f"all stored at {last:.1f} s, hooks done and exit at {length:.1f} s")
+    print(
+        f"an unkilled batch of {args.items} items in {args.feeds} feeds: first mention stored at {first:.1f} s, "
+        f"all stored at {last:.1f} s, hooks done and exit at {length:.1f} s"
+    )
     # Moments from a little before the first commit to the end: start-up before it (imports, migrations, the
     # index server starting) has nothing to lose, and would take most of the points on a slow machine.
     rng = random.Random(args.seed)
     low = max(0.0, first - 1.0)
     delays = sorted(rng.uniform(low, length) for _ in range(args.points))
     print(f"{args.points} kill moments drawn uniformly in [{low:.1f} s, {length:.1f} s] (seed {args.seed})")
-    print(f"{'kill at':>8} {'running':>7} {'stored':>6} {'next new':>8} {'replayed':>8} {'index lost':>10} "
-          f"{'hooks resumed':>13}  result")
+    print(
+        f"{'kill at':>8} {'running':>7} {'stored':>6} {'next new':>8} {'replayed':>8} {'index lost':>10} "
+        f"{'hooks resumed':>13}  result"
+    )
     failures = killed = 0
     for delay in delays:
         row = one_point(delay, args.items, args.feeds)
         failures += bool(row["problems"])
         killed += bool(row["killed"])
-        print(f"{row['delay']:7.2f}s {str(row['killed']):>7} {row['stored_at_kill']:>6} {row['next_new']:>8} "
-              f"{row['replayed']:>8} {row['lost_by_index']:>10} {row['hooks_resumed']:>13}  "
-              + ("ok" if not row["problems"] else "; ".join(row["problems"])), flush=True)
-    print(f"{args.points - failures}/{args.points} kill points ({killed} hit a running batch): every item in the index "
-          f"exactly once, every alert and complaint record once" + ("" if not failures else f"; {failures} FAILED"))
+        print(
+            f"{row['delay']:7.2f}s {str(row['killed']):>7} {row['stored_at_kill']:>6} {row['next_new']:>8} "
+            f"{row['replayed']:>8} {row['lost_by_index']:>10} {row['hooks_resumed']:>13}  "
+            + ("ok" if not row["problems"] else "; ".join(row["problems"])),
+            flush=True,
+        )
+    print(
+        f"{args.points - failures}/{args.points} kill points ({killed} hit a running batch): every item in the index "
+        f"exactly once, every alert and complaint record once" + ("" if not failures else f"; {failures} FAILED")
+    )
     raise SystemExit(1 if failures else 0)
 
 

@@ -63,7 +63,9 @@ def script_fault(api: Any, rng: random.Random, path: str, reset_header: dict[str
     return None
 
 
-def sweep(name: str, batches: int, rng: random.Random, add, listener, api: Any, path: str, reset: dict[str, str]) -> dict[str, Any]:
+def sweep(
+    name: str, batches: int, rng: random.Random, add, listener, api: Any, path: str, reset: dict[str, str]
+) -> dict[str, Any]:
     added: set[str] = set()
     stored: set[str] = set()
     reads = rereads = failed = 0
@@ -99,10 +101,21 @@ def sweep(name: str, batches: int, rng: random.Random, add, listener, api: Any, 
         cursor = result.cursor
         if empty >= 10:
             break
-    return {"network": name, "batches": batches, "posts": len(added), "stored": len(stored & added),
-            "lost": len(added - stored), "foreign": len(stored - added), "re-reads": rereads, "reads": reads,
-            "failed batches": failed, "drain batches": drain, "faults": faults, "requests": len(api.requests),
-            "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "network": name,
+        "batches": batches,
+        "posts": len(added),
+        "stored": len(stored & added),
+        "lost": len(added - stored),
+        "foreign": len(stored - added),
+        "re-reads": rereads,
+        "reads": reads,
+        "failed batches": failed,
+        "drain batches": drain,
+        "faults": faults,
+        "requests": len(api.requests),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def main() -> int:
@@ -117,7 +130,9 @@ def main() -> int:
     rng = random.Random(args.seed)
     masto = FakeMastodon(access_token="t")
     with masto.serve() as url:
-        settings = MastodonSettings(instances={"ex": {"url": url}}, topics={"t": {"hashtags": ["acme"]}}, page_size=5, max_pages=3, **OPTIONS)
+        settings = MastodonSettings(
+            instances={"ex": {"url": url}}, topics={"t": {"hashtags": ["acme"]}}, page_size=5, max_pages=3, **OPTIONS
+        )
         client = make_mastodon_client(url, "t", settings)
         [listener], _ = build_mastodon_listeners(settings, privacy, {"ex": (client, True)}, {})
 
@@ -132,19 +147,30 @@ def main() -> int:
     rng = random.Random(args.seed)
     sky = FakeBluesky(IDENTIFIER, PASSWORD)
     with sky.serve() as url:
-        settings = BlueskySettings(service_url=url, public_url=url, identifier=IDENTIFIER, topics={"t": ["acme"]},
-                                   page_size=5, max_pages=3, overlap_seconds=120, **OPTIONS)
+        settings = BlueskySettings(
+            service_url=url,
+            public_url=url,
+            identifier=IDENTIFIER,
+            topics={"t": ["acme"]},
+            page_size=5,
+            max_pages=3,
+            overlap_seconds=120,
+            **OPTIONS,
+        )
         listener = BlueskyListener("acme", None, BlueskySession(settings, PASSWORD), settings, privacy)
 
         def add_post(n: int, rng: random.Random) -> str:
             # one in five is indexed late: created up to 60 s before the posts already there
-            item = post(n, author=1 + rng.randint(0, 5), minute=max(0, n - rng.randint(0, 60)) if rng.random() < 0.2 else n)
+            item = post(
+                n, author=1 + rng.randint(0, 5), minute=max(0, n - rng.randint(0, 60)) if rng.random() < 0.2 else n
+            )
             sky.add_post(item)
             return mention_id("bluesky", item["uri"])
 
         reset = {"ratelimit-remaining": "0", "ratelimit-reset": "4070908800"}
         print(sweep("bluesky", args.batches, rng, add_post, listener, sky, "/xrpc/app.bsky.feed.searchPosts", reset))
     return 0
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -13,8 +13,9 @@ from earful_alerts.config import AlertsSettings, ChannelSettings
 log = logging.getLogger(__name__)
 
 
-def build_channel(name: str, settings: ChannelSettings, console: Console | None,
-                  ssl_context: ssl.SSLContext | None = None) -> Channel:
+def build_channel(
+    name: str, settings: ChannelSettings, console: Console | None, ssl_context: ssl.SSLContext | None = None
+) -> Channel:
     """The channel object for one configured channel."""
     from earful_alerts import config as c
     from earful_alerts.channels import apprise_channel, console as console_mod, http, smtp
@@ -27,13 +28,16 @@ def build_channel(name: str, settings: ChannelSettings, console: Console | None,
         return http.TeamsChannel(name, settings.url, settings.timeout)
     if isinstance(settings, c.WebhookChannel):
         if settings.secret is None:
-            warning = (f"alerts: channel {name} sends unsigned webhooks, so receivers cannot tell its alerts from "
-                       f"forged ones; set EARFUL_ALERTS__CHANNELS__{name.upper()}__SECRET")
+            warning = (
+                f"alerts: channel {name} sends unsigned webhooks, so receivers cannot tell its alerts from "
+                f"forged ones; set EARFUL_ALERTS__CHANNELS__{name.upper()}__SECRET"
+            )
             log.warning(warning)
             if console is not None:
                 console.print(f"[yellow]{warning}[/]", highlight=False)
-        return http.WebhookChannel(name, settings.url, settings.secret, settings.timeout, settings.headers,
-                                   settings.max_body_bytes)
+        return http.WebhookChannel(
+            name, settings.url, settings.secret, settings.timeout, settings.headers, settings.max_body_bytes
+        )
     if isinstance(settings, c.EmailChannel):
         return smtp.EmailChannel(name, settings, ssl_context)
     if isinstance(settings, c.AppriseChannel):

@@ -22,6 +22,7 @@ class AppriseChannel:
         notifier = apprise.Apprise()
         if not notifier.add(self._url.get_secret_value()):
             return Outcome(ok=False, error=f"channel {self.name}: apprise does not understand the url", permanent=True)
-        ok = notifier.notify(body=plain_text(message), title=clean(message.title, 200),
-                             body_format=apprise.NotifyFormat.TEXT)
+        ok = notifier.notify(
+            body=plain_text(message), title=clean(message.title, 200), body_format=apprise.NotifyFormat.TEXT
+        )
         return Outcome(ok=True) if ok else Outcome(ok=False, error="apprise reported a failed notification")

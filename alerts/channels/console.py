@@ -23,7 +23,9 @@ class ConsoleChannel:
         style = _STYLE.get(message.severity, "white")
         topic = f" · {clean(message.topic, 60)}" if message.topic else ""
         seen = f" · seen {message.occurrences}x" if message.occurrences > 1 else ""
-        line = (f"[{style}]alert {escape('[' + message.severity.upper() + ']')}[/] {escape(clean(message.title, TITLE_CHARS))}"
-                f" — {escape(clean(message.summary, 160))}[dim]{escape(topic)}{seen} · {escape(message.id)}[/]")
+        line = (
+            f"[{style}]alert {escape('[' + message.severity.upper() + ']')}[/] {escape(clean(message.title, TITLE_CHARS))}"
+            f" — {escape(clean(message.summary, 160))}[dim]{escape(topic)}{seen} · {escape(message.id)}[/]"
+        )
         self._console.print(line, soft_wrap=True, highlight=False)
         return Outcome(ok=True)

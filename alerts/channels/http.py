@@ -30,8 +30,9 @@ def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
     """POST a JSON body; classify the answer. The URL (a secret) never appears in the error text."""
     try:
         with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False) as client:
-            response = client.post(url, content=body, headers={
-                "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
+            response = client.post(
+                url, content=body, headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}
+            )
     except httpx.TimeoutException:
         return Outcome(ok=False, error=f"timed out after {timeout:g} s")
     except httpx.HTTPError as exc:
@@ -40,9 +41,13 @@ def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
     if 200 <= code < 300:
         return Outcome(ok=True, status_code=code)
     snippet = " ".join(response.text[:200].split())
-    return Outcome(ok=False, status_code=code, error=f"HTTP {code}: {snippet}" if snippet else f"HTTP {code}",
-                   retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                   permanent=code not in RETRYABLE_STATUS)
+    return Outcome(
+        ok=False,
+        status_code=code,
+        error=f"HTTP {code}: {snippet}" if snippet else f"HTTP {code}",
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        permanent=code not in RETRYABLE_STATUS,
+    )
 
 
 def _require(url: SecretStr | None, name: str) -> str | None:
@@ -119,8 +124,15 @@ def capped_body(payload: dict[str, Any], max_bytes: int) -> bytes | None:
 class WebhookChannel:
     """Generic JSON webhook, HMAC-signed. `X-Earful-Alert-Id` lets receivers drop a re-delivery after a crash."""
 
-    def __init__(self, name: str, url: SecretStr | None, secret: SecretStr | None, timeout: float,
-                 headers: dict[str, str] | None = None, max_body_bytes: int = 256_000) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: SecretStr | None,
+        secret: SecretStr | None,
+        timeout: float,
+        headers: dict[str, str] | None = None,
+        max_body_bytes: int = 256_000,
+    ) -> None:
         self.name, self._url, self._secret, self._timeout = name, url, secret, timeout
         self._headers = dict(headers or {})
         self._max_body = max_body_bytes
@@ -131,8 +143,12 @@ class WebhookChannel:
             return _missing(self.name, "url (set EARFUL_ALERTS__CHANNELS__<NAME>__URL)")
         body = capped_body(webhook_payload(message), self._max_body)
         if body is None:
-            return Outcome(ok=False, permanent=True, error=f"channel {self.name}: the alert does not fit in "
-                           f"max_body_bytes={self._max_body} even without its items and details")
+            return Outcome(
+                ok=False,
+                permanent=True,
+                error=f"channel {self.name}: the alert does not fit in "
+                f"max_body_bytes={self._max_body} even without its items and details",
+            )
         timestamp = str(int(time.time()))
         headers = {**self._headers, "X-Earful-Alert-Id": message.id, TIMESTAMP_HEADER: timestamp}
         if self._secret is not None:

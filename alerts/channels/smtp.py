@@ -69,17 +69,25 @@ class EmailChannel:
                     _login(client, s.username, s.password.get_secret_value())
                 client.send_message(build_email(message, s))
         except smtplib.SMTPAuthenticationError as exc:
-            return Outcome(ok=False, status_code=exc.smtp_code, error=f"SMTP login refused ({exc.smtp_code})",
-                           permanent=True)
+            return Outcome(
+                ok=False, status_code=exc.smtp_code, error=f"SMTP login refused ({exc.smtp_code})", permanent=True
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             codes = sorted({code for code, _ in exc.recipients.values()})
-            return Outcome(ok=False, status_code=codes[0] if codes else None,
-                           error=f"SMTP recipients refused ({', '.join(map(str, codes))})",
-                           permanent=all(code >= 500 for code in codes))
+            return Outcome(
+                ok=False,
+                status_code=codes[0] if codes else None,
+                error=f"SMTP recipients refused ({', '.join(map(str, codes))})",
+                permanent=all(code >= 500 for code in codes),
+            )
         except smtplib.SMTPResponseException as exc:
             text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            return Outcome(ok=False, status_code=exc.smtp_code, error=f"SMTP {exc.smtp_code}: {text[:200]}",
-                           permanent=exc.smtp_code >= 500)
+            return Outcome(
+                ok=False,
+                status_code=exc.smtp_code,
+                error=f"SMTP {exc.smtp_code}: {text[:200]}",
+                permanent=exc.smtp_code >= 500,
+            )
         except smtplib.SMTPNotSupportedError as exc:
             return Outcome(ok=False, error=f"SMTP server does not support this ({exc})", permanent=True)
         except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, TLS failure

@@ -33,8 +33,13 @@ from earful_complaints.web.security import FormNotSupported, FormTooLarge, Secur
 from earful_complaints.web.throttle import SignInThrottle
 
 
-def create_app(engine: Engine, settings: ComplaintsSettings, *, clock: Callable[[], datetime] = now_utc,
-               hasher: PasswordHasher | None = None) -> FastAPI:
+def create_app(
+    engine: Engine,
+    settings: ComplaintsSettings,
+    *,
+    clock: Callable[[], datetime] = now_utc,
+    hasher: PasswordHasher | None = None,
+) -> FastAPI:
     """The web app bound to one records database.
 
     `clock` is what sessions and sign-in throttling take as the time; `hasher` the argon2 hasher (tests pass
@@ -42,11 +47,17 @@ def create_app(engine: Engine, settings: ComplaintsSettings, *, clock: Callable[
     """
     app = FastAPI(title="earful complaints", docs_url=None, redoc_url=None, openapi_url=None)
     # Autoescape everything: user and post text is only ever rendered as text.
-    templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(str(files("complaints").joinpath("templates"))),
-                                                autoescape=True))
-    app.state.ctx = WebContext(engine=engine, settings=settings, templates=templates,
-                               verifier=PasswordVerifier(hasher), throttle=SignInThrottle(engine, settings.web.signin),
-                               clock=clock)
+    templates = Jinja2Templates(
+        env=Environment(loader=FileSystemLoader(str(files("complaints").joinpath("templates"))), autoescape=True)
+    )
+    app.state.ctx = WebContext(
+        engine=engine,
+        settings=settings,
+        templates=templates,
+        verifier=PasswordVerifier(hasher),
+        throttle=SignInThrottle(engine, settings.web.signin),
+        clock=clock,
+    )
     app.add_middleware(SecurityHeaders)
     if settings.web.trusted_proxies:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -113,5 +124,8 @@ def _add_error_pages(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> Response:
         # Runs outside every middleware (Starlette's ServerErrorMiddleware): add the headers here too.
-        return PlainTextResponse("internal error; the server log has the details", status_code=500,
-                                 headers=security_headers(request.url.path))
+        return PlainTextResponse(
+            "internal error; the server log has the details",
+            status_code=500,
+            headers=security_headers(request.url.path),
+        )

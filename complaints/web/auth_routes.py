@@ -37,8 +37,12 @@ def login(request: Request, form: dict[str, str] = Depends(signin_form)) -> Resp
     wait = ctx.throttle.attempt(username, client, ctx.clock())
     if wait > 0:
         seconds = math.ceil(wait)
-        response = render(request, "login.html", {
-            "next": target, "error": f"Too many failed sign-ins; wait {seconds} seconds and try again."}, 429)
+        response = render(
+            request,
+            "login.html",
+            {"next": target, "error": f"Too many failed sign-ins; wait {seconds} seconds and try again."},
+            429,
+        )
         response.headers["Retry-After"] = str(seconds)
         return response
     user = ctx.verifier.authenticate(ctx.engine, username, form.get("password", ""))
@@ -53,8 +57,15 @@ def login(request: Request, form: dict[str, str] = Depends(signin_form)) -> Resp
     purge_expired(ctx.engine, now=now, idle=ctx.idle, absolute=ctx.absolute)
     ctx.throttle.purge(now)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=ctx.settings.web.cookie_secure,
-                        path="/", max_age=ctx.settings.web.session_max_age_minutes * 60)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=ctx.settings.web.cookie_secure,
+        path="/",
+        max_age=ctx.settings.web.session_max_age_minutes * 60,
+    )
     return response
 
 

@@ -16,7 +16,12 @@ from earful_complaints.config import ComplaintsSettings
 from earful_complaints.sessions import Session, load_session
 from earful_complaints.users import PasswordVerifier, User, get_user
 from earful_complaints.web.security import (
-    CSRF_FIELD, SESSION_COOKIE, SIGNIN_CSRF_COOKIE, new_csrf_token, read_form, tokens_match,
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    SIGNIN_CSRF_COOKIE,
+    new_csrf_token,
+    read_form,
+    tokens_match,
 )
 from earful_complaints.web.throttle import SignInThrottle
 
@@ -84,19 +89,27 @@ def render(request: Request, name: str, values: dict[str, Any], status_code: int
     ctx = context(request)
     csrf = csrf_for(request)
     response = ctx.templates.TemplateResponse(
-        request, name, {"user": getattr(request.state, "user", None), "csrf": csrf, **values}, status_code=status_code)
+        request, name, {"user": getattr(request.state, "user", None), "csrf": csrf, **values}, status_code=status_code
+    )
     new_token = getattr(request.state, "new_signin_csrf", None)
     if new_token:
-        response.set_cookie(SIGNIN_CSRF_COOKIE, new_token, httponly=True, samesite="strict",
-                            secure=ctx.settings.web.cookie_secure, path="/")
+        response.set_cookie(
+            SIGNIN_CSRF_COOKIE,
+            new_token,
+            httponly=True,
+            samesite="strict",
+            secure=ctx.settings.web.cookie_secure,
+            path="/",
+        )
     return response
 
 
 def reader(request: Request) -> User:
     """The signed-in user (any role); LoginRequired when there is no live session."""
     ctx = context(request)
-    session = load_session(ctx.engine, request.cookies.get(SESSION_COOKIE), now=ctx.clock(), idle=ctx.idle,
-                           absolute=ctx.absolute)
+    session = load_session(
+        ctx.engine, request.cookies.get(SESSION_COOKIE), now=ctx.clock(), idle=ctx.idle, absolute=ctx.absolute
+    )
     user = get_user(ctx.engine, session.username) if session else None
     if user is None or not user.active:
         raise LoginRequired()

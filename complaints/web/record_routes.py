@@ -21,29 +21,73 @@ MAX_PAGE = 100_000
 
 
 @router.get("/")
-def queue(request: Request, user: User = Depends(reader), status: str = "", overdue: str = "",
-          severity: str = "", language: str = "", topic: str = "", channel: str = "", open: str = "",  # noqa: A002
-          page: int = Query(1, ge=1, le=MAX_PAGE)) -> Response:
+def queue(
+    request: Request,
+    user: User = Depends(reader),
+    status: str = "",
+    overdue: str = "",
+    severity: str = "",
+    language: str = "",
+    topic: str = "",
+    channel: str = "",
+    open: str = "",  # noqa: A002
+    page: int = Query(1, ge=1, le=MAX_PAGE),
+) -> Response:
     from earful_complaints.register import QueueFilter, distinct_values, list_records
 
     ctx = context(request)
-    filters = QueueFilter(status=status or None, overdue=overdue == "1", severity=severity or None,
-                          language=language or None, topic=topic or None, channel=channel or None,
-                          open_only=open == "1")
+    filters = QueueFilter(
+        status=status or None,
+        overdue=overdue == "1",
+        severity=severity or None,
+        language=language or None,
+        topic=topic or None,
+        channel=channel or None,
+        open_only=open == "1",
+    )
     size = ctx.settings.web.page_size
     rows, total = list_records(ctx.engine, filters, limit=size, offset=(page - 1) * size)
-    params = {k: v for k, v in dict(status=status, overdue=overdue, severity=severity, language=language,
-                                    topic=topic, channel=channel, open=open).items() if v}
-    return render(request, "queue.html", {
-        "rows": rows, "total": total, "filters": params, "page": page, "pages": max(1, -(-total // size)),
-        "query": urlencode(params), "states": STATES, "severities": SEVERITIES,
-        "languages": distinct_values(ctx.engine, "language"), "topics": distinct_values(ctx.engine, "topic"),
-        "channels": distinct_values(ctx.engine, "channel"),
-    })
+    params = {
+        k: v
+        for k, v in dict(
+            status=status,
+            overdue=overdue,
+            severity=severity,
+            language=language,
+            topic=topic,
+            channel=channel,
+            open=open,
+        ).items()
+        if v
+    }
+    return render(
+        request,
+        "queue.html",
+        {
+            "rows": rows,
+            "total": total,
+            "filters": params,
+            "page": page,
+            "pages": max(1, -(-total // size)),
+            "query": urlencode(params),
+            "states": STATES,
+            "severities": SEVERITIES,
+            "languages": distinct_values(ctx.engine, "language"),
+            "topics": distinct_values(ctx.engine, "topic"),
+            "channels": distinct_values(ctx.engine, "channel"),
+        },
+    )
 
 
-def record_page(request: Request, ref: str, *, error: str | None = None, status_code: int = 200,
-                values: dict[str, str] | None = None, failed_action: str | None = None) -> Response:
+def record_page(
+    request: Request,
+    ref: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    failed_action: str | None = None,
+) -> Response:
     from earful_complaints.register import get_events, get_links, get_record
 
     ctx = context(request)
@@ -51,12 +95,23 @@ def record_page(request: Request, ref: str, *, error: str | None = None, status_
     mentions, alerts = get_links(ctx.engine, record["id"])
     actions = allowed_actions(record["status"]) if request.state.user.can_write else []
     staff = staff_names(ctx.engine)
-    return render(request, "record.html", {
-        "r": record, "events": get_events(ctx.engine, ref), "mentions": mentions, "alerts": alerts,
-        "actions": actions,
-        "choices": {s.name: choices_for(s, ctx.settings, staff=staff) for a in actions for s in a.fields},
-        "error": error, "values": values or {}, "failed_action": failed_action, "overdue": _is_overdue(record),
-    }, status_code)
+    return render(
+        request,
+        "record.html",
+        {
+            "r": record,
+            "events": get_events(ctx.engine, ref),
+            "mentions": mentions,
+            "alerts": alerts,
+            "actions": actions,
+            "choices": {s.name: choices_for(s, ctx.settings, staff=staff) for a in actions for s in a.fields},
+            "error": error,
+            "values": values or {},
+            "failed_action": failed_action,
+            "overdue": _is_overdue(record),
+        },
+        status_code,
+    )
 
 
 @router.get("/complaints/{ref}")
@@ -65,8 +120,13 @@ def record(request: Request, ref: str, _user: User = Depends(reader)) -> Respons
 
 
 @router.post("/complaints/{ref}/actions/{action}")
-def act(request: Request, ref: str, action: str, user: User = Depends(writer),
-        form: dict[str, str] = Depends(signed_in_form)) -> Response:
+def act(
+    request: Request,
+    ref: str,
+    action: str,
+    user: User = Depends(writer),
+    form: dict[str, str] = Depends(signed_in_form),
+) -> Response:
     from earful_complaints.register import apply_action
 
     ctx = context(request)
@@ -83,8 +143,12 @@ def act(request: Request, ref: str, action: str, user: User = Depends(writer),
 
 
 def _new_page(request: Request, error: str | None, values: dict[str, str], status_code: int = 200) -> Response:
-    return render(request, "new.html", {"error": error, "values": values, "settings": context(request).settings,
-                                        "languages": LANGUAGES}, status_code)
+    return render(
+        request,
+        "new.html",
+        {"error": error, "values": values, "settings": context(request).settings, "languages": LANGUAGES},
+        status_code,
+    )
 
 
 @router.get("/new")

@@ -36,5 +36,8 @@ def report_csv(request: Request, _user: User = Depends(reader), start: str = "",
     ctx = context(request)
     d_start, d_end = _period(start, end)
     rep = build_report(ctx.engine, ctx.settings, *period_bounds(d_start, d_end))
-    return Response(render_csv(rep), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="complaints-{d_start}-{d_end}.csv"'})
+    return Response(
+        render_csv(rep),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="complaints-{d_start}-{d_end}.csv"'},
+    )

@@ -14,8 +14,9 @@ SESSION_COOKIE = "earful_session"
 # the token kept with the session in the database.
 SIGNIN_CSRF_COOKIE = "earful_signin_csrf"
 # No scripts at all; styles only from our own stylesheet; forms only back to us; never framed.
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'")
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def security_headers(path: str) -> dict[str, str]:
@@ -42,14 +43,18 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                 for k, v in security_headers(scope.get("path", "")).items()]
+        extra = [
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in security_headers(scope.get("path", "")).items()
+        ]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k for k, _ in extra}
-                message = {**message, "headers": [(k, v) for k, v in message.get("headers", []) if k not in names]
-                           + extra}
+                message = {
+                    **message,
+                    "headers": [(k, v) for k, v in message.get("headers", []) if k not in names] + extra,
+                }
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

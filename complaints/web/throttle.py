@@ -69,11 +69,18 @@ class SignInThrottle:
         try:
             with self.engine.begin() as conn:
                 if count.stored is None:
-                    conn.execute(sa.insert(t).values(key_hash=count.key, kind=count.kind, failures=1,
-                                                     last_failure_at=now))
+                    conn.execute(
+                        sa.insert(t).values(key_hash=count.key, kind=count.kind, failures=1, last_failure_at=now)
+                    )
                     return True
-                return conn.execute(sa.update(t).where(t.c.key_hash == count.key, t.c.failures == count.stored)
-                                    .values(failures=count.failures + 1, last_failure_at=now)).rowcount == 1
+                return (
+                    conn.execute(
+                        sa.update(t)
+                        .where(t.c.key_hash == count.key, t.c.failures == count.stored)
+                        .values(failures=count.failures + 1, last_failure_at=now)
+                    ).rowcount
+                    == 1
+                )
         except IntegrityError:  # another attempt inserted the row first
             return False
 
@@ -105,8 +112,11 @@ class SignInThrottle:
         t = failures_table
         with self.engine.begin() as conn:
             conn.execute(sa.delete(t).where(t.c.key_hash == _key("account", username)))
-            conn.execute(sa.update(t).where(t.c.key_hash == _key("client", client), t.c.failures > 0)
-                         .values(failures=t.c.failures - 1))
+            conn.execute(
+                sa.update(t)
+                .where(t.c.key_hash == _key("client", client), t.c.failures > 0)
+                .values(failures=t.c.failures - 1)
+            )
 
     def purge(self, now: datetime) -> int:
         """Remove counts too old to matter (keeps the table small); returns how many."""

@@ -14,8 +14,17 @@ router = APIRouter()
 
 def _page(request: Request, error: str | None = None, status_code: int = 200) -> Response:
     ctx = context(request)
-    return render(request, "users.html", {"users": list_users(ctx.engine), "roles": ROLES, "error": error,
-                                          "min_length": ctx.settings.limits.password_min_length}, status_code)
+    return render(
+        request,
+        "users.html",
+        {
+            "users": list_users(ctx.engine),
+            "roles": ROLES,
+            "error": error,
+            "min_length": ctx.settings.limits.password_min_length,
+        },
+        status_code,
+    )
 
 
 @router.get("/users")
@@ -29,14 +38,25 @@ def users_post(request: Request, me: User = Depends(admin), form: dict[str, str]
     limits = ctx.settings.limits
     try:
         if form.get("op") == "add":
-            add_user(ctx.engine, form.get("username", "").strip().lower(), form.get("password", ""),
-                     form.get("role", ""), limits=limits, hasher=ctx.verifier.hasher)
+            add_user(
+                ctx.engine,
+                form.get("username", "").strip().lower(),
+                form.get("password", ""),
+                form.get("role", ""),
+                limits=limits,
+                hasher=ctx.verifier.hasher,
+            )
         else:
             name = form.get("username", "")
             if name == me.username:
                 raise ComplaintError("you cannot change your own role or deactivate yourself")
-            set_user(ctx.engine, name, limits=limits, role=form.get("role") or None,
-                     active={"1": True, "0": False}.get(form.get("active", "")))
+            set_user(
+                ctx.engine,
+                name,
+                limits=limits,
+                role=form.get("role") or None,
+                active={"1": True, "0": False}.get(form.get("active", "")),
+            )
     except ComplaintError as exc:
         return _page(request, str(exc), 422)
     return RedirectResponse("/users", status_code=303)

@@ -46,8 +46,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
     yield eng
     if request.param == "postgres":
         with eng.begin() as conn:
-            conn.execute(sa.text("TRUNCATE alerts, alert_deliveries, alert_attempts, alert_rule_state, "
-                                 "alert_mention_hits CASCADE"))
+            conn.execute(
+                sa.text(
+                    "TRUNCATE alerts, alert_deliveries, alert_attempts, alert_rule_state, alert_mention_hits CASCADE"
+                )
+            )
     eng.dispose()
 
 
@@ -127,18 +130,26 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -179,8 +190,15 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
     port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=server_tls,
-                            require_starttls=True, authenticator=authenticator, auth_require_tls=True)
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_tls,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_require_tls=True,
+    )
     controller.start()
     yield SmtpServer("127.0.0.1", port, messages, client_tls, logins)
     controller.stop()
@@ -201,20 +219,44 @@ def index(es_url: str):  # noqa: ANN201 - (es client, alias)
     es.close()
 
 
-def mention_doc(i: int | str, *, topic: str, at: dt.datetime, sentiment: str = "neutral", reach: int = 10,
-                complaint: float = 0.05, title: str = "", text: str = "", url: str | None = None,
-                language: str = "en") -> dict[str, Any]:
+def mention_doc(
+    i: int | str,
+    *,
+    topic: str,
+    at: dt.datetime,
+    sentiment: str = "neutral",
+    reach: int = 10,
+    complaint: float = 0.05,
+    title: str = "",
+    text: str = "",
+    url: str | None = None,
+    language: str = "en",
+) -> dict[str, Any]:
     """A mention document of the indexed shape (with its id), written for these tests."""
     iso = at.astimezone(dt.UTC).isoformat()
     return {
-        "id": f"m-{topic}-{i}", "source_kind": "rss", "source": "rss:test", "native_id": str(i),
-        "url": url or f"https://news.example.org/{topic}/{i}", "title": title or f"Post {i} about {topic}",
-        "text": text or f"Generated text {i} mentioning {topic}.", "author_ref": "a" * 16,
-        "published_at": iso, "fetched_at": iso, "reach": reach, "engagement": {"likes": 1},
-        "language": language, "topics": [topic],
-        "labels": {"sentiment": sentiment, "sentiment_scores": {"negative": 0.1, "neutral": 0.8, "positive": 0.1},
-                   "complaint": complaint >= 0.5, "complaint_probability": complaint, "model": "test",
-                   "model_version": "1"},
+        "id": f"m-{topic}-{i}",
+        "source_kind": "rss",
+        "source": "rss:test",
+        "native_id": str(i),
+        "url": url or f"https://news.example.org/{topic}/{i}",
+        "title": title or f"Post {i} about {topic}",
+        "text": text or f"Generated text {i} mentioning {topic}.",
+        "author_ref": "a" * 16,
+        "published_at": iso,
+        "fetched_at": iso,
+        "reach": reach,
+        "engagement": {"likes": 1},
+        "language": language,
+        "topics": [topic],
+        "labels": {
+            "sentiment": sentiment,
+            "sentiment_scores": {"negative": 0.1, "neutral": 0.8, "positive": 0.1},
+            "complaint": complaint >= 0.5,
+            "complaint_probability": complaint,
+            "model": "test",
+            "model_version": "1",
+        },
     }
 
 

@@ -15,8 +15,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO / "bench" / "spikes.py"), *args], capture_output=True,
-                          text=True, timeout=120, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, str(REPO / "bench" / "spikes.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
 
 
 def test_scores_a_planted_burst_and_writes_the_totals(tmp_path: Path) -> None:
@@ -26,12 +31,16 @@ def test_scores_a_planted_burst_and_writes_the_totals(tmp_path: Path) -> None:
     hour = (np.arange(steps) // 12) % 24
     counts = rng.poisson(3 + 12 * (0.5 - 0.5 * np.cos(2 * np.pi * (hour - 3) / 24)))
     burst = 4 * 288 + 14 * 12  # day 4, 14:00: three hours at six times the usual
-    counts[burst:burst + 36] *= 6
-    lines = ["timestamp,value"] + [f"{(start + timedelta(minutes=5 * i)):%Y-%m-%d %H:%M:%S},{c}"
-                                   for i, c in enumerate(counts)]
+    counts[burst : burst + 36] *= 6
+    lines = ["timestamp,value"] + [
+        f"{(start + timedelta(minutes=5 * i)):%Y-%m-%d %H:%M:%S},{c}" for i, c in enumerate(counts)
+    ]
     (tmp_path / "Twitter_volume_TEST.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     t0 = start + timedelta(minutes=5 * burst)
-    window = [f"{t0 - timedelta(hours=12):%Y-%m-%d %H:%M:%S}.000000", f"{t0 + timedelta(hours=12):%Y-%m-%d %H:%M:%S}.000000"]
+    window = [
+        f"{t0 - timedelta(hours=12):%Y-%m-%d %H:%M:%S}.000000",
+        f"{t0 + timedelta(hours=12):%Y-%m-%d %H:%M:%S}.000000",
+    ]
     (tmp_path / "windows.json").write_text(json.dumps({"Twitter_volume_TEST.csv": [window]}), encoding="utf-8")
     out = tmp_path / "totals.json"
     result = run(str(tmp_path), "--json", str(out))

@@ -20,10 +20,20 @@ ANGLES = "Acme <3 & <<recall>> " * 400  # every character escapes to 4-5: a cut 
 
 
 def message(**overrides) -> AlertMessage:
-    fields = dict(id="al-1", kind="complaint", rule="complaints", severity="warning", title=ANGLES,
-                  summary=ANGLES, created_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC), topic="acme",
-                  details={"numbers": {f"n{i}<": "<&>" * 20 for i in range(80)},
-                           "examples": [{"url": "https://example.org/p", "title": ANGLES, "text": ANGLES}]})
+    fields = dict(
+        id="al-1",
+        kind="complaint",
+        rule="complaints",
+        severity="warning",
+        title=ANGLES,
+        summary=ANGLES,
+        created_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC),
+        topic="acme",
+        details={
+            "numbers": {f"n{i}<": "<&>" * 20 for i in range(80)},
+            "examples": [{"url": "https://example.org/p", "title": ANGLES, "text": ANGLES}],
+        },
+    )
     return AlertMessage(**{**fields, **overrides})
 
 
@@ -73,8 +83,10 @@ def test_the_readme_verifier_accepts_earful_requests_and_refuses_forged_ones(rec
     verify = namespace["verify"]
     assert WebhookChannel("hook", SecretStr(receiver.url), SecretStr("whsec"), 5.0).send(message()).ok
     request = receiver.requests[0]
-    headers = {"X-Earful-Timestamp": request.headers["x-earful-timestamp"],
-               "X-Earful-Signature": request.headers["x-earful-signature"]}
+    headers = {
+        "X-Earful-Timestamp": request.headers["x-earful-timestamp"],
+        "X-Earful-Signature": request.headers["x-earful-signature"],
+    }
     assert verify(b"whsec", headers, request.body)
     assert not verify(b"other", headers, request.body)
     assert not verify(b"whsec", headers, request.body + b" ")

@@ -17,19 +17,34 @@ from earful_alerts.config import EmailChannel as EmailSettings
 from earful_alerts.message import AlertMessage
 
 HOSTILE_TITLE = "<!channel> @here refund NOW <https://evil.example/phish|your bank> <script>alert(1)</script>"
-HOSTILE_TEXT = ("Broken again!!! <@U12345> &amp; *bold* _it_ [click](javascript:alert(1)) "
-                "\u202eRTL override\u202c مرحبا بالعالم " + "x" * 5000)
+HOSTILE_TEXT = (
+    "Broken again!!! <@U12345> &amp; *bold* _it_ [click](javascript:alert(1)) "
+    "\u202eRTL override\u202c مرحبا بالعالم " + "x" * 5000
+)
 
 
 def hostile_message() -> AlertMessage:
     return AlertMessage(
-        id="al-0123456789abcdef", kind="complaint", rule="complaints", severity="warning",
-        title=HOSTILE_TITLE, summary="Complaint detected <b>bold</b> @channel",
-        created_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC), topic="acme",
-        details={"numbers": {"probability": 0.93},
-                 "examples": [{"id": "m1", "url": "https://example.org/post/1?a=1&b=<2>", "title": HOSTILE_TITLE,
-                               "text": HOSTILE_TEXT},
-                              {"id": "m2", "url": "javascript:alert(1)", "title": "bad link", "text": "t"}]},
+        id="al-0123456789abcdef",
+        kind="complaint",
+        rule="complaints",
+        severity="warning",
+        title=HOSTILE_TITLE,
+        summary="Complaint detected <b>bold</b> @channel",
+        created_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC),
+        topic="acme",
+        details={
+            "numbers": {"probability": 0.93},
+            "examples": [
+                {
+                    "id": "m1",
+                    "url": "https://example.org/post/1?a=1&b=<2>",
+                    "title": HOSTILE_TITLE,
+                    "text": HOSTILE_TEXT,
+                },
+                {"id": "m2", "url": "javascript:alert(1)", "title": "bad link", "text": "t"},
+            ],
+        },
     )
 
 
@@ -38,8 +53,11 @@ def test_slack_payload_escapes_pings_links_and_markup(receiver):
     assert outcome.ok and outcome.status_code == 200
     payload = receiver.requests[0].json()
     assert set(payload) >= {"text", "blocks"}
-    texts = [payload["text"]] + [b["text"]["text"] for b in payload["blocks"] if "text" in b] + [
-        e["text"] for b in payload["blocks"] if b["type"] == "context" for e in b["elements"]]
+    texts = (
+        [payload["text"]]
+        + [b["text"]["text"] for b in payload["blocks"] if "text" in b]
+        + [e["text"] for b in payload["blocks"] if b["type"] == "context" for e in b["elements"]]
+    )
     joined = "\n".join(texts)
     assert "<!channel>" not in joined and "<@U12345>" not in joined
     assert "<https://evil.example" not in joined
@@ -83,8 +101,9 @@ def test_webhook_is_signed_over_timestamp_and_raw_body(receiver):
     assert channel.send(hostile_message()).ok
     request = receiver.requests[0]
     timestamp = request.headers["x-earful-timestamp"]
-    expected = "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + request.body,
-                                    hashlib.sha256).hexdigest()
+    expected = (
+        "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    )
     assert hmac.compare_digest(request.headers["x-earful-signature"], expected)
     assert abs(int(timestamp) - datetime.now(UTC).timestamp()) < 60
     assert request.headers["x-earful-alert-id"] == "al-0123456789abcdef"
@@ -121,8 +140,16 @@ def test_connection_refused_is_temporary():
 
 
 def _email_settings(server, **overrides) -> EmailSettings:
-    values = dict(type="email", host=server.host, port=server.port, security="starttls", username="alerts",
-                  password="s3cret", sender="earful@example.org", to=["comms@example.org"])
+    values = dict(
+        type="email",
+        host=server.host,
+        port=server.port,
+        security="starttls",
+        username="alerts",
+        password="s3cret",
+        sender="earful@example.org",
+        to=["comms@example.org"],
+    )
     values.update(overrides)
     return EmailSettings(**values)
 

@@ -24,19 +24,29 @@ EARFUL = [sys.executable, "-m", "earful.cli"]
 def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     env["EARFUL_ALERTS__CHANNELS__HOOK__SECRET"] = "from-the-environment"
-    return subprocess.run([*EARFUL, "alerts", *args, "-c", str(config)], capture_output=True, text=True, env=env,
-                          timeout=120)
+    return subprocess.run(
+        [*EARFUL, "alerts", *args, "-c", str(config)], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_list_show_retry_and_test_channel(tmp_path, receiver):
     config = tmp_path / "earful.yaml"
-    alerts_section = {"channels": {"hook": {"type": "webhook", "url": receiver.url}},
-                      "routes": [{"channels": ["hook"]}], "sender": {"max_attempts": 1}}
+    alerts_section = {
+        "channels": {"hook": {"type": "webhook", "url": receiver.url}},
+        "routes": [{"channels": ["hook"]}],
+        "sender": {"max_attempts": 1},
+    }
     config.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "data"), "alerts": alerts_section}))
     engine = make_engine(f"sqlite:///{tmp_path}/data/records.db")
     upgrade(engine)
-    alert_id = raise_alert(engine, kind="complaint_overdue", dedup_key="C-1:ack", severity="warning",
-                           title="Acknowledgement overdue <b>C-1</b>", summary="due yesterday")
+    alert_id = raise_alert(
+        engine,
+        kind="complaint_overdue",
+        dedup_key="C-1:ack",
+        severity="warning",
+        title="Acknowledgement overdue <b>C-1</b>",
+        summary="due yesterday",
+    )
     receiver.answer((503, {}, 0))
     settings = AlertsSettings.model_validate(alerts_section)
     assert deliver_pending(engine, settings, build_channels(settings, None)).parked == 1
@@ -86,13 +96,22 @@ def test_a_sender_killed_while_sending_is_listed_as_failed_and_resent_by_the_nex
     from earful_alerts.tables import alert_attempts, alert_deliveries
 
     config = tmp_path / "earful.yaml"
-    alerts_section = {"channels": {"hook": {"type": "webhook", "url": receiver.url}},
-                      "routes": [{"channels": ["hook"]}], "sender": {"max_attempts": 3}}
+    alerts_section = {
+        "channels": {"hook": {"type": "webhook", "url": receiver.url}},
+        "routes": [{"channels": ["hook"]}],
+        "sender": {"max_attempts": 3},
+    }
     config.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "data"), "alerts": alerts_section}))
     engine = make_engine(f"sqlite:///{tmp_path}/data/records.db")
     upgrade(engine)
-    alert_id = raise_alert(engine, kind="complaint_overdue", dedup_key="C-2:ack", severity="warning",
-                           title="Acknowledgement overdue C-2", summary="due yesterday")
+    alert_id = raise_alert(
+        engine,
+        kind="complaint_overdue",
+        dedup_key="C-2:ack",
+        severity="warning",
+        title="Acknowledgement overdue C-2",
+        summary="due yesterday",
+    )
     receiver.answer((200, {}, 20.0), (200, {}, 0.0))  # the first delivery hangs: the sender is killed in it
     env = {**os.environ, "EARFUL_ALERTS__CHANNELS__HOOK__SECRET": "s"}
     sender = subprocess.Popen([sys.executable, "-c", SEND_ONCE, str(config)], env=env)
@@ -109,14 +128,14 @@ def test_a_sender_killed_while_sending_is_listed_as_failed_and_resent_by_the_nex
     assert row["id"] == alert_id and row["deliveries"][0]["status"] == "sending"
     assert row["deliveries"][0]["abandoned"] is True
 
-    settings = AlertsSettings.model_validate({**alerts_section, "channels": {"hook": {
-        "type": "webhook", "url": receiver.url, "secret": "s"}}})
+    settings = AlertsSettings.model_validate(
+        {**alerts_section, "channels": {"hook": {"type": "webhook", "url": receiver.url, "secret": "s"}}}
+    )
     report = deliver_pending(engine, settings, build_channels(settings, None))  # the next run, at once
     assert (report.recovered, report.sent) == (1, 1)
     with engine.connect() as conn:
         delivery = conn.execute(sa.select(alert_deliveries)).mappings().one()
-        log = conn.execute(sa.select(alert_attempts.c.ok, alert_attempts.c.error)
-                           .order_by(alert_attempts.c.id)).all()
+        log = conn.execute(sa.select(alert_attempts.c.ok, alert_attempts.c.error).order_by(alert_attempts.c.id)).all()
     engine.dispose()
     assert delivery["status"] == "sent" and delivery["attempts"] == 2 and delivery["claimed_by"] is None
     assert not log[0].ok and f"pid {sender.pid}" in log[0].error and log[1].ok  # the lost attempt is on record

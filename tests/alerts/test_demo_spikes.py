@@ -40,7 +40,10 @@ def test_the_demo_configuration_finds_the_demo_burst_and_nothing_else(tmp_path: 
     # acme-service's first mentions are on the burst day: no history, so no spike (the warm-up guard)
     # The count grows with the bundled sources (RSS, Reddit, X, Mastodon, Bluesky); the wording and the scale do not.
     reason = burst[("volume-spike-daily", "acme-products")]
-    assert re.fullmatch(r"\d+ mentions in the last day \(to Fri 20 Nov 00:00 UTC\), about \d+x the usual 0\.7 per day; "
-                        r"chance of this by normal variation: less than 1 in a million", reason), reason
+    assert re.fullmatch(
+        r"\d+ mentions in the last day \(to Fri 20 Nov 00:00 UTC\), about \d+x the usual 0\.7 per day; "
+        r"chance of this by normal variation: less than 1 in a million",
+        reason,
+    ), reason
     assert int(reason.split()[0]) >= 20
     assert before == {} and after == {}

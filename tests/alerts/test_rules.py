@@ -18,8 +18,9 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
-def series_docs(topic: str, baseline: list[int], current: int, *, negative_base: float = 0.0,
-                negative_now: float = 0.0) -> list[dict]:
+def series_docs(
+    topic: str, baseline: list[int], current: int, *, negative_base: float = 0.0, negative_now: float = 0.0
+) -> list[dict]:
     """Docs with `baseline[i]` mentions in window i (oldest first) and `current` in the last hour before NOW."""
     docs, n = [], 0
     windows = [*baseline, current]
@@ -29,16 +30,19 @@ def series_docs(topic: str, baseline: list[int], current: int, *, negative_base:
         negatives = round(count * share)
         for j in range(count):
             at = start + (j + 0.5) * HOUR / max(count, 1)
-            docs.append(mention_doc(n, topic=topic, at=at, sentiment="negative" if j < negatives else "neutral",
-                                    reach=100 + n))
+            docs.append(
+                mention_doc(n, topic=topic, at=at, sentiment="negative" if j < negatives else "neutral", reach=100 + n)
+            )
             n += 1
     return docs
 
 
-SPIKE_RULES = {"rules": [
-    {"name": "volume", "type": "volume_spike", "window": "1h", "baseline_windows": 24, "min_count": 10},
-    {"name": "negative", "type": "negative_share_spike", "window": "1h", "baseline_windows": 24, "min_count": 10},
-]}
+SPIKE_RULES = {
+    "rules": [
+        {"name": "volume", "type": "volume_spike", "window": "1h", "baseline_windows": 24, "min_count": 10},
+        {"name": "negative", "type": "negative_share_spike", "window": "1h", "baseline_windows": 24, "min_count": 10},
+    ]
+}
 
 
 def test_spike_rules_on_generated_series_with_known_answers(index):
@@ -89,11 +93,15 @@ def test_per_mention_rules_and_idempotent_rerun(index, engine):
         mention_doc(6, topic="other", at=at, complaint=0.99),
     ]
     bulk_index(es, alias, docs)
-    settings = AlertsSettings.model_validate({"rules": [
-        {"name": "complaints", "type": "complaint", "topics": ["acme"], "min_probability": 0.8},
-        {"name": "reach", "type": "high_reach_negative", "min_reach": 100_000},
-        {"name": "crisis", "type": "crisis_query", "query": 'recall OR "data breach"'},
-    ]})
+    settings = AlertsSettings.model_validate(
+        {
+            "rules": [
+                {"name": "complaints", "type": "complaint", "topics": ["acme"], "min_probability": 0.8},
+                {"name": "reach", "type": "high_reach_negative", "min_reach": 100_000},
+                {"name": "crisis", "type": "crisis_query", "query": 'recall OR "data breach"'},
+            ]
+        }
+    )
     report = evaluate(engine, es, alias, settings, docs, NOW)
     assert (report.raised, report.updated) == (3, 0)
     with engine.connect() as conn:
@@ -108,8 +116,9 @@ def test_per_mention_rules_and_idempotent_rerun(index, engine):
 
 
 def test_cooldown_folds_further_hits_into_the_open_alert(sqlite_engine):
-    settings = AlertsSettings.model_validate({"rules": [
-        {"name": "complaints", "type": "complaint", "cooldown": "1h", "examples": 2}]})
+    settings = AlertsSettings.model_validate(
+        {"rules": [{"name": "complaints", "type": "complaint", "cooldown": "1h", "examples": 2}]}
+    )
     first = [mention_doc(i, topic="acme", at=NOW, complaint=0.95) for i in range(3)]
     report = evaluate(sqlite_engine, None, None, settings, first, NOW)
     assert (report.raised, report.folded) == (1, 2)
@@ -140,8 +149,9 @@ def test_rule_opens_complaints_once_and_catches_up_after_a_failure(index, sqlite
     es, alias = index
     docs = [mention_doc(i, topic="acme", at=NOW, complaint=0.95, title=f"Broken {i}") for i in range(2)]
     bulk_index(es, alias, docs)
-    settings = AlertsSettings.model_validate({"rules": [
-        {"name": "complaints", "type": "complaint", "open_complaint": True}]})
+    settings = AlertsSettings.model_validate(
+        {"rules": [{"name": "complaints", "type": "complaint", "open_complaint": True}]}
+    )
     opener = RecordingOpener()
     opener.fail = True
     report = evaluate(sqlite_engine, es, alias, settings, docs, NOW, opener)
@@ -172,10 +182,12 @@ def test_index_down_spikes_wait_but_mention_alerts_are_kept(sqlite_engine):
     from earful_indexer.embedded import free_port
 
     es = Elasticsearch(f"http://127.0.0.1:{free_port()}", request_timeout=1, max_retries=0)
-    settings = AlertsSettings.model_validate({"rules": [
-        {"name": "complaints", "type": "complaint"}, *SPIKE_RULES["rules"]]})
-    report = evaluate(sqlite_engine, es, "nowhere", settings,
-                      [mention_doc(1, topic="acme", at=NOW, complaint=0.99)], NOW)
+    settings = AlertsSettings.model_validate(
+        {"rules": [{"name": "complaints", "type": "complaint"}, *SPIKE_RULES["rules"]]}
+    )
+    report = evaluate(
+        sqlite_engine, es, "nowhere", settings, [mention_doc(1, topic="acme", at=NOW, complaint=0.99)], NOW
+    )
     assert report.raised == 1 and report.spike_error and "Connection" in report.spike_error
 
 
@@ -188,10 +200,12 @@ def test_undated_mentions_count_by_first_sighting_and_new_topics_warm_up(index):
         undated.append(doc)
     old = mention_doc("old", topic="quiet-known", at=NOW - timedelta(days=30))
     docs = (
-        series_docs("undated", [4] * 24, 0) + undated
+        series_docs("undated", [4] * 24, 0)
+        + undated
         + series_docs("brand-new", [], 40)  # first mention this hour: nothing to compare with
         + series_docs("new-today", [0] * 20 + [5, 5, 5, 5], 40)  # started 4 hours ago: those zeros are unknown
-        + series_docs("quiet-known", [0] * 24, 25) + [old]  # mentioned before: a silent day is a real zero
+        + series_docs("quiet-known", [0] * 24, 25)
+        + [old]  # mentioned before: a silent day is a real zero
     )
     bulk_index(es, alias, docs)
     settings = AlertsSettings.model_validate(SPIKE_RULES)
@@ -200,8 +214,10 @@ def test_undated_mentions_count_by_first_sighting_and_new_topics_warm_up(index):
     by_topic = {f.topic: f for f in findings}
     assert by_topic["undated"].numbers["mentions"] == 25 and by_topic["undated"].numbers["baseline_mean"] == 4
     assert "where there are usually none" in by_topic["quiet-known"].reason
-    assert by_topic["undated"].reason.startswith("25 mentions in the last hour (11:00–12:00 UTC), about 6.2x the "
-                                                 "usual 4.0 per hour; chance of this by normal variation")
+    assert by_topic["undated"].reason.startswith(
+        "25 mentions in the last hour (11:00–12:00 UTC), about 6.2x the "
+        "usual 4.0 per hour; chance of this by normal variation"
+    )
 
 
 def test_a_shorter_group_learns_earlier_mentions_from_a_longer_one(index):
@@ -209,11 +225,21 @@ def test_a_shorter_group_learns_earlier_mentions_from_a_longer_one(index):
     old = mention_doc("old", topic="known", at=NOW - timedelta(hours=100))  # inside the 14-day range only
     docs = series_docs("known", [0] * 30, 25) + [old] + series_docs("fresh", [0] * 30, 25)
     bulk_index(es, alias, docs)
-    settings = AlertsSettings.model_validate({"rules": [
-        {"name": "long", "type": "volume_spike", "window": "1h", "baseline_windows": 336, "min_count": 10},
-        {"name": "short", "type": "volume_spike", "window": "1h", "baseline_windows": 30, "min_count": 10,
-         "seasonality": "none"},
-    ]})
+    settings = AlertsSettings.model_validate(
+        {
+            "rules": [
+                {"name": "long", "type": "volume_spike", "window": "1h", "baseline_windows": 336, "min_count": 10},
+                {
+                    "name": "short",
+                    "type": "volume_spike",
+                    "window": "1h",
+                    "baseline_windows": 30,
+                    "min_count": 10,
+                    "seasonality": "none",
+                },
+            ]
+        }
+    )
     fired = {(f.rule.name, f.topic) for f in spike_findings(es, alias, settings.rules, NOW)}
     # "known" was mentioned 100 hours ago: its silent hours since are real zeros for both rules ("short" fetches
     # 31 hours and learns that from "long"'s histogram); "fresh" starts this hour and is not judged.

@@ -20,9 +20,11 @@ T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 
 def settings_for(url: str, **extra) -> AlertsSettings:
-    data = {"channels": {"hook": {"type": "webhook", "url": url}},
-            "routes": [{"channels": ["hook"]}],
-            "sender": {"max_attempts": 3, "backoff": "30s", "max_backoff": "10m"}}
+    data = {
+        "channels": {"hook": {"type": "webhook", "url": url}},
+        "routes": [{"channels": ["hook"]}],
+        "sender": {"max_attempts": 3, "backoff": "30s", "max_backoff": "10m"},
+    }
     data.update(extra)
     return AlertsSettings.model_validate(data)
 
@@ -32,8 +34,9 @@ def channels_for(settings: AlertsSettings, url: str):
 
 
 def raise_one(engine, key="k1", severity="warning", now=T0, topic="acme"):
-    return raise_alert(engine, kind="test", dedup_key=key, severity=severity, title=f"t {key}",
-                       summary="s", topic=topic, now=now)
+    return raise_alert(
+        engine, kind="test", dedup_key=key, severity=severity, title=f"t {key}", summary="s", topic=topic, now=now
+    )
 
 
 def deliveries(engine):
@@ -65,8 +68,9 @@ def test_429_retry_after_then_success(engine, receiver):
     later = deliver_pending(engine, settings, channels_for(settings, receiver.url), now=T0 + timedelta(seconds=301))
     assert later.sent == 1
     with engine.connect() as conn:
-        attempts = conn.execute(sa.select(alert_attempts.c.ok, alert_attempts.c.status_code)
-                                .order_by(alert_attempts.c.id)).all()
+        attempts = conn.execute(
+            sa.select(alert_attempts.c.ok, alert_attempts.c.status_code).order_by(alert_attempts.c.id)
+        ).all()
     assert [tuple(a) for a in attempts] == [(False, 429), (True, 200)]
 
 
@@ -84,7 +88,9 @@ def test_keeps_failing_then_parked_then_retried_by_hand(engine, receiver):
             assert row["next_attempt_at"] - now in (timedelta(seconds=30), timedelta(seconds=60))
         now = row["next_attempt_at"]
     assert statuses == ["pending", "pending", "parked"]
-    assert deliver_pending(engine, settings, channels_for(settings, receiver.url), now=now + timedelta(days=1)).sent == 0
+    assert (
+        deliver_pending(engine, settings, channels_for(settings, receiver.url), now=now + timedelta(days=1)).sent == 0
+    )
     assert retry_parked(engine, alert_id, now=now) == 1
     receiver.answer((200, {}, 0))
     assert deliver_pending(engine, settings, channels_for(settings, receiver.url), now=now).sent == 1
@@ -135,9 +141,16 @@ def test_escalation_is_routed_again(sqlite_engine, receiver):
 
 
 def test_quiet_hours_hold_alerts_for_a_digest_but_not_critical_ones(engine, receiver):
-    settings = settings_for(receiver.url, channels={"hook": {
-        "type": "webhook", "url": receiver.url,
-        "quiet_hours": {"start": "22:00", "end": "07:00", "timezone": "Europe/Berlin"}}})
+    settings = settings_for(
+        receiver.url,
+        channels={
+            "hook": {
+                "type": "webhook",
+                "url": receiver.url,
+                "quiet_hours": {"start": "22:00", "end": "07:00", "timezone": "Europe/Berlin"},
+            }
+        },
+    )
     night = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)  # 00:30 in Berlin
     raise_one(engine, key="a", now=night)
     raise_one(engine, key="b", now=night)
@@ -153,8 +166,9 @@ def test_quiet_hours_hold_alerts_for_a_digest_but_not_critical_ones(engine, rece
 
 
 def test_hourly_digest_channel(sqlite_engine, receiver):
-    settings = settings_for(receiver.url, channels={"hook": {"type": "webhook", "url": receiver.url,
-                                                             "digest": "hourly"}})
+    settings = settings_for(
+        receiver.url, channels={"hook": {"type": "webhook", "url": receiver.url, "digest": "hourly"}}
+    )
     for i in range(5):
         raise_one(sqlite_engine, key=f"k{i}", now=T0 + timedelta(minutes=10 * i))
     chans = channels_for(settings, receiver.url)
@@ -165,21 +179,29 @@ def test_hourly_digest_channel(sqlite_engine, receiver):
 
 
 def test_routing_table_by_topic_rule_and_severity():
-    settings = AlertsSettings.model_validate({
-        "channels": {"console": {"type": "console"}, "pr": {"type": "slack"}, "quality": {"type": "email"}},
-        "routes": [
-            {"channels": ["console"]},
-            {"topics": ["acme"], "min_severity": "warning", "channels": ["pr"]},
-            {"rules": ["complaints", "complaint_overdue"], "channels": ["quality"], "digest": True},
-        ],
-    })
+    settings = AlertsSettings.model_validate(
+        {
+            "channels": {"console": {"type": "console"}, "pr": {"type": "slack"}, "quality": {"type": "email"}},
+            "routes": [
+                {"channels": ["console"]},
+                {"topics": ["acme"], "min_severity": "warning", "channels": ["pr"]},
+                {"rules": ["complaints", "complaint_overdue"], "channels": ["quality"], "digest": True},
+            ],
+        }
+    )
+
     def names(**kw):
         return {(d.channel, d.digest) for d in route(settings, now=T0, **kw)}
+
     assert names(topic="acme", rule="spike", kind="volume_spike", severity="info") == {("console", False)}
     assert names(topic="acme", rule="spike", kind="volume_spike", severity="warning") == {
-        ("console", False), ("pr", False)}
+        ("console", False),
+        ("pr", False),
+    }
     assert names(topic="other", rule="x", kind="complaint_overdue", severity="critical") == {
-        ("console", False), ("quality", True)}
+        ("console", False),
+        ("quality", True),
+    }
 
 
 def test_quiet_hours_across_midnight():

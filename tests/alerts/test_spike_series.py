@@ -33,9 +33,19 @@ PLANTED = [15 * 24 + 3, 16 * 24 + 15, 17 * 24 + 9, 18 * 24 + 21, 19 * 24 + 15]  
 
 @pytest.fixture(scope="module")
 def rule() -> VolumeSpikeRule:
-    return AlertsSettings.model_validate({"rules": [
-        {"name": "volume-spike", "type": "volume_spike", "window": "1h", "baseline_windows": 336,
-         "min_count": 20}]}).rules[0]
+    return AlertsSettings.model_validate(
+        {
+            "rules": [
+                {
+                    "name": "volume-spike",
+                    "type": "volume_spike",
+                    "window": "1h",
+                    "baseline_windows": 336,
+                    "min_count": 20,
+                }
+            ]
+        }
+    ).rules[0]
 
 
 def daily_cycle(hours: int, night: float, peak: float) -> np.ndarray:
@@ -50,13 +60,14 @@ def draw(mean: np.ndarray, dispersion: float, rng: np.random.Generator) -> np.nd
     return rng.negative_binomial(size, size / (size + mean))
 
 
-def fired_hours(rule: VolumeSpikeRule, counts: np.ndarray, start: int = JUDGED_FROM,
-                first_mention_known: bool = False) -> list[int]:
+def fired_hours(
+    rule: VolumeSpikeRule, counts: np.ndarray, start: int = JUDGED_FROM, first_mention_known: bool = False
+) -> list[int]:
     """Hours (index of the current window) at which the rule fires, judged every hour from `start`."""
     windows = [WindowCount(T0 + timedelta(hours=i), int(c), 0) for i, c in enumerate(counts)]
     fired = []
     for end in range(start, len(counts)):
-        series = known_windows(windows[max(0, end - rule.baseline_windows):end + 1], first_mention_known)
+        series = known_windows(windows[max(0, end - rule.baseline_windows) : end + 1], first_mention_known)
         if judge_volume(rule, series) is not None:
             fired.append(end)
     return fired
@@ -73,8 +84,12 @@ def test_quiet_series_do_not_fire_where_a_poisson_test_cries_wolf(rule, name, di
         fired += len(hours)
         judged += len(counts) - JUDGED_FROM
         # The old rule: the same hour against the 48 before it, exact Poisson test, same volume gate.
-        poisson_fired += sum(1 for i in range(JUDGED_FROM, len(counts)) if counts[i] >= rule.min_count
-                             and volume_increase(int(counts[i]), int(counts[i - 48:i].sum()), 48).p_value < 0.001)
+        poisson_fired += sum(
+            1
+            for i in range(JUDGED_FROM, len(counts))
+            if counts[i] >= rule.min_count
+            and volume_increase(int(counts[i]), int(counts[i - 48 : i].sum()), 48).p_value < 0.001
+        )
     assert fired <= 2 * rule.alpha * judged  # 4 series x 168 hours: at most 1 false alarm
     assert poisson_fired > 25 * 4  # every afternoon looks like a spike to it
 
@@ -128,26 +143,44 @@ def test_weekly_seasonality_compares_the_same_weekday_hour():
 
 def test_sub_daily_baseline_shorter_than_a_day_is_a_config_error():
     with pytest.raises(ValueError, match="less than a day"):
-        AlertsSettings.model_validate({"rules": [
-            {"name": "v", "type": "volume_spike", "window": "1h", "baseline_windows": 12}]})
-    AlertsSettings.model_validate({"rules": [  # fine without the daily comparison
-        {"name": "v", "type": "volume_spike", "window": "1h", "baseline_windows": 12, "seasonality": "none"}]})
+        AlertsSettings.model_validate(
+            {"rules": [{"name": "v", "type": "volume_spike", "window": "1h", "baseline_windows": 12}]}
+        )
+    AlertsSettings.model_validate(
+        {
+            "rules": [  # fine without the daily comparison
+                {"name": "v", "type": "volume_spike", "window": "1h", "baseline_windows": 12, "seasonality": "none"}
+            ]
+        }
+    )
 
 
 def test_alert_text_says_it_in_words(rule):
     windows = [WindowCount(T0 + timedelta(hours=i), 400 if i % 24 == 15 else 100, 0) for i in range(14 * 24 + 15)]
     current = WindowCount(T0 + timedelta(days=14, hours=15), 1240, 0)  # Monday 16 Nov 15:00-16:00
     numbers, reason = judge_volume(rule, [*windows[-336:], current])
-    assert reason == ("1,240 mentions in the last hour (15:00–16:00 UTC), about 3.1x the usual 400 at this time of "
-                      "day; chance of this by normal variation: less than 1 in a million")
+    assert reason == (
+        "1,240 mentions in the last hour (15:00–16:00 UTC), about 3.1x the usual 400 at this time of "
+        "day; chance of this by normal variation: less than 1 in a million"
+    )
     assert numbers["mentions"] == 1240 and numbers["baseline_mean"] == 400 and numbers["ratio"] == 3.1
     assert numbers["compared_with"] == "time of day"
 
 
 def test_negative_share_wandering_is_not_a_spike_a_real_rise_is():
-    rule = AlertsSettings.model_validate({"rules": [
-        {"name": "negative-spike", "type": "negative_share_spike", "window": "1h", "baseline_windows": 48,
-         "min_count": 20}]}).rules[0]
+    rule = AlertsSettings.model_validate(
+        {
+            "rules": [
+                {
+                    "name": "negative-spike",
+                    "type": "negative_share_spike",
+                    "window": "1h",
+                    "baseline_windows": 48,
+                    "min_count": 20,
+                }
+            ]
+        }
+    ).rules[0]
     rng = np.random.default_rng(2)
     hours, rho, share = 8 * 24, 0.02, 0.12  # the hourly negative share wanders around 12% (beta-binomial)
     totals = rng.poisson(daily_cycle(hours, 60, 400))
@@ -158,11 +191,20 @@ def test_negative_share_wandering_is_not_a_spike_a_real_rise_is():
 
     def fired(neg: np.ndarray) -> list[int]:
         windows = [WindowCount(T0 + timedelta(hours=i), int(t), int(n)) for i, (t, n) in enumerate(zip(totals, neg))]
-        return [end for end in range(48, hours) if judge_negative_share(rule, windows[end - 48:end + 1])]
+        return [end for end in range(48, hours) if judge_negative_share(rule, windows[end - 48 : end + 1])]
 
     assert fired(negatives) == planted
     # Fisher's exact test, which takes every window as drawn alike, fires on the ordinary wandering too.
-    fisher = [end for end in range(48, hours) if end not in planted and share_increase(
-        int(negatives[end]), int(totals[end]), int(negatives[end - 48:end].sum()),
-        int(totals[end - 48:end].sum())).p_value < rule.alpha]
+    fisher = [
+        end
+        for end in range(48, hours)
+        if end not in planted
+        and share_increase(
+            int(negatives[end]),
+            int(totals[end]),
+            int(negatives[end - 48 : end].sum()),
+            int(totals[end - 48 : end].sum()),
+        ).p_value
+        < rule.alpha
+    ]
     assert len(fisher) >= 3

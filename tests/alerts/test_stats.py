@@ -53,7 +53,10 @@ from scipy.stats import nbinom  # noqa: E402
 from earful_alerts.baseline import usual_volume  # noqa: E402
 
 from earful_alerts.stats import (  # noqa: E402
-    nb_dispersion, overdispersed_increase, overdispersed_share_increase, share_dispersion,
+    nb_dispersion,
+    overdispersed_increase,
+    overdispersed_share_increase,
+    share_dispersion,
 )
 
 

@@ -33,10 +33,13 @@ def _fresh_pg(pg_url: str) -> Engine:
     # One database per session: empty the register between tests (TRUNCATE resets the identity too).
     upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "TRUNCATE complaint_events, complaint_mentions, complaint_alerts, complaint_ref_counters, "
-            "complaint_users, complaint_sessions, complaint_signin_failures, complaints, alerts "
-            "RESTART IDENTITY CASCADE"))
+        conn.execute(
+            sa.text(
+                "TRUNCATE complaint_events, complaint_mentions, complaint_alerts, complaint_ref_counters, "
+                "complaint_users, complaint_sessions, complaint_signin_failures, complaints, alerts "
+                "RESTART IDENTITY CASCADE"
+            )
+        )
         conn.execute(sa.text("UPDATE complaint_chain_head SET seq = 0, hash = :h"), {"h": "0" * 64})
     return engine
 
@@ -70,12 +73,28 @@ def settings() -> ComplaintsSettings:
 def make_mention(n: int, text: str = "My order arrived broken and nobody answers.", **extra) -> dict:
     """A mention document as the alerts package hands it over (written for tests, no real post)."""
     return {
-        "id": f"m{n:04d}", "source_kind": "reddit", "source": "reddit:acme", "native_id": f"t3_{n}",
-        "url": f"https://reddit.example/r/acme/{n}", "title": "", "text": text, "author_ref": f"a{n:03d}",
-        "published_at": "2026-03-02T08:00:00Z", "fetched_at": "2026-03-02T08:05:00Z", "language": "en",
-        "topics": ["acme"], "reach": 120, "engagement": {"score": 3},
-        "labels": {"sentiment": "negative", "sentiment_scores": {"negative": 0.9}, "complaint": "yes",
-                   "complaint_probability": 0.93, "model": "earful-heads", "model_version": "1"},
+        "id": f"m{n:04d}",
+        "source_kind": "reddit",
+        "source": "reddit:acme",
+        "native_id": f"t3_{n}",
+        "url": f"https://reddit.example/r/acme/{n}",
+        "title": "",
+        "text": text,
+        "author_ref": f"a{n:03d}",
+        "published_at": "2026-03-02T08:00:00Z",
+        "fetched_at": "2026-03-02T08:05:00Z",
+        "language": "en",
+        "topics": ["acme"],
+        "reach": 120,
+        "engagement": {"score": 3},
+        "labels": {
+            "sentiment": "negative",
+            "sentiment_scores": {"negative": 0.9},
+            "complaint": "yes",
+            "complaint_probability": 0.93,
+            "model": "earful-heads",
+            "model_version": "1",
+        },
         **extra,
     }
 
@@ -83,12 +102,26 @@ def make_mention(n: int, text: str = "My order arrived broken and nobody answers
 # The happy path, step by step: (action, actor, values).
 HAPPY_PATH = [
     ("acknowledge", "dana", {"ack_channel": "public_reply", "ack_text": "Sorry to hear that, we are on it."}),
-    ("assess", "dana", {"severity": "high", "impact": "medium", "complexity": "low", "urgency": "high",
-                        "category": "product", "product_service": "kettle K2"}),
+    (
+        "assess",
+        "dana",
+        {
+            "severity": "high",
+            "impact": "medium",
+            "complexity": "low",
+            "urgency": "high",
+            "category": "product",
+            "product_service": "kettle K2",
+        },
+    ),
     ("assign", "dana", {"investigator": "ivan"}),
     ("investigate", "ivan", {"root_cause": "packaging", "evidence": "photos from the courier"}),
     ("decide", "dana", {"decision": "Replace the kettle.", "resolution": "Free replacement"}),
-    ("communicate", "dana", {"communicated_channel": "direct_message", "communication_text": "A new one is on its way."}),
+    (
+        "communicate",
+        "dana",
+        {"communicated_channel": "direct_message", "communication_text": "A new one is on its way."},
+    ),
     ("close", "dana", {"closure_reason": "Replacement delivered", "complainant_accepted": "yes"}),
 ]
 
@@ -98,7 +131,8 @@ def open_one(engine: Engine, settings: ComplaintsSettings, n: int = 1, **mention
     from earful_complaints.intake import RegisterComplaintOpener
 
     return RegisterComplaintOpener(engine, settings).open_from_alert(
-        mention=make_mention(n, **mention_extra), alert_id=f"alert-{n}", topic="acme", rule="complaint_detected")
+        mention=make_mention(n, **mention_extra), alert_id=f"alert-{n}", topic="acme", rule="complaint_detected"
+    )
 
 
 STAFF = {"dana": "quality", "ivan": "quality", "erik": "quality"}
@@ -111,8 +145,18 @@ def ensure_staff(engine: Engine, names: dict[str, str] = STAFF) -> None:
     now = datetime.now(UTC)
     with engine.begin() as conn:
         known = set(conn.execute(sa.select(complaint_users.c.username)).scalars())
-        rows = [{"username": n, "password_hash": "not-a-hash", "role": r, "active": True, "created_at": now,
-                 "updated_at": now} for n, r in names.items() if n not in known]
+        rows = [
+            {
+                "username": n,
+                "password_hash": "not-a-hash",
+                "role": r,
+                "active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n, r in names.items()
+            if n not in known
+        ]
         if rows:
             conn.execute(sa.insert(complaint_users), rows)
 

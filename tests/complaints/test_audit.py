@@ -34,8 +34,9 @@ def test_rehashed_edit_breaks_the_next_link(engine, settings) -> None:
     with engine.begin() as conn:
         row = dict(conn.execute(sa.select(complaint_events).where(complaint_events.c.seq == 4)).mappings().one())
         row["actor"] = "mallory"
-        conn.execute(sa.update(complaint_events).where(complaint_events.c.seq == 4)
-                     .values(actor="mallory", hash=event_hash(row)))
+        conn.execute(
+            sa.update(complaint_events).where(complaint_events.c.seq == 4).values(actor="mallory", hash=event_hash(row))
+        )
     problems = verify(engine).problems
     assert any("event 5" in p and "does not follow" in p for p in problems), problems
 

@@ -22,8 +22,7 @@ def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subpr
         config.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "data")}), encoding="utf-8")
     full_env = {**os.environ, "EARFUL_CONFIG": str(config), "COLUMNS": "200", **(env or {})}
     full_env.pop("EARFUL_COMPLAINTS_ACTOR", None) if "EARFUL_COMPLAINTS_ACTOR" not in (env or {}) else None
-    return subprocess.run([str(EARFUL), "complaints", *args], capture_output=True, text=True, env=full_env,
-                          timeout=120)
+    return subprocess.run([str(EARFUL), "complaints", *args], capture_output=True, text=True, env=full_env, timeout=120)
 
 
 def test_cli_flow_verify_and_tampering(tmp_path: Path) -> None:
@@ -37,8 +36,18 @@ def test_cli_flow_verify_and_tampering(tmp_path: Path) -> None:
     assert refused.returncode == 1 and "legal-transition" in refused.stderr and "Traceback" not in refused.stderr
     viewer = _run(tmp_path, "ack", ref, "--channel", "email", "--text", "hi", "--as", "vera")
     assert viewer.returncode == 1 and "may not change records" in viewer.stderr
-    acked = _run(tmp_path, "ack", ref, "--channel", "email", "--text", "We are on it", "--expect-version", "1",
-                 env={"EARFUL_COMPLAINTS_ACTOR": "dana"})
+    acked = _run(
+        tmp_path,
+        "ack",
+        ref,
+        "--channel",
+        "email",
+        "--text",
+        "We are on it",
+        "--expect-version",
+        "1",
+        env={"EARFUL_COMPLAINTS_ACTOR": "dana"},
+    )
     assert acked.returncode == 0, acked.stderr
     stale = _run(tmp_path, "reject", ref, "--reason", "late", "--expect-version", "1", "--as", "dana")
     assert stale.returncode == 1 and "changed by someone else" in stale.stderr

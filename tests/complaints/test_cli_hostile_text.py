@@ -25,14 +25,22 @@ def test_cli_shows_web_input_as_text_and_exports_formulas_defused(tmp_path: Path
     settings = ComplaintsSettings()
     with running_app(engine, settings) as web:
         dana = signed_in(web, "dana")
-        created = dana.post("/new", data={"csrf_token": _token(dana.get("/new").text), "channel": "email",
-                                          "description": "[red]boom[/red] [/bold]", "topic": "[/bold]"})
+        created = dana.post(
+            "/new",
+            data={
+                "csrf_token": _token(dana.get("/new").text),
+                "channel": "email",
+                "description": "[red]boom[/red] [/bold]",
+                "topic": "[/bold]",
+            },
+        )
         assert created.status_code == 303
         manual = created.headers["location"].rsplit("/", 1)[1]
     ensure_staff(engine)
     labelled = open_one(engine, settings, 9, title=FORMULA)
-    apply_action(engine, settings, labelled, "acknowledge", {"ack_channel": "public_reply", "ack_text": "Sorry"},
-                 actor="dana")
+    apply_action(
+        engine, settings, labelled, "acknowledge", {"ack_channel": "public_reply", "ack_text": "Sorry"}, actor="dana"
+    )
     engine.dispose()
 
     listed = _run(tmp_path, "list")
@@ -52,11 +60,19 @@ def test_cli_refuses_weak_passwords_and_impossible_dates_in_one_line(tmp_path: P
     weak = _run(tmp_path, "users", "add", "boss", "--role", "admin", env={"EARFUL_COMPLAINTS_PASSWORD": "aaaaaaaaaa"})
     assert weak.returncode == 1 and "at least 15 characters" in weak.stderr
     assert "Traceback" not in weak.stderr and "aaaaaaaaaa" not in weak.stderr + weak.stdout
-    common = _run(tmp_path, "users", "add", "boss", "--role", "admin",
-                  env={"EARFUL_COMPLAINTS_PASSWORD": "Password2026!!!!!!"})
+    common = _run(
+        tmp_path, "users", "add", "boss", "--role", "admin", env={"EARFUL_COMPLAINTS_PASSWORD": "Password2026!!!!!!"}
+    )
     assert common.returncode == 1 and "commonly used" in common.stderr
-    good = _run(tmp_path, "users", "add", "boss", "--role", "admin",
-                env={"EARFUL_COMPLAINTS_PASSWORD": "a kettle that sings at dawn"})
+    good = _run(
+        tmp_path,
+        "users",
+        "add",
+        "boss",
+        "--role",
+        "admin",
+        env={"EARFUL_COMPLAINTS_PASSWORD": "a kettle that sings at dawn"},
+    )
     assert good.returncode == 0, good.stderr
     far = _run(tmp_path, "report", "--from", "2026-01-01", "--to", "9999-12-31")
     assert far.returncode == 1 and "report dates must lie between" in far.stderr and "Traceback" not in far.stderr
@@ -70,8 +86,14 @@ def test_cli_password_change_ends_web_sessions(tmp_path: Path) -> None:
     upgrade(engine)
     with running_app(engine, ComplaintsSettings()) as web:
         ivan, dana = signed_in(web, "ivan"), signed_in(web, "dana")
-        changed = _run(tmp_path, "users", "set", "ivan", "--password",
-                       env={"EARFUL_COMPLAINTS_PASSWORD": "a fresh and rather long passphrase"})
+        changed = _run(
+            tmp_path,
+            "users",
+            "set",
+            "ivan",
+            "--password",
+            env={"EARFUL_COMPLAINTS_PASSWORD": "a fresh and rather long passphrase"},
+        )
         assert changed.returncode == 0, changed.stderr
         assert ivan.get("/").status_code == 303 and dana.get("/").status_code == 200
     engine.dispose()

@@ -60,10 +60,14 @@ def test_missed_deadlines_become_events_and_alerts_once(engine, settings) -> Non
 def test_assessed_severity_sets_the_response_deadline(sqlite_engine) -> None:
     settings = ComplaintsSettings()
     ref = open_one(sqlite_engine, settings)
-    apply_action(sqlite_engine, settings, ref, "acknowledge", {"ack_channel": "email", "ack_text": "ok"},
-                 actor="dana")
-    apply_action(sqlite_engine, settings, ref, "assess", {"severity": "critical", "impact": "high",
-                                                          "complexity": "low", "urgency": "high",
-                                                          "category": "safety"}, actor="dana")
+    apply_action(sqlite_engine, settings, ref, "acknowledge", {"ack_channel": "email", "ack_text": "ok"}, actor="dana")
+    apply_action(
+        sqlite_engine,
+        settings,
+        ref,
+        "assess",
+        {"severity": "critical", "impact": "high", "complexity": "low", "urgency": "high", "category": "safety"},
+        actor="dana",
+    )
     record = get_record(sqlite_engine, ref)
     assert record["due_response"] - record["received_at"] == timedelta(hours=48)

@@ -57,7 +57,8 @@ def test_concurrent_intake_of_one_mention(engine, settings) -> None:
 def test_snapshot_keeps_the_post_as_it_was_even_hostile(sqlite_engine, settings) -> None:
     hostile = '<script>alert("x")</script> مرجوعی کالا\u200cها خراب است \u202e\x00 😡' + "x" * 50_000
     ref = RegisterComplaintOpener(sqlite_engine, settings).open_from_alert(
-        mention=make_mention(3, text=hostile, language="fa"), alert_id="a", topic="acme", rule="r")
+        mention=make_mention(3, text=hostile, language="fa"), alert_id="a", topic="acme", rule="r"
+    )
     snap = get_record(sqlite_engine, ref)["mention_snapshot"]
     assert snap["text"] == hostile[: settings.snapshot_max_chars]
     assert snap["text_truncated_from"] == len(hostile)
@@ -73,8 +74,12 @@ def test_references_count_per_year(sqlite_engine, settings) -> None:
 
 
 def test_manual_intake(engine, settings) -> None:
-    ref = open_manual(engine, settings, {"channel": "phone", "description": "Rang about a late delivery",
-                                         "category": "delivery", "language": "de"}, actor="dana")
+    ref = open_manual(
+        engine,
+        settings,
+        {"channel": "phone", "description": "Rang about a late delivery", "category": "delivery", "language": "de"},
+        actor="dana",
+    )
     record = get_record(engine, ref)
     assert record["origin"] == "manual" and record["channel"] == "phone" and record["status"] == "received"
     assert get_events(engine, ref)[0]["actor"] == "dana"
@@ -88,5 +93,4 @@ def test_manual_intake_validates(sqlite_engine, settings) -> None:
     with pytest.raises(TransitionRefused, match="channel must be one of"):
         open_manual(sqlite_engine, settings, {"channel": "pigeon", "description": "x"}, actor="dana")
     with pytest.raises(TransitionRefused, match="no field status"):
-        open_manual(sqlite_engine, settings, {"channel": "phone", "description": "x", "status": "closed"},
-                    actor="dana")
+        open_manual(sqlite_engine, settings, {"channel": "phone", "description": "x", "status": "closed"}, actor="dana")

@@ -7,34 +7,40 @@ import pytest
 from earful_complaints.passwords import WeakPassword, check_password, common_passwords
 
 
-@pytest.mark.parametrize("password,why", [
-    ("short pass", "at least 15"),
-    ("aaaaaaaaaaaaaaaaaaaa", "repeats"),
-    ("abcabcabcabcabcabc", "repeats"),
-    ("passwordpassword", "repeats"),
-    ("Password2026!!!!!!", "commonly used"),
-    ("iloveyou-1234567", "commonly used"),
-    ("Liverpool 1892 !!!", "commonly used"),
-    ("qwertyuiopasdfghjkl", "run along"),
-    ("123456789012345678", "run along"),
-    ("zyxwvutsrqponmlkji", "run along"),
-    ("margaret-2026-margaret", "repeats"),
-    ("margaret.smith.2026", "user name"),
-    ("earful-2026-000", "commonly used|service name"),
-    ("complaints-2026-x", "service name"),
-])
+@pytest.mark.parametrize(
+    "password,why",
+    [
+        ("short pass", "at least 15"),
+        ("aaaaaaaaaaaaaaaaaaaa", "repeats"),
+        ("abcabcabcabcabcabc", "repeats"),
+        ("passwordpassword", "repeats"),
+        ("Password2026!!!!!!", "commonly used"),
+        ("iloveyou-1234567", "commonly used"),
+        ("Liverpool 1892 !!!", "commonly used"),
+        ("qwertyuiopasdfghjkl", "run along"),
+        ("123456789012345678", "run along"),
+        ("zyxwvutsrqponmlkji", "run along"),
+        ("margaret-2026-margaret", "repeats"),
+        ("margaret.smith.2026", "user name"),
+        ("earful-2026-000", "commonly used|service name"),
+        ("complaints-2026-x", "service name"),
+    ],
+)
 def test_weak_passwords_are_refused_with_the_reason(password: str, why: str) -> None:
     with pytest.raises(WeakPassword, match=why) as err:
         check_password(password, username="margaret.smith", min_length=15)
     assert password not in str(err.value)
 
 
-@pytest.mark.parametrize("password", [
-    "pale orange kettle on a quiet shelf",  # a passphrase: spaces welcome
-    "all lower case no digits at all",  # no composition rules
-    "сفارش-خراب-رسید-بود",  # any script
-    "ada-password-123",
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "pale orange kettle on a quiet shelf",  # a passphrase: spaces welcome
+        "all lower case no digits at all",  # no composition rules
+        "сفارش-خراب-رسید-بود",  # any script
+        "ada-password-123",
+    ],
+)
 def test_other_passwords_are_accepted(password: str) -> None:
     check_password(password, username="margaret.smith", min_length=15)
 

@@ -12,8 +12,14 @@ from tests.complaints.conftest import T0
 GOOD_VALUES = {
     "acknowledge": {"ack_channel": "public_reply", "ack_text": "Thank you, we are looking into it."},
     "reject": {"rejection_reason": "A question about opening hours, not a complaint."},
-    "assess": {"severity": "high", "impact": "medium", "complexity": "low", "urgency": "high", "safety": "on",
-               "category": "product"},
+    "assess": {
+        "severity": "high",
+        "impact": "medium",
+        "complexity": "low",
+        "urgency": "high",
+        "safety": "on",
+        "category": "product",
+    },
     "assign": {"investigator": "ivan"},
     "investigate": {"root_cause": "packaging"},
     "decide": {"decision": "Replace the item.", "resolution": "Free replacement", "root_cause": "packaging"},
@@ -42,8 +48,16 @@ LEGAL = {
 
 
 def _record(status: str) -> dict:
-    return {"id": 1, "ref": "C-2026-000001", "status": status, "investigator": "ivan", "communicated_at": T0,
-            "owner": None, "root_cause": None, "reopen_count": 0}
+    return {
+        "id": 1,
+        "ref": "C-2026-000001",
+        "status": status,
+        "investigator": "ivan",
+        "communicated_at": T0,
+        "owner": None,
+        "root_cause": None,
+        "reopen_count": 0,
+    }
 
 
 @pytest.mark.parametrize("state", STATES)
@@ -76,8 +90,14 @@ def test_assessment_needs_severity() -> None:
 
 def test_decider_must_differ_from_investigator() -> None:
     with pytest.raises(TransitionRefused) as err:
-        plan("decide", _record("investigating"), GOOD_VALUES["decide"], actor="ivan", now=T0,
-             settings=ComplaintsSettings())
+        plan(
+            "decide",
+            _record("investigating"),
+            GOOD_VALUES["decide"],
+            actor="ivan",
+            now=T0,
+            settings=ComplaintsSettings(),
+        )
     assert err.value.rule == "decider-not-investigator"
     assert "must differ from the investigator (ivan)" in str(err.value)
 
@@ -89,17 +109,20 @@ def test_close_needs_communication() -> None:
     assert err.value.rule == "close-needs-communication"
 
 
-@pytest.mark.parametrize("action,state,field", [
-    ("acknowledge", "received", "ack_text"),
-    ("reject", "received", "rejection_reason"),
-    ("assign", "assessed", "investigator"),
-    ("decide", "investigating", "decision"),
-    ("communicate", "decided", "communicated_channel"),
-    ("close", "communicated", "closure_reason"),
-    ("merge", "received", "merged_into"),
-    ("reopen", "closed", "reopen_reason"),
-    ("note", "closed", "note"),
-])
+@pytest.mark.parametrize(
+    "action,state,field",
+    [
+        ("acknowledge", "received", "ack_text"),
+        ("reject", "received", "rejection_reason"),
+        ("assign", "assessed", "investigator"),
+        ("decide", "investigating", "decision"),
+        ("communicate", "decided", "communicated_channel"),
+        ("close", "communicated", "closure_reason"),
+        ("merge", "received", "merged_into"),
+        ("reopen", "closed", "reopen_reason"),
+        ("note", "closed", "note"),
+    ],
+)
 def test_missing_required_field_is_refused(action: str, state: str, field: str) -> None:
     values = {**GOOD_VALUES[action], field: "   "}
     with pytest.raises(TransitionRefused) as err:
@@ -109,15 +132,27 @@ def test_missing_required_field_is_refused(action: str, state: str, field: str) 
 
 def test_values_outside_the_choices_are_refused() -> None:
     with pytest.raises(TransitionRefused) as err:
-        plan("assess", _record("acknowledged"), {**GOOD_VALUES["assess"], "severity": "apocalyptic"},
-             actor="dana", now=T0, settings=ComplaintsSettings())
+        plan(
+            "assess",
+            _record("acknowledged"),
+            {**GOOD_VALUES["assess"], "severity": "apocalyptic"},
+            actor="dana",
+            now=T0,
+            settings=ComplaintsSettings(),
+        )
     assert err.value.rule == "valid-value"
 
 
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(TransitionRefused) as err:
-        plan("acknowledge", _record("received"), {**GOOD_VALUES["acknowledge"], "status": "closed"},
-             actor="dana", now=T0, settings=ComplaintsSettings())
+        plan(
+            "acknowledge",
+            _record("received"),
+            {**GOOD_VALUES["acknowledge"], "status": "closed"},
+            actor="dana",
+            now=T0,
+            settings=ComplaintsSettings(),
+        )
     assert err.value.rule == "known-field"
 
 
@@ -127,15 +162,33 @@ def test_decision_needs_root_cause_and_investigator() -> None:
         plan("decide", _record("investigating"), values, actor="dana", now=T0, settings=ComplaintsSettings())
     assert err.value.rule == "root-cause-recorded"
     with pytest.raises(TransitionRefused) as err:
-        plan("decide", {**_record("investigating"), "investigator": None}, GOOD_VALUES["decide"], actor="dana",
-             now=T0, settings=ComplaintsSettings())
+        plan(
+            "decide",
+            {**_record("investigating"), "investigator": None},
+            GOOD_VALUES["decide"],
+            actor="dana",
+            now=T0,
+            settings=ComplaintsSettings(),
+        )
     assert err.value.rule == "investigator-assigned"
 
 
 def test_stamps_who_and_when() -> None:
-    changes, _ = plan("acknowledge", _record("received"), GOOD_VALUES["acknowledge"], actor="dana", now=T0,
-                      settings=ComplaintsSettings())
+    changes, _ = plan(
+        "acknowledge",
+        _record("received"),
+        GOOD_VALUES["acknowledge"],
+        actor="dana",
+        now=T0,
+        settings=ComplaintsSettings(),
+    )
     assert changes["acknowledged_by"] == "dana" and changes["ack_at"] == T0 and changes["owner"] == "dana"
-    changes, _ = plan("reopen", {**_record("closed"), "reopen_count": 1}, GOOD_VALUES["reopen"], actor="dana",
-                      now=T0, settings=ComplaintsSettings())
+    changes, _ = plan(
+        "reopen",
+        {**_record("closed"), "reopen_count": 1},
+        GOOD_VALUES["reopen"],
+        actor="dana",
+        now=T0,
+        settings=ComplaintsSettings(),
+    )
     assert changes["reopen_count"] == 2 and changes["closed_at"] is None

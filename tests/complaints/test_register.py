@@ -36,8 +36,14 @@ def test_guards_are_enforced_with_the_rule_named(engine, settings) -> None:
         apply_action(engine, settings, ref, "close", {"closure_reason": "x"}, actor="dana")
     work_to(engine, settings, ref, 1)
     with pytest.raises(TransitionRefused, match="assessment-needs-severity"):
-        apply_action(engine, settings, ref, "assess", {"impact": "low", "complexity": "low", "urgency": "low",
-                                                       "category": "product"}, actor="dana")
+        apply_action(
+            engine,
+            settings,
+            ref,
+            "assess",
+            {"impact": "low", "complexity": "low", "urgency": "low", "category": "product"},
+            actor="dana",
+        )
     work_to_from = HAPPY_PATH[1:4]
     for action, actor, values in work_to_from:
         apply_action(engine, settings, ref, action, values, actor=actor)
@@ -68,11 +74,19 @@ def test_stale_update_is_refused(engine, settings) -> None:
     """Two people opened version 1; the second to save is refused, and the first one's change is kept."""
     ref = open_one(engine, settings)
     seen = get_record(engine, ref)["version"]
-    apply_action(engine, settings, ref, "acknowledge", {"ack_channel": "email", "ack_text": "first"}, actor="dana",
-                 expected_version=seen)
+    apply_action(
+        engine,
+        settings,
+        ref,
+        "acknowledge",
+        {"ack_channel": "email", "ack_text": "first"},
+        actor="dana",
+        expected_version=seen,
+    )
     with pytest.raises(StaleRecord, match="changed by someone else.*reload"):
-        apply_action(engine, settings, ref, "reject", {"rejection_reason": "second"}, actor="erik",
-                     expected_version=seen)
+        apply_action(
+            engine, settings, ref, "reject", {"rejection_reason": "second"}, actor="erik", expected_version=seen
+        )
     record = get_record(engine, ref)
     assert record["status"] == "acknowledged" and record["ack_text"] == "first" and record["rejection_reason"] is None
 
@@ -88,8 +102,9 @@ def test_concurrent_edits_lose_nothing(engine, settings) -> None:
     def edit(i: int) -> None:
         barrier.wait()
         try:
-            apply_action(engine, settings, ref, "investigate", {"root_cause": f"cause {i}"}, actor="ivan",
-                         expected_version=seen)
+            apply_action(
+                engine, settings, ref, "investigate", {"root_cause": f"cause {i}"}, actor="ivan", expected_version=seen
+            )
             results.append(("ok", i))
         except StaleRecord:
             results.append(("stale", i))

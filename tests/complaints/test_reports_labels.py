@@ -41,7 +41,7 @@ def test_report_counts_times_reopens_and_root_causes(engine, settings, tmp_path)
 def test_csv_defuses_formulas(sqlite_engine, settings) -> None:
     ref = open_one(sqlite_engine, settings)
     work_to(sqlite_engine, settings, ref, 3)
-    apply_action(sqlite_engine, settings, ref, "investigate", {"root_cause": "=HYPERLINK(\"x\")"}, actor="ivan")
+    apply_action(sqlite_engine, settings, ref, "investigate", {"root_cause": '=HYPERLINK("x")'}, actor="ivan")
     today = now_utc().date()
     text = render_csv(build_report(sqlite_engine, settings, *period_bounds(today, today)))
     assert "root_cause,\"'=HYPERLINK" in text

@@ -63,8 +63,9 @@ def note(c: httpx.Client, ref: str, text: str = "a note") -> httpx.Response:
 def act(c: httpx.Client, ref: str, action: str, values: dict[str, str]) -> httpx.Response:
     page = c.get(f"/complaints/{ref}")
     version = re.search(r'name="version" value="(\d+)"', page.text).group(1)
-    return c.post(f"/complaints/{ref}/actions/{action}", data={"csrf_token": _token(page.text), "version": version,
-                                                               **values})
+    return c.post(
+        f"/complaints/{ref}/actions/{action}", data={"csrf_token": _token(page.text), "version": version, **values}
+    )
 
 
 def reads(c: httpx.Client) -> bool:
@@ -85,8 +86,9 @@ def test_sign_out_ends_the_session_on_the_server(web: WebApp) -> None:
     replay.cookies.set(SESSION_COOKIE, old_cookie)
     assert replay.get("/").status_code == 303
     assert replay.get(f"/complaints/{ref}").status_code == 303
-    saved = replay.post(f"/complaints/{ref}/actions/note", data={"csrf_token": old_token, "version": "1",
-                                                                 "note": "after sign-out"})
+    saved = replay.post(
+        f"/complaints/{ref}/actions/note", data={"csrf_token": old_token, "version": "1", "note": "after sign-out"}
+    )
     assert saved.status_code == 401
     assert [e["action"] for e in get_events(web.engine, ref)] == ["receive"]
 
@@ -111,8 +113,12 @@ def test_password_role_and_active_changes_end_sessions(web: WebApp) -> None:
     # An admin changes dana's role in the web app: her sessions end at once.
     ada = signed_in(web, "ada")
     token = _token(ada.get("/users").text)
-    assert ada.post("/users", data={"csrf_token": token, "op": "set", "username": "dana", "role": "viewer",
-                                    "active": "1"}).status_code == 303
+    assert (
+        ada.post(
+            "/users", data={"csrf_token": token, "op": "set", "username": "dana", "role": "viewer", "active": "1"}
+        ).status_code
+        == 303
+    )
     assert not reads(dana)
     # Saving the form without a change leaves sessions alone; deactivating ends them.
     vera = signed_in(web, "vera")
@@ -240,8 +246,9 @@ def test_password_checks_do_not_stall_the_app(engine, settings) -> None:
     hasher = SlowHasher()
     with running_app(engine, settings, hasher=hasher) as web:
         results: list[int] = []
-        worker = threading.Thread(target=lambda: results.append(
-            try_sign_in(client(web), "dana", PASSWORDS["dana"]).status_code))
+        worker = threading.Thread(
+            target=lambda: results.append(try_sign_in(client(web), "dana", PASSWORDS["dana"]).status_code)
+        )
         worker.start()
         try:
             assert hasher.entered.wait(10)
@@ -259,13 +266,23 @@ def test_weak_passwords_are_refused(web: WebApp) -> None:
     ada = signed_in(web, "ada")
     token = _token(ada.get("/users").text)
     for weak in ("aaaaaaaaaa", "aaaaaaaaaaaaaaaaaaaa", "Password2026!!!!!", "qwertyuiopasdfgh", "new-admin-new-admin"):
-        response = ada.post("/users", data={"csrf_token": token, "op": "add", "username": "new-admin",
-                                            "password": weak, "role": "admin"})
+        response = ada.post(
+            "/users",
+            data={"csrf_token": token, "op": "add", "username": "new-admin", "password": weak, "role": "admin"},
+        )
         assert response.status_code == 422, weak
         assert "password" in response.text and weak not in response.text
     assert get_user(web.engine, "new-admin") is None
-    ok = ada.post("/users", data={"csrf_token": token, "op": "add", "username": "new-admin",
-                                  "password": "pale orange kettle on a quiet shelf", "role": "admin"})
+    ok = ada.post(
+        "/users",
+        data={
+            "csrf_token": token,
+            "op": "add",
+            "username": "new-admin",
+            "password": "pale orange kettle on a quiet shelf",
+            "role": "admin",
+        },
+    )
     assert ok.status_code == 303 and get_user(web.engine, "new-admin") is not None
 
 
@@ -274,8 +291,15 @@ def test_weak_passwords_are_refused(web: WebApp) -> None:
 
 def _to_assessed(c: httpx.Client, ref: str) -> None:
     assert act(c, ref, "acknowledge", {"ack_channel": "email", "ack_text": "on it"}).status_code == 303
-    assert act(c, ref, "assess", {"severity": "high", "impact": "low", "complexity": "low", "urgency": "low",
-                                  "category": "product"}).status_code == 303
+    assert (
+        act(
+            c,
+            ref,
+            "assess",
+            {"severity": "high", "impact": "low", "complexity": "low", "urgency": "low", "category": "product"},
+        ).status_code
+        == 303
+    )
 
 
 def test_investigators_and_owners_are_registered_users(web: WebApp) -> None:
@@ -315,16 +339,28 @@ def test_only_the_investigator_records_findings_and_never_decides(web: WebApp) -
 
 
 def _has_security_headers(response: httpx.Response) -> bool:
-    return (response.headers.get("content-security-policy") == CSP
-            and response.headers.get("x-frame-options") == "DENY"
-            and response.headers.get("x-content-type-options") == "nosniff")
+    return (
+        response.headers.get("content-security-policy") == CSP
+        and response.headers.get("x-frame-options") == "DENY"
+        and response.headers.get("x-content-type-options") == "nosniff"
+    )
 
 
-@pytest.mark.parametrize("path", [
-    "/?page=10^20", "/?page=100000000000000000000", "/?page=0", "/?page=-3",
-    "/reports?end=0001-01-01", "/reports?end=9999-12-31", "/reports?start=9999-12-31",
-    "/reports?start=1900-01-01&end=1900-02-01", "/reports?start=yesterday", "/reports.csv?end=9999-12-31",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/?page=10^20",
+        "/?page=100000000000000000000",
+        "/?page=0",
+        "/?page=-3",
+        "/reports?end=0001-01-01",
+        "/reports?end=9999-12-31",
+        "/reports?start=9999-12-31",
+        "/reports?start=1900-01-01&end=1900-02-01",
+        "/reports?start=yesterday",
+        "/reports.csv?end=9999-12-31",
+    ],
+)
 def test_bad_query_parameters_answer_400_with_the_headers(web: WebApp, path: str) -> None:
     response = signed_in(web, "vera").get(path)
     assert response.status_code == 400, response.text
@@ -338,8 +374,9 @@ def test_every_error_response_carries_the_security_headers(web: WebApp) -> None:
     responses = {
         404: dana.get("/no/such/page"),
         405: dana.put("/login"),
-        413: dana.post(f"/complaints/{ref}/actions/note", data={"csrf_token": token, "version": "1",
-                                                                 "note": "x" * 900_000}),
+        413: dana.post(
+            f"/complaints/{ref}/actions/note", data={"csrf_token": token, "version": "1", "note": "x" * 900_000}
+        ),
         415: dana.post(f"/complaints/{ref}/actions/note", json={"note": "x"}),
         403: dana.post(f"/complaints/{ref}/actions/note", data={"version": "1", "note": "x"}),
         401: client(web).post(f"/complaints/{ref}/actions/note", data={"note": "x"}),
@@ -364,15 +401,18 @@ def test_notes_and_records_have_size_limits(engine, settings) -> None:
         assert used <= 20_000
 
 
-@pytest.mark.parametrize("field,value,rule", [
-    ("received_at", "2001-01-01", "more than 30 days ago"),
-    ("received_at", "2999-01-01T00:00", "cannot be in the future"),
-    ("received_at", "last tuesday", "ISO date-time"),
-    ("language", "klingon-long-code-xx", "ISO 639-1"),
-    ("language", "xx", "ISO 639-1"),
-    ("description", "z" * 10_001, "field-size"),
-    ("complainant_ref", "c" * 301, "field-size"),
-])
+@pytest.mark.parametrize(
+    "field,value,rule",
+    [
+        ("received_at", "2001-01-01", "more than 30 days ago"),
+        ("received_at", "2999-01-01T00:00", "cannot be in the future"),
+        ("received_at", "last tuesday", "ISO date-time"),
+        ("language", "klingon-long-code-xx", "ISO 639-1"),
+        ("language", "xx", "ISO 639-1"),
+        ("description", "z" * 10_001, "field-size"),
+        ("complainant_ref", "c" * 301, "field-size"),
+    ],
+)
 def test_manual_intake_refuses_bad_fields(web: WebApp, field: str, value: str, rule: str) -> None:
     dana = signed_in(web, "dana")
     token = _token(dana.get("/new").text)

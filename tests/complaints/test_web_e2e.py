@@ -18,13 +18,22 @@ from tests.helpers.http_server import Route, scripted_server
 
 CHROMIUM = Path(os.environ.get("EARFUL_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "complaints"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason=f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+    ),
 ]
 
 
@@ -96,8 +105,18 @@ def test_work_a_complaint_from_received_to_closed(page, web: WebApp) -> None:  #
     shot(page, "03-record-received")
     act(page, "acknowledge", {"ack_channel": "public_reply", "ack_text": "Sorry! We are looking into it."})
     assert page.locator("#status").inner_text() == "acknowledged"
-    act(page, "assess", {"severity": "high", "impact": "medium", "complexity": "low", "urgency": "high",
-                         "category": "product", "safety": "on"})
+    act(
+        page,
+        "assess",
+        {
+            "severity": "high",
+            "impact": "medium",
+            "complexity": "low",
+            "urgency": "high",
+            "category": "product",
+            "safety": "on",
+        },
+    )
     # The investigator is chosen from the registered users who may change records (no viewer, no typed name).
     options = page.locator("#action-assign select[name=investigator] option").all_inner_texts()
     assert set(options) == {"", "ada", "dana", "ivan"}
@@ -134,9 +153,11 @@ def test_work_a_complaint_from_received_to_closed(page, web: WebApp) -> None:  #
 def test_forged_cross_site_post_is_refused(page, web: WebApp) -> None:  # noqa: ANN001
     ref = web.refs["plain"]
     sign_in(page, web, "dana")
-    forged = (f'<html><body><form id="f" method="post" action="{web.url}/complaints/{ref}/actions/reject">'
-              '<input name="version" value="1"><input name="rejection_reason" value="forged">'
-              '<button type="submit">win a prize</button></form></body></html>')
+    forged = (
+        f'<html><body><form id="f" method="post" action="{web.url}/complaints/{ref}/actions/reject">'
+        '<input name="version" value="1"><input name="rejection_reason" value="forged">'
+        '<button type="submit">win a prize</button></form></body></html>'
+    )
     with scripted_server() as evil:
         evil.routes["/"] = Route(body=forged.encode(), headers={"Content-Type": "text/html"})
         page.goto(evil.url("/"))
@@ -145,8 +166,9 @@ def test_forged_cross_site_post_is_refused(page, web: WebApp) -> None:  # noqa: 
         shot(page, "07-csrf-refused")
         assert "CSRF" in page.locator("#error").inner_text()
     # And a post from the signed-in browser's own cookie jar, without the token:
-    response = page.context.request.post(f"{web.url}/complaints/{ref}/actions/reject",
-                                         form={"version": "1", "rejection_reason": "no token"})
+    response = page.context.request.post(
+        f"{web.url}/complaints/{ref}/actions/reject", form={"version": "1", "rejection_reason": "no token"}
+    )
     assert response.status == 403
     assert get_record(web.engine, ref)["status"] == "received"
 
@@ -158,8 +180,10 @@ def test_viewer_is_refused(page, web: WebApp) -> None:  # noqa: ANN001
     page.goto(f"{web.url}/complaints/{ref}")
     assert page.locator("#next-steps").count() == 0
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
-    response = page.context.request.post(f"{web.url}/complaints/{ref}/actions/acknowledge", form={
-        "csrf_token": token, "version": "1", "ack_channel": "email", "ack_text": "viewer was here"})
+    response = page.context.request.post(
+        f"{web.url}/complaints/{ref}/actions/acknowledge",
+        form={"csrf_token": token, "version": "1", "ack_channel": "email", "ack_text": "viewer was here"},
+    )
     assert response.status == 403
     page.goto(f"{web.url}/new")
     assert "may read records but not change them" in page.locator("#error").inner_text()

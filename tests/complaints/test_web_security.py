@@ -28,8 +28,9 @@ def _token(html: str) -> str:
 def signed_in(web: WebApp, user: str) -> httpx.Client:
     client = httpx.Client(base_url=web.url, follow_redirects=False, timeout=10)
     token = _token(client.get("/login").text)
-    response = client.post("/login", data={"csrf_token": token, "username": user, "password": PASSWORDS[user],
-                                           "next": "/"})
+    response = client.post(
+        "/login", data={"csrf_token": token, "username": user, "password": PASSWORDS[user], "next": "/"}
+    )
     assert response.status_code == 303, response.text
     return client
 
@@ -39,7 +40,10 @@ def test_pages_need_sign_in(web: WebApp) -> None:
         for path in ("/", f"/complaints/{web.refs['plain']}", "/reports", "/reports.csv", "/users", "/new"):
             response = client.get(path)
             assert response.status_code == 303 and response.headers["location"].startswith("/login?next="), path
-        assert client.post(f"/complaints/{web.refs['plain']}/actions/note", data={"note": "x"}).status_code in (401, 403)
+        assert client.post(f"/complaints/{web.refs['plain']}/actions/note", data={"note": "x"}).status_code in (
+            401,
+            403,
+        )
 
 
 def test_session_cookie_and_headers(web: WebApp) -> None:
@@ -56,22 +60,27 @@ def test_sign_in_needs_csrf_and_the_right_password(web: WebApp) -> None:
     with httpx.Client(base_url=web.url) as client:
         token = _token(client.get("/login").text)
         assert client.post("/login", data={"username": "dana", "password": PASSWORDS["dana"]}).status_code == 403
-        assert client.post("/login", data={"csrf_token": token, "username": "dana", "password": "wrong"}
-                           ).status_code == 401
-        assert client.post("/login", data={"csrf_token": token, "username": "nobody", "password": "wrong"}
-                           ).status_code == 401
+        assert (
+            client.post("/login", data={"csrf_token": token, "username": "dana", "password": "wrong"}).status_code
+            == 401
+        )
+        assert (
+            client.post("/login", data={"csrf_token": token, "username": "nobody", "password": "wrong"}).status_code
+            == 401
+        )
         for _ in range(5):
             client.post("/login", data={"csrf_token": token, "username": "ivan", "password": "guess"})
-        throttled = client.post("/login", data={"csrf_token": token, "username": "ivan",
-                                                "password": PASSWORDS["ivan"]})
+        throttled = client.post("/login", data={"csrf_token": token, "username": "ivan", "password": PASSWORDS["ivan"]})
         assert throttled.status_code == 429
 
 
 def test_no_open_redirect_after_sign_in(web: WebApp) -> None:
     with httpx.Client(base_url=web.url) as client:
         token = _token(client.get("/login").text)
-        response = client.post("/login", data={"csrf_token": token, "username": "dana",
-                                               "password": PASSWORDS["dana"], "next": "//evil.example/x"})
+        response = client.post(
+            "/login",
+            data={"csrf_token": token, "username": "dana", "password": PASSWORDS["dana"], "next": "//evil.example/x"},
+        )
         assert response.headers["location"] == "/"
 
 
@@ -95,8 +104,10 @@ def test_viewer_reads_but_cannot_change_anything(web: WebApp) -> None:
     page = client.get(f"/complaints/{ref}")
     assert page.status_code == 200 and 'id="next-steps"' not in page.text and "action-acknowledge" not in page.text
     token = _token(page.text)
-    response = client.post(f"/complaints/{ref}/actions/acknowledge",
-                           data={"csrf_token": token, "version": "1", "ack_channel": "email", "ack_text": "x"})
+    response = client.post(
+        f"/complaints/{ref}/actions/acknowledge",
+        data={"csrf_token": token, "version": "1", "ack_channel": "email", "ack_text": "x"},
+    )
     assert response.status_code == 403 and "may read records but not change them" in response.text
     assert client.post("/new", data={"csrf_token": token, "channel": "phone", "description": "x"}).status_code == 403
     assert client.get("/users").status_code == 403
@@ -108,12 +119,25 @@ def test_only_admins_manage_users(web: WebApp) -> None:
     quality = signed_in(web, "dana")
     token = _token(quality.get("/").text)
     assert quality.get("/users").status_code == 403
-    assert quality.post("/users", data={"csrf_token": token, "op": "set", "username": "vera", "role": "admin"}
-                        ).status_code == 403
+    assert (
+        quality.post("/users", data={"csrf_token": token, "op": "set", "username": "vera", "role": "admin"}).status_code
+        == 403
+    )
     admin = signed_in(web, "ada")
     token = _token(admin.get("/users").text)
-    assert admin.post("/users", data={"csrf_token": token, "op": "add", "username": "new.person",
-                                      "password": "long-enough-passphrase", "role": "viewer"}).status_code == 303
+    assert (
+        admin.post(
+            "/users",
+            data={
+                "csrf_token": token,
+                "op": "add",
+                "username": "new.person",
+                "password": "long-enough-passphrase",
+                "role": "viewer",
+            },
+        ).status_code
+        == 303
+    )
     assert "new.person" in admin.get("/users").text
 
 
@@ -140,8 +164,9 @@ def test_stale_form_is_refused_with_a_clear_message(web: WebApp) -> None:
     t1, t2 = _token(first.get(f"/complaints/{ref}").text), _token(second.get(f"/complaints/{ref}").text)
     form = {"version": "1", "ack_channel": "email", "ack_text": "from dana"}
     assert first.post(f"/complaints/{ref}/actions/acknowledge", data={**form, "csrf_token": t1}).status_code == 303
-    response = second.post(f"/complaints/{ref}/actions/reject",
-                           data={"version": "1", "rejection_reason": "spam", "csrf_token": t2})
+    response = second.post(
+        f"/complaints/{ref}/actions/reject", data={"version": "1", "rejection_reason": "spam", "csrf_token": t2}
+    )
     assert response.status_code == 409 and "changed by someone else" in response.text
     assert get_record(web.engine, ref)["ack_text"] == "from dana"
 
@@ -150,8 +175,9 @@ def test_refused_transition_names_the_rule(web: WebApp) -> None:
     ref = web.refs["plain"]
     client = signed_in(web, "dana")
     token = _token(client.get(f"/complaints/{ref}").text)
-    response = client.post(f"/complaints/{ref}/actions/close",
-                           data={"version": "1", "closure_reason": "x", "csrf_token": token})
+    response = client.post(
+        f"/complaints/{ref}/actions/close", data={"version": "1", "closure_reason": "x", "csrf_token": token}
+    )
     assert response.status_code == 422 and "legal-transition" in response.text
 
 

@@ -22,8 +22,7 @@ from earful_complaints.intake import RegisterComplaintOpener, open_manual
 from earful_complaints.tables import complaint_users
 from tests.complaints.conftest import make_mention
 
-PASSWORDS = {"dana": "dana-password-1", "ivan": "ivan-password-1", "vera": "vera-password-1",
-             "ada": "ada-password-123"}
+PASSWORDS = {"dana": "dana-password-1", "ivan": "ivan-password-1", "vera": "vera-password-1", "ada": "ada-password-123"}
 ROLES = {"dana": "quality", "ivan": "quality", "vera": "viewer", "ada": "admin"}
 HOSTILE = '<script>document.title="pwned";alert(1)</script><img src=x onerror=alert(2)> my kettle exploded'
 PERSIAN = "سفارش من خراب رسید و هیچ‌کس جواب نمی‌دهد. لطفاً پول را برگردانید!"
@@ -55,8 +54,9 @@ class WebApp:
 def serve(app) -> Iterator[str]:  # noqa: ANN001
     """Serve an ASGI app with uvicorn on a free port; yields its base URL."""
     # Proxy headers are the app's business (web.trusted_proxies), as under `earful complaints serve`.
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
-                                           proxy_headers=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", proxy_headers=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -82,20 +82,41 @@ def seed(engine: Engine, settings: ComplaintsSettings) -> dict[str, str]:
     """Users of every role and three records: plain, hostile HTML, Persian (right to left)."""
     now = now_utc()
     with engine.begin() as conn:
-        conn.execute(sa.insert(complaint_users), [
-            {"username": name, "password_hash": hashed, "role": ROLES[name], "active": True, "created_at": now,
-             "updated_at": now} for name, hashed in _password_hashes().items()])
+        conn.execute(
+            sa.insert(complaint_users),
+            [
+                {
+                    "username": name,
+                    "password_hash": hashed,
+                    "role": ROLES[name],
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for name, hashed in _password_hashes().items()
+            ],
+        )
     opener = RegisterComplaintOpener(engine, settings)
     refs = {
-        "plain": opener.open_from_alert(mention=make_mention(1), alert_id="alert-1", topic="acme",
-                                        rule="complaint_detected"),
-        "hostile": opener.open_from_alert(mention=make_mention(2, text=HOSTILE, url="javascript:alert(3)"),
-                                          alert_id="alert-2", topic="acme", rule="complaint_detected"),
-        "persian": opener.open_from_alert(mention=make_mention(3, text=PERSIAN, language="fa"), alert_id="alert-3",
-                                          topic="acme", rule="complaint_detected"),
+        "plain": opener.open_from_alert(
+            mention=make_mention(1), alert_id="alert-1", topic="acme", rule="complaint_detected"
+        ),
+        "hostile": opener.open_from_alert(
+            mention=make_mention(2, text=HOSTILE, url="javascript:alert(3)"),
+            alert_id="alert-2",
+            topic="acme",
+            rule="complaint_detected",
+        ),
+        "persian": opener.open_from_alert(
+            mention=make_mention(3, text=PERSIAN, language="fa"),
+            alert_id="alert-3",
+            topic="acme",
+            rule="complaint_detected",
+        ),
     }
-    refs["manual"] = open_manual(engine, settings, {"channel": "phone", "description": "Late delivery, twice."},
-                                 actor="dana")
+    refs["manual"] = open_manual(
+        engine, settings, {"channel": "phone", "description": "Late delivery, twice."}, actor="dana"
+    )
     return refs
 
 
@@ -105,8 +126,9 @@ def web_settings(settings: ComplaintsSettings) -> ComplaintsSettings:
 
 
 @contextmanager
-def running_app(engine: Engine, settings: ComplaintsSettings, *, hasher: PasswordHasher | None = None
-                ) -> Iterator[WebApp]:
+def running_app(
+    engine: Engine, settings: ComplaintsSettings, *, hasher: PasswordHasher | None = None
+) -> Iterator[WebApp]:
     from earful_complaints.web.app import create_app
 
     settings = web_settings(settings)

@@ -72,8 +72,9 @@ def compose_airflow_env() -> dict[str, dict[str, str]]:
     example |= {k: secrets.token_hex(32) for k, v in example.items() if v.startswith("change-me")}
 
     def fill(value: Any) -> str:
-        return re.sub(r"\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}",
-                      lambda m: example.get(m.group(1)) or m.group(2) or "", str(value))
+        return re.sub(
+            r"\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}", lambda m: example.get(m.group(1)) or m.group(2) or "", str(value)
+        )
 
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
     found = {}
@@ -126,9 +127,16 @@ def test_every_airflow_setting_in_the_compose_file_has_what_it_needs(tmp_path: P
     owners = metadata.packages_distributions()
     for service, env in sorted(by_service.items()):
         probe_env = {"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path / service), **env}
-        out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(sorted(env))], capture_output=True, text=True,
-                             env=probe_env, timeout=180)
-        assert out.returncode == 0, f"{service}: Airflow does not start with the compose settings:\n{out.stderr[-3000:]}"
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE, json.dumps(sorted(env))],
+            capture_output=True,
+            text=True,
+            env=probe_env,
+            timeout=180,
+        )
+        assert out.returncode == 0, (
+            f"{service}: Airflow does not start with the compose settings:\n{out.stderr[-3000:]}"
+        )
         report = json.loads(out.stdout.strip().splitlines()[-1])
         assert report["unknown"] == [], f"{service}: settings Airflow does not know"
         if "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in env:
@@ -136,8 +144,10 @@ def test_every_airflow_setting_in_the_compose_file_has_what_it_needs(tmp_path: P
         for setting, modules in report["modules"].items():
             for module in modules:
                 dists = {canonicalize_name(d) for d in owners.get(module.split(".")[0], [])}
-                assert dists & installed, (f"{service}: {setting} needs {module} ({', '.join(sorted(dists))}), which "
-                                           f"earful[{','.join(sorted(image_extras()))}] does not install")
+                assert dists & installed, (
+                    f"{service}: {setting} needs {module} ({', '.join(sorted(dists))}), which "
+                    f"earful[{','.join(sorted(image_extras()))}] does not install"
+                )
 
 
 def test_the_closure_sees_what_is_missing() -> None:

@@ -58,12 +58,16 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def feeds() -> Iterator[ScriptedServer]:
     """One good feed (items on 2026-11-18 and 2026-11-19) and one that answers 503."""
     with scripted_server() as srv:
-        srv.routes["/good"] = Route(body=rss([
-            item(9, "Acme boots recall announced for the winter line"),
-            item(10, "Acme jacket review: warm and dry"),
-            item(11, "The weather is grey today"),  # off topic
-            {**item(12, "Acme trail shoes from the day before"), "pubDate": "Wed, 18 Nov 2026 12:00:00 GMT"},
-        ]))
+        srv.routes["/good"] = Route(
+            body=rss(
+                [
+                    item(9, "Acme boots recall announced for the winter line"),
+                    item(10, "Acme jacket review: warm and dry"),
+                    item(11, "The weather is grey today"),  # off topic
+                    {**item(12, "Acme trail shoes from the day before"), "pubDate": "Wed, 18 Nov 2026 12:00:00 GMT"},
+                ]
+            )
+        )
         srv.routes["/broken"] = Route(status=503)
         yield srv
 
@@ -78,13 +82,22 @@ def write_config(folder: Path, es_url: str, feeds: ScriptedServer, records_url: 
         "privacy": {"retention_days": 365, "author_secret": "dag-test-secret"},
         "topics": [{"name": "acme", "query": "acme"}, {"name": "nordpeak", "query": "nordpeak"}],
         "sources": {
-            "rss": {"connect_timeout": 2, "read_timeout": 2, "feeds": [
-                {"name": "good", "url": feeds.url("/good")}, {"name": "broken", "url": feeds.url("/broken")}]},
-            "reddit": {"replay": str(REPO / "config/fixtures/reddit"), "on_rate_limit": "defer",
-                       "topics": {"acme": {"subreddits": ["AcmeOutdoor"], "search": ["acme"]}}},
+            "rss": {
+                "connect_timeout": 2,
+                "read_timeout": 2,
+                "feeds": [{"name": "good", "url": feeds.url("/good")}, {"name": "broken", "url": feeds.url("/broken")}],
+            },
+            "reddit": {
+                "replay": str(REPO / "config/fixtures/reddit"),
+                "on_rate_limit": "defer",
+                "topics": {"acme": {"subreddits": ["AcmeOutdoor"], "search": ["acme"]}},
+            },
             "x": {"replay": str(REPO / "config/fixtures/x"), "topics": {"acme": ["acme"], "nordpeak": ["nordpeak"]}},
-            "mastodon": {"replay": str(REPO / "config/fixtures/mastodon"), "instances": {"social": {"url": "https://mastodon.social"}},
-                         "topics": {"acme": {"hashtags": ["acme"]}}},
+            "mastodon": {
+                "replay": str(REPO / "config/fixtures/mastodon"),
+                "instances": {"social": {"url": "https://mastodon.social"}},
+                "topics": {"acme": {"hashtags": ["acme"]}},
+            },
             "bluesky": {"replay": str(REPO / "config/fixtures/bluesky"), "topics": {"nordpeak": "auto"}},
         },
         "alerts": {
@@ -162,13 +175,15 @@ def run_listening(dagbag: Any, monkeypatch: pytest.MonkeyPatch, config: Path, **
     states: dict[str, str] = {}
     values: dict[str, Any] = {}
     with create_session() as session:
-        tis = session.scalars(sa.select(TaskInstance).where(TaskInstance.dag_id == dag.dag_id,
-                                                            TaskInstance.run_id == run.run_id)).all()
+        tis = session.scalars(
+            sa.select(TaskInstance).where(TaskInstance.dag_id == dag.dag_id, TaskInstance.run_id == run.run_id)
+        ).all()
         for ti in tis:
             key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
             states[key] = str(ti.state)
-        for row in session.scalars(sa.select(XComModel).where(XComModel.dag_id == dag.dag_id,
-                                                              XComModel.run_id == run.run_id)).all():
+        for row in session.scalars(
+            sa.select(XComModel).where(XComModel.dag_id == dag.dag_id, XComModel.run_id == run.run_id)
+        ).all():
             key = row.task_id if row.map_index < 0 else f"{row.task_id}[{row.map_index}]"
             values[key] = XComModel.deserialize_value(row)
     return {"states": states, "xcom": values, "run": run}
@@ -200,8 +215,10 @@ def test_listening_runs_have_real_data_intervals(dagbag: Any) -> None:
     manual = core.infer_manual_data_interval(run_after=LOGICAL_DATE)
     assert (manual.start, manual.end) == (datetime(2026, 11, 19, tzinfo=UTC), LOGICAL_DATE)
 
-    nxt = core.next_dagrun_info(last_automated_data_interval=DataInterval(manual.start, manual.end),
-                                restriction=TimeRestriction(earliest=None, latest=None, catchup=True))
+    nxt = core.next_dagrun_info(
+        last_automated_data_interval=DataInterval(manual.start, manual.end),
+        restriction=TimeRestriction(earliest=None, latest=None, catchup=True),
+    )
     assert nxt is not None and nxt.data_interval.start == LOGICAL_DATE
     assert nxt.data_interval.end - nxt.data_interval.start == timedelta(days=1)
 
@@ -219,8 +236,9 @@ def test_dag_files_import_fast_and_load_nothing_heavy(dag_file: str, tmp_path: P
         "print(json.dumps({'took': took, 'heavy': heavy}))\n"
     )
     env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120, check=True
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
     assert result["took"] < 2.0, result
@@ -257,10 +275,26 @@ def test_listening_dag_window_run_then_rerun_adds_nothing(
     assert all("text" not in v and "title" not in v for v in first["xcom"].values() if isinstance(v, dict))
     assert first["xcom"]["alerts"]["found"] == first["xcom"]["alerts"]["mentions"] == len(docs)
     assert "mentions from an unfinished batch" not in first["xcom"]["alerts"]  # all of them are this run's
-    assert set(first["xcom"]) == {"list_sources", "alerts"} | {f"listen[{i}]" for i in range(len(sources))
-                                                                if sources[i] != "rss:broken"}
-    assert all(set(v) == {"source", "fetched", "new", "already_seen", "near_duplicates", "off_topic", "errors",
-                          "awaiting_index", "cursor_committed", "mention_ids"} for k, v in first["xcom"].items() if k.startswith("listen["))
+    assert set(first["xcom"]) == {"list_sources", "alerts"} | {
+        f"listen[{i}]" for i in range(len(sources)) if sources[i] != "rss:broken"
+    }
+    assert all(
+        set(v)
+        == {
+            "source",
+            "fetched",
+            "new",
+            "already_seen",
+            "near_duplicates",
+            "off_topic",
+            "errors",
+            "awaiting_index",
+            "cursor_committed",
+            "mention_ids",
+        }
+        for k, v in first["xcom"].items()
+        if k.startswith("listen[")
+    )
     alerts = outbox(settings)
     recalls = [d for d in docs.values() if "recall" in f"{d.get('title', '')} {d.get('text', '')}".lower()]
     assert alerts and {a["rule"] for a in alerts} == {"crisis"} and len(alerts) == len(recalls)
@@ -297,8 +331,9 @@ def test_listening_dag_on_postgresql(
     assert sum(v["new"] for k, v in second["xcom"].items() if k.startswith("listen[")) == 0
 
 
-def run_dag(dagbag: Any, monkeypatch: pytest.MonkeyPatch, config: Path, dag_id: str,
-            logical_date: datetime) -> dict[str, Any]:
+def run_dag(
+    dagbag: Any, monkeypatch: pytest.MonkeyPatch, config: Path, dag_id: str, logical_date: datetime
+) -> dict[str, Any]:
     """One `dag.test()` of any DAG; returns task states and XCom values by task id."""
     monkeypatch.setenv("EARFUL_CONFIG", str(config))
     dag = dagbag.get_dag(dag_id)
@@ -308,10 +343,18 @@ def run_dag(dagbag: Any, monkeypatch: pytest.MonkeyPatch, config: Path, dag_id: 
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        states = {ti.task_id: str(ti.state) for ti in session.scalars(sa.select(TaskInstance).where(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id))}
-        values = {row.task_id: XComModel.deserialize_value(row) for row in session.scalars(sa.select(XComModel).where(
-            XComModel.dag_id == dag_id, XComModel.run_id == run.run_id))}
+        states = {
+            ti.task_id: str(ti.state)
+            for ti in session.scalars(
+                sa.select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)
+            )
+        }
+        values = {
+            row.task_id: XComModel.deserialize_value(row)
+            for row in session.scalars(
+                sa.select(XComModel).where(XComModel.dag_id == dag_id, XComModel.run_id == run.run_id)
+            )
+        }
     return {"states": states, "xcom": values}
 
 
@@ -326,11 +369,19 @@ def test_complaints_dags_raise_overdue_alerts_and_send_the_weekly_report(
     engine = open_records(settings)
     try:
         # A fixed receipt date, however long ago the suite runs (manual intake refuses older ones by default).
-        register = settings.complaints.model_copy(update={
-            "limits": settings.complaints.limits.model_copy(update={"intake_max_age_days": 36_500})})
-        ref = open_manual(engine, register, {
-            "channel": "phone", "description": "Rang about boots that fell apart",
-            "received_at": "2026-11-10T09:00:00+00:00"}, actor="dana")
+        register = settings.complaints.model_copy(
+            update={"limits": settings.complaints.limits.model_copy(update={"intake_max_age_days": 36_500})}
+        )
+        ref = open_manual(
+            engine,
+            register,
+            {
+                "channel": "phone",
+                "description": "Rang about boots that fell apart",
+                "received_at": "2026-11-10T09:00:00+00:00",
+            },
+            actor="dana",
+        )
     finally:
         engine.dispose()
     deadlines = run_dag(dagbag, monkeypatch, config, "earful_complaint_deadlines", datetime(2026, 11, 20, tzinfo=UTC))

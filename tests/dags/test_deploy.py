@@ -13,8 +13,17 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-LONG_RUNNING = {"elasticsearch", "kibana", "postgres", "airflow-api-server", "airflow-scheduler",
-                "airflow-dag-processor", "airflow-triggerer", "review", "mailpit"}
+LONG_RUNNING = {
+    "elasticsearch",
+    "kibana",
+    "postgres",
+    "airflow-api-server",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "review",
+    "mailpit",
+}
 ONE_SHOT = {"setup", "kibana-setup", "kibana-objects", "airflow-init"}
 
 
@@ -107,8 +116,15 @@ def test_dockerfile_pins_cpu_torch_and_installs_the_airflow_extra() -> None:
     assert 'ENTRYPOINT ["/usr/bin/tini", "--", "/opt/earful/deploy/entrypoint.sh"]' in text
 
 
-@pytest.mark.parametrize("script", ["deploy/entrypoint.sh", "deploy/elasticsearch/setup.sh",
-                                    "deploy/postgres/init-earful-db.sh", "deploy/kibana/load.sh"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "deploy/entrypoint.sh",
+        "deploy/elasticsearch/setup.sh",
+        "deploy/postgres/init-earful-db.sh",
+        "deploy/kibana/load.sh",
+    ],
+)
 def test_shell_scripts_parse(script: str) -> None:
     subprocess.run(["bash", "-n", str(REPO / script)], check=True)
 
@@ -117,8 +133,9 @@ def test_entrypoint_reads_the_password_file_and_drops_empty_variables(tmp_path: 
     secret = tmp_path / "elastic.pw"
     secret.write_text("s3cret")
     env = {"PATH": "/usr/bin:/bin", "EARFUL_INDEX__PASSWORD_FILE": str(secret), "EARFUL_SOURCES__X__BEARER_TOKEN": ""}
-    out = subprocess.run(["bash", str(REPO / "deploy/entrypoint.sh"), "env"], capture_output=True, text=True,
-                         env=env, check=True).stdout
+    out = subprocess.run(
+        ["bash", str(REPO / "deploy/entrypoint.sh"), "env"], capture_output=True, text=True, env=env, check=True
+    ).stdout
     assert "EARFUL_INDEX__PASSWORD=s3cret" in out
     assert "EARFUL_INDEX__PASSWORD_FILE" not in out and "EARFUL_SOURCES__X__BEARER_TOKEN" not in out
 

@@ -47,8 +47,20 @@ CONCURRENCY = int(os.environ.get("EARFUL_SMOKE_SOURCE_CONCURRENCY", "4"))
 INDEX_MODE = os.environ.get("EARFUL_SMOKE_INDEX", "embedded")
 FEEDS = int(os.environ.get("EARFUL_SMOKE_FEEDS", "10"))
 RUN_TIMEOUT = 900.0  # seconds for one DAG run (tasks start as processes that import Airflow and earful)
-WORDS = ["boots", "jacket", "tent", "backpack", "stove", "gloves", "lantern", "compass", "parka", "sleeping bag",
-         "trekking poles", "rain cover"]
+WORDS = [
+    "boots",
+    "jacket",
+    "tent",
+    "backpack",
+    "stove",
+    "gloves",
+    "lantern",
+    "compass",
+    "parka",
+    "sleeping bag",
+    "trekking poles",
+    "rain cover",
+]
 
 
 # ---- test material -----------------------------------------------------------------------------------------------
@@ -59,9 +71,17 @@ def feed_items(n: int) -> list[dict[str, str]]:
     the retention period, a relative link and a text/plain title with '<' (as real feeds have)."""
     product = WORDS[n % len(WORDS)]
     base = n * 100
-    items = [item(base + k, f"Acme {product} number {base + k}: {what}") for k, what in enumerate([
-        "the zip broke after a week, support never answered", "warm and dry on a wet weekend in the hills",
-        f"recall notice for batch {base} posted by the shop", "price dropped again at the outlet"])]
+    items = [
+        item(base + k, f"Acme {product} number {base + k}: {what}")
+        for k, what in enumerate(
+            [
+                "the zip broke after a week, support never answered",
+                "warm and dry on a wet weekend in the hills",
+                f"recall notice for batch {base} posted by the shop",
+                "price dropped again at the outlet",
+            ]
+        )
+    ]
     items.append({**item(base + 5, f"Nordpeak versus Acme {product}, field test {n}"), "title": f"Test {n} < Acme"})
     items.append({**item(base + 6, f"Acme {product} review {n}"), "link": f"/reviews/{base + 6}"})
     items.append(item(base + 7, f"The weather report for valley {n} says grey skies"))  # off topic
@@ -73,8 +93,10 @@ def serve_feeds(srv: ScriptedServer) -> list[dict[str, str]]:
     feeds = []
     for n in range(FEEDS):
         # The charset only in the HTTP header, as many servers send it.
-        srv.routes[f"/feed/{n}"] = Route(body=rss(feed_items(n), title=f"Outdoor news {n}"),
-                                         headers={"Content-Type": "application/rss+xml; charset=utf-8"})
+        srv.routes[f"/feed/{n}"] = Route(
+            body=rss(feed_items(n), title=f"Outdoor news {n}"),
+            headers={"Content-Type": "application/rss+xml; charset=utf-8"},
+        )
         feeds.append({"name": f"outdoor-{n}", "url": srv.url(f"/feed/{n}")})
     return feeds
 
@@ -110,8 +132,9 @@ def index_contents(config: Path) -> dict[str, dict[str, Any]]:
     with open_services(load_settings(config)) as services:
         services.es.indices.refresh(index=services.alias)
         hits = services.es.search(index=services.alias, size=10_000, query={"match_all": {}})["hits"]["hits"]
-    return {h["_id"]: {k: v for k, v in h["_source"].items() if not k.endswith(("fetched_at", "indexed_at"))}
-            for h in hits}
+    return {
+        h["_id"]: {k: v for k, v in h["_source"].items() if not k.endswith(("fetched_at", "indexed_at"))} for h in hits
+    }
 
 
 def outbox_contents(config: Path) -> list[tuple[Any, ...]]:
@@ -122,9 +145,12 @@ def outbox_contents(config: Path) -> list[tuple[Any, ...]]:
     engine = make_engine(load_settings(config).records_url())
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT a.kind, a.rule, a.topic, a.title, d.channel, d.status FROM alerts a "
-                "LEFT JOIN alert_deliveries d ON d.alert_id = a.id")).all()
+            rows = conn.execute(
+                sa.text(
+                    "SELECT a.kind, a.rule, a.topic, a.title, d.channel, d.status FROM alerts a "
+                    "LEFT JOIN alert_deliveries d ON d.alert_id = a.id"
+                )
+            ).all()
     finally:
         engine.dispose()
     return sorted(tuple(r) for r in rows)
@@ -132,8 +158,13 @@ def outbox_contents(config: Path) -> list[tuple[Any, ...]]:
 
 def earful(config: Path, *args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(REPO), "EARFUL_PRIVACY__AUTHOR_SECRET": "smoke-secret"}
-    out = subprocess.run([str(Path(sys.executable).with_name("earful")), *args, "--config", str(config)],
-                         capture_output=True, text=True, env=env, timeout=600)
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("earful")), *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert out.returncode == 0, f"earful {' '.join(args)}: {out.stdout[-2000:]}{out.stderr[-2000:]}"
     return out.stdout
 
@@ -145,8 +176,9 @@ def earful(config: Path, *args: str) -> str:
 def process_group(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Run `cmd` in its own process group (it and every process it starts); kill the group at the end."""
     with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     try:
         yield proc
     finally:
@@ -175,8 +207,11 @@ def wait_for(what: str, check: Any, timeout: float, logs: list[Path], interval: 
 
 
 def tails(logs: list[Path], chars: int = 3000) -> str:
-    return "\n".join(f"--- {'/'.join(log.parts[-3:])} ---\n{log.read_text(errors='replace')[-chars:]}"
-                     for log in logs if log.exists())
+    return "\n".join(
+        f"--- {'/'.join(log.parts[-3:])} ---\n{log.read_text(errors='replace')[-chars:]}"
+        for log in logs
+        if log.exists()
+    )
 
 
 class Airflow:
@@ -187,7 +222,9 @@ class Airflow:
 
         self.home, self.metadata_url = home, metadata_url
         self.env = {
-            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(home),
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "PYTHONPATH": str(REPO),
+            "HOME": str(home),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
@@ -205,7 +242,8 @@ class Airflow:
             # after minutes of backoff (the assertion is the same).
             "EARFUL_TASK_RETRIES": "0",
             "EARFUL_PRIVACY__AUTHOR_SECRET": "smoke-secret",
-            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
         }
         self.engine = sa.create_engine(metadata_url)
 
@@ -222,58 +260,91 @@ class Airflow:
     def run_state(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
         """The run's row once it finished (success or failed), else None."""
         with self.engine.connect() as conn:
-            row = conn.execute(sa.text(
-                "SELECT state, data_interval_start, data_interval_end, start_date, end_date FROM dag_run "
-                "WHERE dag_id = :d AND run_id = :r"), {"d": dag_id, "r": run_id}).mappings().first()
+            row = (
+                conn.execute(
+                    sa.text(
+                        "SELECT state, data_interval_start, data_interval_end, start_date, end_date FROM dag_run "
+                        "WHERE dag_id = :d AND run_id = :r"
+                    ),
+                    {"d": dag_id, "r": run_id},
+                )
+                .mappings()
+                .first()
+            )
         return dict(row) if row and row["state"] in ("success", "failed") else None
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.text(
-                "SELECT task_id, map_index, state, try_number, start_date, end_date FROM task_instance "
-                "WHERE dag_id = :d AND run_id = :r ORDER BY task_id, map_index"), {"d": dag_id, "r": run_id}
-            ).mappings()]
+            return [
+                dict(r)
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT task_id, map_index, state, try_number, start_date, end_date FROM task_instance "
+                        "WHERE dag_id = :d AND run_id = :r ORDER BY task_id, map_index"
+                    ),
+                    {"d": dag_id, "r": run_id},
+                ).mappings()
+            ]
 
     def xcom_rows(self, dag_id: str, run_id: str) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(sa.text("SELECT count(*) FROM xcom WHERE dag_id = :d AND run_id = :r"),
-                                {"d": dag_id, "r": run_id}).scalar_one()
+            return conn.execute(
+                sa.text("SELECT count(*) FROM xcom WHERE dag_id = :d AND run_id = :r"), {"d": dag_id, "r": run_id}
+            ).scalar_one()
 
     def xcom_value(self, dag_id: str, run_id: str, task_id: str) -> Any:
         import json
 
         with self.engine.connect() as conn:
-            value = conn.execute(sa.text(
-                "SELECT value FROM xcom WHERE dag_id = :d AND run_id = :r AND task_id = :t AND key = 'return_value'"),
-                {"d": dag_id, "r": run_id, "t": task_id}).scalar_one()
+            value = conn.execute(
+                sa.text(
+                    "SELECT value FROM xcom WHERE dag_id = :d AND run_id = :r AND task_id = :t AND key = 'return_value'"
+                ),
+                {"d": dag_id, "r": run_id, "t": task_id},
+            ).scalar_one()
         return json.loads(value) if isinstance(value, str | bytes) else value
 
     def first_try_logs(self, dag_id: str, run_id: str, tis: list[dict[str, Any]]) -> list[Path]:
         folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
-        return [folder / f"task_id={ti['task_id']}" / (f"map_index={ti['map_index']}" if ti["map_index"] >= 0 else "")
-                / "attempt=1.log" for ti in tis]
+        return [
+            folder
+            / f"task_id={ti['task_id']}"
+            / (f"map_index={ti['map_index']}" if ti["map_index"] >= 0 else "")
+            / "attempt=1.log"
+            for ti in tis
+        ]
 
     def trigger_and_wait(self, dag_id: str, logs: list[Path]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
         run_id = f"smoke-{uuid.uuid4().hex[:8]}"
         started = time.monotonic()
-        self.cli("dags", "trigger", dag_id, "--run-id", run_id,
-                 "--logical-date", datetime.now(UTC).replace(microsecond=0).isoformat())
-        run = wait_for(f"{dag_id} run {run_id} finished", lambda: self.run_state(dag_id, run_id), RUN_TIMEOUT,
-                       logs, interval=2.0)
+        self.cli(
+            "dags",
+            "trigger",
+            dag_id,
+            "--run-id",
+            run_id,
+            "--logical-date",
+            datetime.now(UTC).replace(microsecond=0).isoformat(),
+        )
+        run = wait_for(
+            f"{dag_id} run {run_id} finished", lambda: self.run_state(dag_id, run_id), RUN_TIMEOUT, logs, interval=2.0
+        )
         run["took_s"] = round(time.monotonic() - started, 1)
         tis = self.task_instances(dag_id, run_id)
         not_first_try = [ti for ti in tis if ti["state"] != "success" or ti["try_number"] != 1]
         assert run["state"] == "success" and not not_first_try, (
             f"{dag_id}: run {run['state']}; {len(not_first_try)} of {len(tis)} tasks not successful on their first "
             f"try: {[(ti['task_id'], ti['map_index'], ti['state'], ti['try_number']) for ti in not_first_try]}\n"
-            + tails(self.first_try_logs(dag_id, run_id, not_first_try)[:3], 2500))
+            + tails(self.first_try_logs(dag_id, run_id, not_first_try)[:3], 2500)
+        )
         return run_id, run, tis
 
 
 def max_overlap(tis: list[dict[str, Any]]) -> int:
     """The most task instances that ran at the same moment."""
-    events = sorted([(ti["start_date"], 1) for ti in tis] + [(ti["end_date"], -1) for ti in tis],
-                    key=lambda e: (e[0], e[1]))
+    events = sorted(
+        [(ti["start_date"], 1) for ti in tis] + [(ti["end_date"], -1) for ti in tis], key=lambda e: (e[0], e[1])
+    )
     running = peak = 0
     for _, step in events:
         running += step
@@ -310,15 +381,21 @@ def test_listening_and_housekeeping_under_a_real_scheduler(tmp_path: Path) -> No
 
         logs = [home / f"{name}.log" for name in ("api-server", "dag-processor", "scheduler")]
         t = time.monotonic()
-        stack.enter_context(process_group(
-            [AIRFLOW, "api-server", "--apps", "execution", "-H", "127.0.0.1", "-p", str(api_port), "-w", "1"],
-            airflow.env, logs[0]))
+        stack.enter_context(
+            process_group(
+                [AIRFLOW, "api-server", "--apps", "execution", "-H", "127.0.0.1", "-p", str(api_port), "-w", "1"],
+                airflow.env,
+                logs[0],
+            )
+        )
         stack.enter_context(process_group([AIRFLOW, "dag-processor"], airflow.env, logs[1]))
         stack.enter_context(process_group([AIRFLOW, "scheduler"], airflow.env, logs[2]))
 
         def api_up() -> bool | None:
             try:
-                return True if httpx.get(f"http://127.0.0.1:{api_port}/execution/health", timeout=2).is_success else None
+                return (
+                    True if httpx.get(f"http://127.0.0.1:{api_port}/execution/health", timeout=2).is_success else None
+                )
             except httpx.HTTPError:
                 return None
 
@@ -360,5 +437,7 @@ def test_listening_and_housekeeping_under_a_real_scheduler(tmp_path: Path) -> No
         assert outbox_contents(config) == outbox_contents(reference)
 
     timings["total"] = time.monotonic() - begin
-    print(f"\nscheduler smoke ({FEEDS} sources, concurrency {CONCURRENCY}, index {INDEX_MODE}, "
-          f"{overlap} listen tasks at once at most): " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+    print(
+        f"\nscheduler smoke ({FEEDS} sources, concurrency {CONCURRENCY}, index {INDEX_MODE}, "
+        f"{overlap} listen tasks at once at most): " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+    )

@@ -25,25 +25,37 @@ class Conn:
 
 
 def test_connections_map_onto_settings_keys() -> None:
-    conns = {"earful_reddit": Conn(login="cid", password="csecret"), "earful_x": Conn(password="bearer"),
-             "earful_es": Conn(host="es.example", port=9200, login="elastic", password="pw"),
-             "earful_smtp": Conn(host="smtp.example", port=587, login="u", password="p")}
+    conns = {
+        "earful_reddit": Conn(login="cid", password="csecret"),
+        "earful_x": Conn(password="bearer"),
+        "earful_es": Conn(host="es.example", port=9200, login="elastic", password="pw"),
+        "earful_smtp": Conn(host="smtp.example", port=587, login="u", password="p"),
+    }
     config = {"alerts": {"channels": {"mail": {"type": "email"}, "chat": {"type": "slack"}}}}
     out = connection_overrides(conns.get, config)
     assert out["sources"]["reddit"] == {"client_id": "cid", "client_secret": "csecret"}
     assert out["sources"]["x"] == {"bearer_token": "bearer"}
     assert out["index"] == {"url": "https://es.example:9200", "username": "elastic", "password": "pw"}
-    assert out["alerts"]["channels"] == {"mail": {"host": "smtp.example", "port": 587, "username": "u", "password": "p"}}
+    assert out["alerts"]["channels"] == {
+        "mail": {"host": "smtp.example", "port": 587, "username": "u", "password": "p"}
+    }
     assert connection_overrides(lambda _id: None) == {}
 
 
 def test_mastodon_and_bluesky_connections_map_onto_settings_keys(tmp_path) -> None:  # noqa: ANN001
     from earful.settings import load_settings
 
-    conns = {"earful_mastodon_social": Conn(password="masto-token"),
-             "earful_bluesky": Conn(login="reader.bsky.social", password="app-pass-1234")}
-    config = {"sources": {"mastodon": {"instances": {"social": {"url": "https://mastodon.social"},
-                                                     "other": {"url": "https://other.example"}}}}}
+    conns = {
+        "earful_mastodon_social": Conn(password="masto-token"),
+        "earful_bluesky": Conn(login="reader.bsky.social", password="app-pass-1234"),
+    }
+    config = {
+        "sources": {
+            "mastodon": {
+                "instances": {"social": {"url": "https://mastodon.social"}, "other": {"url": "https://other.example"}}
+            }
+        }
+    }
     out = connection_overrides(conns.get, config)
     assert out["sources"]["mastodon"] == {"instances": {"social": {"access_token": "masto-token"}}}
     assert out["sources"]["bluesky"] == {"app_password": "app-pass-1234", "identifier": "reader.bsky.social"}
@@ -77,14 +89,17 @@ NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
-@pytest.mark.parametrize(("mode", "run_type", "start", "end", "windowed"), [
-    ("auto", "scheduled", NOW - timedelta(minutes=15), NOW, False),  # the current interval: the cursor
-    ("auto", "scheduled", NOW - 2 * DAY, NOW - DAY, True),  # a re-run of a past interval
-    ("auto", "backfill", NOW - timedelta(minutes=30), NOW - timedelta(minutes=15), True),
-    ("cursor", "backfill", NOW - 2 * DAY, NOW - DAY, False),
-    ("window", "manual", NOW - timedelta(minutes=15), NOW, True),
-    ("auto", "manual", None, None, False),
-])
+@pytest.mark.parametrize(
+    ("mode", "run_type", "start", "end", "windowed"),
+    [
+        ("auto", "scheduled", NOW - timedelta(minutes=15), NOW, False),  # the current interval: the cursor
+        ("auto", "scheduled", NOW - 2 * DAY, NOW - DAY, True),  # a re-run of a past interval
+        ("auto", "backfill", NOW - timedelta(minutes=30), NOW - timedelta(minutes=15), True),
+        ("cursor", "backfill", NOW - 2 * DAY, NOW - DAY, False),
+        ("window", "manual", NOW - timedelta(minutes=15), NOW, True),
+        ("auto", "manual", None, None, False),
+    ],
+)
 def test_which_runs_read_a_window(mode: str, run_type: str, start, end, windowed: bool) -> None:  # noqa: ANN001
     assert (run_window(mode, run_type, start, end, NOW) is not None) == windowed
 

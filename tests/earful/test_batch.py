@@ -27,12 +27,20 @@ def indexed(settings) -> dict[str, dict]:  # noqa: ANN001
 
 def test_batch_indexes_once_and_a_failing_feed_does_not_stop_the_others(make_settings) -> None:  # noqa: ANN001
     with scripted_server() as srv:
-        srv.routes["/good"] = Route(body=rss([item(1, "Acme boots are great"), item(2, "weather today is grey"),
-                                              item(3, "Acme support did not answer my refund request")]),
-                                    etag='"1"')
+        srv.routes["/good"] = Route(
+            body=rss(
+                [
+                    item(1, "Acme boots are great"),
+                    item(2, "weather today is grey"),
+                    item(3, "Acme support did not answer my refund request"),
+                ]
+            ),
+            etag='"1"',
+        )
         srv.routes["/broken"] = Route(status=503)
-        settings = make_settings([{"name": "good", "url": srv.url("/good")},
-                                  {"name": "broken", "url": srv.url("/broken")}])
+        settings = make_settings(
+            [{"name": "good", "url": srv.url("/good")}, {"name": "broken", "url": srv.url("/broken")}]
+        )
         first = run_batch(settings)
         by_source = {s.source: s for s in first.sources}
         assert by_source["rss:good"].new == 2 and by_source["rss:good"].off_topic == 1
@@ -65,8 +73,10 @@ def all_cursors_of(settings) -> dict:  # noqa: ANN001
 
 
 def test_near_duplicates_are_recorded_not_dropped(make_settings) -> None:  # noqa: ANN001
-    story = ("Acme is recalling forty thousand pairs of TrailRunner boots after customers reported that the soles "
-             "came loose on wet rock, and owners can return them to any dealer for a refund")
+    story = (
+        "Acme is recalling forty thousand pairs of TrailRunner boots after customers reported that the soles "
+        "came loose on wet rock, and owners can return them to any dealer for a refund"
+    )
     with scripted_server() as srv:
         srv.routes["/a"] = Route(body=rss([item(1, story)]))
         srv.routes["/b"] = Route(body=rss([item(7, story + ", a spokesperson said on Thursday")]))
@@ -92,8 +102,9 @@ def test_records_on_postgresql(make_settings, pg_url: str) -> None:  # noqa: ANN
 def run_killed(script: str, config: Path) -> None:
     """Run a batch in a child process that `script` kills with SIGKILL at some point."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    crashed = subprocess.run([sys.executable, "-c", script, str(config)], env=env, cwd=REPO, capture_output=True,
-                             timeout=120)
+    crashed = subprocess.run(
+        [sys.executable, "-c", script, str(config)], env=env, cwd=REPO, capture_output=True, timeout=120
+    )
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
 
 
@@ -122,7 +133,8 @@ def stored_states(settings) -> dict[int, int]:  # noqa: ANN001
 
 
 def test_a_crash_between_the_records_commit_and_the_index_write_loses_and_doubles_nothing(
-        tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    tmp_path: Path, monkeypatch
+) -> None:  # noqa: ANN001
     """Killed with SIGKILL after storing, before indexing: the cursor moved (the feed now answers 304), and the
     next run indexes every stored mention exactly once and runs its hooks once."""
     import earful.runner as runner
@@ -132,20 +144,26 @@ def test_a_crash_between_the_records_commit_and_the_index_write_loses_and_double
     items = [item(n, f"Acme mention number {n} about boots") for n in range(1, 31)]
     with scripted_server() as srv:
         srv.routes["/f"] = Route(body=rss(items), etag='"v1"')
-        config = write_config(tmp_path / "earful.yaml", {
-            "data_dir": str(tmp_path / "data"),
-            "sources": {"rss": {"feeds": [{"name": "f", "url": srv.url("/f")}]}},
-            "topics": [{"name": "acme", "query": "acme"}],
-            "nlp": {"enabled": False},
-        })
+        config = write_config(
+            tmp_path / "earful.yaml",
+            {
+                "data_dir": str(tmp_path / "data"),
+                "sources": {"rss": {"feeds": [{"name": "f", "url": srv.url("/f")}]}},
+                "topics": [{"name": "acme", "query": "acme"}],
+                "nlp": {"enabled": False},
+            },
+        )
         run_killed(CRASH_BEFORE_INDEXING, config)
         settings = load_settings(config)
         assert all_cursors_of(settings) == {"rss:f": {"etag": '"v1"'}}  # moved with the stored mentions
         assert stored_states(settings) == {0: 30}  # durable, none indexed
 
         seen: list[str] = []
-        monkeypatch.setattr(runner, "post_index_hooks",
-                            lambda services: [("record", lambda ctx: seen.extend(m.id for m in ctx.new_mentions))])
+        monkeypatch.setattr(
+            runner,
+            "post_index_hooks",
+            lambda services: [("record", lambda ctx: seen.extend(m.id for m in ctx.new_mentions))],
+        )
         summary = run_batch(settings)  # the embedded index starts again on the same data folder
         assert summary.sources[0].fetched == 0  # 304: only the records still have these mentions
         assert summary.replayed == 30 and summary.awaiting_index == 0 and summary.status == "ok"
@@ -186,17 +204,23 @@ def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypa
 
     with scripted_server() as srv:
         srv.routes["/f"] = Route(body=rss([item(n, f"Acme mention {n} about boots") for n in range(1, 11)]))
-        config = write_config(tmp_path / "earful.yaml", {
-            "data_dir": str(tmp_path / "data"),
-            "sources": {"rss": {"feeds": [{"name": "f", "url": srv.url("/f")}]}},
-            "topics": [{"name": "acme", "query": "acme"}],
-            "nlp": {"enabled": False},
-        })
+        config = write_config(
+            tmp_path / "earful.yaml",
+            {
+                "data_dir": str(tmp_path / "data"),
+                "sources": {"rss": {"feeds": [{"name": "f", "url": srv.url("/f")}]}},
+                "topics": [{"name": "acme", "query": "acme"}],
+                "nlp": {"enabled": False},
+            },
+        )
         run_killed(CRASH_BEFORE_HOOKS, config)
 
         seen: list[str] = []
-        monkeypatch.setattr(runner, "post_index_hooks",
-                            lambda services: [("record", lambda ctx: seen.extend(m.id for m in ctx.new_mentions))])
+        monkeypatch.setattr(
+            runner,
+            "post_index_hooks",
+            lambda services: [("record", lambda ctx: seen.extend(m.id for m in ctx.new_mentions))],
+        )
         summary = run_batch(load_settings(config))
         assert summary.new == 0  # all indexed by the crashed batch
         assert len(seen) == 10 and summary.hook_counts["mentions from an unfinished batch"] == 10
@@ -207,11 +231,15 @@ def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypa
 
 def test_fetch_worker_processes_give_the_same_result(make_settings, es_url: str, tmp_path: Path) -> None:  # noqa: ANN001
     """Feeds fetched, parsed and annotated in worker processes index exactly what the in-process path does."""
-    story = ("Acme is recalling forty thousand pairs of TrailRunner boots after customers reported that the soles "
-             "came loose on wet rock, and owners can return them to any dealer for a refund")
+    story = (
+        "Acme is recalling forty thousand pairs of TrailRunner boots after customers reported that the soles "
+        "came loose on wet rock, and owners can return them to any dealer for a refund"
+    )
     feeds = {
         "/a": rss([item(1, story), item(2, "weather report for the weekend: grey and cold")]),
-        "/b": rss([item(7, story + ", a spokesperson said"), item(8, "Die Stiefel von Acme sind nach zwei Wochen kaputt")]),
+        "/b": rss(
+            [item(7, story + ", a spokesperson said"), item(8, "Die Stiefel von Acme sind nach zwei Wochen kaputt")]
+        ),
         "/c": rss([item(9, "پشتیبانی Acme به درخواست بازپرداخت من پاسخ نمی‌دهد و خیلی ناراضی هستم")]),
     }
     outcomes = []
@@ -219,13 +247,17 @@ def test_fetch_worker_processes_give_the_same_result(make_settings, es_url: str,
         with scripted_server() as srv:
             for path, body in feeds.items():
                 srv.routes[path] = Route(body=body)
-            settings = make_settings([{"name": p.strip("/"), "url": srv.url(p)} for p in feeds],
-                                     listening={"fetch_processes": processes}, data_dir=str(tmp_path / f"d{processes}"),
-                                     index={"url": es_url, "alias": f"{tmp_path.name[:20].lower()}-{processes}"})
+            settings = make_settings(
+                [{"name": p.strip("/"), "url": srv.url(p)} for p in feeds],
+                listening={"fetch_processes": processes},
+                data_dir=str(tmp_path / f"d{processes}"),
+                index={"url": es_url, "alias": f"{tmp_path.name[:20].lower()}-{processes}"},
+            )
             summary = run_batch(settings)
             assert [s.new for s in summary.sources] == [1, 2, 1] and not any(s.errors for s in summary.sources)
             docs = indexed(settings)
-            outcomes.append(sorted((d["native_id"], d["language"], tuple(d["topics"]), "duplicate_of" in d)
-                                   for d in docs.values()))
+            outcomes.append(
+                sorted((d["native_id"], d["language"], tuple(d["topics"]), "duplicate_of" in d) for d in docs.values())
+            )
     assert outcomes[0] == outcomes[1]
     assert ("guid-7", "en", ("acme",), True) in outcomes[0] and ("guid-9", "fa", ("acme",), False) in outcomes[0]

@@ -70,8 +70,10 @@ def test_demo_batch_then_rerun_then_search_and_stats(tmp_path: Path) -> None:
 
 def test_invalid_configuration_names_file_key_and_problem(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
-    config.write_text("topics:\n  - {name: brand, query: 'acme AND ('}\n  - {name: other, query: x, langs: [en]}\n"
-                      "sources: {rss: {feedz: []}}\n")
+    config.write_text(
+        "topics:\n  - {name: brand, query: 'acme AND ('}\n  - {name: other, query: x, langs: [en]}\n"
+        "sources: {rss: {feedz: []}}\n"
+    )
     result = earful("run", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 2
     assert str(config) in result.stderr
@@ -97,8 +99,13 @@ def test_secrets_from_environment_never_printed(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("index: {url: 'http://127.0.0.1:9', username: elastic}\n")
     secret = "hunter2-very-secret"
-    result = earful("run", "--config", str(config), cwd=tmp_path,
-                    env={"EARFUL_INDEX__PASSWORD": secret, "EARFUL_PRIVACY__AUTHOR_SECRET": secret})
+    result = earful(
+        "run",
+        "--config",
+        str(config),
+        cwd=tmp_path,
+        env={"EARFUL_INDEX__PASSWORD": secret, "EARFUL_PRIVACY__AUTHOR_SECRET": secret},
+    )
     assert result.returncode != 0
     assert secret not in result.stdout and secret not in result.stderr
 

@@ -12,8 +12,11 @@ from earful.settings import load_settings
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("path", [REPO / "config" / "earful.yaml", *sorted((REPO / "config" / "examples").glob("*.yaml"))],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    [REPO / "config" / "earful.yaml", *sorted((REPO / "config" / "examples").glob("*.yaml"))],
+    ids=lambda p: p.name,
+)
 def test_shipped_configs_validate(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if path.parent.name == "examples":  # production examples take their secrets from the environment
         monkeypatch.setenv("EARFUL_INDEX__PASSWORD", "from-the-environment")

@@ -21,7 +21,15 @@ from earful.runner import run_batch
 from earful.settings import load_settings
 from earful_indexer.embedded import read_state
 from tests.helpers.batch_process import (
-    TEST_ENV, kill_group, outcome, problems, records_engine, serve_batch, start_batch, stored_count, wait_for_stored,
+    TEST_ENV,
+    kill_group,
+    outcome,
+    problems,
+    records_engine,
+    serve_batch,
+    start_batch,
+    stored_count,
+    wait_for_stored,
 )
 from tests.helpers.http_server import scripted_server
 
@@ -92,8 +100,9 @@ def test_a_full_disk_loses_nothing_and_the_next_run_completes(tmp_path: Path) ->
     indexes everything, alerts and complaint records once."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)], capture_output=True,
-                             text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN): {mounted.stderr.strip()}")
     filler = mount / "filler"
@@ -133,9 +142,14 @@ def test_a_full_disk_loses_nothing_and_the_next_run_completes(tmp_path: Path) ->
 def earful_run(config: Path) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run([sys.executable, "-m", "earful.cli", "run", "--config", str(config)], cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO), **TEST_ENV}, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "earful.cli", "run", "--config", str(config)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **TEST_ENV},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_reindex_after_the_index_is_deleted_restores_every_mention(tmp_path: Path) -> None:
@@ -152,8 +166,9 @@ def test_reindex_after_the_index_is_deleted_restores_every_mention(tmp_path: Pat
     env = {**os.environ, "PYTHONPATH": str(REPO), **TEST_ENV}
     cmd = [sys.executable, "-m", "earful.cli", "reindex", "--config", str(batch.config)]
     first = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert first.returncode == 0 and "120 stored mentions: 120 indexed now, 0 already in the index" in first.stdout, \
+    assert first.returncode == 0 and "120 stored mentions: 120 indexed now, 0 already in the index" in first.stdout, (
         first.stdout + first.stderr
+    )
     restored = outcome(batch.config)
     assert restored["index"] == before["index"] and problems(batch, restored) == []
     second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
@@ -171,7 +186,8 @@ def test_reindex_after_the_index_is_deleted_restores_every_mention(tmp_path: Pat
 
 
 def test_a_batch_stores_while_the_index_is_down_and_the_next_run_indexes_it(
-        make_settings, es_url: str, index_alias: str, monkeypatch) -> None:  # noqa: ANN001
+    make_settings, es_url: str, index_alias: str, monkeypatch
+) -> None:  # noqa: ANN001
     """Index unreachable: mentions and cursors are stored, the summary says how many await indexing (never "ok"),
     the hooks wait; with the index back, the next run indexes them and runs their hooks, once."""
     import earful.runner as runner
@@ -184,8 +200,11 @@ def test_a_batch_stores_while_the_index_is_down_and_the_next_run_indexes_it(
     from tests.helpers.http_server import Route
 
     seen: list[str] = []
-    monkeypatch.setattr(runner, "post_index_hooks",
-                        lambda services: [("record", lambda ctx: seen.extend(m.id for m in ctx.new_mentions))])
+    monkeypatch.setattr(
+        runner,
+        "post_index_hooks",
+        lambda services: [("record", lambda ctx: seen.extend(m.id for m in ctx.new_mentions))],
+    )
     with scripted_server() as srv:
         srv.routes["/f"] = Route(body=rss([item(n, f"Acme boots, take {n}") for n in range(12)]), etag='"1"')
         feeds = [{"name": "f", "url": srv.url("/f")}]

@@ -33,8 +33,9 @@ def base_config(tmp_path: Path, **sections: object) -> Path:
 def earful(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("EARFUL_") or k == "EARFUL_TEST_PG_URL"}
     full_env.update({"PYTHONPATH": str(REPO), "COLUMNS": "200", **(env or {})})
-    return subprocess.run([sys.executable, "-m", "earful.cli", *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "earful.cli", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
+    )
 
 
 def one_line(result: subprocess.CompletedProcess[str], code: int, *expected: str) -> str:
@@ -51,8 +52,7 @@ def test_index_unreachable(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     config = base_config(tmp_path, index={"url": url, "request_timeout": 2})
     for command in ("run", "stats"):
-        one_line(earful(command, "-c", str(config), cwd=tmp_path), 1, f"index {url} unreachable",
-                 "Connection refused")
+        one_line(earful(command, "-c", str(config), cwd=tmp_path), 1, f"index {url} unreachable", "Connection refused")
 
 
 def test_bad_index_url_is_a_configuration_error(tmp_path: Path) -> None:
@@ -63,7 +63,9 @@ def test_bad_index_url_is_a_configuration_error(tmp_path: Path) -> None:
 def test_missing_data_folder_for_commands_that_only_read(tmp_path: Path) -> None:
     config = base_config(tmp_path)
     for command in (["stats"], ["search", "acme"]):
-        one_line(earful(*command, "-c", str(config), cwd=tmp_path), 1, f"data folder {tmp_path / 'data'} does not exist")
+        one_line(
+            earful(*command, "-c", str(config), cwd=tmp_path), 1, f"data folder {tmp_path / 'data'} does not exist"
+        )
     assert not (tmp_path / "data").exists()  # and it was not created by looking
 
 
@@ -80,32 +82,53 @@ def test_unusable_sentiment_model(tmp_path: Path) -> None:
 
 def test_malformed_environment_value(tmp_path: Path) -> None:
     config = base_config(tmp_path)
-    one_line(earful("run", "-c", str(config), cwd=tmp_path, env={"EARFUL_TOPICS": "not json"}), 2,
-             "environment variable EARFUL_TOPICS: not valid JSON")
+    one_line(
+        earful("run", "-c", str(config), cwd=tmp_path, env={"EARFUL_TOPICS": "not json"}),
+        2,
+        "environment variable EARFUL_TOPICS: not valid JSON",
+    )
 
 
 def test_bad_override_is_blamed_on_the_environment_variable_not_the_file(tmp_path: Path) -> None:
     config = base_config(tmp_path)
-    line = one_line(earful("run", "-c", str(config), cwd=tmp_path,
-                           env={"EARFUL_SOURCES__RSS__READ_TIMEOUT": "soon"}), 2,
-                    "environment variable EARFUL_SOURCES__RSS__READ_TIMEOUT (sources.rss.read_timeout)")
+    line = one_line(
+        earful("run", "-c", str(config), cwd=tmp_path, env={"EARFUL_SOURCES__RSS__READ_TIMEOUT": "soon"}),
+        2,
+        "environment variable EARFUL_SOURCES__RSS__READ_TIMEOUT (sources.rss.read_timeout)",
+    )
     assert str(config) not in line
 
 
 def test_misspelt_setting_variable_is_an_error(tmp_path: Path) -> None:
     config = base_config(tmp_path)
-    one_line(earful("run", "-c", str(config), cwd=tmp_path, env={"EARFUL_PRIVACY_AUTHOR_SECRET": "s3cret-value"}), 2,
-             "EARFUL_PRIVACY_AUTHOR_SECRET is not an earful setting", "did you mean EARFUL_PRIVACY__AUTHOR_SECRET")
+    one_line(
+        earful("run", "-c", str(config), cwd=tmp_path, env={"EARFUL_PRIVACY_AUTHOR_SECRET": "s3cret-value"}),
+        2,
+        "EARFUL_PRIVACY_AUTHOR_SECRET is not an earful setting",
+        "did you mean EARFUL_PRIVACY__AUTHOR_SECRET",
+    )
     # Variables of the project that are not settings, and others' EARFUL_ variables, are left alone.
-    ok = earful("run", "-c", str(config), cwd=tmp_path,
-                env={"EARFUL_LISTENING_INTERVAL_MINUTES": "15", "EARFUL_SOMETHING_ELSE": "x"})
+    ok = earful(
+        "run",
+        "-c",
+        str(config),
+        cwd=tmp_path,
+        env={"EARFUL_LISTENING_INTERVAL_MINUTES": "15", "EARFUL_SOMETHING_ELSE": "x"},
+    )
     assert ok.returncode == 0, ok.stderr
 
 
 def test_demo_secret_refused_for_real_sources(tmp_path: Path) -> None:
-    config = base_config(tmp_path, sources={"rss": {"feeds": [{"name": "live", "url": "https://news.example.org/rss"}]}})
-    line = one_line(earful("run", "-c", str(config), cwd=tmp_path), 2, "public demo secret", "rss feed live",
-                    "EARFUL_PRIVACY__AUTHOR_SECRET")
+    config = base_config(
+        tmp_path, sources={"rss": {"feeds": [{"name": "live", "url": "https://news.example.org/rss"}]}}
+    )
+    line = one_line(
+        earful("run", "-c", str(config), cwd=tmp_path),
+        2,
+        "public demo secret",
+        "rss feed live",
+        "EARFUL_PRIVACY__AUTHOR_SECRET",
+    )
     assert "earful-demo-only-secret" not in line
     assert not (tmp_path / "data").exists()  # refused before anything was fetched or stored
     placeholder = earful("run", "-c", str(config), cwd=tmp_path, env={"EARFUL_PRIVACY__AUTHOR_SECRET": "change-me"})
@@ -122,8 +145,9 @@ def private_mounts_available() -> bool:
     return probe.returncode == 0
 
 
-needs_mounts = pytest.mark.skipif(not private_mounts_available(),
-                                  reason="needs unshare -rm (user and mount namespaces) to mount a tmpfs")
+needs_mounts = pytest.mark.skipif(
+    not private_mounts_available(), reason="needs unshare -rm (user and mount namespaces) to mount a tmpfs"
+)
 
 
 def earful_in_namespace(setup: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -155,7 +179,9 @@ def test_full_disk(tmp_path: Path) -> None:
     disk = tmp_path / "disk"
     disk.mkdir()
     config = base_config(tmp_path, data_dir=str(disk / "data"))
-    full = (f"mount -t tmpfs -o size=2m tmpfs {shlex.quote(str(disk))} && "
-            f"(head -c 4000000 /dev/zero > {shlex.quote(str(disk / 'filler'))} 2>/dev/null || true)")
+    full = (
+        f"mount -t tmpfs -o size=2m tmpfs {shlex.quote(str(disk))} && "
+        f"(head -c 4000000 /dev/zero > {shlex.quote(str(disk / 'filler'))} 2>/dev/null || true)"
+    )
     result = earful_in_namespace(full, ["run", "-c", str(config)], tmp_path)
     one_line(result, 1, f"data folder {disk / 'data'}", "disk is full")

@@ -25,12 +25,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize("processes", [0, 2], ids=["in-process", "worker-processes"])
 def test_a_trickling_feed_fails_alone_and_malformed_items_fail_alone(make_settings, processes: int) -> None:  # noqa: ANN001
-    malformed = rss_raw(
-        "<item><title>Acme boots fine</title><guid>m1</guid><description>Acme ok</description></item>"
-        "<item><title>Acme bad &#xD800; ref</title><guid>m2</guid><description>Acme x</description></item>"
-        "<item><title>Acme bad BYTE</title><guid>m3</guid><description>Acme y</description></item>"
-        "<item><title>Acme last</title><guid>m4</guid><description>Acme z</description></item>"
-    ).encode().replace(b"BYTE", b"\xff")
+    malformed = (
+        rss_raw(
+            "<item><title>Acme boots fine</title><guid>m1</guid><description>Acme ok</description></item>"
+            "<item><title>Acme bad &#xD800; ref</title><guid>m2</guid><description>Acme x</description></item>"
+            "<item><title>Acme bad BYTE</title><guid>m3</guid><description>Acme y</description></item>"
+            "<item><title>Acme last</title><guid>m4</guid><description>Acme z</description></item>"
+        )
+        .encode()
+        .replace(b"BYTE", b"\xff")
+    )
     with scripted_server() as srv:
         srv.routes["/good"] = Route(body=rss([item(1, "Acme boots are great"), item(2, "Acme jacket is warm")]))
         srv.routes["/slow"] = Route(handler=trickle(rss([item(3, "Acme slow")]), pause=0.01))
@@ -43,7 +47,8 @@ def test_a_trickling_feed_fails_alone_and_malformed_items_fail_alone(make_settin
     assert by_source["rss:slow"].failed
     assert by_source["rss:slow"].errors == [
         f"{srv.url('/slow')} took longer than the deadline of 0.2 s (sources.rss.deadline) after "
-        + by_source["rss:slow"].errors[0].split(" after ", 1)[1]]
+        + by_source["rss:slow"].errors[0].split(" after ", 1)[1]
+    ]
     assert by_source["rss:good"].new == 2 and by_source["rss:good"].cursor_committed
     malformed_result = by_source["rss:malformed"]
     assert malformed_result.new == 4 and malformed_result.cursor_committed
@@ -98,23 +103,36 @@ def _wait_for(predicate, limit: float = 60.0) -> bool:  # noqa: ANN001
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc (Linux)")
-def test_fetch_workers_end_when_their_batch_is_killed_with_sigkill(tmp_path: Path, es_url: str,
-                                                                   index_alias: str) -> None:
+def test_fetch_workers_end_when_their_batch_is_killed_with_sigkill(
+    tmp_path: Path, es_url: str, index_alias: str
+) -> None:
     with scripted_server() as srv:
         for n in range(8):  # slow feeds keep both workers busy until the kill
             srv.routes[f"/f{n}"] = Route(handler=trickle(rss([item(n, "Acme " * 50)]), pause=0.05))
-        config = write_config(tmp_path / "earful.yaml", {
-            "data_dir": str(tmp_path / "data"), "index": {"url": es_url, "alias": index_alias},
-            "sources": {"rss": {"feeds": [{"name": f"f{n}", "url": srv.url(f"/f{n}")} for n in range(8)],
-                                "deadline": 600}},
-            "topics": [{"name": "acme", "query": "acme"}], "nlp": {"enabled": False},
-            "listening": {"fetch_processes": 2},
-        })
+        config = write_config(
+            tmp_path / "earful.yaml",
+            {
+                "data_dir": str(tmp_path / "data"),
+                "index": {"url": es_url, "alias": index_alias},
+                "sources": {
+                    "rss": {"feeds": [{"name": f"f{n}", "url": srv.url(f"/f{n}")} for n in range(8)], "deadline": 600}
+                },
+                "topics": [{"name": "acme", "query": "acme"}],
+                "nlp": {"enabled": False},
+                "listening": {"fetch_processes": 2},
+            },
+        )
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        batch = subprocess.Popen([sys.executable, "-c", KILLED_BATCH, str(config)], env=env, cwd=REPO,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        batch = subprocess.Popen(
+            [sys.executable, "-c", KILLED_BATCH, str(config)],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         workers: list[int] = []
         try:
+
             def workers_started() -> bool:
                 workers[:] = [c for c in _children(batch.pid) if "spawn_main" in _cmdline(c)]
                 return len(workers) == 2 and len(srv.requests) >= 2  # both busy fetching
@@ -123,7 +141,8 @@ def test_fetch_workers_end_when_their_batch_is_killed_with_sigkill(tmp_path: Pat
             os.kill(batch.pid, signal.SIGKILL)
             batch.wait(timeout=10)
             assert _wait_for(lambda: not any(_alive(w) for w in workers), limit=10), (
-                f"fetch workers {[w for w in workers if _alive(w)]} outlived their killed batch")
+                f"fetch workers {[w for w in workers if _alive(w)]} outlived their killed batch"
+            )
         finally:
             if batch.poll() is None:
                 batch.kill()
@@ -151,8 +170,9 @@ def test_a_fetch_worker_killed_mid_batch_costs_no_source(make_settings) -> None:
     with scripted_server() as srv:
         for n in range(10):
             srv.routes[f"/f{n}"] = Route(handler=trickle(rss([item(n, f"Acme story {n}")]), pause=0.002))
-        settings = make_settings([{"name": f"f{n}", "url": srv.url(f"/f{n}")} for n in range(10)],
-                                 listening={"fetch_processes": 2})
+        settings = make_settings(
+            [{"name": f"f{n}", "url": srv.url(f"/f{n}")} for n in range(10)], listening={"fetch_processes": 2}
+        )
         killer = threading.Thread(target=kill_one_worker, daemon=True)
         killer.start()
         summary = run_batch(settings)

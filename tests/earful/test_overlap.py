@@ -30,13 +30,16 @@ def env() -> dict[str, str]:
 
 
 def config(tmp_path: Path, feeds: list[dict]) -> Path:
-    return write_config(tmp_path / "earful.yaml", {
-        "data_dir": str(tmp_path / "data"),
-        "privacy": {"author_secret": "overlap-test-secret"},
-        "nlp": {"enabled": False},
-        "topics": [{"name": "acme", "query": "acme"}],
-        "sources": {"rss": {"connect_timeout": 5, "read_timeout": 60, "feeds": feeds}},
-    })
+    return write_config(
+        tmp_path / "earful.yaml",
+        {
+            "data_dir": str(tmp_path / "data"),
+            "privacy": {"author_secret": "overlap-test-secret"},
+            "nlp": {"enabled": False},
+            "topics": [{"name": "acme", "query": "acme"}],
+            "sources": {"rss": {"connect_timeout": 5, "read_timeout": 60, "feeds": feeds}},
+        },
+    )
 
 
 def wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 120) -> None:
@@ -62,25 +65,39 @@ def test_a_second_run_refuses_in_one_line_and_never_stops_the_first_runs_index(t
     with scripted_server() as server:
         server.routes["/held"] = Route(handler=held_feed)
         cfg = config(tmp_path, [{"name": "held", "url": server.url("/held")}, {"name": "sample", "path": str(SAMPLE)}])
-        first = subprocess.Popen(earful("run", "-c", str(cfg)), cwd=tmp_path, env=env(), text=True,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = subprocess.Popen(
+            earful("run", "-c", str(cfg)),
+            cwd=tmp_path,
+            env=env(),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
             wait_for(tmp_path / "data" / "index" / "server.json", first)  # it holds the lock and its index is up
 
-            second = subprocess.run(earful("run", "-c", str(cfg)), cwd=tmp_path, env=env(),
-                                    capture_output=True, text=True, timeout=120)
+            second = subprocess.run(
+                earful("run", "-c", str(cfg)), cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120
+            )
             assert second.returncode == 1
             assert len(second.stderr.strip().splitlines()) == 1 and "Traceback" not in second.stderr
             assert f"in use by another earful run: pid {first.pid} (earful run" in second.stderr
             assert "--wait" in second.stderr
 
             # A command that only reads, meanwhile, shares the running index server and leaves it running.
-            stats = subprocess.run(earful("stats", "-c", str(cfg)), cwd=tmp_path, env=env(),
-                                   capture_output=True, text=True, timeout=120)
+            stats = subprocess.run(
+                earful("stats", "-c", str(cfg)), cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120
+            )
             assert stats.returncode == 0, stats.stderr
 
-            waiting = subprocess.Popen(earful("run", "--wait", "300", "-c", str(cfg)), cwd=tmp_path,
-                                       env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            waiting = subprocess.Popen(
+                earful("run", "--wait", "300", "-c", str(cfg)),
+                cwd=tmp_path,
+                env=env(),
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
         finally:
             release.set()
         out, err = first.communicate(timeout=300)
@@ -93,8 +110,17 @@ def test_a_second_run_refuses_in_one_line_and_never_stops_the_first_runs_index(t
 
 def test_two_runs_started_together_on_a_new_data_folder_both_succeed(tmp_path: Path) -> None:
     cfg = config(tmp_path, [{"name": "sample", "path": str(SAMPLE)}])
-    runs = [subprocess.Popen(earful("run", "--wait", "300", "-c", str(cfg)), cwd=tmp_path, env=env(),
-                             text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            earful("run", "--wait", "300", "-c", str(cfg)),
+            cwd=tmp_path,
+            env=env(),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     results = [run.communicate(timeout=300) + (run.returncode,) for run in runs]
     for out, err, code in results:
         assert code == 0, err
@@ -118,8 +144,12 @@ upgrade(make_engine(sys.argv[1]))
 
 def migrate_together(url: str, tmp_path: Path, count: int = 4) -> None:
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, url, str(go), str(n)], env=env(), text=True,
-                              stderr=subprocess.PIPE) for n in range(count)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE, url, str(go), str(n)], env=env(), text=True, stderr=subprocess.PIPE
+        )
+        for n in range(count)
+    ]
     for n, proc in enumerate(procs):  # every process has imported and waits for the start signal
         wait_for(tmp_path / f"ready-{n}", proc)
     go.touch()
@@ -161,9 +191,16 @@ def test_concurrent_listen_tasks_share_the_embedded_index(tmp_path: Path) -> Non
     feeds = [{"name": path.stem, "path": str(path)} for path in samples]
     cfg = config(tmp_path, feeds)
     go = tmp_path / "go"
-    tasks = [subprocess.Popen([sys.executable, "-c", LISTEN_TASK, str(cfg), f"rss:{feed['name']}", str(go)],
-                              env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for feed in feeds]
+    tasks = [
+        subprocess.Popen(
+            [sys.executable, "-c", LISTEN_TASK, str(cfg), f"rss:{feed['name']}", str(go)],
+            env=env(),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for feed in feeds
+    ]
     for feed, task in zip(feeds, tasks):
         wait_for(tmp_path / f"ready-rss:{feed['name']}", task)
     go.touch()
@@ -174,8 +211,9 @@ def test_concurrent_listen_tasks_share_the_embedded_index(tmp_path: Path) -> Non
         result = json.loads(out.strip().splitlines()[-1])
         assert result["errors"] == 0 and result["cursor_committed"], result
         new += result["new"]
-    stats = subprocess.run(earful("stats", "-c", str(cfg)), cwd=tmp_path, env=env(), capture_output=True,
-                           text=True, timeout=120)
+    stats = subprocess.run(
+        earful("stats", "-c", str(cfg)), cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120
+    )
     assert stats.returncode == 0, stats.stderr
     assert new > 0 and f"{new} mentions in the index" in stats.stdout
     assert not list((tmp_path / "data" / "index" / "users").iterdir())  # everyone left; the server stopped

@@ -14,12 +14,17 @@ def test_the_alerts_task_counts_only_mentions_of_earlier_runs_as_unfinished(make
 
     with scripted_server() as srv:
         srv.routes["/a"] = Route(body=rss([item(n, f"Acme boots recall {n}") for n in range(1, 4)]))
-        srv.routes["/b"] = Route(body=rss([item(n, f"Acme jacket recall {n}") for n in range(11, 16)]),
-                                 headers={"Content-Type": "application/rss+xml; charset=utf-8"})
+        srv.routes["/b"] = Route(
+            body=rss([item(n, f"Acme jacket recall {n}") for n in range(11, 16)]),
+            headers={"Content-Type": "application/rss+xml; charset=utf-8"},
+        )
         settings = make_settings(
             [{"name": "a", "url": srv.url("/a")}, {"name": "b", "url": srv.url("/b")}],
-            alerts={"channels": {"console": {"type": "console"}}, "routes": [{"channels": ["console"]}],
-                    "rules": [{"name": "crisis", "type": "crisis_query", "query": "recall*"}]},
+            alerts={
+                "channels": {"console": {"type": "console"}},
+                "routes": [{"channels": ["console"]}],
+                "rules": [{"name": "crisis", "type": "crisis_query", "query": "recall*"}],
+            },
             privacy={"author_secret": "tasks-test-secret"},  # URL feeds are real sources: no demo secret
         )
         earlier = run_source(settings, "rss:a")  # a run that indexed source a and died before its alerts task

@@ -25,12 +25,22 @@ def rkey(n: int) -> str:
 def link_facet(text: str, anchor: str, uri: str) -> dict[str, Any]:
     """A link facet over the first `anchor` in `text`, with UTF-8 byte offsets as Bluesky uses."""
     start = text.encode("utf-8").index(anchor.encode("utf-8"))
-    return {"index": {"byteStart": start, "byteEnd": start + len(anchor.encode("utf-8"))},
-            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}]}
+    return {
+        "index": {"byteStart": start, "byteEnd": start + len(anchor.encode("utf-8"))},
+        "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+    }
 
 
-def post(n: int, *, text: str | None = None, author: int = 1, langs: tuple[str, ...] = ("en",),
-         facets: list[dict[str, Any]] | None = None, minute: int | None = None, **record_extra: Any) -> dict[str, Any]:
+def post(
+    n: int,
+    *,
+    text: str | None = None,
+    author: int = 1,
+    langs: tuple[str, ...] = ("en",),
+    facets: list[dict[str, Any]] | None = None,
+    minute: int | None = None,
+    **record_extra: Any,
+) -> dict[str, Any]:
     """A PostView numbered `n` (newer for larger n): author, record, counts, indexedAt."""
     m = n if minute is None else minute
     created = f"2026-11-20T10:{m // 60 % 60:02d}:{m % 60:02d}.000Z"
@@ -46,11 +56,20 @@ def post(n: int, *, text: str | None = None, author: int = 1, langs: tuple[str, 
     return {
         "uri": f"at://{did(author)}/app.bsky.feed.post/{rkey(n)}",
         "cid": f"bafyreib{n:052d}"[:59],
-        "author": {"did": did(author), "handle": f"person{author}.bsky.social", "displayName": f"Person {author}",
-                   "avatar": f"https://cdn.bsky.app/img/avatar/plain/{did(author)}/bafkrei@jpeg", "labels": [],
-                   "createdAt": "2024-05-01T00:00:00.000Z"},
+        "author": {
+            "did": did(author),
+            "handle": f"person{author}.bsky.social",
+            "displayName": f"Person {author}",
+            "avatar": f"https://cdn.bsky.app/img/avatar/plain/{did(author)}/bafkrei@jpeg",
+            "labels": [],
+            "createdAt": "2024-05-01T00:00:00.000Z",
+        },
         "record": record,
-        "replyCount": 1, "repostCount": 2, "likeCount": n, "quoteCount": 0, "bookmarkCount": 0,
+        "replyCount": 1,
+        "repostCount": 2,
+        "likeCount": n,
+        "quoteCount": 0,
+        "bookmarkCount": 0,
         "indexedAt": created.replace(".000Z", ".400Z"),
         "labels": [],
     }

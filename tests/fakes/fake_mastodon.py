@@ -22,19 +22,41 @@ def account(n: int, followers: int = 100, domain: str | None = None) -> dict[str
     server = domain or HOST
     username = f"person{n}"
     return {
-        "id": str(100_000 + n), "username": username, "acct": f"{username}@{domain}" if domain else username,
-        "display_name": f"Person {n}", "locked": False, "bot": False, "discoverable": True, "group": False,
-        "created_at": "2024-03-01T00:00:00.000Z", "note": "<p>Hiker.</p>",
-        "url": f"https://{server}/@{username}", "uri": f"https://{server}/users/{username}",
-        "avatar": f"https://{HOST}/avatars/original/missing.png", "avatar_static": f"https://{HOST}/avatars/original/missing.png",
-        "header": f"https://{HOST}/headers/original/missing.png", "header_static": f"https://{HOST}/headers/original/missing.png",
-        "followers_count": followers, "following_count": 12, "statuses_count": 340, "last_status_at": "2026-11-20",
-        "emojis": [], "fields": [],
+        "id": str(100_000 + n),
+        "username": username,
+        "acct": f"{username}@{domain}" if domain else username,
+        "display_name": f"Person {n}",
+        "locked": False,
+        "bot": False,
+        "discoverable": True,
+        "group": False,
+        "created_at": "2024-03-01T00:00:00.000Z",
+        "note": "<p>Hiker.</p>",
+        "url": f"https://{server}/@{username}",
+        "uri": f"https://{server}/users/{username}",
+        "avatar": f"https://{HOST}/avatars/original/missing.png",
+        "avatar_static": f"https://{HOST}/avatars/original/missing.png",
+        "header": f"https://{HOST}/headers/original/missing.png",
+        "header_static": f"https://{HOST}/headers/original/missing.png",
+        "followers_count": followers,
+        "following_count": 12,
+        "statuses_count": 340,
+        "last_status_at": "2026-11-20",
+        "emojis": [],
+        "fields": [],
     }
 
 
-def status(n: int, *, content: str | None = None, author: int = 1, lang: str | None = "en",
-           tags: tuple[str, ...] = ("acme",), domain: str | None = None, **extra: Any) -> dict[str, Any]:
+def status(
+    n: int,
+    *,
+    content: str | None = None,
+    author: int = 1,
+    lang: str | None = "en",
+    tags: tuple[str, ...] = ("acme",),
+    domain: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A Status entity numbered `n` (newer for larger n) with every field Mastodon returns."""
     acc = account(author, followers=100 * author, domain=domain)
     server = domain or HOST
@@ -42,18 +64,30 @@ def status(n: int, *, content: str | None = None, author: int = 1, lang: str | N
     data = {
         "id": native,
         "created_at": f"2026-11-20T10:{n // 60 % 60:02d}:{n % 60:02d}.000Z",
-        "in_reply_to_id": None, "in_reply_to_account_id": None,
-        "sensitive": False, "spoiler_text": "", "visibility": "public", "language": lang,
+        "in_reply_to_id": None,
+        "in_reply_to_account_id": None,
+        "sensitive": False,
+        "spoiler_text": "",
+        "visibility": "public",
+        "language": lang,
         "uri": f"https://{server}/users/{acc['username']}/statuses/{native}",
         "url": f"https://{server}/@{acc['username']}/{native}",
-        "replies_count": 1, "reblogs_count": 2, "favourites_count": n, "edited_at": None,
-        "content": content if content is not None else f"<p>My <a href=\"https://{HOST}/tags/acme\" class=\"mention hashtag\" rel=\"tag\">#<span>Acme</span></a> boots number {n} are fine</p>",
+        "replies_count": 1,
+        "reblogs_count": 2,
+        "favourites_count": n,
+        "edited_at": None,
+        "content": content
+        if content is not None
+        else f'<p>My <a href="https://{HOST}/tags/acme" class="mention hashtag" rel="tag">#<span>Acme</span></a> boots number {n} are fine</p>',
         "reblog": None,
         "application": {"name": "Web", "website": None},
         "account": acc,
-        "media_attachments": [], "mentions": [],
+        "media_attachments": [],
+        "mentions": [],
         "tags": [{"name": t, "url": f"https://{HOST}/tags/{t}"} for t in tags],
-        "emojis": [], "card": None, "poll": None,
+        "emojis": [],
+        "card": None,
+        "poll": None,
     }
     data.update(extra)
     return data

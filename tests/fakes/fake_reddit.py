@@ -11,7 +11,9 @@ __all__ = ["FakeReddit", "submission", "comment", "populate"]
 BASE_TS = 1_790_000_000  # a fixed epoch second; items are spaced by minutes from here
 
 
-def submission(n: int, sub: str = "AcmeGadgets", *, title: str | None = None, ts: float | None = None, **extra: Any) -> dict[str, Any]:
+def submission(
+    n: int, sub: str = "AcmeGadgets", *, title: str | None = None, ts: float | None = None, **extra: Any
+) -> dict[str, Any]:
     """A t3 data dict in Reddit's shape, numbered `n` (newer for larger n)."""
     data = {
         "id": f"s{n}",
@@ -33,7 +35,9 @@ def submission(n: int, sub: str = "AcmeGadgets", *, title: str | None = None, ts
     return data
 
 
-def comment(n: int, sub: str = "AcmeGadgets", *, body: str | None = None, ts: float | None = None, **extra: Any) -> dict[str, Any]:
+def comment(
+    n: int, sub: str = "AcmeGadgets", *, body: str | None = None, ts: float | None = None, **extra: Any
+) -> dict[str, Any]:
     """A t1 data dict in the shape of `/r/{sub}/comments` items."""
     data = {
         "id": f"c{n}",

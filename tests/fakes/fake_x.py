@@ -13,8 +13,12 @@ BASE_ID = 1_900_000_000_000_000_000  # snowflake-sized ids; larger is newer
 
 def user(n: int, followers: int = 100) -> dict[str, Any]:
     """A v2 user object."""
-    return {"id": str(1000 + n), "name": f"Person {n}", "username": f"person{n}",
-            "public_metrics": {"followers_count": followers, "following_count": 5, "tweet_count": 50}}
+    return {
+        "id": str(1000 + n),
+        "name": f"Person {n}",
+        "username": f"person{n}",
+        "public_metrics": {"followers_count": followers, "following_count": 5, "tweet_count": 50},
+    }
 
 
 def tweet(n: int, *, text: str | None = None, author: int = 1, lang: str = "en", **extra: Any) -> dict[str, Any]:
@@ -26,7 +30,14 @@ def tweet(n: int, *, text: str | None = None, author: int = 1, lang: str = "en",
         "created_at": f"2026-11-20T10:{n // 60 % 60:02d}:{n % 60:02d}.000Z",
         "lang": lang,
         "conversation_id": str(BASE_ID + n),
-        "public_metrics": {"retweet_count": 1, "reply_count": 2, "like_count": n, "quote_count": 0, "bookmark_count": 0, "impression_count": 99},
+        "public_metrics": {
+            "retweet_count": 1,
+            "reply_count": 2,
+            "like_count": n,
+            "quote_count": 0,
+            "bookmark_count": 0,
+            "impression_count": 99,
+        },
         "edit_history_tweet_ids": [str(BASE_ID + n)],
     }
     data.update(extra)

@@ -26,8 +26,10 @@ REPO = Path(__file__).resolve().parents[2]
 # Feeds on 127.0.0.1 are real sources to earful, which refuses the public demo pseudonym secret for them.
 TEST_ENV = {"EARFUL_PRIVACY__AUTHOR_SECRET": "kill-test-secret-3f9a1c0e5b7d"}
 CRISIS_WORD = "recall"
-_WORDS = ("boots jacket support refund delivery store trail weather late broken great terrible warm price order "
-          "waiting weeks customer service answer email return quality sole zipper size fit").split()
+_WORDS = (
+    "boots jacket support refund delivery store trail weather late broken great terrible warm price order "
+    "waiting weeks customer service answer email return quality sole zipper size fit"
+).split()
 
 
 @dataclass
@@ -49,10 +51,15 @@ def feed_items(n_items: int, n_feeds: int, seed: int = 3) -> list[list[dict[str,
         if n % 9 == 0:
             words.append(CRISIS_WORD)
         words.append(f"ref{n}")  # no two items alike: near-duplicate marking stays out of these counts
-        feeds[n % n_feeds].append({
-            "title": " ".join(words[:6]), "link": f"/posts/{n}", "guid": f"kill-{n}",
-            "description": " ".join(words), "pubDate": f"Mon, 30 Nov 2026 {n % 24:02d}:{n % 60:02d}:00 GMT",
-        })
+        feeds[n % n_feeds].append(
+            {
+                "title": " ".join(words[:6]),
+                "link": f"/posts/{n}",
+                "guid": f"kill-{n}",
+                "description": " ".join(words),
+                "pubDate": f"Mon, 30 Nov 2026 {n % 24:02d}:{n % 60:02d}:00 GMT",
+            }
+        )
     return feeds
 
 
@@ -62,24 +69,39 @@ def serve_batch(srv: ScriptedServer, data_dir: Path, n_items: int, n_feeds: int)
 
     feeds = feed_items(n_items, n_feeds)
     for i, items in enumerate(feeds):
-        srv.routes[f"/feed{i}"] = Route(body=rss(items, title=f"feed {i}"), etag=f'"v{i}"',
-                                        headers={"Content-Type": "application/rss+xml; charset=utf-8"})
-    config = write_config(data_dir / "earful.yaml", {
-        "data_dir": str(data_dir / "data"),
-        "sources": {"rss": {"feeds": [{"name": f"feed{i}", "url": srv.url(f"/feed{i}")} for i in range(n_feeds)]}},
-        "topics": [{"name": "acme", "query": "acme"}],
-        "nlp": {"enabled": False},
-        "alerts": {"channels": {"console": {"type": "console"}}, "routes": [{"channels": ["console"]}],
-                   "rules": [{"name": "crisis", "type": "crisis_query", "query": CRISIS_WORD, "open_complaint": True}]},
-    })
+        srv.routes[f"/feed{i}"] = Route(
+            body=rss(items, title=f"feed {i}"),
+            etag=f'"v{i}"',
+            headers={"Content-Type": "application/rss+xml; charset=utf-8"},
+        )
+    config = write_config(
+        data_dir / "earful.yaml",
+        {
+            "data_dir": str(data_dir / "data"),
+            "sources": {"rss": {"feeds": [{"name": f"feed{i}", "url": srv.url(f"/feed{i}")} for i in range(n_feeds)]}},
+            "topics": [{"name": "acme", "query": "acme"}],
+            "nlp": {"enabled": False},
+            "alerts": {
+                "channels": {"console": {"type": "console"}},
+                "routes": [{"channels": ["console"]}],
+                "rules": [{"name": "crisis", "type": "crisis_query", "query": CRISIS_WORD, "open_complaint": True}],
+            },
+        },
+    )
     return Batch(config=config, items=n_items, crisis_items=len(range(0, n_items, 9)))
 
 
 def start_batch(config: Path) -> subprocess.Popen[bytes]:
     """`earful run` in a new session, so that the batch, its workers and its index server form one process group."""
     env = {**os.environ, "PYTHONPATH": str(REPO), **TEST_ENV}
-    return subprocess.Popen([sys.executable, "-m", "earful.cli", "run", "--config", str(config)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "earful.cli", "run", "--config", str(config)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def kill_group(proc: subprocess.Popen[bytes], data_dir: Path) -> bool:
@@ -153,8 +175,13 @@ def outcome(config: Path) -> dict[str, Any]:
         ids: Counter[str] = Counter()
         after: list[Any] | None = None
         while True:  # every document of every index behind the alias
-            resp = es.search(index=alias, size=1000, source=["native_id"], sort=[{"native_id": "asc"}],
-                             **({"search_after": after} if after else {}))
+            resp = es.search(
+                index=alias,
+                size=1000,
+                source=["native_id"],
+                sort=[{"native_id": "asc"}],
+                **({"search_after": after} if after else {}),
+            )
             hits = resp["hits"]["hits"]
             ids.update(h["_source"]["native_id"] for h in hits)
             if len(hits) < 1000:
@@ -163,11 +190,11 @@ def outcome(config: Path) -> dict[str, Any]:
         with services.engine.connect() as conn:
             alert_keys = Counter(conn.execute(sa.select(alerts.c.dedup_key).where(alerts.c.rule == "crisis")).scalars())
             complaint_ids = Counter(conn.execute(sa.select(complaint_mentions.c.mention_id)).scalars())
-            unindexed = conn.execute(sa.select(sa.func.count()).select_from(mentions)
-                                     .where(mentions.c.index_state == 0)).scalar()
+            unindexed = conn.execute(
+                sa.select(sa.func.count()).select_from(mentions).where(mentions.c.index_state == 0)
+            ).scalar()
             waiting = conn.execute(sa.select(sa.func.count()).select_from(pending_hooks)).scalar()
-    return {"index": ids, "alerts": alert_keys, "complaints": complaint_ids, "unindexed": unindexed,
-            "waiting": waiting}
+    return {"index": ids, "alerts": alert_keys, "complaints": complaint_ids, "unindexed": unindexed, "waiting": waiting}
 
 
 def problems(batch: Batch, result: dict[str, Any]) -> list[str]:

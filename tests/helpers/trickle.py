@@ -18,7 +18,7 @@ def trickle(body: bytes, pause: float) -> Callable[[BaseHTTPRequestHandler], Non
         request.end_headers()
         try:
             for position in range(len(body)):
-                request.wfile.write(body[position:position + 1])
+                request.wfile.write(body[position : position + 1])
                 request.wfile.flush()
                 time.sleep(pause)
         except (BrokenPipeError, ConnectionResetError):

@@ -26,11 +26,28 @@ REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
-def mention(kind: str, key: str, *, handle: str | None = None, published: datetime | None = None,
-            fetched: datetime = NOW, secret: str = "earful-demo-only-secret", text: str = "acme boots") -> Mention:
-    return Mention(id=mention_id(kind, key), source_kind=kind, source=f"{kind}:test", native_id=key, text=text,
-                   author_ref=author_ref(secret, kind, handle), published_at=published, fetched_at=fetched,
-                   dup_bands=[f"b{key}"], topics=["acme"])
+def mention(
+    kind: str,
+    key: str,
+    *,
+    handle: str | None = None,
+    published: datetime | None = None,
+    fetched: datetime = NOW,
+    secret: str = "earful-demo-only-secret",
+    text: str = "acme boots",
+) -> Mention:
+    return Mention(
+        id=mention_id(kind, key),
+        source_kind=kind,
+        source=f"{kind}:test",
+        native_id=key,
+        text=text,
+        author_ref=author_ref(secret, kind, handle),
+        published_at=published,
+        fetched_at=fetched,
+        dup_bands=[f"b{key}"],
+        topics=["acme"],
+    )
 
 
 def store(services: Any, mentions: list[Mention], epoch: float) -> None:
@@ -52,8 +69,9 @@ def band_owners(services: Any, mentions: list[Mention]) -> set[str]:
     """Which of `mentions` still have band keys (the PostgreSQL database is shared by the session's tests)."""
     ids = [m.id for m in mentions]
     with services.engine.connect() as conn:
-        return set(conn.execute(sa.select(near_dup_bands.c.mention_id).where(near_dup_bands.c.mention_id.in_(ids)))
-                   .scalars())
+        return set(
+            conn.execute(sa.select(near_dup_bands.c.mention_id).where(near_dup_bands.c.mention_id.in_(ids))).scalars()
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -123,22 +141,33 @@ def test_rollover_moves_the_write_alias_and_nothing_is_indexed_twice(settings: A
 
 
 def _earful(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "earful.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(cwd)})
+    return subprocess.run(
+        [sys.executable, "-m", "earful.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(cwd)},
+    )
 
 
 def test_cli_as_a_real_process(make_settings: Any, tmp_path: Path) -> None:
     settings = make_settings([], privacy={"retention_days": 30})
     config = tmp_path / "earful.yaml"
     with open_services(settings) as services:
-        store(services, [mention("x", "c1", handle="someone", published=NOW), mention("x", "c2", handle="other")],
-              NOW.timestamp())
-    erased = _earful("housekeeping", "erase-author", "@someone", "--source-kind", "x", "--yes", "-c", str(config),
-                     cwd=tmp_path)
+        store(
+            services,
+            [mention("x", "c1", handle="someone", published=NOW), mention("x", "c2", handle="other")],
+            NOW.timestamp(),
+        )
+    erased = _earful(
+        "housekeeping", "erase-author", "@someone", "--source-kind", "x", "--yes", "-c", str(config), cwd=tmp_path
+    )
     assert erased.returncode == 0, erased.stderr
     assert "deleted 1 mention(s)" in erased.stdout and "someone" not in erased.stdout  # the handle is not echoed
-    bad = _earful("housekeeping", "erase-author", "x", "--source-kind", "myspace", "--yes", "-c", str(config),
-                  cwd=tmp_path)
+    bad = _earful(
+        "housekeeping", "erase-author", "x", "--source-kind", "myspace", "--yes", "-c", str(config), cwd=tmp_path
+    )
     assert bad.returncode == 2 and "rss, reddit, x, mastodon or bluesky" in bad.stdout
     kept = _earful("housekeeping", "retention", "-c", str(config), cwd=tmp_path)
     assert kept.returncode == 0 and "deleted 0 mention(s)" in kept.stdout, kept.stderr
@@ -157,10 +186,21 @@ def test_erase_author_on_mastodon_and_bluesky_by_handle_actor_url_or_did(make_se
     settings = make_settings([])
     secret = settings.privacy.author_secret.get_secret_value()
     common = {"secret": secret, "store_raw": False, "fetched_at": NOW}
-    toots = [status_mention(status(n, author=1, domain="social.example"), instance="mastodon.example",
-                            source_id="mastodon:ex:tag:acme", **common) for n in (1, 2)]
-    other_toot = status_mention(status(3, author=2, domain="social.example"), instance="mastodon.example",
-                                source_id="mastodon:ex:tag:acme", **common)
+    toots = [
+        status_mention(
+            status(n, author=1, domain="social.example"),
+            instance="mastodon.example",
+            source_id="mastodon:ex:tag:acme",
+            **common,
+        )
+        for n in (1, 2)
+    ]
+    other_toot = status_mention(
+        status(3, author=2, domain="social.example"),
+        instance="mastodon.example",
+        source_id="mastodon:ex:tag:acme",
+        **common,
+    )
     skeets = [post_mention(post(n, author=1), source_id="bluesky:search:acme", **common) for n in (1, 2)]
     other_skeet = post_mention(post(3, author=2), source_id="bluesky:search:acme", **common)
     with open_services(settings) as services:

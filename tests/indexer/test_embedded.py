@@ -38,8 +38,13 @@ with embedded_index(Path(sys.argv[1]), start_timeout=20) as url:
 
 def attach(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     """Start an attached process; returns it and the URL it got."""
-    proc = subprocess.Popen([sys.executable, "-c", ATTACH, str(data_dir)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ATTACH, str(data_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
     assert url.startswith("http://127.0.0.1:"), url
@@ -86,7 +91,8 @@ def test_two_processes_share_one_server_and_the_first_leaving_does_not_stop_it(t
 
 
 def test_a_killed_starter_leaves_the_server_to_the_others_and_a_killed_last_user_leaves_no_orphan(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     starter, url = attach(tmp_path)
     other, _ = attach(tmp_path)
     put_doc(url, "b")

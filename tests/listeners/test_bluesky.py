@@ -32,11 +32,19 @@ def fake() -> Iterator[FakeBluesky]:
         yield api
 
 
-def listener_for(api: FakeBluesky, password: str | None = PASSWORD, query: str = "acme", lang: str | None = None,
-                 privacy: PrivacySettings | None = None, **overrides) -> BlueskyListener:
+def listener_for(
+    api: FakeBluesky,
+    password: str | None = PASSWORD,
+    query: str = "acme",
+    lang: str | None = None,
+    privacy: PrivacySettings | None = None,
+    **overrides,
+) -> BlueskyListener:
     options = {"timeout": 1, "retries": 1, "backoff_seconds": 0.01, "max_wait_seconds": 3, **overrides}
     url = api.url  # type: ignore[attr-defined]
-    settings = BlueskySettings(service_url=url, public_url=url, identifier=IDENTIFIER, topics={"acme": [query]}, **options)
+    settings = BlueskySettings(
+        service_url=url, public_url=url, identifier=IDENTIFIER, topics={"acme": [query]}, **options
+    )
     return BlueskyListener(query, lang, BlueskySession(settings, password), settings, privacy or PrivacySettings())
 
 
@@ -47,13 +55,25 @@ def searches(api: FakeBluesky) -> list[dict[str, str]]:
 def test_first_fetch_logs_in_and_turns_posts_into_mentions_keyed_on_the_did(fake: FakeBluesky) -> None:
     populate(fake, posts=3)
     text = "Die Acme-Stiefel 🥾 sind undicht! Bericht: bergblog.example/acme-stie…"
-    fake.add_post(post(4, text=text, author=2, langs=("de",), facets=[link_facet(text, "bergblog.example/acme-stie…", "https://bergblog.example/2026/acme-stiefel")]))
+    fake.add_post(
+        post(
+            4,
+            text=text,
+            author=2,
+            langs=("de",),
+            facets=[link_facet(text, "bergblog.example/acme-stie…", "https://bergblog.example/2026/acme-stiefel")],
+        )
+    )
     result = listener_for(fake).fetch(None)
     assert [r.path for r in fake.requests] == [LOGIN, SEARCH]
-    assert [m.native_id for m in result.mentions] == [f"at://{did(1 + n % 3)}/app.bsky.feed.post/{rkey(n)}" for n in (4, 3, 2, 1)]
+    assert [m.native_id for m in result.mentions] == [
+        f"at://{did(1 + n % 3)}/app.bsky.feed.post/{rkey(n)}" for n in (4, 3, 2, 1)
+    ]
     german = result.mentions[0]
     assert german.text == "Die Acme-Stiefel 🥾 sind undicht! Bericht: https://bergblog.example/2026/acme-stiefel"
-    assert german.extra["language_hint"] == "de" and german.extra["links"] == ["https://bergblog.example/2026/acme-stiefel"]
+    assert german.extra["language_hint"] == "de" and german.extra["links"] == [
+        "https://bergblog.example/2026/acme-stiefel"
+    ]
     assert german.url == f"https://bsky.app/profile/{did(2)}/post/{rkey(4)}"
     first = result.mentions[-1]
     assert first.id == mention_id("bluesky", first.native_id)
@@ -69,7 +89,13 @@ def test_a_changed_handle_keeps_the_pseudonym_and_store_raw_author_keeps_the_han
     fake.add_post(post(1))
     renamed = post(2)
     renamed["author"]["handle"] = "new-name.example.com"
-    fake.add_post({**renamed, "author": {**renamed["author"], "did": did(2)}, "uri": f"at://{did(2)}/app.bsky.feed.post/{rkey(2)}"})
+    fake.add_post(
+        {
+            **renamed,
+            "author": {**renamed["author"], "did": did(2)},
+            "uri": f"at://{did(2)}/app.bsky.feed.post/{rkey(2)}",
+        }
+    )
     fake.add_post({**post(3, author=2)})
     mentions = {m.native_id: m for m in listener_for(fake).fetch(None).mentions}
     by_did2 = [m for uri, m in mentions.items() if did(2) in uri]
@@ -101,15 +127,26 @@ def test_incremental_fetch_searches_since_the_overlap_and_drops_what_it_saw(fake
 
 def test_a_429_defers_the_rest_and_the_next_batch_resumes_without_loss(fake: FakeBluesky) -> None:
     populate(fake, posts=25)
-    fake.fail(429, path=SEARCH, after=1, headers={"ratelimit-limit": "3000", "ratelimit-remaining": "0",
-                                                  "ratelimit-reset": str(int(time.time()) + 300), "ratelimit-policy": "3000;w=300"})
+    fake.fail(
+        429,
+        path=SEARCH,
+        after=1,
+        headers={
+            "ratelimit-limit": "3000",
+            "ratelimit-remaining": "0",
+            "ratelimit-reset": str(int(time.time()) + 300),
+            "ratelimit-policy": "3000;w=300",
+        },
+    )
     listener = listener_for(fake, page_size=10, on_rate_limit="defer")
     partial = listener.fetch(None)
     assert len(partial.mentions) == 10 and re.search(r"deferred .*resets in (29\d|300)s", partial.notes[0])
     assert partial.cursor["pending"]["cursor"] == "10" and "since" not in partial.cursor
     rest = listener.fetch(partial.cursor)
     assert len(rest.mentions) == 15
-    assert {m.id for m in partial.mentions} | {m.id for m in rest.mentions} == {m.id for m in listener_for(fake).fetch(None).mentions}
+    assert {m.id for m in partial.mentions} | {m.id for m in rest.mentions} == {
+        m.id for m in listener_for(fake).fetch(None).mentions
+    }
     assert "pending" not in rest.cursor
 
 
@@ -140,7 +177,9 @@ def test_search_without_an_app_password_is_refused_with_one_clear_line(fake: Fak
     assert LOGIN not in [r.path for r in fake.requests]
 
 
-def test_a_wrong_app_password_fails_clearly_and_never_shows(fake: FakeBluesky, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_wrong_app_password_fails_clearly_and_never_shows(
+    fake: FakeBluesky, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     with pytest.raises(SourceError, match="refused the login") as err:
         listener_for(fake, password="wrong-app-pass-999").fetch(None)
@@ -151,10 +190,21 @@ def test_facets_use_utf8_byte_offsets_and_bad_ones_are_ignored() -> None:
     text = "پوتین Acme 👌 example.com/a-very-lo... #acme"
     link = link_facet(text, "example.com/a-very-lo...", "https://example.com/a-very-long-review")
     tag_start = text.encode().index(b"#acme")
-    facets = [link, {"index": {"byteStart": tag_start, "byteEnd": tag_start + 5},
-                     "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "acme"}]},
-              {"index": {"byteStart": 1, "byteEnd": 3}, "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://x"}]},
-              {"index": {"byteStart": 5, "byteEnd": 900}, "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://y"}]}]
+    facets = [
+        link,
+        {
+            "index": {"byteStart": tag_start, "byteEnd": tag_start + 5},
+            "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "acme"}],
+        },
+        {
+            "index": {"byteStart": 1, "byteEnd": 3},
+            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://x"}],
+        },
+        {
+            "index": {"byteStart": 5, "byteEnd": 900},
+            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://y"}],
+        },
+    ]
     expanded, found = expand_facets(text, facets)
     assert expanded == "پوتین Acme 👌 https://example.com/a-very-long-review #acme"
     assert found["links"] == ["https://example.com/a-very-long-review"] and found["tags"] == ["acme"]
@@ -163,8 +213,12 @@ def test_facets_use_utf8_byte_offsets_and_bad_ones_are_ignored() -> None:
 def test_replies_and_quotes_are_linked(fake: FakeBluesky) -> None:
     parent = f"at://{did(1)}/app.bsky.feed.post/{rkey(1)}"
     fake.add_post(post(1))
-    fake.add_post(post(2, author=2, reply={"root": {"uri": parent, "cid": "bafy1"}, "parent": {"uri": parent, "cid": "bafy1"}}))
-    fake.add_post(post(3, author=3, embed={"$type": "app.bsky.embed.record", "record": {"uri": parent, "cid": "bafy1"}}))
+    fake.add_post(
+        post(2, author=2, reply={"root": {"uri": parent, "cid": "bafy1"}, "parent": {"uri": parent, "cid": "bafy1"}})
+    )
+    fake.add_post(
+        post(3, author=3, embed={"$type": "app.bsky.embed.record", "record": {"uri": parent, "cid": "bafy1"}})
+    )
     by_rkey = {m.native_id.rsplit("/", 1)[1]: m for m in listener_for(fake).fetch(None).mentions}
     assert by_rkey[rkey(2)].extra["reply_to"] == by_rkey[rkey(1)].id == by_rkey[rkey(2)].extra["conversation"]
     assert by_rkey[rkey(3)].extra["quote_of"] == by_rkey[rkey(1)].id
@@ -172,8 +226,10 @@ def test_replies_and_quotes_are_linked(fake: FakeBluesky) -> None:
 
 def test_topic_queries_map_to_search_and_a_single_language_is_sent_as_lang(fake: FakeBluesky) -> None:
     settings = BlueskySettings(topics={"acme": "auto", "boots": "auto", "peak": ["nordpeak"]})
-    pairs, notes = bluesky_queries(settings, {"acme": ("acme AND (support OR refund*) NOT spam", []),
-                                              "boots": ("boot*", []), "peak": ("nordpeak", ["de"])})
+    pairs, notes = bluesky_queries(
+        settings,
+        {"acme": ("acme AND (support OR refund*) NOT spam", []), "boots": ("boot*", []), "peak": ("nordpeak", ["de"])},
+    )
     assert pairs == [("acme", None), ("nordpeak", "de")]
     assert "topic 'boots'" in notes[0]
     fake.add_post(post(1, text="Nordpeak Jacke", langs=("de",)))
@@ -188,7 +244,10 @@ def test_a_window_is_bounded_server_side_with_since_and_until(fake: FakeBluesky)
     result = listener_for(fake).fetch_window(start, end)
     assert sorted(m.native_id.rsplit("/", 1)[1] for m in result.mentions) == [rkey(n) for n in (3, 4, 5, 6)]
     assert result.cursor is None
-    assert searches(fake)[0]["since"] == "2026-11-20T10:00:03.000Z" and searches(fake)[0]["until"] == "2026-11-20T10:00:07.000Z"
+    assert (
+        searches(fake)[0]["since"] == "2026-11-20T10:00:03.000Z"
+        and searches(fake)[0]["until"] == "2026-11-20T10:00:07.000Z"
+    )
 
 
 def test_a_429_waits_for_the_reset_in_the_headers_when_allowed(fake: FakeBluesky) -> None:
@@ -196,8 +255,16 @@ def test_a_429_waits_for_the_reset_in_the_headers_when_allowed(fake: FakeBluesky
     fake.fail(429, path=SEARCH, headers={"ratelimit-remaining": "0", "ratelimit-reset": str(int(time.time()) + 20)})
     waits: list[float] = []
     url = fake.url  # type: ignore[attr-defined]
-    settings = BlueskySettings(service_url=url, public_url=url, identifier=IDENTIFIER, topics={"acme": ["acme"]},
-                               on_rate_limit="wait", max_wait_seconds=60)
-    listener = BlueskyListener("acme", None, BlueskySession(settings, PASSWORD), settings, PrivacySettings(), sleep=waits.append)
+    settings = BlueskySettings(
+        service_url=url,
+        public_url=url,
+        identifier=IDENTIFIER,
+        topics={"acme": ["acme"]},
+        on_rate_limit="wait",
+        max_wait_seconds=60,
+    )
+    listener = BlueskyListener(
+        "acme", None, BlueskySession(settings, PASSWORD), settings, PrivacySettings(), sleep=waits.append
+    )
     result = listener.fetch(None)
     assert len(result.mentions) == 3 and len(waits) == 1 and 15 < waits[0] <= 21

@@ -30,13 +30,23 @@ def fake() -> Iterator[FakeMastodon]:
         yield api
 
 
-def listeners_for(api: FakeMastodon, token: str | None = TOKEN, privacy: PrivacySettings | None = None,
-                  search: list[str] | None = None, **overrides) -> dict[str, MastodonListener]:
+def listeners_for(
+    api: FakeMastodon,
+    token: str | None = TOKEN,
+    privacy: PrivacySettings | None = None,
+    search: list[str] | None = None,
+    **overrides,
+) -> dict[str, MastodonListener]:
     options = {"timeout": 1, "retries": 1, "backoff_seconds": 0.01, "max_wait_seconds": 3, **overrides}
-    settings = MastodonSettings(instances={"ex": {"url": api.url}},  # type: ignore[attr-defined]
-                                topics={"acme": {"hashtags": ["Acme"], "search": search or []}}, **options)
+    settings = MastodonSettings(
+        instances={"ex": {"url": api.url}},  # type: ignore[attr-defined]
+        topics={"acme": {"hashtags": ["Acme"], "search": search or []}},
+        **options,
+    )
     client = make_mastodon_client(api.url, token, settings)  # type: ignore[attr-defined]
-    found, notes = build_mastodon_listeners(settings, privacy or PrivacySettings(), {"ex": (client, token is not None)}, {})
+    found, notes = build_mastodon_listeners(
+        settings, privacy or PrivacySettings(), {"ex": (client, token is not None)}, {}
+    )
     listeners = {listener.source_id: listener for listener in found}
     listeners["notes"] = notes  # type: ignore[assignment]
     return listeners
@@ -56,7 +66,13 @@ def reads(api: FakeMastodon, path: str = TAG) -> list[dict[str, str]]:
 
 def test_first_fetch_turns_statuses_into_mentions_without_naming_their_authors(fake: FakeMastodon) -> None:
     populate(fake, statuses=3)
-    fake.add_status(status(4, lang="de", content='<p>Meine <a href="https://x/tags/acme">#<span>Acme</span></a> Stiefel &amp; Jacke sind <strong>kaputt</strong><br>leider<script>alert(1)</script></p>'))
+    fake.add_status(
+        status(
+            4,
+            lang="de",
+            content='<p>Meine <a href="https://x/tags/acme">#<span>Acme</span></a> Stiefel &amp; Jacke sind <strong>kaputt</strong><br>leider<script>alert(1)</script></p>',
+        )
+    )
     listener = tag_listener(fake)
     result = listener.fetch(None)
     assert [m.native_id for m in result.mentions] == [f"{sid(n)}@{fake.url.split('//')[1]}" for n in (4, 3, 2, 1)]  # type: ignore[attr-defined]
@@ -66,7 +82,11 @@ def test_first_fetch_turns_statuses_into_mentions_without_naming_their_authors(f
     first = result.mentions[-1]
     assert first.id == mention_id("mastodon", f"https://mastodon.example/users/person2/statuses/{sid(1)}")
     assert first.engagement == {"boosts": 2, "favourites": 1, "replies": 1} and first.reach == 200
-    assert first.author_ref and first.author_raw is None and first.published_at == datetime(2026, 11, 20, 10, 0, 1, tzinfo=UTC)
+    assert (
+        first.author_ref
+        and first.author_raw is None
+        and first.published_at == datetime(2026, 11, 20, 10, 0, 1, tzinfo=UTC)
+    )
     assert first.url.endswith(f"/statuses/{sid(1)}")
     assert "person" not in json.dumps([m.to_document() for m in result.mentions])  # no handle in the index
     assert result.cursor == {"since_id": sid(4)}
@@ -99,10 +119,19 @@ def test_a_429_defers_the_rest_and_the_next_batch_resumes_without_loss(fake: Fak
     first = tag_listener(fake, page_size=5).fetch(None)
     populate(fake, statuses=12, start=13)
     reset = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    fake.fail(429, path=TAG, after=1, headers={"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+    fake.fail(
+        429,
+        path=TAG,
+        after=1,
+        headers={"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+    )
     listener = tag_listener(fake, page_size=5, on_rate_limit="defer")
     partial = listener.fetch(first.cursor)
-    assert len(partial.mentions) == 5 and "deferred" in partial.notes[0] and re.search(r"resets in (29\d|300)s", partial.notes[0])
+    assert (
+        len(partial.mentions) == 5
+        and "deferred" in partial.notes[0]
+        and re.search(r"resets in (29\d|300)s", partial.notes[0])
+    )
     assert partial.cursor == {"since_id": sid(12), "pending": {"newest_id": sid(24), "max_id": sid(20)}}
     rest = listener.fetch(partial.cursor)
     got = {m.id for m in partial.mentions} | {m.id for m in rest.mentions}
@@ -131,7 +160,9 @@ def test_a_malformed_body_fails_the_source(fake: FakeMastodon, body: str) -> Non
         tag_listener(fake).fetch(None)
 
 
-def test_search_needs_a_token_and_a_refused_token_never_shows(fake: FakeMastodon, caplog: pytest.LogCaptureFixture) -> None:
+def test_search_needs_a_token_and_a_refused_token_never_shows(
+    fake: FakeMastodon, caplog: pytest.LogCaptureFixture
+) -> None:
     populate(fake, statuses=3)
     without = listeners_for(fake, token=None, search=["boots"])
     assert "mastodon:ex:search:boots" not in without and "no access token" in without["notes"][0]  # type: ignore[index]
@@ -148,8 +179,15 @@ def test_deleted_private_sensitive_replies_and_boosts(fake: FakeMastodon) -> Non
     fake.add_status(status(1, content="<p>#acme boots</p>"))
     fake.add_status(status(2, content="", text="#acme boots (deleted)"))
     fake.add_status(status(3, visibility="direct"))
-    fake.add_status(status(4, sensitive=True, spoiler_text="Blister photo", in_reply_to_id=sid(1),
-                           media_attachments=[{"id": "9", "type": "image", "description": "a heel"}]))
+    fake.add_status(
+        status(
+            4,
+            sensitive=True,
+            spoiler_text="Blister photo",
+            in_reply_to_id=sid(1),
+            media_attachments=[{"id": "9", "type": "image", "description": "a heel"}],
+        )
+    )
     # Some servers (Pleroma, Akkoma) put boosts in tag timelines: the boost links to the boosted status.
     fake.add_status(status(5, content="", author=2, reblog=fake.statuses[sid(1)], reblogs_count=0))
     linking = tag_listener(fake).fetch(None)

@@ -28,13 +28,20 @@ def fake() -> Iterator[FakeReddit]:
 
 
 def listeners_for(
-    api: FakeReddit, *, subreddits: list[str] | None = None, search: list[str] | None = None,
-    client_secret: str = SECRET, privacy: PrivacySettings | None = None, **overrides,
+    api: FakeReddit,
+    *,
+    subreddits: list[str] | None = None,
+    search: list[str] | None = None,
+    client_secret: str = SECRET,
+    privacy: PrivacySettings | None = None,
+    **overrides,
 ) -> list[RedditListener]:
     options = {"timeout": 1, "retries": 1, "backoff_seconds": 0.01, "max_wait_seconds": 3, **overrides}
     settings = RedditSettings(
-        oauth_url=api.url, reddit_url=api.url,  # type: ignore[attr-defined]
-        topics={"acme": {"subreddits": subreddits or [], "search": search or []}}, **options,
+        oauth_url=api.url,
+        reddit_url=api.url,  # type: ignore[attr-defined]
+        topics={"acme": {"subreddits": subreddits or [], "search": search or []}},
+        **options,
     )
     client = make_reddit_client(settings, "test-client", client_secret)
     return build_reddit_listeners(settings, privacy or PrivacySettings(), client)
@@ -81,8 +88,9 @@ def test_first_fetch_normalizes_posts_and_comments(fake: FakeReddit) -> None:
 
 def test_raw_author_only_when_configured(fake: FakeReddit) -> None:
     populate(fake, posts=1)
-    listener = only(listeners_for(fake, subreddits=["AcmeGadgets"], comments=False,
-                                  privacy=PrivacySettings(store_raw_author=True)))
+    listener = only(
+        listeners_for(fake, subreddits=["AcmeGadgets"], comments=False, privacy=PrivacySettings(store_raw_author=True))
+    )
     assert listener.fetch(None).mentions[0].author_raw == "user1"
 
 
@@ -133,7 +141,12 @@ def test_search_queries_have_their_own_cursor(fake: FakeReddit) -> None:
 def test_a_429_in_the_middle_of_pagination_defers_and_loses_nothing(fake: FakeReddit) -> None:
     populate(fake, posts=250)
     listener = only(listeners_for(fake, subreddits=["AcmeGadgets"], comments=False, on_rate_limit="defer"))
-    fake.fail(429, path="/r/AcmeGadgets/new", after=1, headers={"x-ratelimit-reset": "120", "x-ratelimit-remaining": "0", "x-ratelimit-used": "100"})
+    fake.fail(
+        429,
+        path="/r/AcmeGadgets/new",
+        after=1,
+        headers={"x-ratelimit-reset": "120", "x-ratelimit-remaining": "0", "x-ratelimit-used": "100"},
+    )
     partial = listener.fetch(None)
     assert len(partial.mentions) == 100
     assert partial.cursor == {}  # the stream keeps its old (empty) cursor: nothing is skipped next time
@@ -145,7 +158,12 @@ def test_a_429_in_the_middle_of_pagination_defers_and_loses_nothing(fake: FakeRe
 def test_a_429_waits_for_the_reset_when_allowed(fake: FakeReddit) -> None:
     populate(fake, posts=150)
     listener = only(listeners_for(fake, subreddits=["AcmeGadgets"], comments=False, on_rate_limit="wait"))
-    fake.fail(429, path="/r/AcmeGadgets/new", after=1, headers={"x-ratelimit-reset": "1", "x-ratelimit-remaining": "0", "x-ratelimit-used": "100"})
+    fake.fail(
+        429,
+        path="/r/AcmeGadgets/new",
+        after=1,
+        headers={"x-ratelimit-reset": "1", "x-ratelimit-remaining": "0", "x-ratelimit-used": "100"},
+    )
     started = time.monotonic()
     result = listener.fetch(None)
     assert len(result.mentions) == 150 and result.notes == []
@@ -155,7 +173,9 @@ def test_a_429_waits_for_the_reset_when_allowed(fake: FakeReddit) -> None:
 
 def test_a_429_longer_than_the_maximum_wait_defers(fake: FakeReddit) -> None:
     populate(fake, posts=5)
-    listener = only(listeners_for(fake, subreddits=["AcmeGadgets"], comments=False, on_rate_limit="wait", max_wait_seconds=2))
+    listener = only(
+        listeners_for(fake, subreddits=["AcmeGadgets"], comments=False, on_rate_limit="wait", max_wait_seconds=2)
+    )
     fake.fail(429, path="/r/AcmeGadgets/new", headers={"retry-after": "600"})
     result = listener.fetch(None)
     assert result.mentions == [] and result.cursor == {} and "600s" in result.notes[0]
@@ -179,7 +199,9 @@ def test_a_server_that_keeps_failing_fails_the_source(fake: FakeReddit) -> None:
         listener.fetch(None)
 
 
-def test_refused_credentials_fail_with_a_clear_message_and_no_secret(fake: FakeReddit, caplog: pytest.LogCaptureFixture) -> None:
+def test_refused_credentials_fail_with_a_clear_message_and_no_secret(
+    fake: FakeReddit, caplog: pytest.LogCaptureFixture
+) -> None:
     populate(fake, posts=1)
     caplog.set_level(logging.DEBUG)
     listener = only(listeners_for(fake, subreddits=["AcmeGadgets"], client_secret="wrong-secret-value"))
@@ -214,7 +236,16 @@ def test_a_malformed_body_fails_the_source(fake: FakeReddit) -> None:
 def test_deleted_content_and_missing_fields_do_not_break_the_batch(fake: FakeReddit) -> None:
     fake.add_subreddit("AcmeGadgets", subscribers=50)
     fake.add_thing("t3", submission(1, author="[deleted]", selftext="[removed]"))
-    fake.add_thing("t3", {"id": "bare", "name": "t3_bare", "title": "Acme, bare", "created_utc": 1_790_000_500, "subreddit": "AcmeGadgets"})
+    fake.add_thing(
+        "t3",
+        {
+            "id": "bare",
+            "name": "t3_bare",
+            "title": "Acme, bare",
+            "created_utc": 1_790_000_500,
+            "subreddit": "AcmeGadgets",
+        },
+    )
     fake.add_thing("t3", submission(3, score=None, num_comments="many", subreddit_subscribers=None))
     fake.add_thing("t1", comment(1, body="[deleted]", author="[deleted]"))
     fake.add_thing("t1", comment(2))
@@ -253,9 +284,14 @@ def test_a_listing_that_ends_before_the_cursor_reports_a_possible_gap(fake: Fake
 
 
 def test_same_subreddit_in_two_topics_is_one_source(fake: FakeReddit) -> None:
-    settings = RedditSettings(oauth_url=fake.url, reddit_url=fake.url,  # type: ignore[attr-defined]
-                              topics={"a": {"subreddits": ["Acme"], "search": ["acme"]},
-                                      "b": {"subreddits": ["acme"], "search": ["acme", "globex"]}})
+    settings = RedditSettings(
+        oauth_url=fake.url,
+        reddit_url=fake.url,  # type: ignore[attr-defined]
+        topics={
+            "a": {"subreddits": ["Acme"], "search": ["acme"]},
+            "b": {"subreddits": ["acme"], "search": ["acme", "globex"]},
+        },
+    )
     client = make_reddit_client(settings, "test-client", SECRET)
     ids = [l.source_id for l in build_reddit_listeners(settings, PrivacySettings(), client)]
     assert ids == ["reddit:r/acme", "reddit:search:acme", "reddit:search:globex"]

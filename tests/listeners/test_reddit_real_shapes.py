@@ -23,14 +23,20 @@ def test_removed_posts_and_comments_are_not_indexed_and_are_counted_in_a_note(fa
     result = listener.fetch(None)
     assert sorted(m.native_id for m in result.mentions) == ["t1_c1", "t3_s1"]
     assert result.item_errors == []
-    assert "r/AcmeGadgets new posts: 3 removed item(s) not indexed (1 by deleted, 1 by moderator, 1 by reddit)" \
+    assert (
+        "r/AcmeGadgets new posts: 3 removed item(s) not indexed (1 by deleted, 1 by moderator, 1 by reddit)"
         in result.notes
+    )
 
 
 def test_urls_are_permalinks_without_query_and_comments_without_one_still_get_a_url(fake: FakeReddit) -> None:
     fake.add_subreddit("AcmeGadgets")
-    fake.add_thing("t3", submission(1, title="Acme search hit",
-                                    permalink="/r/AcmeGadgets/comments/s1/acme_search_hit/?ref=search_posts"))
+    fake.add_thing(
+        "t3",
+        submission(
+            1, title="Acme search hit", permalink="/r/AcmeGadgets/comments/s1/acme_search_hit/?ref=search_posts"
+        ),
+    )
     fake.add_thing("t1", comment(2, permalink=None, link_id="t3_s1"))
     [sub, search] = listeners(fake, subreddits=["AcmeGadgets"], search=["acme"])
     by_id = {m.native_id: m for m in sub.fetch(None).mentions}

@@ -15,8 +15,12 @@ from tests.helpers.http_server import Route, scripted_server
 RSS_LIMITS = RssSettings(connect_timeout=1, read_timeout=1, max_bytes=200_000)
 
 
-def listener(url: str | None = None, path: Path | None = None, limits: RssSettings = RSS_LIMITS,
-             privacy: PrivacySettings | None = None) -> RssListener:
+def listener(
+    url: str | None = None,
+    path: Path | None = None,
+    limits: RssSettings = RSS_LIMITS,
+    privacy: PrivacySettings | None = None,
+) -> RssListener:
     feed = RssFeedSettings(name="f", url=url, path=path)
     return RssListener(feed, limits, privacy or PrivacySettings())
 
@@ -103,8 +107,10 @@ def test_items_without_guid_or_link_get_content_ids_and_empty_items_are_reported
 
 
 def test_hostile_text_is_cleaned() -> None:
-    hostile = ('<p>Acme <b>broke</b></p><script>steal(document.cookie)</script><img src=x onerror="alert(1)">'
-               '\u202eevil\u0000 \u200cok — مرحبا &amp; שלום')
+    hostile = (
+        '<p>Acme <b>broke</b></p><script>steal(document.cookie)</script><img src=x onerror="alert(1)">'
+        "\u202eevil\u0000 \u200cok — مرحبا &amp; שלום"
+    )
     with scripted_server() as srv:
         srv.routes["/feed"] = Route(body=rss([item(1, hostile, title="<i>Title</i>\x07")]))
         mention = listener(srv.url("/feed")).fetch(None).mentions[0]

@@ -21,11 +21,15 @@ def no_replay(monkeypatch: pytest.MonkeyPatch) -> dict:
     return {"sources": {"reddit": {"replay": None}, "x": {"replay": None}}}
 
 
-def test_without_credentials_each_platform_is_skipped_with_one_line(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_credentials_each_platform_is_skipped_with_one_line(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = build_listeners(load_settings(DEMO, no_replay(monkeypatch)), engine)
     assert not [l for l in plan.listeners if l.source_kind in ("reddit", "x")]
     assert len(plan.skipped) == 2
-    assert "EARFUL_SOURCES__REDDIT__CLIENT_ID" in plan.skipped[0] and "EARFUL_SOURCES__X__BEARER_TOKEN" in plan.skipped[1]
+    assert (
+        "EARFUL_SOURCES__REDDIT__CLIENT_ID" in plan.skipped[0] and "EARFUL_SOURCES__X__BEARER_TOKEN" in plan.skipped[1]
+    )
 
 
 def test_credentials_from_the_environment_build_the_listeners(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,7 +53,13 @@ def test_an_unknown_topic_name_is_a_config_error(engine: Engine, monkeypatch: py
 def test_the_demo_replays_reddit_and_x_through_the_real_clients(engine: Engine) -> None:
     plan = build_listeners(load_settings(DEMO), engine)
     social = {l.source_id: l for l in plan.listeners if l.source_kind in ("reddit", "x")}
-    assert set(social) == {"reddit:r/acmeoutdoor", "reddit:search:acme", "reddit:search:nordpeak", "x:search:acme", "x:search:nordpeak"}
+    assert set(social) == {
+        "reddit:r/acmeoutdoor",
+        "reddit:search:acme",
+        "reddit:search:nordpeak",
+        "x:search:acme",
+        "x:search:nordpeak",
+    }
     results = {sid: listener.fetch(None) for sid, listener in social.items()}
     assert all(not r.item_errors for r in results.values())
     texts = [m.title + m.text for r in results.values() for m in r.mentions]
@@ -61,7 +71,9 @@ def test_the_demo_replays_reddit_and_x_through_the_real_clients(engine: Engine) 
     assert all(not social[sid].fetch(r.cursor).mentions for sid, r in results.items())
 
 
-def test_without_tokens_mastodon_reads_hashtags_only_and_bluesky_the_public_appview(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_tokens_mastodon_reads_hashtags_only_and_bluesky_the_public_appview(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("EARFUL_SOURCES__BLUESKY__APP_PASSWORD", raising=False)
     monkeypatch.delenv("EARFUL_SOURCES__MASTODON__INSTANCES__SOCIAL__ACCESS_TOKEN", raising=False)
     overrides = {"sources": {"mastodon": {"replay": None}, "bluesky": {"replay": None}}}
@@ -70,7 +82,10 @@ def test_without_tokens_mastodon_reads_hashtags_only_and_bluesky_the_public_appv
     assert "mastodon:social:tag:acme" in ids and not any(":search:" in i for i in ids if i.startswith("mastodon"))
     assert "bluesky:search:acme" in ids
     lines = " ".join(plan.skipped)
-    assert "EARFUL_SOURCES__MASTODON__INSTANCES__SOCIAL__ACCESS_TOKEN" in lines and "EARFUL_SOURCES__BLUESKY__APP_PASSWORD" in lines
+    assert (
+        "EARFUL_SOURCES__MASTODON__INSTANCES__SOCIAL__ACCESS_TOKEN" in lines
+        and "EARFUL_SOURCES__BLUESKY__APP_PASSWORD" in lines
+    )
     monkeypatch.setenv("EARFUL_SOURCES__MASTODON__INSTANCES__SOCIAL__ACCESS_TOKEN", "env-masto-xyz")
     settings = load_settings(DEMO, overrides)
     assert "env-masto-xyz" not in repr(settings)
@@ -81,9 +96,15 @@ def test_the_demo_replays_mastodon_and_bluesky_through_the_real_clients(engine: 
     plan = build_listeners(load_settings(DEMO), engine)
     social = {l.source_id: l for l in plan.listeners if l.source_kind in ("mastodon", "bluesky")}
     assert set(social) == {
-        "mastodon:social:tag:acme", "mastodon:social:tag:nordpeak", "mastodon:social:search:acme",
-        "mastodon:norden:tag:acme", "mastodon:norden:tag:nordpeak", "mastodon:norden:search:acme",
-        "bluesky:search:acme", "bluesky:search:nordpeak"}
+        "mastodon:social:tag:acme",
+        "mastodon:social:tag:nordpeak",
+        "mastodon:social:search:acme",
+        "mastodon:norden:tag:acme",
+        "mastodon:norden:tag:nordpeak",
+        "mastodon:norden:search:acme",
+        "bluesky:search:acme",
+        "bluesky:search:nordpeak",
+    }
     results = {sid: listener.fetch(None) for sid, listener in social.items()}
     assert all(not r.item_errors for r in results.values())
     mentions = [m for r in results.values() for m in r.mentions]

@@ -62,9 +62,12 @@ def test_es_query_has_the_same_meaning(es_url: str, index_alias: str) -> None:
     from earful_indexer.template import ensure_index
 
     docs = {
-        "1": ("Acme refund still missing", "en"), "2": ("Acme boots are great", "en"),
-        "3": ("acme recall announced today", "en"), "4": ("NordPeak customer service was slow", "en"),
-        "5": ("Acme Kundenservice antwortet nicht", "de"), "6": ("refunds for everyone", "en"),
+        "1": ("Acme refund still missing", "en"),
+        "2": ("Acme boots are great", "en"),
+        "3": ("acme recall announced today", "en"),
+        "4": ("NordPeak customer service was slow", "en"),
+        "5": ("Acme Kundenservice antwortet nicht", "de"),
+        "6": ("refunds for everyone", "en"),
         "7": ("the service for the customer", "en"),
     }
     es = Elasticsearch(es_url)
@@ -72,12 +75,19 @@ def test_es_query_has_the_same_meaning(es_url: str, index_alias: str) -> None:
     for doc_id, (text, lang) in docs.items():
         es.index(index=index_alias, id=doc_id, document={"text": text, "title": "", "language": lang})
     es.indices.refresh(index=index_alias)
-    queries = ["acme", "acme AND refund*", "acme NOT recall", '"customer service"', "acme OR nordpeak",
-               "acme -(recall OR boots)", "lang:de", "kundenservice OR refunds"]
+    queries = [
+        "acme",
+        "acme AND refund*",
+        "acme NOT recall",
+        '"customer service"',
+        "acme OR nordpeak",
+        "acme -(recall OR boots)",
+        "lang:de",
+        "kundenservice OR refunds",
+    ]
     for query in queries:
         topic = compile_topic("t", query)
         local = {d for d, (text, lang) in docs.items() if topic.matches(target(text, lang=lang))}
         resp = es.search(index=index_alias, query=topic.es_query(), size=100)
         remote = {hit["_id"] for hit in resp["hits"]["hits"]}
         assert remote == local, query
-

@@ -30,8 +30,14 @@ def fake() -> Iterator[FakeX]:
         yield api
 
 
-def listener_for(api: FakeX, engine: Engine, query: str = "acme", token: str = TOKEN,
-                 privacy: PrivacySettings | None = None, **overrides) -> XListener:
+def listener_for(
+    api: FakeX,
+    engine: Engine,
+    query: str = "acme",
+    token: str = TOKEN,
+    privacy: PrivacySettings | None = None,
+    **overrides,
+) -> XListener:
     options = {"timeout": 1, "retries": 1, "backoff_seconds": 0.01, "max_wait_seconds": 3, **overrides}
     settings = XSettings(api_base=api.url, topics={"acme": [query]}, **options)  # type: ignore[attr-defined]
     client = make_x_client(settings, token)
@@ -65,7 +71,13 @@ def test_first_fetch_normalizes_tweets_with_their_authors(fake: FakeX, engine: E
     assert result.cursor == {"since_id": str(BASE_ID + 4)}
     [params] = searches(fake)
     assert params["query"] == "(acme) -is:retweet" and "since_id" not in params
-    assert set(params["tweet.fields"].split(",")) >= {"created_at", "lang", "public_metrics", "conversation_id", "referenced_tweets"}
+    assert set(params["tweet.fields"].split(",")) >= {
+        "created_at",
+        "lang",
+        "public_metrics",
+        "conversation_id",
+        "referenced_tweets",
+    }
     assert params["expansions"] == "author_id" and "public_metrics" in params["user.fields"]
     assert spent(engine) == 4  # reads are counted by what was returned
 
@@ -95,14 +107,21 @@ def test_pages_through_next_token(fake: FakeX, engine: Engine) -> None:
 def test_a_429_in_the_middle_of_pagination_resumes_next_batch_and_loses_nothing(fake: FakeX, engine: Engine) -> None:
     populate(fake, tweets=250)
     listener = listener_for(fake, engine, on_rate_limit="defer")
-    fake.fail(429, path=SEARCH, after=1, headers={"x-rate-limit-reset": str(int(time.time()) + 300), "x-rate-limit-remaining": "0"})
+    fake.fail(
+        429,
+        path=SEARCH,
+        after=1,
+        headers={"x-rate-limit-reset": str(int(time.time()) + 300), "x-rate-limit-remaining": "0"},
+    )
     partial = listener.fetch(None)
     assert len(partial.mentions) == 100 and "deferred" in partial.notes[0]
     assert partial.cursor["since_id"] is None and partial.cursor["pending"]["newest_id"] == str(BASE_ID + 250)
     populate(fake, tweets=3, start=251)  # new posts arrive meanwhile
     rest = listener.fetch(partial.cursor)
     assert len(rest.mentions) == 150
-    assert {m.id for m in partial.mentions} | {m.id for m in rest.mentions} == {mention_id("x", str(BASE_ID + n)) for n in range(1, 251)}
+    assert {m.id for m in partial.mentions} | {m.id for m in rest.mentions} == {
+        mention_id("x", str(BASE_ID + n)) for n in range(1, 251)
+    }
     assert rest.cursor == {"since_id": str(BASE_ID + 250)}
     newest = listener.fetch(rest.cursor)
     assert len(newest.mentions) == 3
@@ -145,7 +164,9 @@ def test_a_server_that_keeps_failing_fails_the_source_and_refunds_the_budget(fak
     assert spent(engine) == 0
 
 
-def test_a_refused_token_fails_clearly_and_never_shows_the_token(fake: FakeX, engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_refused_token_fails_clearly_and_never_shows_the_token(
+    fake: FakeX, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     with pytest.raises(SourceError) as err:
         listener_for(fake, engine, token="wrong-token-value-123").fetch(None)
@@ -186,8 +207,14 @@ def test_retweets_are_linked_to_the_original_when_configured(fake: FakeX, engine
     fake.add_user(user(1))
     fake.add_user(user(2))
     fake.add_tweet(tweet(1, text="Acme support fixed my kettle in a day"))
-    fake.add_tweet(tweet(2, text="RT @person1: Acme support fixed my kettle in a day", author=2,
-                         referenced_tweets=[{"type": "retweeted", "id": str(BASE_ID + 1)}]))
+    fake.add_tweet(
+        tweet(
+            2,
+            text="RT @person1: Acme support fixed my kettle in a day",
+            author=2,
+            referenced_tweets=[{"type": "retweeted", "id": str(BASE_ID + 1)}],
+        )
+    )
     skipping = listener_for(fake, engine, retweets="skip").fetch(None)
     assert [int(m.native_id) - BASE_ID for m in skipping.mentions] == [1]
     linking = listener_for(fake, engine, retweets="link").fetch(None)

@@ -11,8 +11,10 @@ from earful_listeners.mention import mention_id
 from tests.fakes.fake_x import BASE_ID, FakeX, tweet, user
 from tests.listeners.test_x import TOKEN, fake, listener_for  # noqa: F401 (fake: the fixture)
 
-FULL = ("Acme & NordPeak: boots <200 EUR> compared after 3 winters of trail use, sole wear, zipper failures, "
-        "warranty answers and the refund I finally got from Acme support after six weeks of waiting")
+FULL = (
+    "Acme & NordPeak: boots <200 EUR> compared after 3 winters of trail use, sole wear, zipper failures, "
+    "warranty answers and the refund I finally got from Acme support after six weeks of waiting"
+)
 
 
 def x_escaped(text: str) -> str:
@@ -22,10 +24,23 @@ def x_escaped(text: str) -> str:
 
 def test_text_is_decoded_links_expanded_and_urls_name_nobody(fake: FakeX, engine: Engine) -> None:
     fake.add_user(user(1))
-    fake.add_tweet(tweet(1, text=x_escaped("Acme & co <3 review: ") + "https://t.co/AbC123xyz",
-                         entities={"urls": [{"start": 26, "end": 49, "url": "https://t.co/AbC123xyz",
-                                             "expanded_url": "https://blog.example/acme-review",
-                                             "display_url": "blog.example/acme-review"}]}))
+    fake.add_tweet(
+        tweet(
+            1,
+            text=x_escaped("Acme & co <3 review: ") + "https://t.co/AbC123xyz",
+            entities={
+                "urls": [
+                    {
+                        "start": 26,
+                        "end": 49,
+                        "url": "https://t.co/AbC123xyz",
+                        "expanded_url": "https://blog.example/acme-review",
+                        "display_url": "blog.example/acme-review",
+                    }
+                ]
+            },
+        )
+    )
     [mention] = listener_for(fake, engine, retweets="link").fetch(None).mentions
     assert mention.text == "Acme & co <3 review: https://blog.example/acme-review"
     assert mention.url == f"https://x.com/i/web/status/{BASE_ID + 1}"
@@ -40,10 +55,19 @@ def test_a_retweet_carries_the_full_original_and_a_quote_links_what_it_quotes(fa
     fake.add_tweet(tweet(1, text=x_escaped(FULL), author=1))
     cut = "RT @person1: " + x_escaped(FULL)[: 140 - len("RT @person1: ") - 1] + "…"
     fake.add_tweet(tweet(2, text=cut, author=2, referenced_tweets=[{"type": "retweeted", "id": str(BASE_ID + 1)}]))
-    fake.add_tweet(tweet(3, text="Acme, again. https://t.co/q1", author=2,
-                         referenced_tweets=[{"type": "quoted", "id": str(BASE_ID + 1)}],
-                         entities={"urls": [{"url": "https://t.co/q1", "expanded_url":
-                                             f"https://twitter.com/person1/status/{BASE_ID + 1}"}]}))
+    fake.add_tweet(
+        tweet(
+            3,
+            text="Acme, again. https://t.co/q1",
+            author=2,
+            referenced_tweets=[{"type": "quoted", "id": str(BASE_ID + 1)}],
+            entities={
+                "urls": [
+                    {"url": "https://t.co/q1", "expanded_url": f"https://twitter.com/person1/status/{BASE_ID + 1}"}
+                ]
+            },
+        )
+    )
     mentions = {m.native_id: m for m in listener_for(fake, engine, retweets="link").fetch(None).mentions}
     original, retweet, quote = (mentions[str(BASE_ID + n)] for n in (1, 2, 3))
     assert original.text == FULL
@@ -63,7 +87,8 @@ def test_a_long_post_uses_its_note_tweet_text(fake: FakeX, engine: Engine) -> No
 
 
 def test_the_pseudonym_is_keyed_on_author_id_whether_or_not_the_user_is_included_or_renamed(
-        fake: FakeX, engine: Engine) -> None:
+    fake: FakeX, engine: Engine
+) -> None:
     fake.add_user(user(1))
     fake.add_tweet(tweet(1, author=1))
     fake.add_tweet(tweet(2, author=7))  # author 1007 suspended: missing from includes.users, listed in errors

@@ -19,8 +19,14 @@ def _tiny_xlmr(directory: pathlib.Path, id2label: dict[int, str], models_cache: 
 
     torch.manual_seed(0)
     config = XLMRobertaConfig(
-        vocab_size=250037, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-        max_position_embeddings=130, id2label=id2label, label2id={v: k for k, v in id2label.items()},
+        vocab_size=250037,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=130,
+        id2label=id2label,
+        label2id={v: k for k, v in id2label.items()},
     )
     XLMRobertaForSequenceClassification(config).save_pretrained(str(directory))
     tokenizer = AutoTokenizer.from_pretrained(str(encoder_directory(models_cache)))
@@ -53,7 +59,8 @@ def test_both_tasks_from_configured_models(cardiff_like, odd_labels, models_cach
     from earful_nlp.classifier import MentionClassifier
 
     settings = NlpSettings(
-        sentiment_model=cardiff_like, complaint_model=odd_labels,
+        sentiment_model=cardiff_like,
+        complaint_model=odd_labels,
         label_map={"complaint": {"LABEL_0": "not_complaint", "LABEL_1": "complaint"}},
     )
     classifier = MentionClassifier.load(settings, models_cache)

@@ -72,9 +72,12 @@ def test_bf16_autocast_gives_the_fp32_labels(models_cache):
     from earful_nlp.classifier import MentionClassifier
     from earful_nlp.config import NlpSettings
 
-    texts = ["Mein Paket ist seit drei Wochen verschwunden und niemand antwortet. Unmöglich!",
-             "Ottimo servizio, consegna puntuale. Grazie!", "Is Acme down for anyone else?",
-             "از خریدم خیلی راضی‌ام، ممنون از ارسال سریع."]
+    texts = [
+        "Mein Paket ist seit drei Wochen verschwunden und niemand antwortet. Unmöglich!",
+        "Ottimo servizio, consegna puntuale. Grazie!",
+        "Is Acme down for anyone else?",
+        "از خریدم خیلی راضی‌ام، ممنون از ارسال سریع.",
+    ]
     langs = ["de", "it", "en", "fa"]
     fp32 = MentionClassifier.load(NlpSettings(bf16="off"), models_cache)
     bf16 = MentionClassifier.load(NlpSettings(bf16="on"), models_cache)

@@ -10,15 +10,24 @@ from earful_nlp.labels import map_model_labels
 
 def test_names_match_case_insensitively():
     assert map_model_labels("sentiment", {0: "Negative", 1: "Neutral", 2: "POSITIVE"}) == {
-        0: "negative", 1: "neutral", 2: "positive"
+        0: "negative",
+        1: "neutral",
+        2: "positive",
     }
 
 
 def test_configured_map_wins_and_may_merge_classes():
     stars = {0: "1 star", 1: "2 stars", 2: "3 stars", 3: "4 stars", 4: "5 stars"}
     mapping = map_model_labels(
-        "sentiment", stars,
-        {"1 star": "negative", "2 stars": "negative", "3 stars": "neutral", "4 stars": "positive", "5 stars": "positive"},
+        "sentiment",
+        stars,
+        {
+            "1 star": "negative",
+            "2 stars": "negative",
+            "3 stars": "neutral",
+            "4 stars": "positive",
+            "5 stars": "positive",
+        },
     )
     assert list(mapping.values()) == ["negative", "negative", "neutral", "positive", "positive"]
 

@@ -9,7 +9,11 @@ from earful_nlp.runtime import native_bf16, use_bf16
 
 @pytest.mark.parametrize(
     ("flags", "expected"),
-    [("fpu sse avx2 avx512f avx512bw", False), ("fpu avx512f avx512_bf16 avx512_vnni", True), ("fpu amx_bf16 amx_tile", True)],
+    [
+        ("fpu sse avx2 avx512f avx512bw", False),
+        ("fpu avx512f avx512_bf16 avx512_vnni", True),
+        ("fpu amx_bf16 amx_tile", True),
+    ],
 )
 def test_native_bf16_reads_cpu_flags(tmp_path, flags, expected):
     cpuinfo = tmp_path / "cpuinfo"

@@ -8,10 +8,22 @@ import pathlib
 import pytest
 from typer.testing import CliRunner
 
-POSITIVE = ["I love this shop", "Great service, thank you", "Fantastic delivery, very fast", "Super happy with it",
-            "Best purchase this year", "Wonderful staff and quick help"]
-NEGATIVE = ["My parcel never arrived", "Terrible support, nobody answers", "The product broke after a day",
-            "Worst experience ever", "They charged me twice", "Still waiting for my refund"]
+POSITIVE = [
+    "I love this shop",
+    "Great service, thank you",
+    "Fantastic delivery, very fast",
+    "Super happy with it",
+    "Best purchase this year",
+    "Wonderful staff and quick help",
+]
+NEGATIVE = [
+    "My parcel never arrived",
+    "Terrible support, nobody answers",
+    "The product broke after a day",
+    "Worst experience ever",
+    "They charged me twice",
+    "Still waiting for my refund",
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +54,39 @@ def test_train_tuned_layer_then_add_head_then_export(tiny_csv, complaints_csv, t
 
     out = tmp_path / "model"
     runner = CliRunner()
-    result = runner.invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--tune-layers", "1", "--epochs", "1",
-                                 "--out", str(out), "--cache-dir", str(models_cache)])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--task",
+            "sentiment",
+            str(tiny_csv),
+            "--tune-layers",
+            "1",
+            "--epochs",
+            "1",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(models_cache),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["train", "--task", "complaint", str(complaints_csv), "--base", str(out), "--out", str(out),
-                                 "--cache-dir", str(models_cache)])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--task",
+            "complaint",
+            str(complaints_csv),
+            "--base",
+            str(out),
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(models_cache),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "model.safetensors").stat().st_size < 20_000_000
     classifier = MentionClassifier.load(NlpSettings(default_model=out), models_cache)
@@ -79,13 +119,43 @@ def test_lora_adapters_train_save_small_reload_and_export(tiny_csv, complaints_c
 
     out = tmp_path / "lora"
     runner = CliRunner()
-    result = runner.invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "4", "--epochs", "1",
-                                 "--encoder-lr", "5e-3", "--out", str(out), "--cache-dir", str(models_cache)])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--task",
+            "sentiment",
+            str(tiny_csv),
+            "--lora-rank",
+            "4",
+            "--epochs",
+            "1",
+            "--encoder-lr",
+            "5e-3",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(models_cache),
+        ],
+    )
     assert result.exit_code == 0, result.output
     weights = out / "model.safetensors"
     assert weights.stat().st_size < 2_000_000  # 72 factor pairs of rank 4 + the head, no encoder layer
-    result = runner.invoke(app, ["train", "--task", "complaint", str(complaints_csv), "--base", str(out), "--out", str(out),
-                                 "--cache-dir", str(models_cache)])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--task",
+            "complaint",
+            str(complaints_csv),
+            "--base",
+            str(out),
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(models_cache),
+        ],
+    )
     assert result.exit_code == 0, result.output
 
     encoder, tokenizer = model_store.load_encoder(models_cache, show_progress=False)
@@ -113,8 +183,23 @@ def test_lora_delta_without_its_config_entry_is_refused(tiny_csv, tmp_path, mode
     from earful_nlp.errors import ModelLoadError
 
     out = tmp_path / "lora"
-    result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2", "--epochs", "1",
-                                      "--out", str(out), "--cache-dir", str(models_cache)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--task",
+            "sentiment",
+            str(tiny_csv),
+            "--lora-rank",
+            "2",
+            "--epochs",
+            "1",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(models_cache),
+        ],
+    )
     assert result.exit_code == 0, result.output
     config = json.loads((out / "config.json").read_text())
     config["lora"] = {}
@@ -127,8 +212,23 @@ def test_lora_delta_without_its_config_entry_is_refused(tiny_csv, tmp_path, mode
 def test_tuned_layers_and_lora_together_are_refused(tiny_csv, tmp_path, models_cache):
     from earful_nlp.cli import app
 
-    result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2",
-                                      "--tune-layers", "1", "--out", str(tmp_path / "m"), "--cache-dir", str(models_cache)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--task",
+            "sentiment",
+            str(tiny_csv),
+            "--lora-rank",
+            "2",
+            "--tune-layers",
+            "1",
+            "--out",
+            str(tmp_path / "m"),
+            "--cache-dir",
+            str(models_cache),
+        ],
+    )
     assert result.exit_code == 2 and "not both" in result.output
     assert not (tmp_path / "m").exists()
 
@@ -141,9 +241,29 @@ def test_lora_training_in_bf16_without_adapter_dropout_is_recorded(tiny_csv, tmp
     from earful_nlp.cli import app
 
     out, facts = tmp_path / "fast", tmp_path / "facts.json"
-    result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2", "--epochs", "1",
-                                      "--bf16", "on", "--lora-dropout", "0", "--json", str(facts), "--out", str(out),
-                                      "--cache-dir", str(models_cache)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--task",
+            "sentiment",
+            str(tiny_csv),
+            "--lora-rank",
+            "2",
+            "--epochs",
+            "1",
+            "--bf16",
+            "on",
+            "--lora-dropout",
+            "0",
+            "--json",
+            str(facts),
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(models_cache),
+        ],
+    )
     assert result.exit_code == 0, result.output
     options = json.loads(facts.read_text())["options"]
     assert options["bf16"] is True and options["lora_dropout"] == 0
@@ -155,7 +275,21 @@ def test_lora_training_in_bf16_without_adapter_dropout_is_recorded(tiny_csv, tmp
 def test_invalid_training_settings_are_refused(option, tiny_csv, tmp_path, models_cache):
     from earful_nlp.cli import app
 
-    result = CliRunner().invoke(app, ["train", "--task", "sentiment", str(tiny_csv), "--lora-rank", "2", *option,
-                                      "--out", str(tmp_path / "m"), "--cache-dir", str(models_cache)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--task",
+            "sentiment",
+            str(tiny_csv),
+            "--lora-rank",
+            "2",
+            *option,
+            "--out",
+            str(tmp_path / "m"),
+            "--cache-dir",
+            str(models_cache),
+        ],
+    )
     assert result.exit_code == 2 and option[0] in result.output
     assert not (tmp_path / "m").exists()

@@ -12,8 +12,19 @@ import sqlalchemy as sa
 from earful_records.cursors import load_cursor
 from earful_records.db import make_engine
 from earful_records.mentions import (
-    ACKNOWLEDGED, UNINDEXED, VERIFIED, by_author, commit_source, count_by_state, delete_mentions, ids_in_state,
-    iter_documents, known_ids, older_than, set_index_state, stored_documents,
+    ACKNOWLEDGED,
+    UNINDEXED,
+    VERIFIED,
+    by_author,
+    commit_source,
+    count_by_state,
+    delete_mentions,
+    ids_in_state,
+    iter_documents,
+    known_ids,
+    older_than,
+    set_index_state,
+    stored_documents,
 )
 from earful_records.migrate import alembic_config, upgrade
 from earful_records.pending import pending_ids, ready_for_hooks
@@ -28,8 +39,9 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    eng = make_engine(f"sqlite:///{tmp_path}/records.db" if request.param == "sqlite"
-                      else request.getfixturevalue("pg_url"))
+    eng = make_engine(
+        f"sqlite:///{tmp_path}/records.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    )
     upgrade(eng)
     yield eng
     if request.param == "postgres":
@@ -38,11 +50,21 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
     eng.dispose()
 
 
-def doc(n: int, *, published: str | None = "2026-11-19T10:00:00Z", author: str | None = "ref-a",
-        kind: str = "rss") -> tuple[str, dict]:
-    body = {"source_kind": kind, "source": f"{kind}:f", "native_id": f"g{n}", "title": f"Acme {n}",
-            "text": f"acme boots {n}", "fetched_at": "2026-11-20T10:00:00Z", "language": "en", "topics": ["acme"],
-            "labels": {"sentiment": "negative", "complaint": True}, "author_ref": author}
+def doc(
+    n: int, *, published: str | None = "2026-11-19T10:00:00Z", author: str | None = "ref-a", kind: str = "rss"
+) -> tuple[str, dict]:
+    body = {
+        "source_kind": kind,
+        "source": f"{kind}:f",
+        "native_id": f"g{n}",
+        "title": f"Acme {n}",
+        "text": f"acme boots {n}",
+        "fetched_at": "2026-11-20T10:00:00Z",
+        "language": "en",
+        "topics": ["acme"],
+        "labels": {"sentiment": "negative", "complaint": True},
+        "author_ref": author,
+    }
     if published:
         body["published_at"] = published
     return f"id{n:04d}", body
@@ -85,15 +107,25 @@ def test_documents_are_paged_by_id(engine: sa.Engine) -> None:
     commit_source(engine, "rss:f", None, [doc(n) for n in range(25)])
     set_index_state(engine, ["id0003"], ACKNOWLEDGED)
     pages = list(iter_documents(engine, page=10))
-    assert [len(p) for p in pages] == [10, 10, 5] and [i for p in pages for i, _ in p] == [f"id{n:04d}" for n in range(25)]
+    assert [len(p) for p in pages] == [10, 10, 5] and [i for p in pages for i, _ in p] == [
+        f"id{n:04d}" for n in range(25)
+    ]
     assert len([i for p in iter_documents(engine, state=UNINDEXED, page=7) for i, _ in p]) == 24
 
 
 def test_retention_and_erasure_delete_rows_and_their_marks(engine: sa.Engine) -> None:
-    commit_source(engine, "rss:f", None, [
-        doc(1, published="2020-01-01T00:00:00Z"), doc(2, published=None), doc(3), doc(4, author="ref-b", kind="x"),
-        doc(5, author="ref-b"),
-    ])
+    commit_source(
+        engine,
+        "rss:f",
+        None,
+        [
+            doc(1, published="2020-01-01T00:00:00Z"),
+            doc(2, published=None),
+            doc(3),
+            doc(4, author="ref-b", kind="x"),
+            doc(5, author="ref-b"),
+        ],
+    )
     cutoff = 1_700_000_000  # 2023-11-14: after doc 1 was published, before doc 2 was fetched
     assert delete_mentions(engine, older_than(cutoff)) == ["id0001"]
     assert sorted(delete_mentions(engine, by_author("x", ["ref-b"], ["b"]))) == ["id0004"]  # rss:ref-b stays

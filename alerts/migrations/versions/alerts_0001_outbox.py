@@ -53,8 +53,7 @@ def upgrade() -> None:
     op.create_table(
         "alert_attempts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("delivery_id", sa.Integer, sa.ForeignKey("alert_deliveries.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column("delivery_id", sa.Integer, sa.ForeignKey("alert_deliveries.id", ondelete="CASCADE"), nullable=False),
         sa.Column("at", TS, nullable=False),
         sa.Column("ok", sa.Boolean, nullable=False),
         sa.Column("status_code", sa.Integer),
