@@ -30,7 +30,7 @@ class WeakPassword(ComplaintError):
 
 def common_passwords() -> frozenset[str]:
     """The base words of commonly used passwords shipped with the project (wordlists/common_passwords.txt)."""
-    text = files("complaints").joinpath("wordlists", "common_passwords.txt").read_text(encoding="utf-8")
+    text = files("earful_complaints").joinpath("wordlists", "common_passwords.txt").read_text(encoding="utf-8")
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 

@@ -48,7 +48,7 @@ def create_app(
     app = FastAPI(title="earful complaints", docs_url=None, redoc_url=None, openapi_url=None)
     # Autoescape everything: user and post text is only ever rendered as text.
     templates = Jinja2Templates(
-        env=Environment(loader=FileSystemLoader(str(files("complaints").joinpath("templates"))), autoescape=True)
+        env=Environment(loader=FileSystemLoader(str(files("earful_complaints").joinpath("templates"))), autoescape=True)
     )
     app.state.ctx = WebContext(
         engine=engine,
@@ -64,7 +64,7 @@ def create_app(
 
         # Outside SecurityHeaders: the client address is known before any route runs.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
-    app.mount("/static", StaticFiles(directory=str(files("complaints").joinpath("static"))), name="static")
+    app.mount("/static", StaticFiles(directory=str(files("earful_complaints").joinpath("static"))), name="static")
     for module in (auth_routes, record_routes, user_routes, report_routes):
         app.include_router(module.router)
     _add_error_pages(app)
