@@ -171,10 +171,9 @@ def test_channel(
     """Send a test alert straight to one channel (not through the outbox) and report the answer."""
     from rich.markup import escape
 
+    from earful.cli import load
     from earful_alerts.channels import build_channel
     from earful_alerts.message import AlertMessage
-
-    from earful.cli import load
 
     settings = load(config)
     out = _console()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from earful_alerts.baseline import MIN_FLAT_WINDOWS, usual_volume
 from earful_alerts.config import (
     ComplaintRule,
     CrisisQueryRule,
@@ -18,7 +19,6 @@ from earful_alerts.config import (
     RuleSettings,
     VolumeSpikeRule,
 )
-from earful_alerts.baseline import MIN_FLAT_WINDOWS, usual_volume
 from earful_alerts.spike_text import chance_words, span_words, volume_reason
 from earful_alerts.stats import overdispersed_increase, overdispersed_share_increase, share_dispersion
 from earful_alerts.windows import SpikeGroup, WindowCount, group_windows

@@ -34,12 +34,12 @@ from pydantic import ValidationError
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
 from earful_alerts.baseline import usual_volume  # noqa: E402
 from earful_alerts.config import AlertsSettings, VolumeSpikeRule  # noqa: E402
 from earful_alerts.rules import continues_incident, judge_volume  # noqa: E402
 from earful_alerts.stats import volume_increase  # noqa: E402
 from earful_alerts.windows import WindowCount, known_windows  # noqa: E402
-from bench.machine import cpu_model  # noqa: E402
 
 DEFAULT_DIR = ROOT.parent / "shared" / "data" / "spikes"
 DEFAULT_CONFIG = ROOT / "config" / "examples" / "production.yaml"

@@ -22,7 +22,6 @@ from earful_complaints.config import ComplaintsSettings
 from earful_complaints.deadlines import add_hours, due_dates, overdue_clause
 from earful_complaints.errors import RecordNotFound, StaleRecord, TransitionRefused
 from earful_complaints.process import plan
-from earful_complaints.users import staff_names
 from earful_complaints.tables import (
     complaint_alerts,
     complaint_events,
@@ -30,6 +29,7 @@ from earful_complaints.tables import (
     complaint_ref_counters,
     complaints,
 )
+from earful_complaints.users import staff_names
 
 SYSTEM_ACTOR = "system"
 

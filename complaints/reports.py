@@ -266,7 +266,9 @@ def render_html(rep: Report) -> str:
     """A self-contained HTML page (stylesheet inlined, no external resources)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    env = Environment(loader=PackageLoader("earful_complaints", "templates"), autoescape=select_autoescape(default=True))
+    env = Environment(
+        loader=PackageLoader("earful_complaints", "templates"), autoescape=select_autoescape(default=True)
+    )
     css = files("earful_complaints").joinpath("static", "style.css").read_text(encoding="utf-8")
     return env.get_template("report_standalone.html").render(
         rep=rep, charts=charts(rep), css=css, last_day=(rep.end - timedelta(days=1)).date()

@@ -59,10 +59,10 @@ DEFAULT_ARGS = task_defaults(timedelta(seconds=30), timedelta(minutes=10), timed
 def earful_listening() -> None:
     @task
     def list_sources() -> list[str]:
+        import logging
+
         from earful.airflow_settings import load_task_settings
         from earful.tasks import list_sources
-
-        import logging
 
         plan = list_sources(load_task_settings())
         for line in plan["skipped"]:

@@ -5,7 +5,6 @@ It runs where the mention was fetched: in the batch's own process, or in a fetch
 
 from __future__ import annotations
 
-
 from earful_listeners.config import TopicSettings
 from earful_listeners.dedupe import Fingerprinter
 from earful_listeners.mention import Mention

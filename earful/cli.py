@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from earful_alerts.cli import app as alerts_app
-from earful_complaints.cli import app as complaints_app
-from earful_common.errors import ReportedError
 from earful.housekeeping_cli import app as housekeeping_app
+from earful_alerts.cli import app as alerts_app
+from earful_common.errors import ReportedError
+from earful_complaints.cli import app as complaints_app
 from earful_nlp import cli as nlp_cli
 
 app = typer.Typer(

@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from earful.operational import index_reason
 from earful.services import Services
 from earful_indexer.bulk import existing_ids, index_documents
-from earful.operational import index_reason
 from earful_indexer.client import unreachable_errors
 from earful_records.mentions import (
     ACKNOWLEDGED,

@@ -174,7 +174,16 @@ class OneLineLogFormatter(logging.Formatter):
         return f"{record.levelname.lower()}: {message}"
 
 
-PACKAGES = ("earful", "earful_common", "earful_listeners", "earful_nlp", "earful_indexer", "earful_alerts", "earful_complaints", "earful_records")
+PACKAGES = (
+    "earful",
+    "earful_common",
+    "earful_listeners",
+    "earful_nlp",
+    "earful_indexer",
+    "earful_alerts",
+    "earful_complaints",
+    "earful_records",
+)
 
 
 def log_one_line() -> None:

@@ -24,21 +24,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from earful.annotate import annotate, compile_topics
 from earful.enrich import Enricher, load_enricher
 from earful.fetch_pool import fetch_in_worker, fetch_pool
 from earful.hooks import BatchContext, post_index_hooks
+from earful.index_sync import IndexSync, describe_unreachable
 from earful.near_duplicates import NearDuplicateFinder
+from earful.operational import first_line
 from earful.services import Services, open_services
 from earful.settings import Settings
 from earful.sources import build_listeners
 from earful.summary import BatchSummary, SourceResult
-from earful.index_sync import IndexSync, describe_unreachable
-from earful.operational import first_line
 from earful_indexer.client import unreachable_errors
 from earful_indexer.search import read_mentions
 from earful_listeners.base import FetchResult, Listener, SourceError

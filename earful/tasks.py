@@ -88,14 +88,13 @@ def run_source(settings: Settings, source_id: str, window: Window | None = None)
     so that the task is retried; a source that stored some mentions and refused others returns normally with
     its errors (its cursor stays put, so the next run fetches the rest).
     """
-    from earful.near_duplicates import NearDuplicateFinder
     from earful.annotate import compile_topics
     from earful.index_sync import IndexSync
+    from earful.near_duplicates import NearDuplicateFinder
+    from earful.privacy_guard import require_author_secret
     from earful.runner import prepare_source, store_source
     from earful.services import open_services
     from earful.sources import build_listeners
-
-    from earful.privacy_guard import require_author_secret
 
     require_author_secret(settings)  # real posts are never pseudonymised with the public demo secret
     topics = compile_topics(settings.topics)
@@ -201,8 +200,8 @@ def summarize(results: list[dict[str, Any] | None], expected: int) -> dict[str, 
 
 def check_complaint_deadlines(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
     """Record missed deadlines, raise one alert each (idempotent), and deliver the outbox."""
-    from earful_complaints.deadlines import check_overdue
     from earful.services import open_records
+    from earful_complaints.deadlines import check_overdue
 
     now = now or datetime.now(UTC)
     engine = open_records(settings)
@@ -227,9 +226,9 @@ def send_complaints_report(settings: Settings, start: datetime, end: datetime) -
     The alert (kind `complaints_report`, one per period by its dedup key) goes through the outbox to the
     channels the routing table gives that kind (e.g. a route with `rules: [complaints_report]`).
     """
+    from earful.services import open_records
     from earful_alerts.api import raise_alert
     from earful_complaints.reports import build_report, render_csv, render_html
-    from earful.services import open_records
 
     engine = open_records(settings)
     try:

@@ -30,7 +30,6 @@ from earful_indexer.embedded import (
     write_state,
 )
 
-
 PORT_TRIES = 3
 
 

@@ -36,7 +36,6 @@ from earful_listeners.reddit_normalize import (
     submission_mention,
 )
 
-
 log = logging.getLogger(__name__)
 
 _REDDIT_LISTING_END = 900  # a listing that stops after this many items may have been cut by Reddit

@@ -18,7 +18,8 @@ def build_channel(
 ) -> Channel:
     """The channel object for one configured channel."""
     from earful_alerts import config as c
-    from earful_alerts.channels import apprise_channel, console as console_mod, http, smtp
+    from earful_alerts.channels import apprise_channel, http, smtp
+    from earful_alerts.channels import console as console_mod
 
     if isinstance(settings, c.ConsoleChannel):
         return console_mod.ConsoleChannel(name, console)

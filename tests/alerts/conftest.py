@@ -121,11 +121,12 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
@@ -165,9 +166,10 @@ class SmtpServer:
 @pytest.fixture
 def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     """aiosmtpd on 127.0.0.1 requiring STARTTLS and login (user 'alerts', password 's3cret')."""
+    from email import message_from_bytes, policy
+
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
-    from email import message_from_bytes, policy
 
     from earful_indexer.embedded import free_port
 

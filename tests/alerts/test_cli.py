@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
 
 from earful_alerts.api import raise_alert
-from earful_alerts.config import AlertsSettings
 from earful_alerts.channels import build_channels
+from earful_alerts.config import AlertsSettings
 from earful_alerts.sender import deliver_pending
 from earful_records.db import make_engine
 from earful_records.migrate import upgrade

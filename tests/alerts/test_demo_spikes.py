@@ -10,10 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from earful_alerts.rules import spike_findings
 from earful.runner import run_batch
 from earful.services import open_services
 from earful.settings import load_settings
+from earful_alerts.rules import spike_findings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import yaml
 from rich.console import Console
 
-from tests.alerts.conftest import bulk_index, mention_doc
 from earful.hooks import BatchContext, post_index_hooks
 from earful.services import open_services
 from earful.settings import load_settings
 from earful_listeners.mention import Mention
+from tests.alerts.conftest import bulk_index, mention_doc
 
 
 def test_hook_raises_routes_sends_and_opens_complaints_once(tmp_path, es_url, receiver):

@@ -51,7 +51,6 @@ from datetime import timedelta  # noqa: E402
 from scipy.stats import nbinom  # noqa: E402
 
 from earful_alerts.baseline import usual_volume  # noqa: E402
-
 from earful_alerts.stats import (  # noqa: E402
     nb_dispersion,
     overdispersed_increase,

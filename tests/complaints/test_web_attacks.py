@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from earful_complaints.register import get_events, get_record
@@ -22,8 +23,6 @@ from earful_complaints.tables import complaint_sessions
 from earful_complaints.users import get_user, set_user
 from earful_complaints.web.security import CSP, SESSION_COOKIE
 from tests.complaints.web_fixtures import PASSWORDS, WebApp, running_app, serve, web_settings
-
-import sqlalchemy as sa
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from earful_complaints.clock import now_utc
-
 from earful_complaints.config import ComplaintsSettings
 from earful_complaints.intake import RegisterComplaintOpener, open_manual
 from earful_complaints.tables import complaint_users

@@ -14,12 +14,12 @@ import re
 import secrets
 import subprocess
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 import yaml
 from cryptography.fernet import Fernet
 from packaging.requirements import Requirement

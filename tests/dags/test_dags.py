@@ -361,8 +361,8 @@ def run_dag(
 def test_complaints_dags_raise_overdue_alerts_and_send_the_weekly_report(
     dagbag: Any, feeds: ScriptedServer, es_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from earful_complaints.intake import open_manual
     from earful.services import open_records
+    from earful_complaints.intake import open_manual
 
     config = write_config(tmp_path, es_url, feeds)
     settings = load(config)

@@ -190,9 +190,9 @@ def test_a_batch_stores_while_the_index_is_down_and_the_next_run_indexes_it(
 ) -> None:  # noqa: ANN001
     """Index unreachable: mentions and cursors are stored, the summary says how many await indexing (never "ok"),
     the hooks wait; with the index back, the next run indexes them and runs their hooks, once."""
-    import earful.runner as runner
     from rich.console import Console
 
+    import earful.runner as runner
     from earful.summary import print_summary
     from earful_indexer.client import make_client
     from earful_indexer.embedded import free_port

@@ -163,10 +163,10 @@ def wait_for_stored(engine: sa.Engine, proc: subprocess.Popen[bytes], at_least: 
 def outcome(config: Path) -> dict[str, Any]:
     """What the index and the records hold after a batch: id counts in the index, alerts and complaint records
     per mention of the crisis rule, and mentions still awaiting indexing or their hooks."""
-    from earful_alerts.tables import alerts
-    from earful_complaints.tables import complaint_mentions
     from earful.services import open_services
     from earful.settings import load_settings
+    from earful_alerts.tables import alerts
+    from earful_complaints.tables import complaint_mentions
     from earful_records.tables import mentions, pending_hooks
 
     with open_services(load_settings(config)) as services:

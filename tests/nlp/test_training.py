@@ -48,8 +48,8 @@ def complaints_csv(tmp_path_factory) -> pathlib.Path:
 
 
 def test_train_tuned_layer_then_add_head_then_export(tiny_csv, complaints_csv, tmp_path, models_cache):
-    from earful_nlp.cli import app
     from earful_nlp.classifier import MentionClassifier
+    from earful_nlp.cli import app
     from earful_nlp.config import NlpSettings
 
     out = tmp_path / "model"
