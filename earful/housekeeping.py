@@ -90,13 +90,13 @@ def apply_retention(services: Services, now: datetime) -> RetentionReport:
 def _delete_by_query(services: Services, query: dict[str, Any]) -> int:
     """Delete matching documents in every index behind the alias (named one by one: the embedded server's
     delete-by-query through an alias reaches only its first index)."""
-    from earful.errors import EarfulError
+    from earful_common.errors import ReportedError
 
     deleted = 0
     for index in sorted(services.es.indices.get_alias(name=services.alias)):
         resp = services.es.delete_by_query(index=index, query=query, conflicts="proceed", refresh=True)
         if resp.get("failures"):
-            raise EarfulError(f"{index}: the index refused some deletions: {str(resp['failures'])[:300]}")
+            raise ReportedError(f"{index}: the index refused some deletions: {str(resp['failures'])[:300]}")
         deleted += int(resp.get("deleted", 0))
     if services.embedded:
         services.es.indices.flush(index=services.alias)  # the embedded server persists on flush
@@ -111,7 +111,7 @@ def author_query(settings: Settings, source_kind: str, handle: str) -> tuple[lis
     secret = settings.privacy.author_secret.get_secret_value()
     refs = [ref for key in author_keys(source_kind, handle) if (ref := author_ref(secret, source_kind, key))]
     if not refs:
-        from earful.errors import UsageError
+        from earful_common.errors import UsageError
 
         if source_kind == "bluesky" and handle.strip():
             raise UsageError(

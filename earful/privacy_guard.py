@@ -7,7 +7,7 @@ real posts, a run needs a secret of its own.
 
 from __future__ import annotations
 
-from earful.errors import ConfigError
+from earful_common.errors import ConfigError
 from earful.settings import Settings
 from earful_listeners.config import DEMO_AUTHOR_SECRET
 

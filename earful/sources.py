@@ -42,7 +42,7 @@ def build_listeners(settings: Settings, engine: Engine) -> SourcePlan:
 
 def _add_social(plan: SourcePlan, settings: Settings, engine: Engine) -> None:
     """Reddit, X, Mastodon and Bluesky listeners (each optional: skipped with one line when it has no credentials)."""
-    from earful.errors import ConfigError
+    from earful_common.errors import ConfigError
     from earful_listeners.bluesky import plan_bluesky
     from earful_listeners.mastodon import plan_mastodon
     from earful_listeners.reddit import plan_reddit

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from earful.errors import ConfigError
+from earful_common.errors import ConfigError
 from earful.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from earful.errors import ConfigError
+from earful_common.errors import ConfigError
 from earful.settings import load_settings
 from earful.sources import build_listeners
 
