@@ -31,7 +31,7 @@ def open_records(settings: Settings) -> Engine:
 
     from earful.operational import OperationalFailure, first_line
     from earful_records.db import make_engine
-    from earful_records.migrate import upgrade
+    from earful.schema import upgrade
 
     url = settings.records_url()
     engine = make_engine(url)

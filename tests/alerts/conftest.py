@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
+from earful.schema import upgrade
 from tests.helpers.postgres import throwaway_database
 
 

@@ -16,7 +16,7 @@ from earful_alerts.channels import build_channels
 from earful_alerts.config import AlertsSettings
 from earful_alerts.sender import deliver_pending
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
+from earful.schema import upgrade
 
 EARFUL = [sys.executable, "-m", "earful.cli"]
 

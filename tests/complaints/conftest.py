@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from earful_complaints.config import ComplaintsSettings
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
+from earful.schema import upgrade
 from tests.helpers.postgres import throwaway_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday

@@ -9,7 +9,7 @@ from pathlib import Path
 from earful_complaints.config import ComplaintsSettings
 from earful_complaints.register import apply_action
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
+from earful.schema import upgrade
 from tests.complaints.conftest import ensure_staff, open_one
 from tests.complaints.test_cli import _run
 from tests.complaints.test_web_attacks import _token, signed_in

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from earful_records.budget import current_month, release, reserve, spend, used
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
+from earful.schema import upgrade
 from tests.helpers.postgres import throwaway_database
 
 

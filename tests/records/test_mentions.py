@@ -26,7 +26,7 @@ from earful_records.mentions import (
     set_index_state,
     stored_documents,
 )
-from earful_records.migrate import alembic_config, upgrade
+from earful.schema import alembic_config, upgrade
 from earful_records.pending import pending_ids, ready_for_hooks
 from tests.helpers.postgres import throwaway_database
 
