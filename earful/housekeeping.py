@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from earful.services import Services
 from earful.settings import Settings
+from earful_indexer.fields import AUTHOR_RAW, AUTHOR_REF, FETCHED_AT, NATIVE_ID, PUBLISHED_AT, SOURCE, SOURCE_KIND
 
 
 @dataclass
@@ -58,11 +59,11 @@ def retention_query(cutoff: datetime) -> dict[str, Any]:
     return {
         "bool": {
             "should": [
-                {"range": {"published_at": {"lt": when}}},
+                {"range": {PUBLISHED_AT: {"lt": when}}},
                 {
                     "bool": {
-                        "must_not": {"exists": {"field": "published_at"}},
-                        "filter": {"range": {"fetched_at": {"lt": when}}},
+                        "must_not": {"exists": {"field": PUBLISHED_AT}},
+                        "filter": {"range": {FETCHED_AT: {"lt": when}}},
                     }
                 },
             ],
@@ -124,11 +125,11 @@ def author_query(settings: Settings, source_kind: str, handle: str) -> tuple[lis
     raw = handle.strip().lstrip("@")
     query = {
         "bool": {
-            "filter": [{"term": {"source_kind": source_kind}}],
+            "filter": [{"term": {SOURCE_KIND: source_kind}}],
             "should": [
-                *({"term": {"author_ref": ref}} for ref in refs),
-                {"term": {"author_raw": raw}},
-                {"term": {"author_raw": f"@{raw}"}},
+                *({"term": {AUTHOR_REF: ref}} for ref in refs),
+                {"term": {AUTHOR_RAW: raw}},
+                {"term": {AUTHOR_RAW: f"@{raw}"}},
             ],
             "minimum_should_match": 1,
         }
@@ -147,7 +148,7 @@ def _matching_ids(services: Services, query: dict[str, Any], page: int = 1000) -
             query=query,
             source=False,
             size=page,
-            sort=[{"fetched_at": "asc"}, {"native_id": "asc"}, {"source": "asc"}],
+            sort=[{FETCHED_AT: "asc"}, {NATIVE_ID: "asc"}, {SOURCE: "asc"}],
             **extra,
         )
         hits = resp["hits"]["hits"]
