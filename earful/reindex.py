@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from earful_common.errors import ReportedError
 from earful.services import Services, open_services
 from earful.settings import Settings
+from earful_common.errors import ReportedError
 from earful_indexer.bulk import index_documents
 from earful_indexer.template import ensure_index
 from earful_records.mentions import ACKNOWLEDGED, UNINDEXED, count_by_state, iter_documents, set_index_state
