@@ -600,7 +600,7 @@ def _password(confirm: bool) -> str:
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Argument()],
-    role: Annotated[str, typer.Option(help="quality, viewer or admin")],
+    role: Annotated[str, typer.Option(help="viewer, comms, quality or admin")],
     config: Config = None,
 ) -> None:
     """Add a user; the password comes from a prompt or $EARFUL_COMPLAINTS_PASSWORD."""
