@@ -24,6 +24,20 @@ class DashboardIndex:
     labels_dir: Path | None = None  # corrected labels (earful_nlp.corrections); None: "label is wrong" is off
     topics: list[str] = field(default_factory=list)  # configured topics (the index may not hold all yet)
     error: str | None = None  # why the index could not be reached when the app started
+    menu_seconds: float = 120.0  # how long the filter menus (topics, languages, sources in the index) are reused
+    _menus: tuple[float, dict[str, list[str]]] | None = field(default=None, repr=False)
+
+    def menus(self) -> dict[str, list[str]]:
+        """The topics, languages and sources in the index, asked again at most every `menu_seconds`: the menus
+        change slowly and each page should cost the index one request."""
+        import time
+
+        from earful_indexer.dashboard import distinct_values
+
+        now = time.monotonic()
+        if self._menus is None or now - self._menus[0] > self.menu_seconds:
+            self._menus = (now, distinct_values(self.es, self.alias))
+        return self._menus[1]
 
 
 class IndexUnavailable(Exception):

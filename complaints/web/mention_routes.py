@@ -58,7 +58,7 @@ def _filter(request: Request, index: DashboardIndex, params: dict[str, str]) -> 
 
 @router.get("/mentions")
 def mentions(request: Request, _user: User = Depends(reader), after: str = "") -> Response:
-    from earful_indexer.dashboard import distinct_values, list_mentions
+    from earful_indexer.dashboard import list_mentions
     from earful_listeners.topics import QueryError
 
     index = index_of(request)
@@ -72,7 +72,7 @@ def mentions(request: Request, _user: User = Depends(reader), after: str = "") -
         error = str(exc)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    menus = distinct_values(index.es, index.alias)
+    menus = index.menus()
     return render(
         request,
         "dash/mentions.html",
