@@ -99,7 +99,7 @@ def sentiment_chart(points: list[tuple[datetime, int, dict[str, int]]], step: ti
     inner_h = HEIGHT - _BOTTOM - _TOP
     bars = []
     for i, (at, count, by_sentiment) in enumerate(points):
-        y = _TOP + inner_h
+        y: float = _TOP + inner_h
         for name in ("negative", "neutral", "positive"):
             part = by_sentiment.get(name, 0)
             if not count or not part:
