@@ -190,7 +190,7 @@ def bulk_load(es: Any, alias: str, docs: list[dict[str, Any]]) -> tuple[int, flo
 
     t = time.perf_counter()
     actions = ({"_index": alias, "_id": d.pop("_id"), "_source": d} for d in docs)
-    _ok, errors = helpers.bulk(es, actions, chunk_size=5000, request_timeout=300, raise_on_error=False)
+    _ok, errors = helpers.bulk(es.options(request_timeout=300), actions, chunk_size=5000, raise_on_error=False)
     es.indices.refresh(index=alias)
     load_s = time.perf_counter() - t
     return es.count(index=alias)["count"], load_s, list(errors)

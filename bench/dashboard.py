@@ -1,6 +1,6 @@
 """Benchmark: the listening dashboard over an index of generated mentions (default 200,000 across 100 topics).
 
-Prints, each as the median of several loads, next to the index's own floor measured in the same run (an empty
+Prints, each as the median of several loads (taking turns, so other work on the machine weighs on all alike), next to the index's own floor measured in the same run (an empty
 match_all request with size 0 and no hit count):
 - the overview's aggregation request, and the whole overview page through the web app (sign-in session, records
   database for the spike markers, template rendering);
@@ -33,15 +33,18 @@ from bench.machine import cpu_model  # noqa: E402
 PASSWORD = "bench-password-123"
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, list[float]]:
-    """Median seconds of `repeat` calls (after one warm-up call), and every time."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
+def interleaved(cases: dict[str, Callable[[], Any]], repeat: int) -> dict[str, list[float]]:
+    """Seconds of each case, `repeat` times, the cases taking turns within each round (after one warm-up round),
+    so that other work on the machine weighs on the floor and the pages alike."""
+    for fn in cases.values():
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), times
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, fn in cases.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return times
 
 
 def deep_token(docs: list[dict[str, Any]], depth: int) -> tuple[str, str]:
@@ -74,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=200_000)
     parser.add_argument("--topics", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--depth", type=int, default=100_000, help="how deep the deep mentions page starts")
     parser.add_argument("--es-url", help="an Elasticsearch cluster instead of the embedded noida-db")
     args = parser.parse_args()
@@ -105,27 +108,39 @@ def main() -> None:
         client = signed_in_client(create_app(engine, ComplaintsSettings(), dashboard=dashboard))
         stack.callback(client.close)
 
-        floor, floor_all = timed(
-            lambda: es.search(index=alias, size=0, track_total_hits=False, query={"match_all": {}}), args.repeat
-        )
         top = now.replace(minute=0, second=0) + timedelta(hours=1)
         week = Period(top - timedelta(days=7), top)
-        agg, _ = timed(lambda: overview(es, alias, week), args.repeat)
-        agg_topic, _ = timed(lambda: overview(es, alias, week, topic="topic-000"), args.repeat)
 
         def page(path: str, **params: str) -> None:
             resp = client.get(path, params=params)
             assert resp.status_code == 200, resp.text[:500]
 
-        overview_page, _ = timed(lambda: page("/dashboard", period="7d"), args.repeat)
         depth = min(args.depth, count - 26)
         token, expected_first = deep_token(sorted_docs, depth)
         deep_hits = list_mentions(es, alias, MentionFilter(), after=token).hits
         assert deep_hits[0]["id"] == expected_first, (deep_hits[0]["id"], expected_first)
-        first_req, _ = timed(lambda: list_mentions(es, alias, MentionFilter()), args.repeat)
-        deep_req, _ = timed(lambda: list_mentions(es, alias, MentionFilter(), after=token), args.repeat)
-        first_page, _ = timed(lambda: page("/mentions"), args.repeat)
-        deep_page, _ = timed(lambda: page("/mentions", after=token), args.repeat)
+        times = interleaved(
+            {
+                "floor": lambda: es.search(index=alias, size=0, track_total_hits=False, query={"match_all": {}}),
+                "overview": lambda: overview(es, alias, week),
+                "overview_topic": lambda: overview(es, alias, week, topic="topic-000"),
+                "overview_page": lambda: page("/dashboard", period="7d"),
+                "first": lambda: list_mentions(es, alias, MentionFilter()),
+                "deep": lambda: list_mentions(es, alias, MentionFilter(), after=token),
+                "first_page": lambda: page("/mentions"),
+                "deep_page": lambda: page("/mentions", after=token),
+            },
+            args.repeat,
+        )
+        med = {name: statistics.median(values) for name, values in times.items()}
+        floor, agg, agg_topic, overview_page = (
+            med["floor"],
+            med["overview"],
+            med["overview_topic"],
+            med["overview_page"],
+        )
+        first_req, deep_req, first_page, deep_page = med["first"], med["deep"], med["first_page"], med["deep_page"]
+        floor_all = times["floor"]
 
     ms = 1000
     print(

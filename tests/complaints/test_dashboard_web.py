@@ -122,6 +122,8 @@ def test_mentions_filters_query_language_and_search_after_paging(dash: DashApp) 
 
 def test_mention_page_shows_text_as_text_labels_duplicates_and_alerts(dash: DashApp) -> None:
     with client_for(dash, "cora") as c:
+        listed = c.get("/mentions", params={"q": "kettle AND exploded"}).text
+        assert "dm0200" in listed and "<script>document.title" not in listed and "<img src=x" not in listed
         hostile = c.get("/mentions/dm0200").text
         assert "<script>document.title" not in hostile and "&lt;script&gt;" in hostile
         persian = c.get("/mentions/dm0201").text
