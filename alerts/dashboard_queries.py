@@ -82,8 +82,9 @@ def spikes_between(engine: Engine, start: datetime, end: datetime, topic: str | 
     return found
 
 
-def alerts_of_mention(engine: Engine, mention_id: str) -> list[dict[str, Any]]:
-    """The alerts a mention fired (per-mention rules), newest first, with the rule that fired."""
+def alerts_of_mention(engine: Engine, mention_id: str, recent_spikes: int = 500) -> list[dict[str, Any]]:
+    """The alerts a mention took part in, newest first: those it fired (per-mention rules), and the recent spike
+    alerts that carry it as an example."""
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(alerts, alert_mention_hits.c.rule.label("hit_rule"), alert_mention_hits.c.at.label("hit_at"))
@@ -91,7 +92,20 @@ def alerts_of_mention(engine: Engine, mention_id: str) -> list[dict[str, Any]]:
             .where(alert_mention_hits.c.mention_id == mention_id)
             .order_by(alert_mention_hits.c.at.desc())
         ).mappings()
-        return [dict(r) for r in rows]
+        found = [dict(r) for r in rows]
+        # Examples live in the alert's JSON details; reading the recent spikes is portable across SQLite and
+        # PostgreSQL and bounded.
+        spikes = conn.execute(
+            sa.select(alerts)
+            .where(alerts.c.kind.in_(SPIKE_KINDS))
+            .order_by(alerts.c.updated_at.desc())
+            .limit(recent_spikes)
+        ).mappings()
+        for row in spikes:
+            examples = (row["details"] or {}).get("examples") or []
+            if any(isinstance(e, dict) and e.get("id") == mention_id for e in examples):
+                found.append({**dict(row), "hit_rule": row["rule"], "hit_at": row["updated_at"]})
+    return sorted(found, key=lambda r: r["hit_at"], reverse=True)
 
 
 def alerted_mention_ids(engine: Engine, limit: int = 10_000) -> list[str]:

@@ -130,6 +130,8 @@ def test_mention_page_shows_text_as_text_labels_duplicates_and_alerts(dash: Dash
         assert 'id="post" dir="auto" lang="fa"' in persian
         assert "Model: earful-heads, version 3" in persian
         assert f'href="/alerts/{dash.parked_id}"' in persian
+        example = c.get("/mentions/dm0100").text  # an example of the spike alert
+        assert f'href="/alerts/{dash.spike_id}"' in example.split('id="mention-alerts"')[1]
         dup = c.get("/mentions/dm0203").text
         assert 'href="/mentions/dm0202"' in dup.split('id="duplicates"')[1]
         assert "/mentions/dm0203" in c.get("/mentions/dm0202").text.split('id="duplicates"')[1]
