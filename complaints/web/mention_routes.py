@@ -58,6 +58,8 @@ def _filter(request: Request, index: DashboardIndex, params: dict[str, str]) -> 
 
 @router.get("/mentions")
 def mentions(request: Request, _user: User = Depends(reader), after: str = "") -> Response:
+    from elasticsearch import BadRequestError
+
     from earful_indexer.dashboard import list_mentions
     from earful_listeners.topics import QueryError
 
@@ -72,6 +74,11 @@ def mentions(request: Request, _user: User = Depends(reader), after: str = "") -
         error = str(exc)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    except BadRequestError:
+        if not after:
+            raise
+        # A position from another sort order (an edited link): the index refuses it; say so, as for any bad link.
+        raise BadInput("the page position (after=) does not fit this sort order; start from the first page") from None
     menus = index.menus()
     return render(
         request,

@@ -117,6 +117,9 @@ def test_mentions_filters_query_language_and_search_after_paging(dash: DashApp) 
         bad = c.get("/mentions", params={"q": "acme AND (", "sort": "time"})
         assert bad.status_code == 400 and 'id="error"' in bad.text
         assert c.get("/mentions", params={"after": "not-a-token"}).status_code == 400
+        token = re.search(r'after=([A-Za-z0-9_-]+)"', c.get("/mentions", params={"sort": "time"}).text).group(1)
+        other = c.get("/mentions", params={"sort": "reach", "after": token})
+        assert other.status_code in (200, 400) and "Traceback" not in other.text
         assert c.get("/mentions", params={"min_complaint": "7"}).status_code == 400
 
 
