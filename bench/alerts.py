@@ -165,6 +165,37 @@ def naive_spikes(es: Any, alias: str, settings: AlertsSettings, topics: list[str
     return fired
 
 
+def bench_index(stack: ExitStack, es_url: str | None, prefix: str) -> tuple[Any, str]:
+    """A client and a fresh alias with earful's template: on `es_url`, or on an embedded noida-db in a temporary
+    folder (both closed by `stack`)."""
+    from earful_indexer.client import make_client
+    from earful_indexer.config import IndexSettings
+    from earful_indexer.embedded import embedded_index
+    from earful_indexer.template import ensure_index
+
+    url = es_url
+    if url is None:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="earful-bench-")))
+        url = stack.enter_context(embedded_index(folder, 60))
+    index_settings = IndexSettings(alias=f"{prefix}-{int(time.time())}", request_timeout=300)
+    es = make_client(index_settings, url)
+    stack.callback(es.close)
+    ensure_index(es, index_settings)
+    return es, index_settings.alias
+
+
+def bulk_load(es: Any, alias: str, docs: list[dict[str, Any]]) -> tuple[int, float, list[Any]]:
+    """Bulk-load generated mentions (their "_id" key is popped) and refresh; (count in the index, seconds, errors)."""
+    from elasticsearch import helpers
+
+    t = time.perf_counter()
+    actions = ({"_index": alias, "_id": d.pop("_id"), "_source": d} for d in docs)
+    _ok, errors = helpers.bulk(es.options(request_timeout=300), actions, chunk_size=5000, raise_on_error=False)
+    es.indices.refresh(index=alias)
+    load_s = time.perf_counter() - t
+    return es.count(index=alias)["count"], load_s, list(errors)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=200_000)
@@ -180,35 +211,16 @@ def main() -> None:
     parser.add_argument("--es-url", help="an Elasticsearch cluster instead of the embedded noida-db")
     args = parser.parse_args()
 
-    from elasticsearch import helpers
-
-    from earful_indexer.client import make_client
-    from earful_indexer.config import IndexSettings
-    from earful_indexer.embedded import embedded_index
-    from earful_indexer.template import ensure_index
-
     now = datetime.now(UTC).replace(microsecond=0)
     print(f"CPU: {cpu_model()}")
     settings = AlertsSettings.model_validate(RULES)
     with ExitStack() as stack:
-        url = args.es_url
-        if url is None:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="earful-bench-")))
-            url = stack.enter_context(embedded_index(folder, 60))
-        index_settings = IndexSettings(alias=f"bench-alerts-{int(time.time())}", request_timeout=300)
-        es = make_client(index_settings, url)
-        ensure_index(es, index_settings)
-        alias = index_settings.alias
+        es, alias = bench_index(stack, args.es_url, "bench-alerts")
 
         t = time.perf_counter()
         docs, bursts = generate(args.mentions, args.topics, now)
         gen_s = time.perf_counter() - t
-        t = time.perf_counter()
-        actions = ({"_index": alias, "_id": d.pop("_id"), "_source": d} for d in docs)
-        ok, errors = helpers.bulk(es, actions, chunk_size=5000, request_timeout=300, raise_on_error=False)
-        es.indices.refresh(index=alias)
-        load_s = time.perf_counter() - t
-        count = es.count(index=alias)["count"]
+        count, load_s, errors = bulk_load(es, alias, docs)
         print(
             f"generated {len(docs):,} mentions across {args.topics} topics in {gen_s:.1f} s; "
             f"bulk-loaded {count:,} in {load_s:.1f} s ({count / load_s:,.0f} docs/s), errors: {len(errors)}"

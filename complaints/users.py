@@ -1,4 +1,8 @@
-"""People who use the register: argon2-hashed passwords and one role each (quality, viewer, admin).
+"""People who use the web app: argon2-hashed passwords and one role each (viewer, comms, quality, admin).
+
+viewer reads everything; comms (communication teams) read everything and act on the listening dashboard
+(open a complaint record from a mention, mark a label wrong, retry a parked alert) but never change records;
+quality and admin do both, admin also manages users.
 
 Changing a user's password, role or active flag ends all of their signed-in sessions in the same transaction.
 New passwords must meet the policy of complaints.passwords (NIST SP 800-63B).
@@ -23,8 +27,9 @@ from earful_complaints.passwords import check_password
 from earful_complaints.sessions import end_sessions_of
 from earful_complaints.tables import complaint_users
 
-ROLES = ("viewer", "quality", "admin")
+ROLES = ("viewer", "comms", "quality", "admin")
 WRITE_ROLES = frozenset({"quality", "admin"})
+DASHBOARD_ACTION_ROLES = frozenset({"comms", "quality", "admin"})
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
@@ -39,6 +44,11 @@ class User:
     @property
     def can_write(self) -> bool:
         return self.active and self.role in WRITE_ROLES
+
+    @property
+    def can_act_on_dashboard(self) -> bool:
+        """May open complaint records from mentions, correct labels and retry parked alerts."""
+        return self.active and self.role in DASHBOARD_ACTION_ROLES
 
     @property
     def is_admin(self) -> bool:

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from earful.alerts_cli import app as alerts_app
 from earful.complaints_cli import app as complaints_app
+from earful.complaints_cli import serve as complaints_serve
 from earful.housekeeping_cli import app as housekeeping_app
 from earful_common.errors import ReportedError
 from earful_nlp import cli as nlp_cli
@@ -24,6 +25,8 @@ app.command("train")(nlp_cli.train)
 app.command("eval")(nlp_cli.evaluate)
 app.command("build-model")(nlp_cli.build_model)
 app.command("split-data")(nlp_cli.split_data)
+# The web app serves the listening dashboard and the complaint register; `earful complaints serve` stays.
+app.command("web", help="Start the web app: listening dashboard and complaint register.")(complaints_serve)
 
 ConfigOption = Annotated[
     Path | None,

@@ -569,21 +569,36 @@ def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
-    """Start the review web app."""
+    """Start the web app: the complaint register and the listening dashboard (also `earful web`)."""
     import uvicorn
 
+    from earful.cli import load
+    from earful.services import open_services
     from earful_complaints.web.app import create_app
+    from earful_complaints.web.dash_deps import DashboardIndex
 
-    settings, engine = _open(config)
+    settings = load(config)
     web = settings.complaints.web
-    # Proxy headers are the app's business (web.trusted_proxies), not the server's.
-    uvicorn.run(
-        create_app(engine, settings.complaints),
-        host=host or web.host,
-        port=port or web.port,
-        proxy_headers=False,
-        server_header=False,
-    )
+    # The index (the embedded noida-db attached for as long as the app runs) is optional: when it does not answer,
+    # the register still works and the dashboard's pages say why they cannot.
+    with open_services(settings, index_optional=True) as services:
+        dashboard = DashboardIndex(
+            es=None if services.index_error else services.es,
+            alias=services.alias,
+            labels_dir=settings.data_dir / "labels",
+            topics=[t.name for t in settings.topics],
+            error=services.index_error,
+        )
+        if services.index_error:
+            _console().print(f"warning: {services.index_error}; the dashboard is off", markup=False)
+        # Proxy headers are the app's business (web.trusted_proxies), not the server's.
+        uvicorn.run(
+            create_app(services.engine, settings.complaints, dashboard=dashboard),
+            host=host or web.host,
+            port=port or web.port,
+            proxy_headers=False,
+            server_header=False,
+        )
 
 
 # ---- users ------------------------------------------------------------------------------------------------------
@@ -600,7 +615,7 @@ def _password(confirm: bool) -> str:
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Argument()],
-    role: Annotated[str, typer.Option(help="quality, viewer or admin")],
+    role: Annotated[str, typer.Option(help="viewer, comms, quality or admin")],
     config: Config = None,
 ) -> None:
     """Add a user; the password comes from a prompt or $EARFUL_COMPLAINTS_PASSWORD."""

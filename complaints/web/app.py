@@ -27,7 +27,16 @@ from earful_complaints.clock import now_utc
 from earful_complaints.config import ComplaintsSettings
 from earful_complaints.errors import RecordNotFound
 from earful_complaints.users import PasswordVerifier
-from earful_complaints.web import auth_routes, record_routes, report_routes, user_routes
+from earful_complaints.web import (
+    alert_routes,
+    auth_routes,
+    dashboard_routes,
+    mention_routes,
+    record_routes,
+    report_routes,
+    user_routes,
+)
+from earful_complaints.web.dash_deps import DashboardIndex, add_dashboard_errors
 from earful_complaints.web.deps import BadInput, Forbidden, LoginRequired, WebContext, render
 from earful_complaints.web.security import FormNotSupported, FormTooLarge, SecurityHeaders, security_headers
 from earful_complaints.web.throttle import SignInThrottle
@@ -39,11 +48,12 @@ def create_app(
     *,
     clock: Callable[[], datetime] = now_utc,
     hasher: PasswordHasher | None = None,
+    dashboard: DashboardIndex | None = None,
 ) -> FastAPI:
     """The web app bound to one records database.
 
     `clock` is what sessions and sign-in throttling take as the time; `hasher` the argon2 hasher (tests pass
-    instrumented ones).
+    instrumented ones); `dashboard` the mention index of the listening dashboard (None: its pages say so).
     """
     app = FastAPI(title="earful complaints", docs_url=None, redoc_url=None, openapi_url=None)
     # Autoescape everything: user and post text is only ever rendered as text.
@@ -58,6 +68,7 @@ def create_app(
         throttle=SignInThrottle(engine, settings.web.signin),
         clock=clock,
     )
+    app.state.dashboard = dashboard
     app.add_middleware(SecurityHeaders)
     if settings.web.trusted_proxies:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -67,7 +78,10 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(files("earful_complaints").joinpath("static"))), name="static")
     for module in (auth_routes, record_routes, user_routes, report_routes):
         app.include_router(module.router)
+    for module in (dashboard_routes, mention_routes, alert_routes):
+        app.include_router(module.router)
     _add_error_pages(app)
+    add_dashboard_errors(app)
     return app
 
 
