@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 
+from earful_common.errors import ReportedError
 from earful_complaints.users import User
 from earful_complaints.web.deps import BadInput, Forbidden, reader, render
 
@@ -40,7 +41,7 @@ class DashboardIndex:
         return self._menus[1]
 
 
-class IndexUnavailable(Exception):
+class IndexUnavailable(ReportedError):
     """The dashboard has no index, or the index did not answer."""
 
     def __init__(self, message: str) -> None:
