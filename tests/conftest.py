@@ -15,6 +15,14 @@ from tests.helpers.postgres import throwaway_database
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _benchmarks_record_nowhere() -> Iterator[None]:
+    """Benchmarks the tests run (bench/spikes.py) must not rewrite docs/benchmarks.md with test figures."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EARFUL_BENCH_REPORT", "off")
+        yield
+
+
 @pytest.fixture(scope="session")
 def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real noida-db server (Elasticsearch API) for the whole test session."""
