@@ -13,8 +13,14 @@ from sqlalchemy import Engine
 
 from tests.helpers.postgres import throwaway_database
 from tests.helpers.records_db import MigratedPostgres, migrated_sqlite_template, sqlite_engine_from
+from tests.tiers import mark_tiers
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fast tier's marks (tests/tiers.py): what `make test-fast` (-m "not slow") leaves out."""
+    mark_tiers(items)
 
 
 @pytest.fixture(scope="session", autouse=True)
