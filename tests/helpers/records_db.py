@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from earful.schema import upgrade
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
 
 
 def migrated_sqlite_template(folder: Path) -> Path:
