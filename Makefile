@@ -1,12 +1,13 @@
 # earful: two commands do all set-up on a fresh machine.
 #   make demo   one listening batch on the embedded default (no servers, no credentials, no internet)
-#   make test   the test suite
+#   make test   the test suite (what CI runs)
+#   make test-fast   the unit-level tests, under 90 s: the edit-test loop (no Chromium, Airflow or slow tests)
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test test-fast bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/test.sh
+
+# Leaves out what is marked slow (pyproject: slow, browser, airflow tests are all slow too).
+test-fast: $(STAMP)
+	bash scripts/test.sh -m "not slow" -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -259,4 +259,13 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, str(ROOT))
+    from bench.machine import cpu_model
+    from bench.report import printed, record
+
+    if "--child" in sys.argv:  # one side of a run: it answers its parent in JSON, it records nothing
+        main()
+    else:
+        with printed() as lines:
+            main()
+        record("classify", lines, cpu_model())

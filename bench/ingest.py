@@ -213,4 +213,8 @@ def small_feeds(n_feeds: int) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.report import printed, record
+
+    with printed() as lines:
+        main()
+    record("ingest", lines, cpu_model())

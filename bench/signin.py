@@ -156,4 +156,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.report import printed, record
+
+    with printed() as lines:
+        main()
+    record("signin", lines, cpu_model())

@@ -250,4 +250,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.report import printed, record
+
+    with printed() as lines:
+        main()
+    record("spikes", lines, cpu_model())

@@ -137,6 +137,10 @@ def _index(exc: BaseException) -> OperationalFailure | None:
         return OperationalFailure(
             f"index refused the credentials (HTTP {exc.status_code}); check index.username / password / api_key"
         )
+    if isinstance(exc, ApiError):  # a request the server refused (a bad query, too many buckets): what it said
+        from earful_indexer.client import server_error_line
+
+        return OperationalFailure(f"index answered {server_error_line(exc)}")
     return None
 
 

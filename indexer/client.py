@@ -33,3 +33,19 @@ def unreachable_errors() -> tuple[type[Exception], ...]:
     from elasticsearch import ApiError, TransportError
 
     return (TransportError, ApiError)
+
+
+def server_error_line(exc: Exception) -> str:
+    """One line for a request the index server refused: `HTTP <status> <type>: <reason>`, the root cause's reason
+    when the server gives one (a bad query, a missing index, too many buckets), never the whole response body."""
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", "?")
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        cause = next(iter(error.get("root_cause") or []), None)
+        cause = cause if isinstance(cause, dict) and cause.get("reason") else error
+        kind, reason = str(cause.get("type", "error")), str(cause.get("reason", ""))
+    else:
+        kind, reason = str(getattr(exc, "message", type(exc).__name__)), str(error or body or "")
+    reason = " ".join(reason.split())  # the server's reasons may hold newlines (e.g. a query parser's message)
+    return f"HTTP {status} {kind}: {reason[:300]}" if reason else f"HTTP {status} {kind}"

@@ -121,7 +121,12 @@ class FakeApi:
         """Serve on 127.0.0.1 (a free port unless given) in a thread; yields the base URL."""
         server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, name=f"{type(self).__name__}-server", daemon=True)
+        thread = threading.Thread(  # a short poll: shutdown() waits up to poll_interval (0.5 s by default)
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=f"{type(self).__name__}-server",
+            daemon=True,
+        )
         thread.start()
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -9,10 +9,26 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import Engine
 
 from tests.helpers.postgres import throwaway_database
+from tests.helpers.records_db import MigratedPostgres, migrated_sqlite_template, sqlite_engine_from
+from tests.tiers import mark_tiers
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fast tier's marks (tests/tiers.py): what `make test-fast` (-m "not slow") leaves out."""
+    mark_tiers(items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _benchmarks_record_nowhere() -> Iterator[None]:
+    """Benchmarks the tests run (bench/spikes.py) must not rewrite docs/benchmarks.md with test figures."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EARFUL_BENCH_REPORT", "off")
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +54,41 @@ def pg_url() -> Iterator[str]:
     is missing there, so two tests with different index aliases must not share one."""
     with throwaway_database("test") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def records_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A records database file migrated once per session; `sqlite_engine` copies it."""
+    return migrated_sqlite_template(tmp_path_factory.mktemp("records-template"))
+
+
+@pytest.fixture(scope="session")
+def records_pg() -> Iterator[MigratedPostgres]:
+    """One migrated PostgreSQL records database for the session's `engine[postgres]` tests (emptied before each);
+    skips when EARFUL_TEST_PG_URL is unset."""
+    with throwaway_database("records") as url:
+        yield MigratedPostgres.migrate(url)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path, records_template: Path) -> Iterator[Engine]:
+    """A migrated, empty SQLite records database in the test's folder (records.db), for tests where the backend
+    does not matter."""
+    engine = sqlite_engine_from(records_template, tmp_path / "records.db")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated, empty records database: the SQLite file of `sqlite_engine`, and PostgreSQL where the machine runs
+    one (the session's database, emptied back to its just-migrated state)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_engine")
+        return
+    engine = request.getfixturevalue("records_pg").fresh_engine()
+    yield engine
+    engine.dispose()
 
 
 def write_config(path: Path, data: dict[str, Any]) -> Path:

@@ -1,65 +1,23 @@
-"""Fixtures of the alert tests: records databases (SQLite, PostgreSQL when configured), HTTP receivers on
-127.0.0.1 standing in for Slack / Teams / webhooks, and a real SMTP server (aiosmtpd) with STARTTLS and login."""
+"""Fixtures of the alert tests: HTTP receivers on 127.0.0.1 standing in for Slack / Teams / webhooks, and a real
+SMTP server (aiosmtpd) with STARTTLS and login; the records databases (`engine`, `sqlite_engine`) are the shared
+ones of tests/conftest.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import ssl
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from earful.schema import upgrade
-from earful_records.db import make_engine
-from tests.helpers.postgres import throwaway_database
-
-
-def _pg_url() -> str | None:
-    return os.environ.get("EARFUL_TEST_PG_URL")
-
-
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A throw-away PostgreSQL database for this session (skips when EARFUL_TEST_PG_URL is unset)."""
-    with throwaway_database("alerts") as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    """A migrated records database: SQLite file, and PostgreSQL (tables emptied after each test)."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path}/records.db")
-    else:
-        eng = make_engine(request.getfixturevalue("pg_database"))
-    upgrade(eng)
-    yield eng
-    if request.param == "postgres":
-        with eng.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "TRUNCATE alerts, alert_deliveries, alert_attempts, alert_rule_state, alert_mention_hits CASCADE"
-                )
-            )
-    eng.dispose()
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    eng = make_engine(f"sqlite:///{tmp_path}/records.db")
-    upgrade(eng)
-    yield eng
-    eng.dispose()
+from tests.helpers.http_server import serving
 
 
 @dataclass
@@ -110,14 +68,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as base_url:
+        state.url = f"{base_url}/hook"
+        yield state
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:

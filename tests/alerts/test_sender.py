@@ -29,8 +29,8 @@ def settings_for(url: str, **extra) -> AlertsSettings:
     return AlertsSettings.model_validate(data)
 
 
-def channels_for(settings: AlertsSettings, url: str):
-    return {"hook": WebhookChannel("hook", SecretStr(url), None, 1.0)}
+def channels_for(settings: AlertsSettings, url: str, timeout: float = 1.0):
+    return {"hook": WebhookChannel("hook", SecretStr(url), None, timeout)}
 
 
 def raise_one(engine, key="k1", severity="warning", now=T0, topic="acme"):
@@ -107,10 +107,10 @@ def test_permanent_error_parks_at_once(engine, receiver):
 
 def test_hanging_channel_costs_one_timeout_per_run(sqlite_engine, receiver):
     settings = settings_for(receiver.url)
-    receiver.answer((200, {}, 3.0))
+    receiver.answer((200, {}, 3.0))  # answers long after the tiny timeout below: the sender does not wait for it
     for i in range(4):
         raise_one(sqlite_engine, key=f"k{i}")
-    report = deliver_pending(sqlite_engine, settings, channels_for(settings, receiver.url), now=T0)
+    report = deliver_pending(sqlite_engine, settings, channels_for(settings, receiver.url, timeout=0.05), now=T0)
     assert report.failed == 1 and report.sent == 0 and report.skipped_channels == ["hook"]
     assert len(receiver.requests) == 1
     assert [d["attempts"] for d in deliveries(sqlite_engine)] == [1, 0, 0, 0]

@@ -1,68 +1,17 @@
-"""Fixtures of the complaint register tests: a migrated records database on SQLite and, when available, PostgreSQL.
-
-PostgreSQL tests use their own throw-away database (earful_complaints_<random>) for the session, emptied between
-tests, so truncating tables never disturbs other packages' tests on the same server.
-"""
+"""Fixtures of the complaint register tests; the records databases (`engine` on SQLite and, when available,
+PostgreSQL; `sqlite_engine`) are the shared ones of tests/conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from earful.schema import upgrade
 from earful_complaints.config import ComplaintsSettings
-from earful_records.db import make_engine
-from tests.helpers.postgres import throwaway_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
-
-
-@pytest.fixture(scope="session")
-def complaints_pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this package's tests (skips when EARFUL_TEST_PG_URL is unset)."""
-    with throwaway_database("complaints") as url:
-        yield url
-
-
-def _fresh_pg(pg_url: str) -> Engine:
-    engine = make_engine(pg_url)
-    # One database per session: empty the register between tests (TRUNCATE resets the identity too).
-    upgrade(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "TRUNCATE complaint_events, complaint_mentions, complaint_alerts, complaint_ref_counters, "
-                "complaint_users, complaint_sessions, complaint_signin_failures, complaints, alerts "
-                "RESTART IDENTITY CASCADE"
-            )
-        )
-        conn.execute(sa.text("UPDATE complaint_chain_head SET seq = 0, hash = :h"), {"h": "0" * 64})
-    return engine
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
-    """A migrated, empty records database: SQLite file, and PostgreSQL where the machine runs one."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path}/records.db")
-        upgrade(eng)
-    else:
-        eng = _fresh_pg(request.getfixturevalue("complaints_pg_url"))
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path) -> Iterator[Engine]:
-    """A migrated SQLite records database (for tests where the backend does not matter)."""
-    eng = make_engine(f"sqlite:///{tmp_path}/records.db")
-    upgrade(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

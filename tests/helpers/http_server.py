@@ -1,4 +1,5 @@
-"""A scriptable HTTP server on 127.0.0.1 for tests: each path answers with a configured behaviour."""
+"""Throw-away HTTP servers on 127.0.0.1 for tests: `serving` runs any request handler in a thread on a free port,
+`scripted_server` one where each path answers with a configured behaviour."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ class Route:
     body: bytes = b""
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds before answering (timeouts)
+    delay: float = 0.0  # seconds before answering (a slow server)
+    hang: bool = False  # never answer (until the server stops): a client's timeout is what ends the request
     gzip: bool = False
     etag: str | None = None  # answer 304 when If-None-Match matches
     handler: Callable[[BaseHTTPRequestHandler], None] | None = None
@@ -31,6 +33,7 @@ class ScriptedServer:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     base_url: str = ""
+    stopping: threading.Event = field(default_factory=threading.Event)  # releases hanging requests
 
     def url(self, path: str) -> str:
         """Absolute URL of a path on this server."""
@@ -47,6 +50,9 @@ def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             route = server.routes.get(self.path.split("?")[0])
             if route is None:
                 self.send_error(404)
+                return
+            if route.hang:
+                server.stopping.wait()
                 return
             if route.delay:
                 time.sleep(route.delay)
@@ -76,16 +82,30 @@ def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def scripted_server() -> Iterator[ScriptedServer]:
-    """Serve a ScriptedServer on a free port of 127.0.0.1 in a thread."""
-    state = ScriptedServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on a free port of 127.0.0.1 in a thread; yields the base URL (http://127.0.0.1:PORT).
+
+    Request threads are daemons, so a request still in a handler (a slow or hanging answer) never delays the
+    test's end."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
-    state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # serve_forever looks at shutdown() every poll_interval (0.5 s by default): that was half a second per test.
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
-        yield state
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextmanager
+def scripted_server() -> Iterator[ScriptedServer]:
+    """Serve a ScriptedServer on a free port of 127.0.0.1 in a thread."""
+    state = ScriptedServer()
+    with serving(_handler(state)) as base_url:
+        state.base_url = base_url
+        try:
+            yield state
+        finally:
+            state.stopping.set()  # hanging requests end before the server stops

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A migrated SQLite records database in the test's folder (cursors, read budget)."""
-    from earful.schema import upgrade
-    from earful_records.db import make_engine
-
-    engine = make_engine(f"sqlite:///{tmp_path}/records.db")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(sqlite_engine: Engine) -> Engine:
+    """The listeners' records database (cursors, read budget): SQLite only; the budget's behaviour on both
+    backends is tested in tests/records/test_budget.py."""
+    return sqlite_engine

@@ -183,9 +183,9 @@ def test_a_429_longer_than_the_maximum_wait_defers(fake: FakeReddit) -> None:
 
 def test_server_errors_and_timeouts_are_retried(fake: FakeReddit) -> None:
     populate(fake, posts=3)
-    listener = only(listeners_for(fake, subreddits=["AcmeGadgets"], comments=False))
+    listener = only(listeners_for(fake, subreddits=["AcmeGadgets"], comments=False, timeout=0.5))
     fake.fail(500, path="/r/AcmeGadgets/new")
-    fake.fail(200, path="/r/AcmeGadgets/new", delay=1.5)  # longer than the 1 s timeout
+    fake.fail(200, path="/r/AcmeGadgets/new", delay=1.5)  # longer than the 0.5 s timeout: given up, retried
     result = listener.fetch(None)
     assert len(result.mentions) == 3
     assert listing_requests(fake, "/r/AcmeGadgets/new") == 3

@@ -152,8 +152,8 @@ def test_the_read_budget_stops_x_cleanly(fake: FakeX, engine: Engine) -> None:
 def test_server_errors_and_timeouts_are_retried(fake: FakeX, engine: Engine) -> None:
     populate(fake, tweets=3)
     fake.fail(503, path=SEARCH)
-    fake.fail(200, path=SEARCH, delay=1.5)  # longer than the 1 s timeout
-    result = listener_for(fake, engine, retries=2).fetch(None)
+    fake.fail(200, path=SEARCH, delay=1.5)  # longer than the 0.5 s timeout: the client gives up and retries
+    result = listener_for(fake, engine, retries=2, timeout=0.5).fetch(None)
     assert len(result.mentions) == 3 and len(searches(fake)) == 3
 
 

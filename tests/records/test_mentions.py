@@ -3,7 +3,6 @@ paging; deletion by retention and by author; the migration up and down."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,26 +27,6 @@ from earful_records.mentions import (
     stored_documents,
 )
 from earful_records.pending import pending_ids, ready_for_hooks
-from tests.helpers.postgres import throwaway_database
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    with throwaway_database("records") as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    eng = make_engine(
-        f"sqlite:///{tmp_path}/records.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    )
-    upgrade(eng)
-    yield eng
-    if request.param == "postgres":
-        with eng.begin() as conn:
-            conn.execute(sa.text("TRUNCATE mentions, pending_hooks, source_cursors"))
-    eng.dispose()
 
 
 def doc(

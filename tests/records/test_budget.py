@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 
-from earful.schema import upgrade
 from earful_records.budget import current_month, release, reserve, spend, used
-from earful_records.db import make_engine
-from tests.helpers.postgres import throwaway_database
-
-
-def _sqlite(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/records.db")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-def _postgres() -> Iterator[Engine]:
-    with throwaway_database("xbudget") as url:
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            yield engine
-        finally:
-            engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    yield from (_sqlite(tmp_path) if request.param == "sqlite" else _postgres())
 
 
 def test_reserve_grants_within_the_limit_and_release_gives_back(engine: Engine) -> None:
