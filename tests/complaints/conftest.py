@@ -36,7 +36,8 @@ def _fresh_pg(pg_url: str) -> Engine:
         conn.execute(
             sa.text(
                 "TRUNCATE complaint_events, complaint_mentions, complaint_alerts, complaint_ref_counters, "
-                "complaint_users, complaint_sessions, complaint_signin_failures, complaints, alerts "
+                "complaint_users, complaint_sessions, complaint_signin_failures, complaint_views, complaint_communications, "
+                "complaint_improvements, complaint_reviews, complaints, alerts "
                 "RESTART IDENTITY CASCADE"
             )
         )
@@ -115,7 +116,11 @@ HAPPY_PATH = [
         },
     ),
     ("assign", "dana", {"investigator": "ivan"}),
-    ("investigate", "ivan", {"root_cause": "packaging", "evidence": "photos from the courier"}),
+    (
+        "investigate",
+        "ivan",
+        {"root_cause": "packaging", "evidence": "photos from the courier", "investigation_depth": "full"},
+    ),
     ("decide", "dana", {"decision": "Replace the kettle.", "resolution": "Free replacement"}),
     (
         "communicate",
