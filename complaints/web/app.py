@@ -8,9 +8,11 @@ report_routes; deps holds what they share.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from datetime import datetime
 from importlib.resources import files
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from argon2 import PasswordHasher
@@ -27,10 +29,13 @@ from earful_complaints.clock import now_utc
 from earful_complaints.config import ComplaintsSettings
 from earful_complaints.errors import RecordNotFound
 from earful_complaints.users import PasswordVerifier
-from earful_complaints.web import auth_routes, record_routes, report_routes, user_routes
+from earful_complaints.web import auth_routes, history, record_routes, report_routes, review_routes, user_routes
 from earful_complaints.web.deps import BadInput, Forbidden, LoginRequired, WebContext, render
 from earful_complaints.web.security import FormNotSupported, FormTooLarge, SecurityHeaders, security_headers
 from earful_complaints.web.throttle import SignInThrottle
+
+if TYPE_CHECKING:
+    from earful_alerts.config import EmailChannel
 
 
 def create_app(
@@ -39,17 +44,20 @@ def create_app(
     *,
     clock: Callable[[], datetime] = now_utc,
     hasher: PasswordHasher | None = None,
+    mail: EmailChannel | None = None,
+    mail_ssl: ssl.SSLContext | None = None,
 ) -> FastAPI:
     """The web app bound to one records database.
 
     `clock` is what sessions and sign-in throttling take as the time; `hasher` the argon2 hasher (tests pass
-    instrumented ones).
+    instrumented ones); `mail` the alerts e-mail channel that writes to complainants (None: sending is off),
+    `mail_ssl` the TLS context for it (tests pass one trusting their server).
     """
     app = FastAPI(title="earful complaints", docs_url=None, redoc_url=None, openapi_url=None)
     # Autoescape everything: user and post text is only ever rendered as text.
-    templates = Jinja2Templates(
-        env=Environment(loader=FileSystemLoader(str(files("earful_complaints").joinpath("templates"))), autoescape=True)
-    )
+    env = Environment(loader=FileSystemLoader(str(files("earful_complaints").joinpath("templates"))), autoescape=True)
+    history.install(env)
+    templates = Jinja2Templates(env=env)
     app.state.ctx = WebContext(
         engine=engine,
         settings=settings,
@@ -57,6 +65,8 @@ def create_app(
         verifier=PasswordVerifier(hasher),
         throttle=SignInThrottle(engine, settings.web.signin),
         clock=clock,
+        mail=mail,
+        mail_ssl=mail_ssl,
     )
     app.add_middleware(SecurityHeaders)
     if settings.web.trusted_proxies:
@@ -65,7 +75,7 @@ def create_app(
         # Outside SecurityHeaders: the client address is known before any route runs.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
     app.mount("/static", StaticFiles(directory=str(files("earful_complaints").joinpath("static"))), name="static")
-    for module in (auth_routes, record_routes, user_routes, report_routes):
+    for module in (auth_routes, record_routes, user_routes, report_routes, review_routes):
         app.include_router(module.router)
     _add_error_pages(app)
     return app
