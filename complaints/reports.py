@@ -296,6 +296,7 @@ class Chart:
     grid: list[tuple[float, str]] = field(default_factory=list)  # value axis: (position, value)
     plot: tuple[float, float, float, float] = (0, 0, 0, 0)  # x0, y0, x1, y1 of the plotting area
     axis_label: str = "records"
+    empty: str = "No records in this period."
 
 
 def nice_ticks(top: int, most: int = 5) -> list[int]:
@@ -332,7 +333,7 @@ def wrap(text: str, width: int, max_lines: int = 4) -> list[str]:
     return lines
 
 
-def _hbar(title: str, items: list[tuple[str, int]], width: int = 420) -> Chart:
+def _hbar(title: str, items: list[tuple[str, int]], width: int = 420, empty: str | None = None) -> Chart:
     items = items[:12]
     left, right = 6, 40  # room for the value after the longest bar
     plot_w = width - left - right
@@ -347,11 +348,14 @@ def _hbar(title: str, items: list[tuple[str, int]], width: int = 420) -> Chart:
         y = bar_y + 12 + 8
     axis_y = y + 2
     grid = [(left + plot_w * v / top, str(v)) for v in grid_values]
-    return Chart(title, width, int(axis_y + 30), bars, "hbar", grid=grid, plot=(left, 0, left + plot_w, axis_y))
+    chart = Chart(title, width, int(axis_y + 30), bars, "hbar", grid=grid, plot=(left, 0, left + plot_w, axis_y))
+    if empty:
+        chart.empty = empty
+    return chart
 
 
 def _columns(title: str, trend: list[tuple[date, int, int]], unit: str, width: int = 860, height: int = 240) -> Chart:
-    left, right, top_pad, bottom = 44, 10, 24, 36
+    left, right, top_pad, bottom = 44, 10, 24, 48
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     grid_values = nice_ticks(max((max(r, c) for _, r, c in trend), default=1))
     top = grid_values[-1]
@@ -383,7 +387,7 @@ def charts(rep: Report) -> list[Chart]:
         _hbar("By severity", rep.by["severity"]),
         _hbar("By language", rep.by["language"]),
         _hbar("Open records by age (today)", [(k, n) for k, n in rep.backlog_age]),
-        _hbar("Recurring root causes", rep.recurring_root_causes),
+        _hbar("Recurring root causes", rep.recurring_root_causes, empty="No root cause occurred twice in this period."),
     ]
 
 
