@@ -111,7 +111,8 @@ def check_overdue(engine: Engine, settings: ComplaintsSettings, now: datetime) -
                 engine,
                 kind="complaint_overdue",
                 dedup_key=f"complaint-overdue:{record['ref']}:{which}{round_}",
-                severity="critical" if severity in ("critical", "high") else "warning",  # alerts' scale
+                # alerts' scale; a safety issue is always critical
+                severity="critical" if severity in ("critical", "high") or record["safety"] else "warning",
                 title=f"Complaint {record['ref']}: {which} deadline missed",
                 summary=(
                     f"{record['ref']} ({record['status']}, severity {severity}, channel {record['channel']}) "

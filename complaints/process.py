@@ -396,10 +396,18 @@ def plan(
         changes["corrective_status"] = "planned"
     if action.to_state in FINISHED_STATES:
         # The retention period runs from the day nothing more is owed to the complainant.
-        changes["retain_until"] = now.replace(year=now.year + settings.retention.years, day=min(now.day, 28))
+        changes["retain_until"] = _years_later(now, settings.retention.years)
     if action.to_state:
         changes["status"] = action.to_state
     return changes, note
+
+
+def _years_later(moment: datetime, years: int) -> datetime:
+    """The same day `years` later (29 February becomes 28 February in a common year)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
 
 
 def required_depth(record: Mapping[str, Any], settings: ComplaintsSettings) -> str:

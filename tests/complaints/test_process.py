@@ -333,3 +333,13 @@ def test_immediate_action_may_come_with_the_acknowledgement() -> None:
     values = {**GOOD_VALUES["acknowledge"], "immediate_action": "Stopped the shipment."}
     changes, _ = _plan("acknowledge", _record("received"), values)
     assert changes["immediate_action"] == "Stopped the shipment."
+
+
+def test_retention_date_of_a_leap_day() -> None:
+    from datetime import UTC, datetime
+
+    leap = datetime(2028, 2, 29, 12, 0, tzinfo=UTC)
+    changes, _ = plan(
+        "close", _record("communicated"), GOOD_VALUES["close"], actor="dana", now=leap, settings=ComplaintsSettings()
+    )
+    assert changes["retain_until"] == datetime(2034, 2, 28, 12, 0, tzinfo=UTC)
