@@ -222,7 +222,7 @@ def build_report(
 
 def _backlog(open_rows: list[dict[str, Any]], now: datetime) -> tuple[list[tuple[str, int]], list[Workload]]:
     """Open records by age, and per person: owned, investigating, oldest (days)."""
-    ages = Counter()
+    ages: Counter[str] = Counter()
     people: dict[str, Workload] = {}
     for r in open_rows:
         days = max(0, (now - utc(r["received_at"])).days)
