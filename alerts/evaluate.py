@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
@@ -24,6 +24,9 @@ from earful_alerts.rules import (
     spike_findings,
 )
 from earful_alerts.tables import alert_mention_hits, alert_rule_state, alerts
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 _TITLES = {
     "complaint": "Complaint detected",
@@ -189,7 +192,7 @@ def _record_spike(conn: Connection, report: EvaluationReport, finding: SpikeFind
 
 def open_pending_complaints(
     engine: Engine,
-    es: Any,
+    es: Elasticsearch,
     alias: str | None,
     rules: list[RuleSettings],
     opener: ComplaintOpener,
@@ -235,7 +238,7 @@ def open_pending_complaints(
 
 def evaluate(
     engine: Engine,
-    es: Any,
+    es: Elasticsearch,
     alias: str | None,
     settings: AlertsSettings,
     mentions: list[dict[str, Any]],

@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from earful_alerts.tables import alert_attempts, alert_deliveries, alerts
+from earful_common.errors import NotFound
 from earful_common.processes import token_owner_gone
 
 FAILED_STATES = ("parked",)
 
 
-class AlertNotFound(LookupError):
+class AlertNotFound(NotFound, LookupError):
     """No alert (or more than one) matches the given id or id prefix."""
 
 

@@ -21,9 +21,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-EXAMPLE_FIELDS = ["url", "title", "text", "published_at", "reach", "source", "labels.sentiment"]
+from earful_indexer.fields import (
+    DUPLICATE_OF,
+    FETCHED_AT,
+    LABELS_SENTIMENT,
+    PUBLISHED_AT,
+    REACH,
+    SOURCE,
+    TEXT,
+    TITLE,
+    TOPICS,
+    URL,
+)
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+EXAMPLE_FIELDS = [URL, TITLE, TEXT, PUBLISHED_AT, REACH, SOURCE, LABELS_SENTIMENT]
 
 
 @dataclass(frozen=True)
@@ -78,12 +94,12 @@ def histogram_agg(time_field: str, width: int, start: int, end: int, sentiment: 
         },
     }
     if sentiment:
-        agg["aggs"] = {"sentiment": {"terms": {"field": "labels.sentiment", "size": 10}}}
+        agg["aggs"] = {"sentiment": {"terms": {"field": LABELS_SENTIMENT, "size": 10}}}
     return agg
 
 
 def _topic_terms(topics: tuple[str, ...] | None) -> dict[str, Any]:
-    terms: dict[str, Any] = {"field": "topics", "size": max(len(topics), 1) if topics else 10_000}
+    terms: dict[str, Any] = {"field": TOPICS, "size": max(len(topics), 1) if topics else 10_000}
     if topics:
         terms["include"] = list(topics)
     return terms
@@ -93,7 +109,7 @@ def _top_hits(size: int) -> dict[str, Any]:
     return {
         "top_hits": {
             "size": size,
-            "sort": [{"reach": {"order": "desc", "missing": "_last"}}],
+            "sort": [{REACH: {"order": "desc", "missing": "_last"}}],
             "_source": EXAMPLE_FIELDS,
         }
     }
@@ -105,7 +121,7 @@ def _examples_agg(filters: list[dict[str, Any]], group: SpikeGroup, size: int) -
     if group.volume:
         per_topic["top"] = _top_hits(size)
     if group.negative:
-        per_topic["sentiment"] = {"terms": {"field": "labels.sentiment", "size": 10}, "aggs": {"top": _top_hits(size)}}
+        per_topic["sentiment"] = {"terms": {"field": LABELS_SENTIMENT, "size": 10}, "aggs": {"top": _top_hits(size)}}
     return {
         "filter": {"bool": {"filter": filters}},
         "aggs": {"topic": {"terms": _topic_terms(group.topics), "aggs": per_topic}},
@@ -115,17 +131,17 @@ def _examples_agg(filters: list[dict[str, Any]], group: SpikeGroup, size: int) -
 def _time_range(time_field: str, gte: int | None, lt: int) -> dict[str, Any]:
     """Mentions in [gte, lt) by `time_field`; by publication time this takes undated mentions by first sighting."""
     bounds = {"lt": lt, "format": "epoch_millis", **({"gte": gte} if gte is not None else {})}
-    if time_field != "published_at":
+    if time_field != PUBLISHED_AT:
         return {"range": {time_field: bounds}}
     return {
         "bool": {
             "minimum_should_match": 1,
             "should": [
-                {"range": {"published_at": bounds}},
+                {"range": {PUBLISHED_AT: bounds}},
                 {
                     "bool": {
-                        "must_not": [{"exists": {"field": "published_at"}}],
-                        "filter": [{"range": {"fetched_at": bounds}}],
+                        "must_not": [{"exists": {"field": PUBLISHED_AT}}],
+                        "filter": [{"range": {FETCHED_AT: bounds}}],
                     }
                 },
             ],
@@ -168,7 +184,7 @@ def _examples_key(g: SpikeGroup) -> tuple[timedelta, str]:
 
 
 def group_windows(
-    es: Any, alias: str, groups: list[SpikeGroup], now: datetime, examples: int = 3
+    es: Elasticsearch, alias: str, groups: list[SpikeGroup], now: datetime, examples: int = 3
 ) -> list[GroupWindows]:
     """Counts and examples for every group, in one search request.
 
@@ -186,16 +202,16 @@ def group_windows(
     for i, g in enumerate(groups):
         width = int(g.window.total_seconds() * 1000)
         start = end - g.windows * width
-        base: list[dict[str, Any]] = [{"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}}]
+        base: list[dict[str, Any]] = [{"bool": {"must_not": [{"exists": {"field": DUPLICATE_OF}}]}}]
         if g.topics:
-            base.append({"terms": {"topics": list(g.topics)}})
+            base.append({"terms": {TOPICS: list(g.topics)}})
         base_filters.append(base)
         per_topic: dict[str, Any] = {"window": histogram_agg(g.time_field, width, start, end, sentiment=g.negative)}
-        if g.time_field == "published_at":
-            undated = histogram_agg("fetched_at", width, start, end, sentiment=g.negative)
+        if g.time_field == PUBLISHED_AT:
+            undated = histogram_agg(FETCHED_AT, width, start, end, sentiment=g.negative)
             undated["date_histogram"]["min_doc_count"] = 1  # sparse: undated mentions are few, buckets are costly
             del undated["date_histogram"]["extended_bounds"]
-            per_topic["undated"] = {"missing": {"field": "published_at"}, "aggs": {"window": undated}}
+            per_topic["undated"] = {"missing": {"field": PUBLISHED_AT}, "aggs": {"window": undated}}
         aggs[f"g{i}"] = {
             "filter": {"bool": {"filter": [_time_range(g.time_field, start, end), *base]}},
             "aggs": {"topic": {"terms": _topic_terms(g.topics), "aggs": per_topic}},
@@ -221,9 +237,9 @@ def group_windows(
                 volume=any(m.volume for m in members),
                 negative=any(m.negative for m in members),
             )
-            base = [{"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}}]
+            base = [{"bool": {"must_not": [{"exists": {"field": DUPLICATE_OF}}]}}]
             if topics:
-                base.append({"terms": {"topics": list(topics)}})
+                base.append({"terms": {TOPICS: list(topics)}})
             aggs[f"x{n}"] = _examples_agg([_time_range(key[1], end - width, end), *base], union, examples)
     if not aggs:
         return []

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from earful.errors import EarfulError
+from earful_common.errors import NotFound, ReportedError
 
 
-class ComplaintError(EarfulError):
+class ComplaintError(ReportedError):
     """Base class: reported to the user as one line, exit code 1."""
 
 
-class RecordNotFound(ComplaintError):
+class RecordNotFound(ComplaintError, NotFound):
     """No complaint record has this reference."""
 
 
@@ -27,9 +27,3 @@ class StaleRecord(ComplaintError):
 
 class NotAuthorized(ComplaintError):
     """The acting user may not do this."""
-
-
-class UsageError(ComplaintError):
-    """A command was given contradictory or invalid options (exit code 2, like other usage errors)."""
-
-    exit_code = 2

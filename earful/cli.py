@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from earful.alerts_cli import app as alerts_app
+from earful.complaints_cli import app as complaints_app
 from earful.housekeeping_cli import app as housekeeping_app
-from earful_alerts.cli import app as alerts_app
 from earful_common.errors import ReportedError
-from earful_complaints.cli import app as complaints_app
 from earful_nlp import cli as nlp_cli
 
 app = typer.Typer(
@@ -42,7 +42,7 @@ def console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 132)
 
 
-def load(config: Path | None, es_url: str | None = None):  # noqa: ANN201 - returns Settings
+def load(config: Path | None, es_url: str | None = None):
     """Load settings, applying command-line overrides."""
     from earful.settings import load_settings
 

@@ -31,7 +31,7 @@ PostIndexHook = Callable[[BatchContext], dict[str, int] | None]
 def post_index_hooks(services: Services) -> list[tuple[str, PostIndexHook]]:
     """The hooks to run after indexing, in order, each named for the summary and for error reports."""
     hooks: list[tuple[str, PostIndexHook]] = []
-    from earful_alerts.hook import make_alerts_hook
+    from earful.alerts_hook import make_alerts_hook
     from earful_complaints.intake import RegisterComplaintOpener
 
     opener = RegisterComplaintOpener(services.engine, services.settings.complaints)

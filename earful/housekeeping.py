@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from earful.services import Services
 from earful.settings import Settings
+from earful_indexer.fields import AUTHOR_RAW, AUTHOR_REF, FETCHED_AT, NATIVE_ID, PUBLISHED_AT, SOURCE, SOURCE_KIND
 
 
 @dataclass
@@ -59,11 +60,11 @@ def retention_query(cutoff: datetime) -> dict[str, Any]:
     return {
         "bool": {
             "should": [
-                {"range": {"published_at": {"lt": when}}},
+                {"range": {PUBLISHED_AT: {"lt": when}}},
                 {
                     "bool": {
-                        "must_not": {"exists": {"field": "published_at"}},
-                        "filter": {"range": {"fetched_at": {"lt": when}}},
+                        "must_not": {"exists": {"field": PUBLISHED_AT}},
+                        "filter": {"range": {FETCHED_AT: {"lt": when}}},
                     }
                 },
             ],
@@ -98,13 +99,13 @@ def apply_retention(services: Services, now: datetime) -> RetentionReport:
 def _delete_by_query(services: Services, query: dict[str, Any]) -> int:
     """Delete matching documents in every index behind the alias (named one by one: the embedded server's
     delete-by-query through an alias reaches only its first index)."""
-    from earful.errors import EarfulError
+    from earful_common.errors import ReportedError
 
     deleted = 0
     for index in sorted(services.es.indices.get_alias(name=services.alias)):
         resp = services.es.delete_by_query(index=index, query=query, conflicts="proceed", refresh=True)
         if resp.get("failures"):
-            raise EarfulError(f"{index}: the index refused some deletions: {str(resp['failures'])[:300]}")
+            raise ReportedError(f"{index}: the index refused some deletions: {str(resp['failures'])[:300]}")
         deleted += int(resp.get("deleted", 0))
     if services.embedded:
         services.es.indices.flush(index=services.alias)  # the embedded server persists on flush
@@ -119,7 +120,7 @@ def author_query(settings: Settings, source_kind: str, handle: str) -> tuple[lis
     secret = settings.privacy.author_secret.get_secret_value()
     refs = [ref for key in author_keys(source_kind, handle) if (ref := author_ref(secret, source_kind, key))]
     if not refs:
-        from earful.errors import UsageError
+        from earful_common.errors import UsageError
 
         if source_kind == "bluesky" and handle.strip():
             raise UsageError(
@@ -132,11 +133,11 @@ def author_query(settings: Settings, source_kind: str, handle: str) -> tuple[lis
     raw = handle.strip().lstrip("@")
     query = {
         "bool": {
-            "filter": [{"term": {"source_kind": source_kind}}],
+            "filter": [{"term": {SOURCE_KIND: source_kind}}],
             "should": [
-                *({"term": {"author_ref": ref}} for ref in refs),
-                {"term": {"author_raw": raw}},
-                {"term": {"author_raw": f"@{raw}"}},
+                *({"term": {AUTHOR_REF: ref}} for ref in refs),
+                {"term": {AUTHOR_RAW: raw}},
+                {"term": {AUTHOR_RAW: f"@{raw}"}},
             ],
             "minimum_should_match": 1,
         }
@@ -155,7 +156,7 @@ def _matching_ids(services: Services, query: dict[str, Any], page: int = 1000) -
             query=query,
             source=False,
             size=page,
-            sort=[{"fetched_at": "asc"}, {"native_id": "asc"}, {"source": "asc"}],
+            sort=[{FETCHED_AT: "asc"}, {NATIVE_ID: "asc"}, {SOURCE: "asc"}],
             **extra,
         )
         hits = resp["hits"]["hits"]

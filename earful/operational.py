@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from earful.errors import EarfulError
 from earful_common.errors import ReportedError
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 MIN_FREE_BYTES = 1 << 20  # below this a batch cannot even write its records: refuse before starting
 
 
-class OperationalFailure(EarfulError):
+class OperationalFailure(ReportedError):
     """The disk, the records database or the index failed (exit code 1)."""
 
 

@@ -7,8 +7,8 @@ real posts, a run needs a secret of its own.
 
 from __future__ import annotations
 
-from earful.errors import ConfigError
 from earful.settings import Settings
+from earful_common.errors import ConfigError
 from earful_listeners.config import DEMO_AUTHOR_SECRET
 
 PLACEHOLDERS = ("", "change-me")  # .env.example's placeholder, and an unset compose variable

@@ -6,9 +6,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from earful.errors import UsageError
 from earful.services import open_services
 from earful.settings import Settings
+from earful_common.errors import UsageError
 from earful_listeners.topics import QueryError
 
 

@@ -14,15 +14,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from earful.errors import EarfulError
 from earful.services import Services, open_services
 from earful.settings import Settings
+from earful_common.errors import ReportedError
 from earful_indexer.bulk import index_documents
 from earful_indexer.template import ensure_index
 from earful_records.mentions import ACKNOWLEDGED, UNINDEXED, count_by_state, iter_documents, set_index_state
 
 
-class ReindexRefused(EarfulError):
+class ReindexRefused(ReportedError):
     """Recreating the index would drop mentions the records do not have."""
 
     exit_code = 1

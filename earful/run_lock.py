@@ -17,14 +17,14 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from earful.errors import EarfulError
+from earful_common.errors import ReportedError
 from earful_common.processes import process_alive, process_started
 
 LOCK_FILE = "run.lock"
 OWNER_FILE = "run.owner.json"
 
 
-class RunInProgress(EarfulError):
+class RunInProgress(ReportedError):
     """Another `earful run` holds the data folder (exit code 1)."""
 
 

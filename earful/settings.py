@@ -14,9 +14,9 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
-from earful.errors import ConfigError
 from earful.housekeeping_config import HousekeepingSettings
 from earful_alerts.config import AlertsSettings
+from earful_common.errors import ConfigError
 from earful_complaints.config import ComplaintsSettings
 from earful_indexer.config import IndexSettings
 from earful_listeners.config import (

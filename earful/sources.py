@@ -42,11 +42,12 @@ def build_listeners(settings: Settings, engine: Engine) -> SourcePlan:
 
 def _add_social(plan: SourcePlan, settings: Settings, engine: Engine) -> None:
     """Reddit, X, Mastodon and Bluesky listeners (each optional: skipped with one line when it has no credentials)."""
-    from earful.errors import ConfigError
+    from earful_common.errors import ConfigError
     from earful_listeners.bluesky import plan_bluesky
     from earful_listeners.mastodon import plan_mastodon
     from earful_listeners.reddit import plan_reddit
     from earful_listeners.x import plan_x
+    from earful_records.budget import MonthlyBudget
 
     known = {t.name for t in settings.topics}
     sources = settings.sources
@@ -69,7 +70,7 @@ def _add_social(plan: SourcePlan, settings: Settings, engine: Engine) -> None:
         plan.closers.append(bluesky_session.close)
     for listeners, skipped in (
         plan_reddit(sources.reddit, settings.privacy),
-        plan_x(sources.x, settings.privacy, engine),
+        plan_x(sources.x, settings.privacy, MonthlyBudget(engine, sources.x.budget_key, sources.x.monthly_read_budget)),
         plan_mastodon(sources.mastodon, settings.privacy, queries),
         (bluesky, bluesky_skipped),
     ):

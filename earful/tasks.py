@@ -12,25 +12,21 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
-from earful.errors import EarfulError
 from earful.settings import Settings
 from earful.window import Window
+from earful_common.errors import ReportedError, UsageError
 
 log = logging.getLogger(__name__)
 
 MAX_IDS_PER_SOURCE = 20_000  # XCom stays small (about 0.7 MB at most per source); more is a sign of a backlog
 
 
-class SourceFailed(EarfulError):
+class SourceFailed(ReportedError):
     """A source failed as a whole in this run (the task fails and Airflow retries it)."""
 
-    exit_code = 1
 
-
-class UnknownSource(EarfulError):
+class UnknownSource(UsageError):
     """The source id is not in the configuration (anymore)."""
-
-    exit_code = 2
 
 
 # ---- listening ---------------------------------------------------------------------------------------------------
@@ -179,7 +175,7 @@ def run_post_index_hooks(
         )
         counts = {"mentions": len(set(mention_ids)), "found": found, **counts}
     if errors:
-        raise EarfulError("post-index hooks failed: " + "; ".join(errors))
+        raise ReportedError("post-index hooks failed: " + "; ".join(errors))
     return counts
 
 

@@ -2,49 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from earful_indexer.fields import FETCHED_AT, LABELS_SENTIMENT, LANGUAGE, PUBLISHED_AT, SOURCE, TOPICS
 from earful_listeners.topics import parse_query, to_es_query
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 
 def search_mentions(
-    es: Any, alias: str, query: str, *, topic: str | None = None, lang: str | None = None, limit: int = 20
+    es: Elasticsearch, alias: str, query: str, *, topic: str | None = None, lang: str | None = None, limit: int = 20
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total hits and the newest `limit` mentions matching a topic-syntax query (raises QueryError if malformed)."""
     filters: list[dict[str, Any]] = [to_es_query(parse_query(query, what="search query"))]
     if topic:
-        filters.append({"term": {"topics": topic}})
+        filters.append({"term": {TOPICS: topic}})
     if lang:
-        filters.append({"term": {"language": lang}})
+        filters.append({"term": {LANGUAGE: lang}})
     resp = es.search(
         index=alias,
         query={"bool": {"filter": filters}},
         size=limit,
         track_total_hits=True,
-        sort=[{"published_at": {"order": "desc", "missing": "_last"}}, {"fetched_at": "desc"}],
+        sort=[{PUBLISHED_AT: {"order": "desc", "missing": "_last"}}, {FETCHED_AT: "desc"}],
         source_excludes=["dup_bands", "text_*"],
     )
     hits = [{"id": h["_id"], **h["_source"]} for h in resp["hits"]["hits"]]
     return int(resp["hits"]["total"]["value"]), hits
 
 
-def mention_counts(es: Any, alias: str, *, days: int = 30) -> dict[str, Any]:
+def mention_counts(es: Elasticsearch, alias: str, *, days: int = 30) -> dict[str, Any]:
     """Counts per topic, language, source and day (the last `days` days by publication date)."""
     resp = es.search(
         index=alias,
         size=0,
         track_total_hits=True,
         aggs={
-            "topics": {"terms": {"field": "topics", "size": 100}},
-            "languages": {"terms": {"field": "language", "size": 100}},
-            "sources": {"terms": {"field": "source", "size": 200}},
-            "sentiment": {"terms": {"field": "labels.sentiment", "size": 3}},
+            "topics": {"terms": {"field": TOPICS, "size": 100}},
+            "languages": {"terms": {"field": LANGUAGE, "size": 100}},
+            "sources": {"terms": {"field": SOURCE, "size": 200}},
+            "sentiment": {"terms": {"field": LABELS_SENTIMENT, "size": 3}},
             "days": {
-                "filter": {"range": {"published_at": {"gte": f"now-{days}d/d"}}},
+                "filter": {"range": {PUBLISHED_AT: {"gte": f"now-{days}d/d"}}},
                 "aggs": {
                     "per_day": {
                         "date_histogram": {
-                            "field": "published_at",
+                            "field": PUBLISHED_AT,
                             "calendar_interval": "day",
                             "format": "yyyy-MM-dd",
                             "min_doc_count": 1,
@@ -69,7 +73,7 @@ def mention_counts(es: Any, alias: str, *, days: int = 30) -> dict[str, Any]:
     }
 
 
-def read_mentions(es: Any, alias: str, ids: list[str], chunk: int = 500) -> list[Any]:
+def read_mentions(es: Elasticsearch, alias: str, ids: list[str], chunk: int = 500) -> list[Any]:
     """The indexed mentions with these ids (from every index behind the alias), in the order given."""
     from earful_listeners.mention import Mention
 

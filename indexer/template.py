@@ -6,9 +6,13 @@ same text analysed with the Elasticsearch analyser of its language (stemming, st
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from earful_indexer import fields
 from earful_indexer.config import IndexSettings
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 # ISO 639-1 code -> Elasticsearch built-in language analyser.
 LANGUAGE_ANALYZERS: dict[str, str] = {
@@ -59,27 +63,27 @@ def language_field(lang: str) -> str | None:
 def mappings() -> dict[str, Any]:
     """Explicit mappings of a mention document; unknown top-level fields are rejected (dynamic: strict)."""
     properties: dict[str, Any] = {
-        "source_kind": _KEYWORD,
-        "source": _KEYWORD,
-        "native_id": _KEYWORD,
-        "url": {"type": "keyword", "ignore_above": 2048},
-        "title": {"type": "text", "analyzer": "standard"},
-        "text": {"type": "text", "analyzer": "standard"},
-        "author_ref": _KEYWORD,
-        "author_raw": _KEYWORD,
-        "published_at": {"type": "date"},
-        "fetched_at": {"type": "date"},
-        "reach": {"type": "long"},
-        "engagement": {"type": "object", "dynamic": True},
-        "language": _KEYWORD,
-        "language_score": {"type": "float"},
-        "topics": _KEYWORD,
-        "duplicate_of": _KEYWORD,
-        "labels": {
+        fields.SOURCE_KIND: _KEYWORD,
+        fields.SOURCE: _KEYWORD,
+        fields.NATIVE_ID: _KEYWORD,
+        fields.URL: {"type": "keyword", "ignore_above": 2048},
+        fields.TITLE: {"type": "text", "analyzer": "standard"},
+        fields.TEXT: {"type": "text", "analyzer": "standard"},
+        fields.AUTHOR_REF: _KEYWORD,
+        fields.AUTHOR_RAW: _KEYWORD,
+        fields.PUBLISHED_AT: {"type": "date"},
+        fields.FETCHED_AT: {"type": "date"},
+        fields.REACH: {"type": "long"},
+        fields.ENGAGEMENT: {"type": "object", "dynamic": True},
+        fields.LANGUAGE: _KEYWORD,
+        fields.LANGUAGE_SCORE: {"type": "float"},
+        fields.TOPICS: _KEYWORD,
+        fields.DUPLICATE_OF: _KEYWORD,
+        fields.LABELS: {
             "type": "object",
             "dynamic": True,  # room for more heads (e.g. complaint category)
             "properties": {
-                "sentiment": _KEYWORD,
+                fields.SENTIMENT: _KEYWORD,
                 "sentiment_scores": {"properties": {k: {"type": "float"} for k in ("negative", "neutral", "positive")}},
                 "complaint": {"type": "boolean"},
                 "complaint_probability": {"type": "float"},
@@ -87,7 +91,7 @@ def mappings() -> dict[str, Any]:
                 "model_version": _KEYWORD,
             },
         },
-        "extra": {"type": "object", "dynamic": True},
+        fields.EXTRA: {"type": "object", "dynamic": True},
     }
     for lang, analyzer in sorted(LANGUAGE_ANALYZERS.items()):
         properties[f"text_{lang}"] = {"type": "text", "analyzer": analyzer}
@@ -112,7 +116,7 @@ def first_index_name(alias: str) -> str:
     return f"{alias}-000001"
 
 
-def ensure_index(es: Any, settings: IndexSettings) -> None:
+def ensure_index(es: Elasticsearch, settings: IndexSettings) -> None:
     """Install or update the template, and create the first index with the write alias if there is none."""
     es.indices.put_index_template(name=f"{settings.alias}-template", **template_body(settings))
     if not es.indices.exists_alias(name=settings.alias):

@@ -19,6 +19,8 @@ from luqum.exceptions import ParseError
 from luqum.parser import parser
 from luqum.utils import UnknownOperationResolver
 
+from earful_common.errors import UsageError
+
 TEXT_FIELDS = ("title", "text")
 KNOWN_FIELDS = (*TEXT_FIELDS, "lang")
 LANGUAGE_FIELD = "language"  # the indexed field that the query syntax calls `lang:`
@@ -26,7 +28,7 @@ LANGUAGE_FIELD = "language"  # the indexed field that the query syntax calls `la
 _WORD_RE = re.compile(r"\w+")
 
 
-class QueryError(ValueError):
+class QueryError(UsageError, ValueError):
     """A topic query that cannot be parsed or uses syntax earful does not support."""
 
 
@@ -39,7 +41,7 @@ class MatchTarget:
     lang: str
 
     @classmethod
-    def build(cls, title: str, text: str, lang: str) -> "MatchTarget":
+    def build(cls, title: str, text: str, lang: str) -> MatchTarget:
         """Normalize title and text the way queries are normalized."""
         return cls(tokenize(title), tokenize(text), lang)
 

@@ -12,11 +12,8 @@ did not return is given back), so concurrent batches never overspend; a spent bu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import Any, Protocol
 
 from earful_listeners.base import FetchResult, SourceError
 from earful_listeners.config import PrivacySettings
@@ -40,30 +37,23 @@ USER_FIELDS = ["username", "public_metrics"]
 MIN_PAGE = 10  # X refuses max_results below 10
 
 
-class ReadBudget:
-    """The monthly read budget of X, counted in the records database (see records.budget)."""
+class ReadBudget(Protocol):
+    """The monthly read budget of X, shared by every X listener: reserve reads before a page, give back what the
+    page did not return. The wiring passes one kept in the records database (earful_records.budget.MonthlyBudget)."""
 
-    def __init__(self, engine: Engine, key: str, limit: int, month: Callable[[], str] | None = None) -> None:
-        from earful_records.budget import current_month
-
-        self._engine, self.key, self.limit = engine, key, limit
-        self._month = month or current_month
+    limit: int
 
     def reserve(self, wanted: int) -> tuple[str, int]:
-        from earful_records.budget import reserve
-
-        month = self._month()
-        return month, reserve(self._engine, self.key, month, wanted, self.limit)
+        """Reserve up to `wanted` reads; returns the budget month and how many were granted."""
+        ...
 
     def release(self, month: str, n: int) -> None:
-        from earful_records.budget import release
-
-        release(self._engine, self.key, month, n)
+        """Give back `n` reserved reads of `month` that were not used."""
+        ...
 
     def used(self) -> int:
-        from earful_records.budget import used
-
-        return used(self._engine, self.key, self._month())
+        """Reads counted so far this month."""
+        ...
 
 
 class XListener:
@@ -243,16 +233,17 @@ def _secs(value: float | None) -> str:
     return "?" if value is None else f"{value:.0f}s"
 
 
-def build_x_listeners(settings: XSettings, privacy: PrivacySettings, client: Any, engine: Engine) -> list[XListener]:
+def build_x_listeners(
+    settings: XSettings, privacy: PrivacySettings, client: Any, budget: ReadBudget
+) -> list[XListener]:
     """One listener per distinct query across the configured topics, sharing one client and one budget."""
-    budget = ReadBudget(engine, settings.budget_key, settings.monthly_read_budget)
     queries: list[str] = []
     for topic_queries in settings.topics.values():
         queries += [q for q in topic_queries if q not in queries]
     return [XListener(q, client, budget, settings, privacy) for q in queries]
 
 
-def plan_x(settings: XSettings, privacy: PrivacySettings, engine: Engine) -> tuple[list[XListener], list[str]]:
+def plan_x(settings: XSettings, privacy: PrivacySettings, budget: ReadBudget) -> tuple[list[XListener], list[str]]:
     """The X listeners the configuration asks for, or one line saying why X is skipped (X is optional)."""
     from earful_listeners.x_client import make_x_client
 
@@ -264,8 +255,8 @@ def plan_x(settings: XSettings, privacy: PrivacySettings, engine: Engine) -> tup
         from earful_listeners.replay import REPLAY_BEARER, x_replay
 
         client = make_x_client(settings, REPLAY_BEARER, session=x_replay(settings.replay))
-        return build_x_listeners(settings, privacy, client, engine), []
+        return build_x_listeners(settings, privacy, client, budget), []
     if settings.bearer_token is None:
         return [], ["x: skipped, no bearer token (set EARFUL_SOURCES__X__BEARER_TOKEN to listen on X)"]
     client = make_x_client(settings, settings.bearer_token.get_secret_value())
-    return build_x_listeners(settings, privacy, client, engine), []
+    return build_x_listeners(settings, privacy, client, budget), []

@@ -174,9 +174,12 @@ def evaluate(
         _fail(exc)
     if task == COMPLAINT:
         predicted = ["complaint" if r["complaint"] else "not_complaint" for r in results]
+        # the probability given to the predicted label, for calibration
+        confidences = [p if r["complaint"] else 1.0 - p for r in results for p in [r["complaint_probability"]]]
     else:
         predicted = [r["sentiment"] for r in results]
-    report = evaluate_rows(rows.labels, predicted, rows.langs, TASK_LABELS[task])
+        confidences = [r["sentiment_scores"][r["sentiment"]] for r in results]
+    report = evaluate_rows(rows.labels, predicted, rows.langs, TASK_LABELS[task], confidences)
     report["model"], report["model_version"] = classifier.model_name, classifier.model_version
     typer.echo(render_text(report, f"{task}: {', '.join(str(p) for p in data)} ({classifier.model_name})"))
     if json_out:

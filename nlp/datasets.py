@@ -86,7 +86,12 @@ def split_labeled(data: LabeledData, test_fraction: float, seed: int) -> tuple[L
     from sklearn.model_selection import train_test_split
 
     indices = list(range(len(data)))
-    train_idx, test_idx = train_test_split(
-        indices, test_size=test_fraction, random_state=seed, stratify=data.labels, shuffle=True
-    )
+    try:
+        train_idx, test_idx = train_test_split(
+            indices, test_size=test_fraction, random_state=seed, stratify=data.labels, shuffle=True
+        )
+    except ValueError as exc:  # too few rows, or a label with one row: sklearn says which
+        raise TrainingDataError(
+            f"cannot hold out {test_fraction:g} of {len(data)} rows stratified by label: {exc}"
+        ) from None
     return data.subset(sorted(train_idx)), data.subset(sorted(test_idx))

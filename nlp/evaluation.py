@@ -1,8 +1,10 @@
-"""Classification metrics per language and overall: macro-F1, accuracy, confusion matrix, row counts."""
+"""Classification metrics per language and overall: macro-F1, accuracy, calibration, confusion matrix, rows."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+
+from earful_nlp.calibration import expected_calibration_error
 
 
 def scores(gold: list[str], predicted: list[str], labels: tuple[str, ...]) -> dict:
@@ -26,8 +28,18 @@ def scores(gold: list[str], predicted: list[str], labels: tuple[str, ...]) -> di
     }
 
 
-def evaluate(gold: list[str], predicted: list[str], langs: list[str], labels: tuple[str, ...]) -> dict:
-    """Overall scores plus ``per_language`` scores and the average of the per-language macro-F1."""
+def evaluate(
+    gold: list[str],
+    predicted: list[str],
+    langs: list[str],
+    labels: tuple[str, ...],
+    confidences: list[float] | None = None,
+) -> dict:
+    """Overall scores plus ``per_language`` scores and the average of the per-language macro-F1.
+
+    With ``confidences`` (the probability the model gave its predicted label, per row), each part also carries
+    its expected calibration error (``ece``).
+    """
     by_lang: dict[str, list[int]] = defaultdict(list)
     for index, lang in enumerate(langs):
         by_lang[lang].append(index)
@@ -36,6 +48,12 @@ def evaluate(gold: list[str], predicted: list[str], langs: list[str], labels: tu
         for lang, idx in sorted(by_lang.items())
     }
     report = scores(gold, predicted, labels)
+    if confidences is not None:
+        correct = [g == p for g, p in zip(gold, predicted, strict=True)]
+        report["ece"] = round(expected_calibration_error(confidences, correct), 4)
+        for lang, idx in by_lang.items():
+            ece = expected_calibration_error([confidences[i] for i in idx], [correct[i] for i in idx])
+            per_language[lang]["ece"] = round(ece, 4)
     report["macro_f1_language_average"] = round(
         sum(v["macro_f1"] for v in per_language.values()) / len(per_language), 4
     )
@@ -44,16 +62,28 @@ def evaluate(gold: list[str], predicted: list[str], langs: list[str], labels: tu
 
 
 def render_text(report: dict, title: str) -> str:
-    """A plain-text table of the report for the terminal."""
-    lines = [title, f"{'lang':<8}{'rows':>7}{'macro-F1':>10}{'accuracy':>10}"]
+    """A plain-text report for the terminal: the language-averaged macro-F1 first (the figure published tweet
+    benchmarks report), then the per-language table, then the confusion matrix."""
+    languages = len(report["per_language"])
+    lines = [
+        f"language-averaged macro-F1: {report['macro_f1_language_average']:.4f} ({languages} languages)",
+        title,
+    ]
+    with_ece = "ece" in report
+    header = f"{'lang':<8}{'rows':>7}{'macro-F1':>10}{'accuracy':>10}" + (f"{'ECE':>8}" if with_ece else "")
+    lines.append(header)
+
+    def row(name: str, item: dict) -> str:
+        text = f"{name:<8}{item['rows']:>7}{item['macro_f1']:>10.4f}{item['accuracy']:>10.4f}"
+        return text + (f"{item['ece']:>8.4f}" if with_ece else "")
+
     for lang, item in report["per_language"].items():
-        lines.append(f"{lang:<8}{item['rows']:>7}{item['macro_f1']:>10.4f}{item['accuracy']:>10.4f}")
-    lines.append(f"{'overall':<8}{report['rows']:>7}{report['macro_f1']:>10.4f}{report['accuracy']:>10.4f}")
-    lines.append(f"average of per-language macro-F1: {report['macro_f1_language_average']:.4f}")
+        lines.append(row(lang, item))
+    lines.append(row("overall", report))
     labels = report["confusion_matrix"]["labels"]
     width = max(len(label) for label in labels) + 2
     lines.append("confusion matrix (rows gold, columns predicted):")
     lines.append(" " * width + "".join(f"{label:>{width}}" for label in labels))
-    for label, row in zip(labels, report["confusion_matrix"]["matrix"]):
-        lines.append(f"{label:<{width}}" + "".join(f"{value:>{width}}" for value in row))
+    for label, matrix_row in zip(labels, report["confusion_matrix"]["matrix"], strict=True):
+        lines.append(f"{label:<{width}}" + "".join(f"{value:>{width}}" for value in matrix_row))
     return "\n".join(lines)

@@ -6,6 +6,7 @@ than the limit between them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -97,3 +98,25 @@ def _read(engine: Engine, key: str, month: str) -> int | None:
             sa.select(x_read_budget.c.used).where(x_read_budget.c.budget_key == key, x_read_budget.c.month == month)
         ).scalar()
     return None if value is None else int(value)
+
+
+class MonthlyBudget:
+    """One budget (`key`, at most `limit` reads a month) kept in the records database; what the X listeners are
+    given as their read budget (earful_listeners.x.ReadBudget)."""
+
+    def __init__(self, engine: Engine, key: str, limit: int, month: Callable[[], str] | None = None) -> None:
+        self._engine, self.key, self.limit = engine, key, limit
+        self._month = month or current_month
+
+    def reserve(self, wanted: int) -> tuple[str, int]:
+        """Reserve up to `wanted` reads this month; returns the month and how many were granted."""
+        month = self._month()
+        return month, reserve(self._engine, self.key, month, wanted, self.limit)
+
+    def release(self, month: str, n: int) -> None:
+        """Give back `n` reserved reads of `month` that were not used."""
+        release(self._engine, self.key, month, n)
+
+    def used(self) -> int:
+        """Reads counted so far this month."""
+        return used(self._engine, self.key, self._month())

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from earful.schema import upgrade
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
 from tests.helpers.postgres import throwaway_database
 
 

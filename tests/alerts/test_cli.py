@@ -11,12 +11,12 @@ from pathlib import Path
 
 import yaml
 
+from earful.schema import upgrade
 from earful_alerts.api import raise_alert
 from earful_alerts.channels import build_channels
 from earful_alerts.config import AlertsSettings
 from earful_alerts.sender import deliver_pending
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
 
 EARFUL = [sys.executable, "-m", "earful.cli"]
 

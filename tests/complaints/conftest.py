@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from earful.schema import upgrade
 from earful_complaints.config import ComplaintsSettings
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
 from tests.helpers.postgres import throwaway_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday

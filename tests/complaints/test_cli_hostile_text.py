@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from earful.schema import upgrade
 from earful_complaints.config import ComplaintsSettings
 from earful_complaints.register import apply_action
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
 from tests.complaints.conftest import ensure_staff, open_one
 from tests.complaints.test_cli import _run
 from tests.complaints.test_web_attacks import _token, signed_in

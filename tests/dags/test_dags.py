@@ -410,3 +410,13 @@ def test_housekeeping_dag_runs_every_task(
     assert run["xcom"]["retention"]["mentions_deleted"] == 0
     assert run["xcom"]["rollover"]["rolled_over"] is False
     assert run["xcom"]["outbox_retries"]["failed"] == 0
+
+
+def test_dag_files_do_not_shadow_earful_packages() -> None:
+    """Airflow puts the DAG folder on sys.path: a DAG file named like one of earful's packages would hide it."""
+    import tomllib
+
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    top_level = {name.split(".")[0] for name in packages}
+    dag_files = {path.stem for path in (REPO / "dags").glob("*.py")}
+    assert not dag_files & top_level, f"DAG files named like packages: {sorted(dag_files & top_level)}"

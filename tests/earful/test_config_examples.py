@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from earful.errors import ConfigError
 from earful.settings import load_settings
+from earful_common.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -185,3 +185,30 @@ def test_full_disk(tmp_path: Path) -> None:
     )
     result = earful_in_namespace(full, ["run", "-c", str(config)], tmp_path)
     one_line(result, 1, f"data folder {disk / 'data'}", "disk is full")
+
+
+# One representative of each kind in earful_common.errors (and of the packages below the wiring), through the real
+# command: one line on stderr, no traceback, the kind's exit code (README "Exit codes").
+ERROR_KINDS = {
+    "usage": (["alerts", "retry"], 2, "give an alert id or --all"),
+    "usage from listeners (QueryError)": (["search", "acme AND ("], 2, "search query is not a valid query"),
+    "configuration": (["stats", "-c", "missing.yaml"], 2, "missing.yaml: configuration file not found"),
+    "alert not found": (["alerts", "show", "al-nope"], 1, "no alert al-nope"),
+    "complaint not found": (["complaints", "show", "C-2026-999999"], 1, "no complaint record 'C-2026-999999'"),
+    "refused (complaints)": (["complaints", "note", "C-2026-1", "x", "--as", "nobody"], 1, "not an active user"),
+    "training data (nlp)": (
+        ["split-data", "one-row.csv", "--train-out", "a.csv", "--test-out", "b.csv"],
+        2,
+        "cannot hold out",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(ERROR_KINDS))
+def test_each_error_kind_is_one_line_with_its_exit_code(tmp_path: Path, kind: str) -> None:
+    args, code, expected = ERROR_KINDS[kind]
+    config = base_config(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "one-row.csv").write_text("text,label\nhello,positive\n", encoding="utf-8")
+    with_config = [] if "-c" in args or args[0] == "split-data" else ["-c", str(config)]
+    one_line(earful(*args, *with_config, cwd=tmp_path), code, expected)

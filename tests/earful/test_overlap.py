@@ -133,7 +133,7 @@ MIGRATE = """
 import sys, time
 from pathlib import Path
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
+from earful.schema import upgrade
 go = Path(sys.argv[2])
 (go.parent / f"ready-{sys.argv[3]}").touch()
 while not go.exists():

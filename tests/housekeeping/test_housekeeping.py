@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from earful.errors import UsageError
 from earful.housekeeping import apply_retention, erase_author, rollover_index
 from earful.services import open_services
+from earful_common.errors import UsageError
 from earful_indexer.bulk import existing_ids, index_mentions
 from earful_listeners.mention import Mention, mention_id
 from earful_listeners.pseudonym import author_ref

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     """A migrated SQLite records database in the test's folder (cursors, read budget)."""
+    from earful.schema import upgrade
     from earful_records.db import make_engine
-    from earful_records.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path}/records.db")
     upgrade(engine)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from earful.errors import ConfigError
 from earful.settings import load_settings
 from earful.sources import build_listeners
+from earful_common.errors import ConfigError
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "earful.yaml"
 

@@ -15,7 +15,7 @@ from earful_listeners.mention import mention_id
 from earful_listeners.x import XListener, build_x_listeners
 from earful_listeners.x_client import make_x_client
 from earful_listeners.x_config import XSettings
-from earful_records.budget import current_month, used
+from earful_records.budget import MonthlyBudget, current_month, used
 from tests.fakes.fake_x import BASE_ID, FakeX, populate, tweet, user
 
 TOKEN = "test-bearer-token-value"
@@ -41,7 +41,8 @@ def listener_for(
     options = {"timeout": 1, "retries": 1, "backoff_seconds": 0.01, "max_wait_seconds": 3, **overrides}
     settings = XSettings(api_base=api.url, topics={"acme": [query]}, **options)  # type: ignore[attr-defined]
     client = make_x_client(settings, token)
-    [listener] = build_x_listeners(settings, privacy or PrivacySettings(), client, engine)
+    budget = MonthlyBudget(engine, settings.budget_key, settings.monthly_read_budget)
+    [listener] = build_x_listeners(settings, privacy or PrivacySettings(), client, budget)
     return listener
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from earful.schema import upgrade
 from earful_records.budget import current_month, release, reserve, spend, used
 from earful_records.db import make_engine
-from earful_records.migrate import upgrade
 from tests.helpers.postgres import throwaway_database
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from earful.schema import alembic_config, upgrade
 from earful_records.cursors import load_cursor
 from earful_records.db import make_engine
 from earful_records.mentions import (
@@ -26,7 +27,6 @@ from earful_records.mentions import (
     set_index_state,
     stored_documents,
 )
-from earful_records.migrate import alembic_config, upgrade
 from earful_records.pending import pending_ids, ready_for_hooks
 from tests.helpers.postgres import throwaway_database
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from earful_common.errors import UsageError
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -19,7 +21,7 @@ app = typer.Typer(help="Alerts: the outbox, deliveries and channels.", no_args_i
 Config = Annotated[Path | None, typer.Option("--config", "-c", help="YAML configuration file.")]
 
 
-def _open(config: Path | None) -> tuple["Settings", "Engine"]:
+def _open(config: Path | None) -> tuple[Settings, Engine]:
     from earful.cli import load
     from earful.services import open_records
 
@@ -27,7 +29,7 @@ def _open(config: Path | None) -> tuple["Settings", "Engine"]:
     return settings, open_records(settings)
 
 
-def _console():  # noqa: ANN202
+def _console():
     from earful.cli import console
 
     return console()
@@ -92,16 +94,12 @@ def show(alert_id: Annotated[str, typer.Argument(help="Alert id or a unique pref
     """One alert: why it fired (numbers, examples) and every delivery attempt."""
     from rich.markup import escape
 
-    from earful_alerts.queries import AlertNotFound, alert_detail, resolve_id
+    from earful_alerts.queries import alert_detail, resolve_id
 
     _, engine = _open(config)
     out = _console()
-    try:
-        try:
-            detail = alert_detail(engine, resolve_id(engine, alert_id))
-        except AlertNotFound as exc:
-            out.print(f"[red]{escape(str(exc))}[/]")
-            raise typer.Exit(1) from None
+    try:  # an unknown id raises AlertNotFound: earful's handler prints it as one line (exit 1)
+        detail = alert_detail(engine, resolve_id(engine, alert_id))
     finally:
         engine.dispose()
     out.print(f"[bold]{escape(detail['title'])}[/]  ({detail['id']}, {detail['severity']})")
@@ -135,22 +133,15 @@ def retry(
 ) -> None:
     """Give parked deliveries a fresh set of attempts and send them now. Exit 1 if any still fail."""
     from earful_alerts.channels import build_channels
-    from earful_alerts.queries import AlertNotFound, resolve_id
+    from earful_alerts.queries import resolve_id
     from earful_alerts.sender import deliver_pending, retry_parked
 
     out = _console()
     if (alert_id is None) == (not all_):
-        out.print("[red]give an alert id or --all (not both)[/]")
-        raise typer.Exit(2)
+        raise UsageError("give an alert id or --all (not both)")
     settings, engine = _open(config)
     try:
-        target = None
-        if alert_id is not None:
-            try:
-                target = resolve_id(engine, alert_id)
-            except AlertNotFound as exc:
-                out.print(f"[red]{exc}[/]")
-                raise typer.Exit(1) from None
+        target = None if alert_id is None else resolve_id(engine, alert_id)
         now = datetime.now(UTC)
         count = retry_parked(engine, target, now)
         report = deliver_pending(engine, settings.alerts, build_channels(settings.alerts, out), now)
@@ -178,8 +169,7 @@ def test_channel(
     settings = load(config)
     out = _console()
     if name not in settings.alerts.channels:
-        out.print(f"[red]no channel {escape(name)}[/]; configured: {', '.join(settings.alerts.channels) or 'none'}")
-        raise typer.Exit(2)
+        raise UsageError(f"no channel {name}; configured: {', '.join(settings.alerts.channels) or 'none'}")
     channel = build_channel(name, settings.alerts.channels[name], out)
     message = AlertMessage(
         id="al-test",

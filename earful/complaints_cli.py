@@ -712,8 +712,8 @@ def report(
     config: Config = None,
 ) -> None:
     """Clause 8 analysis for a period: volumes, times to acknowledge/respond/close, reopen rate, root causes."""
+    from earful_common.errors import UsageError
     from earful_complaints.clock import now_utc
-    from earful_complaints.errors import UsageError
     from earful_complaints.reports import build_report, check_period, period_bounds, render_csv, render_html
 
     if fmt not in ("html", "csv"):
