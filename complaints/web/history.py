@@ -64,7 +64,7 @@ def minute(value: Any) -> str:
         return utc(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, str) and _ISO.match(value):
         try:
-            return utc(datetime.fromisoformat(value.replace("Z", "+00:00"))).strftime("%Y-%m-%d %H:%M")
+            return utc(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
         except ValueError:
             return value
     if value is True:

@@ -215,7 +215,7 @@ def test_stamps_who_and_when() -> None:
 # ---- the rest of ISO 10002 (issue 17): each new guard refused with its rule, and passed when met -------------
 
 
-def _plan(action: str, record: dict, values: dict, actor: str = "dana", **settings_update):  # noqa: ANN202
+def _plan(action: str, record: dict, values: dict, actor: str = "dana", **settings_update):
     return plan(action, record, values, actor=actor, now=T0, settings=ComplaintsSettings(**settings_update))
 
 
