@@ -40,7 +40,7 @@ class BusinessHours(BaseModel):
     holidays: list[str] = Field(default_factory=list, description="ISO dates without work, e.g. 2026-12-25")
 
     @model_validator(mode="after")
-    def _sane(self) -> "BusinessHours":
+    def _sane(self) -> BusinessHours:
         if self.end <= self.start:
             raise ValueError("business_hours.end must be after start")
         if not self.weekdays or any(d < 0 or d > 6 for d in self.weekdays):
@@ -103,6 +103,21 @@ class LimitSettings(BaseModel):
     password_max_length: int = Field(default=256, ge=64)
 
 
+DEPTHS = ("basic", "standard", "full")
+
+
+def _default_depths() -> dict[str, str]:
+    return {"low": "basic", "medium": "standard", "high": "full", "critical": "full"}
+
+
+class RetentionSettings(BaseModel):
+    """How long a finished record keeps the complainant's personal data (clause 8.1; GDPR storage limitation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    years: int = Field(default=6, ge=1, le=50, description="From closing (or rejection/merge) to redaction.")
+
+
 class ComplaintsSettings(BaseModel):
     """The ISO 10002 complaint register."""
 
@@ -119,6 +134,18 @@ class ComplaintsSettings(BaseModel):
         default_factory=lambda: ["email", "phone", "web_form", "letter", "in_person", "other"]
     )
     snapshot_max_chars: int = Field(default=20_000, ge=1000)
+    safety_severity: str = Field(
+        default="critical", description="A safety issue gets this severity's deadlines when they are shorter."
+    )
+    investigation_depth: dict[str, str] = Field(
+        default_factory=_default_depths,
+        description="Least investigation depth (basic, standard, full) a decision needs, per severity.",
+    )
+    due_soon_hours: float = Field(default=24, gt=0, description="The queue marks records due within this time.")
+    email_channel: str | None = Field(
+        default=None, description="The alerts e-mail channel (alerts.channels.NAME) that sends to complainants."
+    )
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
 
@@ -128,6 +155,19 @@ class ComplaintsSettings(BaseModel):
         if value not in SEVERITIES:
             raise ValueError(f"must be one of {', '.join(SEVERITIES)}")
         return value
+
+    @field_validator("safety_severity")
+    @classmethod
+    def _known_safety_severity(cls, value: str) -> str:
+        return cls._known_severity(value)
+
+    @field_validator("investigation_depth")
+    @classmethod
+    def _known_depths(cls, depths: dict[str, str]) -> dict[str, str]:
+        bad = sorted(f"{k}={v}" for k, v in depths.items() if k not in SEVERITIES or v not in DEPTHS)
+        if bad:
+            raise ValueError(f"severity=depth pairs must use {', '.join(SEVERITIES)} and {', '.join(DEPTHS)}: {bad}")
+        return {**_default_depths(), **depths}
 
     @field_validator("targets")
     @classmethod

@@ -111,7 +111,8 @@ def check_overdue(engine: Engine, settings: ComplaintsSettings, now: datetime) -
                 engine,
                 kind="complaint_overdue",
                 dedup_key=f"complaint-overdue:{record['ref']}:{which}{round_}",
-                severity="critical" if severity in ("critical", "high") else "warning",  # alerts' scale
+                # alerts' scale; a safety issue is always critical
+                severity="critical" if severity in ("critical", "high") or record["safety"] else "warning",
                 title=f"Complaint {record['ref']}: {which} deadline missed",
                 summary=(
                     f"{record['ref']} ({record['status']}, severity {severity}, channel {record['channel']}) "
@@ -130,3 +131,30 @@ def check_overdue(engine: Engine, settings: ComplaintsSettings, now: datetime) -
             if record_deadline_missed(engine, record["ref"], which, now=now, alert_id=alert_id):
                 flagged.append(record["ref"])
     return sorted(set(flagged))
+
+
+def next_due(record: dict[str, Any]) -> datetime | None:
+    """The deadline the record owes next: acknowledgement while received, then the response; None once answered."""
+    if record["status"] == "received":
+        return utc(record["due_ack"])
+    if record["status"] in RESPONDED_STATES:
+        return None
+    return utc(record["due_response"])
+
+
+def due_soon(record: dict[str, Any], now: datetime, hours: float) -> bool:
+    """True when the next deadline falls within `hours` from now and has not passed yet (the queue's mark)."""
+    due = next_due(record)
+    return due is not None and now <= due <= now + timedelta(hours=hours)
+
+
+def due_soon_clause(now: datetime, hours: float) -> sa.ColumnElement[bool]:
+    """SQL condition: the next deadline falls within `hours` from now (not yet missed)."""
+    c = complaints.c
+    soon = now + timedelta(hours=hours)
+    return sa.or_(
+        sa.and_(c.status == "received", c.due_ack >= now, c.due_ack <= soon),
+        sa.and_(
+            c.status != "received", c.status.not_in(RESPONDED_STATES), c.due_response >= now, c.due_response <= soon
+        ),
+    )

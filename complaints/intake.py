@@ -14,6 +14,7 @@ from earful_complaints.clock import now_utc, utc
 from earful_complaints.config import ComplaintsSettings
 from earful_complaints.errors import TransitionRefused
 from earful_complaints.languages import LANGUAGES
+from earful_complaints.process import EMAIL
 from earful_complaints.register import SYSTEM_ACTOR, create_record, link_alert
 from earful_complaints.tables import complaint_alerts, complaint_mentions, complaints
 
@@ -127,6 +128,10 @@ MANUAL_FIELDS = (
     "channel",
     "description",
     "complainant_ref",
+    "complainant_name",
+    "complainant_email",
+    "complainant_phone",
+    "immediate_action",
     "product_service",
     "category",
     "remedy_sought",
@@ -141,6 +146,9 @@ MANUAL_FIELDS = (
 _SHORT_FIELDS = {
     "channel": 64,
     "complainant_ref": 300,
+    "complainant_name": 300,
+    "complainant_email": 300,
+    "complainant_phone": 64,
     "product_service": 300,
     "category": 64,
     "topic": 200,
@@ -199,6 +207,10 @@ def open_manual(
     if clean.get("category") and clean["category"] not in settings.categories:
         raise TransitionRefused("valid-value", f"category must be one of {', '.join(settings.categories)}")
     _check_sizes(clean, settings)
+    if clean.get("complainant_email") and not EMAIL.match(clean["complainant_email"]):
+        raise TransitionRefused(
+            "valid-value", f"complainant_email is not an e-mail address: {clean['complainant_email']!r}"
+        )
     clean["received_at"] = _received_at(clean.get("received_at"), now, settings)
     clean["language"] = str(clean.get("language") or "und").lower()
     if clean["language"] not in LANGUAGES:

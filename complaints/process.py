@@ -6,12 +6,13 @@ TransitionRefused naming the rule. The register (complaints.register) applies th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from earful_complaints.config import SEVERITIES, ComplaintsSettings
+from earful_complaints.config import DEPTHS, SEVERITIES, ComplaintsSettings
 from earful_complaints.errors import TransitionRefused
 
 STATES = (
@@ -33,7 +34,15 @@ FINISHED_STATES = frozenset({"closed", "not_a_complaint", "merged"})
 RESPONDED_STATES = frozenset({"communicated", "closed", "not_a_complaint", "merged", "escalated_external"})
 LEVELS = ("low", "medium", "high")
 RESPONSE_CHANNELS = ("public_reply", "direct_message", "email", "phone", "letter", "in_person", "other")
+# What a complainant who does not accept the outcome was told they can turn to (ISO 10002 7.9, ISO 10003).
+RECOURSES = ("external_dispute_resolution", "iso_10003_provider", "ombudsman", "regulator", "court_or_tribunal")
+CORRECTIVE_STATUSES = ("in_progress", "done", "effective", "not_effective")
 _ALL = frozenset(STATES)
+# An address one can send to: one @, a dot in the domain, nothing that could smuggle in a second recipient.
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+_OPEN = frozenset(STATES) - FINISHED_STATES
+# A corrective action may be planned once the cause is being looked into, and followed up after closing too.
+_CORRECTIVE = frozenset({"investigating", "decided", "communicated", "escalated_external", "closed", "reopened"})
 
 
 @dataclass(frozen=True)
@@ -42,9 +51,10 @@ class FieldSpec:
 
     name: str
     label: str
-    kind: str = "text"  # text | textarea | select | bool | tristate
+    kind: str = "text"  # text | textarea | select | bool | tristate | score (1-5) | date (YYYY-MM-DD) | email
     required: bool = False
-    choices: str | None = None  # severity | level | category | response_channel | staff (registered users)
+    # severity | level | category | response_channel | depth | recourse | corrective_status | staff (registered users)
+    choices: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +80,35 @@ ACTIONS: dict[str, Action] = {
             (
                 FieldSpec("ack_channel", "Acknowledged via", "select", True, "response_channel"),
                 FieldSpec("ack_text", "Acknowledgement sent", "textarea", True),
+                FieldSpec("immediate_action", "Immediate action taken", "textarea"),
                 FieldSpec("owner", "Owner (default: you)", "select", choices="staff"),
             ),
+        ),
+        Action(
+            "set_owner",
+            "Change owner",
+            _OPEN,
+            None,
+            (FieldSpec("owner", "Owner", "select", True, "staff"),),
+        ),
+        Action(
+            "immediate_action",
+            "Record immediate action",
+            _OPEN,
+            None,
+            (FieldSpec("immediate_action", "Immediate action taken", "textarea", True),),
+        ),
+        Action(
+            "contact",
+            "Complainant contact details",
+            _OPEN,
+            None,
+            (
+                FieldSpec("complainant_name", "Name"),
+                FieldSpec("complainant_email", "E-mail", "email"),
+                FieldSpec("complainant_phone", "Phone"),
+            ),
+            needs_one_of=("complainant_name", "complainant_email", "complainant_phone"),
         ),
         Action(
             "reject",
@@ -114,8 +151,19 @@ ACTIONS: dict[str, Action] = {
                 FieldSpec("investigation_notes", "Investigation notes", "textarea"),
                 FieldSpec("root_cause", "Root cause"),
                 FieldSpec("evidence", "Evidence", "textarea"),
+                FieldSpec("investigation_depth", "Depth of the investigation", "select", choices="depth"),
             ),
             needs_one_of=("investigation_notes", "root_cause", "evidence"),
+        ),
+        Action(
+            "escalate_internal",
+            "Escalate internally",
+            frozenset({"acknowledged", "assessed", "investigating", "decided", "reopened"}),
+            None,
+            (
+                FieldSpec("escalated_to", "Escalate to (becomes owner)", "select", True, "staff"),
+                FieldSpec("escalation_reason", "Why", "textarea", True),
+            ),
         ),
         Action(
             "decide",
@@ -154,7 +202,32 @@ ACTIONS: dict[str, Action] = {
             (
                 FieldSpec("closure_reason", "Closure reason", "textarea", True),
                 FieldSpec("complainant_accepted", "Complainant accepted the outcome", "tristate"),
+                FieldSpec("satisfaction_score", "Satisfaction (1 = very dissatisfied, 5 = very satisfied)", "score"),
+                FieldSpec(
+                    "recourse_offered", "Recourse offered (needed when not accepted)", "select", choices="recourse"
+                ),
                 FieldSpec("external_dispute_ref", "External dispute reference"),
+            ),
+        ),
+        Action(
+            "plan_corrective",
+            "Plan a corrective action",
+            _CORRECTIVE,
+            None,
+            (
+                FieldSpec("corrective_action", "Corrective action (ISO 9001 10.2)", "textarea", True),
+                FieldSpec("corrective_due", "Follow up by (YYYY-MM-DD)", "date", True),
+                FieldSpec("corrective_owner", "Responsible", "select", choices="staff"),
+            ),
+        ),
+        Action(
+            "follow_up_corrective",
+            "Follow up the corrective action",
+            _CORRECTIVE,
+            None,
+            (
+                FieldSpec("corrective_status", "Status", "select", True, "corrective_status"),
+                FieldSpec("corrective_followup", "What was checked", "textarea", True),
             ),
         ),
         Action(
@@ -184,6 +257,8 @@ _STAMPS: dict[str, tuple[str | None, str | None]] = {
     "communicate": ("communicated_by", "communicated_at"),
     "close": ("closed_by", "closed_at"),
     "reopen": (None, "reopened_at"),
+    "escalate_internal": ("escalated_by", "escalated_at"),
+    "follow_up_corrective": (None, "corrective_checked_at"),
 }
 
 
@@ -195,6 +270,9 @@ def choices_for(spec: FieldSpec, settings: ComplaintsSettings, *, staff: Sequenc
         "level": LEVELS,
         "category": tuple(settings.categories),
         "response_channel": RESPONSE_CHANNELS,
+        "depth": DEPTHS,
+        "recourse": RECOURSES,
+        "corrective_status": CORRECTIVE_STATUSES,
         "staff": tuple(staff),
     }.get(spec.choices or "", ())
 
@@ -226,6 +304,19 @@ def _clean(spec: FieldSpec, raw: Any, settings: ComplaintsSettings, staff: Seque
     text = str(raw).strip()
     if not text:
         return None
+    if spec.kind == "score":
+        if text not in {"1", "2", "3", "4", "5"}:
+            raise TransitionRefused("valid-value", f"{spec.name} must be a whole number from 1 to 5, not {text[:20]!r}")
+        return int(text)
+    if spec.kind == "date":
+        try:
+            return datetime.combine(date.fromisoformat(text), time.min, UTC)
+        except ValueError:
+            raise TransitionRefused(
+                "valid-value", f"{spec.name} must be a date as YYYY-MM-DD, not {text[:20]!r}"
+            ) from None
+    if spec.kind == "email" and not EMAIL.match(text):
+        raise TransitionRefused("valid-value", f"{spec.name} must be an e-mail address, not {text[:100]!r}")
     if spec.kind == "select" and spec.choices == "staff":
         if staff is not None and text not in staff:
             some = ", ".join(staff[:10]) + (", ..." if len(staff) > 10 else "")
@@ -286,7 +377,7 @@ def plan(
     if action.name == "note":
         return {}, note
     changes = {k: v for k, v in cleaned.items() if v is not None or k == "complainant_accepted"}
-    _guards(action.name, record, changes, actor)
+    _guards(action.name, record, changes, actor, now, settings)
 
     by_field, at_field = _STAMPS.get(action.name, (None, None))
     if by_field:
@@ -296,13 +387,44 @@ def plan(
     if action.name == "acknowledge" and not changes.get("owner"):
         changes["owner"] = record.get("owner") or actor
     if action.name == "reopen":
-        changes.update(reopen_count=(record.get("reopen_count") or 0) + 1, closed_at=None, closed_by=None)
+        changes.update(
+            reopen_count=(record.get("reopen_count") or 0) + 1, closed_at=None, closed_by=None, retain_until=None
+        )
+    if action.name == "escalate_internal":
+        changes["owner"] = changes["escalated_to"]
+    if action.name == "plan_corrective":
+        changes["corrective_status"] = "planned"
+    if action.to_state in FINISHED_STATES:
+        # The retention period runs from the day nothing more is owed to the complainant.
+        changes["retain_until"] = _years_later(now, settings.retention.years)
     if action.to_state:
         changes["status"] = action.to_state
     return changes, note
 
 
-def _guards(action: str, record: Mapping[str, Any], changes: Mapping[str, Any], actor: str) -> None:
+def _years_later(moment: datetime, years: int) -> datetime:
+    """The same day `years` later (29 February becomes 28 February in a common year)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def required_depth(record: Mapping[str, Any], settings: ComplaintsSettings) -> str:
+    """The least investigation depth a decision on this record needs (by its severity; a safety issue: full)."""
+    if record.get("safety"):
+        return "full"
+    return settings.investigation_depth[record.get("severity") or settings.intake_severity]
+
+
+def _guards(
+    action: str,
+    record: Mapping[str, Any],
+    changes: Mapping[str, Any],
+    actor: str,
+    now: datetime,
+    settings: ComplaintsSettings,
+) -> None:
     """The process rules beyond 'which state may follow which'."""
     if action == "decide":
         investigator = record.get("investigator")
@@ -315,6 +437,29 @@ def _guards(action: str, record: Mapping[str, Any], changes: Mapping[str, Any], 
             )
         if not (changes.get("root_cause") or record.get("root_cause")):
             raise TransitionRefused("root-cause-recorded", "a decision needs the root cause (give root_cause)")
+        needed, done = required_depth(record, settings), record.get("investigation_depth")
+        if done not in DEPTHS or DEPTHS.index(done) < DEPTHS.index(needed):
+            raise TransitionRefused(
+                "investigation-depth",
+                f"severity {record.get('severity') or settings.intake_severity}"
+                f"{' with a safety issue' if record.get('safety') else ''} needs a {needed} investigation before a "
+                f"decision (recorded: {done or 'none'}); the investigator records findings with that depth",
+            )
+        if needed == "full" and not record.get("evidence"):
+            raise TransitionRefused("investigation-depth", "a full investigation needs evidence recorded")
+    not_accepted = action == "close" and changes.get("complainant_accepted") is False
+    if not_accepted and not (changes.get("recourse_offered") or record.get("external_dispute_ref")):
+        raise TransitionRefused(
+            "recourse-offered",
+            "the complainant did not accept the outcome: record the recourse offered (external dispute "
+            "resolution, ISO 10003) or keep the record open",
+        )
+    if action == "escalate_internal" and changes.get("escalated_to") in (actor, record.get("owner")):
+        raise TransitionRefused("escalation-target", "escalate to someone other than yourself and the current owner")
+    if action == "plan_corrective" and changes["corrective_due"].date() < now.date():
+        raise TransitionRefused("valid-value", "corrective_due lies in the past; give a follow-up date from today on")
+    if action == "follow_up_corrective" and not record.get("corrective_action"):
+        raise TransitionRefused("corrective-planned", "plan the corrective action before following it up")
     if action == "close" and not record.get("communicated_at"):
         raise TransitionRefused(
             "close-needs-communication",
@@ -322,3 +467,17 @@ def _guards(action: str, record: Mapping[str, Any], changes: Mapping[str, Any], 
         )
     if action == "merge" and changes.get("merged_into") == record.get("ref"):
         raise TransitionRefused("merge-target", "a record cannot be merged into itself")
+
+
+# The main line of the process: the step a record page offers first (the others are secondary).
+_MAIN_LINE = ("acknowledge", "assess", "assign", "investigate", "decide", "communicate", "close", "reopen")
+
+
+def primary_action(record: Mapping[str, Any]) -> str | None:
+    """The next step on the main line for this record (None when finished or nothing is on the main line)."""
+    status = record["status"]
+    if status == "investigating":
+        return "decide" if record.get("root_cause") and record.get("investigation_depth") else "investigate"
+    if status == "reopened":
+        return "assign"
+    return next((name for name in _MAIN_LINE if status in ACTIONS[name].from_states), None)

@@ -21,7 +21,7 @@ from earful_complaints.clock import now_utc, utc
 from earful_complaints.config import ComplaintsSettings
 from earful_complaints.deadlines import add_hours, due_dates, overdue_clause
 from earful_complaints.errors import RecordNotFound, StaleRecord, TransitionRefused
-from earful_complaints.process import plan
+from earful_complaints.process import ACTIONS, plan
 from earful_complaints.tables import (
     complaint_alerts,
     complaint_events,
@@ -158,8 +158,11 @@ def apply_action(
                 f"{ref} was changed by someone else meanwhile (now version {record['version']}, you edited version "
                 f"{expected_version}); nothing was saved: reload the record and try again"
             )
+        step = ACTIONS.get(action)
+        if step is not None and record["status"] in step.from_states:
+            # Who may do it comes before what the form lacks: independence is the rule people must hear first.
+            _four_eyes(conn, record, action, actor)
         changes, note = plan(action, record, values, actor=actor, now=now, settings=settings, staff=staff_names(conn))
-        _four_eyes(conn, record, action, actor)
         _within_record_size(conn, record, changes, note, settings)
         if action == "merge":
             target = conn.execute(
@@ -170,13 +173,49 @@ def apply_action(
             if target in ("merged", "not_a_complaint"):
                 raise TransitionRefused("merge-target", f"cannot merge into a record in state '{target}'")
         if action == "assess":
-            _, changes["due_response"] = due_dates(record["received_at"], changes["severity"], settings)
+            _, changes["due_response"] = due_dates(
+                record["received_at"],
+                deadline_severity(changes["severity"], bool(changes.get("safety")), settings),
+                settings,
+            )
         if action == "reopen":
             target = settings.targets[record["severity"] or settings.intake_severity]
             changes.update(
                 due_response=add_hours(now, target.respond_hours, settings.business_hours), response_overdue_at=None
             )
-        return _write(conn, record, changes, actor=actor, action=action, now=now, note=note)
+        updated = _write(conn, record, changes, actor=actor, action=action, now=now, note=note)
+    if action == "assess" and changes.get("safety"):
+        _raise_safety_alert(engine, updated, now)
+    return updated
+
+
+def deadline_severity(severity: str, safety: bool, settings: ComplaintsSettings) -> str:
+    """The severity whose deadlines apply: a safety issue gets settings.safety_severity's when they are shorter."""
+    if not safety:
+        return severity
+    own, safe = settings.targets[severity], settings.targets[settings.safety_severity]
+    return settings.safety_severity if safe.respond_hours < own.respond_hours else severity
+
+
+def _raise_safety_alert(engine: Engine, record: dict[str, Any], now: datetime) -> None:
+    """A safety issue is announced at once through the alert channels (idempotent by the record's reference)."""
+    from earful_alerts.api import raise_alert
+
+    alert_id = raise_alert(
+        engine,
+        kind="complaint_safety",
+        dedup_key=f"complaint-safety:{record['ref']}",
+        severity="critical",
+        title=f"Complaint {record['ref']}: safety issue",
+        summary=(
+            f"{record['ref']} was assessed as a safety issue (severity {record['severity']}, category "
+            f"{record['category']}); respond by {utc(record['due_response']).isoformat()}."
+        ),
+        topic=record["topic"],
+        details={"ref": record["ref"], "severity": record["severity"], "owner": record["owner"]},
+        now=now,
+    )
+    link_alert(engine, record["ref"], alert_id, "complaint_safety", now=now)
 
 
 def _four_eyes(conn: Connection, record: dict[str, Any], action: str, actor: str) -> None:
@@ -337,9 +376,14 @@ def get_links(engine: Engine, complaint_id: int) -> tuple[list[str], list[dict[s
     return mentions, alerts
 
 
+SORTABLE = ("ref", "status", "severity", "channel", "language", "topic", "owner", "received_at", "due_response")
+# Free-text search looks in these columns (case-insensitive substring).
+SEARCHED = ("ref", "description", "complainant_ref", "complainant_name", "product_service", "root_cause", "topic")
+
+
 @dataclass
 class QueueFilter:
-    """Filters of the work queue; None means any."""
+    """Filters and order of the work queue; None means any."""
 
     status: str | None = None
     overdue: bool = False
@@ -348,12 +392,25 @@ class QueueFilter:
     topic: str | None = None
     channel: str | None = None
     open_only: bool = False
+    text: str | None = None
+    owner: str | None = None
+    due_soon_hours: float | None = None  # only records whose next deadline falls within this many hours
+    sort: str = "due_response"
+    descending: bool = False
 
 
 def list_records(
-    engine: Engine, filters: QueueFilter, *, now: datetime | None = None, limit: int = 100, offset: int = 0
+    engine: Engine,
+    filters: QueueFilter,
+    *,
+    now: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    due_soon_hours: float = 24,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Records matching the filters, most urgent first (earliest response deadline), and the total count."""
+    """Records matching the filters in the asked order (default: earliest response deadline first), and the
+    total count; each row says whether it is overdue or due within `due_soon_hours`."""
+    from earful_complaints.deadlines import due_soon, due_soon_clause
     from earful_complaints.process import FINISHED_STATES
 
     now = utc(now) or now_utc()
@@ -365,20 +422,36 @@ def list_records(
         where.append(c.status.not_in(FINISHED_STATES))
     if filters.overdue:
         where.append(overdue_clause(now))
+    if filters.due_soon_hours:
+        where.append(due_soon_clause(now, filters.due_soon_hours))
     if filters.severity:
         where.append(c.severity == filters.severity)
+    if filters.owner:
+        where.append(c.owner == filters.owner)
+    if filters.text:
+        # autoescape: a typed % or _ is searched for literally
+        where.append(sa.or_(*(c[name].icontains(filters.text, autoescape=True) for name in SEARCHED)))
     for name in ("language", "topic", "channel"):
         value = getattr(filters, name)
         if value:
             where.append(getattr(c, name) == value)
+    column = c[filters.sort if filters.sort in SORTABLE else "due_response"]
+    order = column.desc() if filters.descending else column.asc()
     query = sa.select(complaints).where(*where)
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(query.order_by(c.due_response, c.id).limit(limit).offset(offset)).mappings().all()
+        rows = conn.execute(query.order_by(order.nulls_last(), c.id).limit(limit).offset(offset)).mappings().all()
         overdue_ids = set(
             conn.execute(sa.select(c.id).where(overdue_clause(now), c.id.in_([r["id"] for r in rows]))).scalars()
         )
-    return [{**dict(r), "overdue": r["id"] in overdue_ids} for r in rows], total
+    return [
+        {
+            **dict(r),
+            "overdue": r["id"] in overdue_ids,
+            "due_soon": r["id"] not in overdue_ids and due_soon(dict(r), now, due_soon_hours),
+        }
+        for r in rows
+    ], total
 
 
 def distinct_values(engine: Engine, column: str) -> list[str]:

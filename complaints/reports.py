@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from earful_complaints.clock import utc
 from earful_complaints.config import ComplaintsSettings
+from earful_complaints.process import FINISHED_STATES
 from earful_complaints.spreadsheet import SafeCsvWriter
 from earful_complaints.tables import complaints
 
@@ -39,6 +40,20 @@ class Timing:
 
 
 @dataclass
+class Workload:
+    """One person's open records (as owner) and open investigations, and the age of the oldest."""
+
+    person: str
+    owned: int = 0
+    investigating: int = 0
+    oldest_days: int = 0
+
+
+# Backlog age buckets: (label, up to this many whole days since receipt).
+AGE_BUCKETS = (("0-2 days", 2), ("3-7 days", 7), ("8-14 days", 14), ("15-30 days", 30), ("over 30 days", None))
+
+
+@dataclass
 class Report:
     """Everything the clause 8 report shows."""
 
@@ -54,6 +69,11 @@ class Report:
     confirmed_from_listening: int = 0
     missed_deadlines: int = 0
     root_causes: list[tuple[str, int]] = field(default_factory=list)
+    satisfaction: list[int] = field(default_factory=list)  # the scores (1-5) given at closing
+    safety_issues: int = 0
+    backlog_age: list[tuple[str, int]] = field(default_factory=list)  # open records now, by days since receipt
+    workload: list[Workload] = field(default_factory=list)  # open records now, per owner
+    corrective_overdue: int = 0
     trend_unit: str = "day"
     trend: list[tuple[date, int, int]] = field(default_factory=list)  # bucket start, received, closed
 
@@ -63,7 +83,16 @@ class Report:
 
     @property
     def recurring_root_causes(self) -> list[tuple[str, int]]:
-        return [(cause, n) for cause, n in self.root_causes if n > 1]
+        """Root causes of two records or more (grouped ignoring case and spacing)."""
+        return [(cause, n) for cause, n in self.root_causes if n >= 2]
+
+    @property
+    def satisfaction_average(self) -> float | None:
+        return statistics.fmean(self.satisfaction) if self.satisfaction else None
+
+    @property
+    def backlog(self) -> int:
+        return sum(n for _, n in self.backlog_age)
 
 
 FIRST_REPORT_DAY = date(2000, 1, 1)
@@ -135,8 +164,21 @@ def build_report(
                 sa.select(complaints.c.closed_at).where(complaints.c.closed_at >= start, complaints.c.closed_at < end)
             ).scalars()
         )
+        # Monitoring (8.4) looks at today, whatever the period: everything still owed to a complainant.
+        open_rows = [
+            dict(r)
+            for r in conn.execute(sa.select(complaints).where(complaints.c.status.not_in(FINISHED_STATES))).mappings()
+        ]
+        corrective_rows = [
+            dict(r)
+            for r in conn.execute(
+                sa.select(complaints).where(
+                    complaints.c.status.in_(FINISHED_STATES), complaints.c.corrective_due.is_not(None)
+                )
+            ).mappings()
+        ]
     rep = Report(start=start, end=end, total=len(rows))
-    for column in ("category", "channel", "severity", "language", "status", "origin", "topic"):
+    for column in ("category", "channel", "severity", "language", "status", "origin", "topic", "product_service"):
         rep.by[column] = _count(rows, column)
     complaints_only = [r for r in rows if r["status"] not in ("not_a_complaint", "merged")]
     rep.timings = [
@@ -164,8 +206,35 @@ def build_report(
             causes[key] += 1
             shown.setdefault(key, r["root_cause"].strip())
     rep.root_causes = [(shown[k], n) for k, n in causes.most_common(20)]
+    rep.satisfaction = [r["satisfaction_score"] for r in closed if r["satisfaction_score"] is not None]
+    rep.safety_issues = sum(1 for r in rows if r["safety"])
+    rep.backlog_age, rep.workload = _backlog(open_rows, now)
+    rep.corrective_overdue = sum(
+        1
+        for r in open_rows + corrective_rows
+        if r["corrective_due"] is not None
+        and r["corrective_status"] in ("planned", "in_progress")
+        and utc(r["corrective_due"]) < now
+    )
     rep.trend_unit, rep.trend = _trend(rows, closed_rows, start, end)
     return rep
+
+
+def _backlog(open_rows: list[dict[str, Any]], now: datetime) -> tuple[list[tuple[str, int]], list[Workload]]:
+    """Open records by age, and per person: owned, investigating, oldest (days)."""
+    ages: Counter[str] = Counter()
+    people: dict[str, Workload] = {}
+    for r in open_rows:
+        days = max(0, (now - utc(r["received_at"])).days)
+        ages[next(label for label, limit in AGE_BUCKETS if limit is None or days <= limit)] += 1
+        owner = r["owner"] or "(no owner)"
+        w = people.setdefault(owner, Workload(owner))
+        w.owned += 1
+        w.oldest_days = max(w.oldest_days, days)
+        if r["status"] == "investigating" and r["investigator"]:
+            people.setdefault(r["investigator"], Workload(r["investigator"])).investigating += 1
+    workload = sorted(people.values(), key=lambda w: (-w.owned - w.investigating, w.person))
+    return [(label, ages.get(label, 0)) for label, _ in AGE_BUCKETS], workload
 
 
 def _trend(
@@ -196,6 +265,11 @@ def _trend(
 
 
 # ---- charts (geometry only; the templates draw them as inline SVG) -----------------------------------------------
+# Every chart has a value axis with ticks, each bar its value written next to it, and labels that wrap onto more
+# lines instead of being cut (the full text is also the bar's tooltip).
+
+CHAR_W = 6.4  # px per character of the 11 px chart font (a generous average, so text fits)
+LINE_H = 13
 
 
 @dataclass
@@ -207,6 +281,7 @@ class Bar:
     label: str
     value: int
     series: int = 0
+    lines: tuple[tuple[float, str], ...] = ()  # (y, text) of the wrapped label (horizontal bars)
 
 
 @dataclass
@@ -215,47 +290,104 @@ class Chart:
     width: int
     height: int
     bars: list[Bar]
-    kind: str  # "hbar" (label left of each bar) or "columns" (time series)
+    kind: str  # "hbar" (label above each bar) or "columns" (time series)
     legend: tuple[str, ...] = ()
-    ticks: list[tuple[float, str]] = field(default_factory=list)
+    ticks: list[tuple[float, str]] = field(default_factory=list)  # category axis: (position, label)
+    grid: list[tuple[float, str]] = field(default_factory=list)  # value axis: (position, value)
+    plot: tuple[float, float, float, float] = (0, 0, 0, 0)  # x0, y0, x1, y1 of the plotting area
+    axis_label: str = "records"
+    empty: str = "No records in this period."
 
 
-def _hbar(title: str, items: list[tuple[str, int]], width: int = 420) -> Chart:
+def nice_ticks(top: int, most: int = 5) -> list[int]:
+    """0 and round steps (1, 2, 5 x 10^k) up to at least `top`, at most `most` + 1 values."""
+    top = max(1, top)
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            if -(-top // (step * m)) <= most:
+                step *= m
+                return list(range(0, step * -(-top // step) + 1, step))
+        step *= 10
+
+
+def wrap(text: str, width: int, max_lines: int = 4) -> list[str]:
+    """`text` in lines of at most `width` characters, broken at spaces where possible (long words are split)."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        while len(word) > width:
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    if line or not lines:
+        lines.append(line)
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [lines[max_lines - 1][: width - 1] + "…"]
+    return lines
+
+
+def _hbar(title: str, items: list[tuple[str, int]], width: int = 420, empty: str | None = None) -> Chart:
     items = items[:12]
-    top = max((n for _, n in items), default=1) or 1
-    row, label_w = 22, 130
-    bars = [
-        Bar(label_w, i * row + 4, max(1.0, (width - label_w - 40) * n / top), row - 8, label, n)
-        for i, (label, n) in enumerate(items)
-    ]
-    return Chart(title, width, max(row, row * len(items)) + 8, bars, "hbar")
+    left, right = 6, 40  # room for the value after the longest bar
+    plot_w = width - left - right
+    grid_values = nice_ticks(max((n for _, n in items), default=1))
+    top = grid_values[-1]
+    bars, y = [], 4.0
+    for label, n in items:
+        lines = wrap(label, int(plot_w / CHAR_W))
+        label_lines = tuple((y + 10 + i * LINE_H, text) for i, text in enumerate(lines))
+        bar_y = y + LINE_H * len(lines) + 1
+        bars.append(Bar(left, bar_y, max(1.0, plot_w * n / top), 12, label, n, lines=label_lines))
+        y = bar_y + 12 + 8
+    axis_y = y + 2
+    grid = [(left + plot_w * v / top, str(v)) for v in grid_values]
+    chart = Chart(title, width, int(axis_y + 30), bars, "hbar", grid=grid, plot=(left, 0, left + plot_w, axis_y))
+    if empty:
+        chart.empty = empty
+    return chart
 
 
-def _columns(title: str, trend: list[tuple[date, int, int]], unit: str, width: int = 860, height: int = 200) -> Chart:
-    top = max((max(r, c) for _, r, c in trend), default=1) or 1
-    slot = (width - 40) / max(1, len(trend))
+def _columns(title: str, trend: list[tuple[date, int, int]], unit: str, width: int = 860, height: int = 240) -> Chart:
+    left, right, top_pad, bottom = 44, 10, 24, 48
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    grid_values = nice_ticks(max((max(r, c) for _, r, c in trend), default=1))
+    top = grid_values[-1]
+    slot = plot_w / max(1, len(trend))
     bar_w = max(1.0, slot / 2 - 1)
-    plot_h = height - 40
+    base = top_pad + plot_h
     bars, ticks = [], []
-    every = max(1, len(trend) // 12)
+    every = max(1, -(-len(trend) // 12))
     for i, (start, received, closed) in enumerate(trend):
-        x = 30 + i * slot
+        x = left + i * slot
         for series, value in enumerate((received, closed)):
             h = plot_h * value / top
-            bars.append(Bar(x + series * bar_w, 10 + plot_h - h, bar_w, h, start.isoformat(), value, series))
+            bars.append(Bar(x + series * bar_w, base - h, bar_w, h, start.isoformat(), value, series))
         if i % every == 0:
             ticks.append((x, start.strftime("%b %d") if unit != "month" else start.strftime("%b %Y")))
-    return Chart(title, width, height, bars, "columns", ("received", "closed"), ticks)
+    grid = [(base - plot_h * v / top, str(v)) for v in grid_values]
+    return Chart(
+        title, width, height, bars, "columns", ("received", "closed"), ticks, grid, (left, top_pad, left + plot_w, base)
+    )
 
 
 def charts(rep: Report) -> list[Chart]:
     """The report's charts, in page order."""
     return [
         _columns(f"Received and closed per {rep.trend_unit}", rep.trend, rep.trend_unit),
+        _hbar("By product or service", rep.by["product_service"]),
         _hbar("By category", rep.by["category"]),
         _hbar("By channel", rep.by["channel"]),
         _hbar("By severity", rep.by["severity"]),
         _hbar("By language", rep.by["language"]),
+        _hbar("Open records by age (today)", [(k, n) for k, n in rep.backlog_age]),
+        _hbar("Recurring root causes", rep.recurring_root_causes, empty="No root cause occurred twice in this period."),
     ]
 
 
@@ -304,6 +436,18 @@ def render_csv(rep: Report) -> str:
     writer.writerow(["deadlines", "missed", rep.missed_deadlines])
     for cause, n in rep.root_causes:
         writer.writerow(["root_cause", cause, n])
+    for cause, n in rep.recurring_root_causes:
+        writer.writerow(["recurring_root_cause", cause, n])
+    writer.writerow(["satisfaction", "scores", len(rep.satisfaction)])
+    writer.writerow(["satisfaction", "average", _num(rep.satisfaction_average, 2)])
+    writer.writerow(["safety", "issues", rep.safety_issues])
+    writer.writerow(["corrective_actions", "overdue", rep.corrective_overdue])
+    for label, n in rep.backlog_age:
+        writer.writerow(["backlog_age", label, n])
+    for w in rep.workload:
+        writer.writerow(["workload_owned", w.person, w.owned])
+        writer.writerow(["workload_investigating", w.person, w.investigating])
+        writer.writerow(["workload_oldest_days", w.person, w.oldest_days])
     for start, received, closed in rep.trend:
         writer.writerow([f"trend_{rep.trend_unit}_received", start.isoformat(), received])
         writer.writerow([f"trend_{rep.trend_unit}_closed", start.isoformat(), closed])

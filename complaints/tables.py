@@ -24,6 +24,10 @@ complaints = sa.Table(
     sa.Column("post_id", sa.String(300)),
     sa.Column("mention_snapshot", sa.JSON),
     sa.Column("complainant_ref", sa.String(300)),
+    # optional contact details (manual intake; needed to send from the register)
+    sa.Column("complainant_name", sa.String(300)),
+    sa.Column("complainant_email", sa.String(300)),
+    sa.Column("complainant_phone", sa.String(64)),
     sa.Column("product_service", sa.String(300)),
     sa.Column("category", sa.String(64)),
     sa.Column("description", sa.Text, nullable=False),
@@ -42,6 +46,7 @@ complaints = sa.Table(
     sa.Column("ack_channel", sa.String(64)),
     sa.Column("ack_text", sa.Text),
     sa.Column("acknowledged_by", sa.String(100)),
+    sa.Column("immediate_action", sa.Text),
     # initial assessment
     sa.Column("severity", sa.String(16)),
     sa.Column("impact", sa.String(16)),
@@ -55,9 +60,22 @@ complaints = sa.Table(
     sa.Column("investigation_notes", sa.Text),
     sa.Column("root_cause", sa.String(300)),
     sa.Column("evidence", sa.Text),
+    sa.Column("investigation_depth", sa.String(16)),
+    # internal escalation (to a more senior person; the owner changes to them)
+    sa.Column("escalated_to", sa.String(100)),
+    sa.Column("escalated_by", sa.String(100)),
+    sa.Column("escalated_at", TS),
+    sa.Column("escalation_reason", sa.Text),
     # response and decision
     sa.Column("resolution", sa.Text),
     sa.Column("corrective_action_ref", sa.String(200)),
+    # corrective action (ISO 9001 10.2) and its follow-up
+    sa.Column("corrective_action", sa.Text),
+    sa.Column("corrective_owner", sa.String(100)),
+    sa.Column("corrective_due", TS),
+    sa.Column("corrective_status", sa.String(16)),
+    sa.Column("corrective_followup", sa.Text),
+    sa.Column("corrective_checked_at", TS),
     sa.Column("decision", sa.Text),
     sa.Column("decided_by", sa.String(100)),
     sa.Column("decided_at", TS),
@@ -70,6 +88,8 @@ complaints = sa.Table(
     sa.Column("closed_by", sa.String(100)),
     sa.Column("closure_reason", sa.Text),
     sa.Column("complainant_accepted", sa.Boolean),
+    sa.Column("satisfaction_score", sa.Integer),
+    sa.Column("recourse_offered", sa.String(64)),
     sa.Column("external_dispute_ref", sa.String(200)),
     sa.Column("rejection_reason", sa.Text),
     sa.Column("rejected_by", sa.String(100)),
@@ -78,6 +98,9 @@ complaints = sa.Table(
     sa.Column("reopen_count", sa.Integer, nullable=False),
     sa.Column("reopened_at", TS),
     sa.Column("reopen_reason", sa.Text),
+    # retention (clause 8.1): when a finished record's personal data may be redacted
+    sa.Column("retain_until", TS),
+    sa.Column("redacted_at", TS),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
 )
@@ -165,4 +188,65 @@ complaint_signin_failures = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("last_failure_at", TS, nullable=False),
+)
+
+# Who opened which record page (clause 8.1): a plain log, not the hash chain, so reading never changes a record.
+complaint_views = sa.Table(
+    "complaint_views",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("complaint_id", sa.Integer, sa.ForeignKey("complaints.id"), nullable=False, index=True),
+    sa.Column("username", sa.String(100), nullable=False),
+    sa.Column("at", TS, nullable=False),
+)
+
+# The communication with the complainant (clause 7.2-7.8): each entry is also an event of the hash chain.
+complaint_communications = sa.Table(
+    "complaint_communications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("complaint_id", sa.Integer, sa.ForeignKey("complaints.id"), nullable=False, index=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),  # in | out
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("counterpart", sa.String(300)),  # e-mail address or phone number, when known
+    sa.Column("subject", sa.String(300)),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("delivery", sa.String(16), nullable=False),  # logged | sent | failed
+    sa.Column("error", sa.String(300)),
+    sa.Column("event_seq", sa.Integer),
+)
+
+# Management review records (clause 8.7): inputs, decisions, actions.
+complaint_reviews = sa.Table(
+    "complaint_reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("held_on", TS, nullable=False),
+    sa.Column("attendees", sa.String(300)),
+    sa.Column("inputs", sa.Text, nullable=False),
+    sa.Column("decisions", sa.Text, nullable=False),
+    sa.Column("actions", sa.Text),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+# Improvement actions (clause 8.6) with their effectiveness check.
+complaint_improvements = sa.Table(
+    "complaint_improvements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("origin", sa.String(300)),  # e.g. "review #3" or a recurring root cause
+    sa.Column("review_id", sa.Integer, sa.ForeignKey("complaint_reviews.id")),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("due", TS, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | implemented | effective | not_effective
+    sa.Column("effectiveness_check", sa.Text),
+    sa.Column("checked_by", sa.String(100)),
+    sa.Column("checked_at", TS),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
 )

@@ -44,7 +44,7 @@ def _open(config: Path | None) -> tuple[Settings, Engine]:
     return settings, open_records(settings)
 
 
-def _console():  # noqa: ANN202
+def _console():
     from earful.cli import console
 
     return console()
@@ -74,7 +74,7 @@ def _act(config: Path | None, ref: str, action: str, values: dict[str, Any], act
 # ---- reading ------------------------------------------------------------------------------------------------
 
 
-def _record_title(record: dict) -> str | None:  # noqa: ANN001
+def _record_title(record: dict) -> str | None:
     """The title of the mention a record came from (its snapshot), if it had one."""
     snapshot = record.get("mention_snapshot") or {}
     title = snapshot.get("title") if isinstance(snapshot, dict) else None
@@ -233,6 +233,10 @@ def new(
     language: Annotated[str | None, typer.Option()] = None,
     topic: Annotated[str | None, typer.Option()] = None,
     received_at: Annotated[str | None, typer.Option(help="ISO date-time it arrived (default: now).")] = None,
+    name: Annotated[str | None, typer.Option(help="Complainant's name (optional).")] = None,
+    email: Annotated[str | None, typer.Option(help="Complainant's e-mail address (optional).")] = None,
+    phone: Annotated[str | None, typer.Option(help="Complainant's phone number (optional).")] = None,
+    immediate_action: Annotated[str | None, typer.Option(help="Immediate action taken.")] = None,
 ) -> None:
     """Manual intake: a complaint that arrived by another channel."""
     from earful_complaints.intake import open_manual
@@ -253,6 +257,10 @@ def new(
             "language": language,
             "topic": topic,
             "received_at": received_at,
+            "complainant_name": name,
+            "complainant_email": email,
+            "complainant_phone": phone,
+            "immediate_action": immediate_action,
         },
         actor=actor,
     )
@@ -434,11 +442,15 @@ def close(
     reason: Annotated[str, typer.Option()],
     accepted: Annotated[str, typer.Option(help="Did the complainant accept: yes, no, unknown.")] = "unknown",
     external_ref: Annotated[str | None, typer.Option()] = None,
+    satisfaction: Annotated[str | None, typer.Option(help="Satisfaction score 1-5.")] = None,
+    recourse: Annotated[
+        str | None, typer.Option(help="Recourse offered when not accepted, e.g. iso_10003_provider.")
+    ] = None,
     note: Note = None,
     expect: Expect = None,
     config: Config = None,
 ) -> None:
-    """Close (only after the decision was communicated)."""
+    """Close (only after the decision was communicated; 'not accepted' needs the recourse offered)."""
     _act(
         config,
         ref,
@@ -447,6 +459,8 @@ def close(
             "closure_reason": reason,
             "complainant_accepted": accepted,
             "external_dispute_ref": external_ref,
+            "satisfaction_score": satisfaction,
+            "recourse_offered": recourse,
             "note": note,
         },
         actor,
@@ -479,6 +493,179 @@ def reopen(
 def note(ref: Ref, text: Annotated[str, typer.Argument()], actor: Actor, config: Config = None) -> None:
     """Add a note to the event log."""
     _act(config, ref, "note", {"note": text}, actor, None)
+
+
+@app.command()
+def contact(
+    ref: Ref,
+    actor: Actor,
+    name: Annotated[str | None, typer.Option()] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    phone: Annotated[str | None, typer.Option()] = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
+    """Record the complainant's contact details (optional; needed to e-mail them from the register)."""
+    values = {"complainant_name": name, "complainant_email": email, "complainant_phone": phone}
+    _act(config, ref, "contact", values, actor, expect)
+
+
+@app.command("immediate-action")
+def immediate_action(
+    ref: Ref, actor: Actor, text: Annotated[str, typer.Argument()], expect: Expect = None, config: Config = None
+) -> None:
+    """Record the immediate action taken (ISO 10002 7.3)."""
+    _act(config, ref, "immediate_action", {"immediate_action": text}, actor, expect)
+
+
+@app.command("set-owner")
+def set_owner(
+    ref: Ref, actor: Actor, owner: Annotated[str, typer.Option()], expect: Expect = None, config: Config = None
+) -> None:
+    """Give the record another owner."""
+    _act(config, ref, "set_owner", {"owner": owner}, actor, expect)
+
+
+@app.command("escalate-internal")
+def escalate_internal(
+    ref: Ref,
+    actor: Actor,
+    to: Annotated[str, typer.Option(help="The person who takes it over (becomes owner).")],
+    reason: Annotated[str, typer.Option()],
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
+    """Escalate inside the organisation."""
+    _act(config, ref, "escalate_internal", {"escalated_to": to, "escalation_reason": reason}, actor, expect)
+
+
+@app.command()
+def corrective(
+    ref: Ref,
+    actor: Actor,
+    action: Annotated[str, typer.Option(help="The corrective action (ISO 9001 10.2).")],
+    due: Annotated[str, typer.Option(help="Follow-up date, YYYY-MM-DD.")],
+    owner: Annotated[str | None, typer.Option()] = None,
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
+    """Plan a corrective action with its follow-up date."""
+    values = {"corrective_action": action, "corrective_due": due, "corrective_owner": owner}
+    _act(config, ref, "plan_corrective", values, actor, expect)
+
+
+@app.command("follow-up")
+def follow_up(
+    ref: Ref,
+    actor: Actor,
+    status: Annotated[str, typer.Option(help="in_progress, done, effective or not_effective.")],
+    checked: Annotated[str, typer.Option(help="What was checked.")],
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
+    """Follow up the corrective action."""
+    values = {"corrective_status": status, "corrective_followup": checked}
+    _act(config, ref, "follow_up_corrective", values, actor, expect)
+
+
+@app.command("log-communication")
+def log_comm(
+    ref: Ref,
+    actor: Actor,
+    text: Annotated[str, typer.Argument()],
+    direction: Annotated[str, typer.Option(help="in (from the complainant) or out (to them).")] = "in",
+    channel: Annotated[str, typer.Option()] = "phone",
+    counterpart: Annotated[str | None, typer.Option("--with", help="Address or number.")] = None,
+    config: Config = None,
+) -> None:
+    """Log a communication with the complainant that happened elsewhere."""
+    from earful_complaints.communications import log_communication
+    from earful_complaints.users import require_writer
+
+    settings, engine = _open(config)
+    try:
+        require_writer(engine, actor)
+        log_communication(
+            engine,
+            settings.complaints,
+            ref,
+            direction=direction,
+            channel=channel,
+            text=text,
+            counterpart=counterpart,
+            actor=actor,
+        )
+    finally:
+        engine.dispose()
+    _console().print(f"{ref}: communication logged", markup=False)
+
+
+def mail_channel(settings: Settings):
+    """The alerts e-mail channel named by complaints.email_channel (None when unset); ComplaintError when the
+    name is not an e-mail channel."""
+    from earful_alerts.config import EmailChannel
+    from earful_complaints.errors import ComplaintError
+
+    name = settings.complaints.email_channel
+    if not name:
+        return None
+    channel = settings.alerts.channels.get(name)
+    if not isinstance(channel, EmailChannel):
+        raise ComplaintError(
+            f"complaints.email_channel names {name!r}, which is not an e-mail channel in alerts.channels"
+        )
+    return channel
+
+
+@app.command("send-email")
+def send_email_cmd(
+    ref: Ref,
+    actor: Actor,
+    subject: Annotated[str, typer.Option()],
+    text: Annotated[str, typer.Option()],
+    purpose: Annotated[str, typer.Option(help="acknowledgement, decision or message.")] = "message",
+    expect: Expect = None,
+    config: Config = None,
+) -> None:
+    """E-mail the complainant through the configured channel (an acknowledgement or decision takes that step)."""
+    from earful_complaints.communications import send_email
+    from earful_complaints.users import require_writer
+
+    settings, engine = _open(config)
+    try:
+        require_writer(engine, actor)
+        record = send_email(
+            engine,
+            settings.complaints,
+            mail_channel(settings),
+            ref,
+            purpose=purpose,
+            subject=subject,
+            text=text,
+            actor=actor,
+            expected_version=expect,
+        )
+    finally:
+        engine.dispose()
+    _console().print(f"{ref}: e-mail sent; status {record['status']}, version {record['version']}", markup=False)
+
+
+@app.command()
+def retention(
+    apply: Annotated[bool, typer.Option("--apply", help="Redact them (default: only list).")] = False,
+    config: Config = None,
+) -> None:
+    """Finished records past their retention period (retention.years): list them, or redact their personal data."""
+    from earful_complaints.clock import now_utc
+    from earful_complaints.retention import expired, redact_expired
+
+    _, engine = _open(config)
+    try:
+        refs = redact_expired(engine, now_utc()) if apply else expired(engine, now_utc())
+    finally:
+        engine.dispose()
+    verb = "redacted" if apply else "past their retention period (run with --apply to redact)"
+    _console().print(f"{len(refs)} record(s) {verb}" + (f": {', '.join(refs)}" if refs else ""), markup=False)
 
 
 # ---- audit, deadlines, reports, labels --------------------------------------------------------------------------
@@ -593,7 +780,7 @@ def serve(
             _console().print(f"warning: {services.index_error}; the dashboard is off", markup=False)
         # Proxy headers are the app's business (web.trusted_proxies), not the server's.
         uvicorn.run(
-            create_app(services.engine, settings.complaints, dashboard=dashboard),
+            create_app(services.engine, settings.complaints, dashboard=dashboard, mail=mail_channel(settings)),
             host=host or web.host,
             port=port or web.port,
             proxy_headers=False,

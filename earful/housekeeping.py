@@ -29,6 +29,7 @@ class RetentionReport:
     mentions_deleted: int = 0  # from the index
     records_deleted: int = 0  # from the mentions store
     bands_deleted: int = 0
+    complaints_redacted: list[str] = field(default_factory=list)  # complaint records past complaints.retention
     skipped: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -73,15 +74,22 @@ def retention_query(cutoff: datetime) -> dict[str, Any]:
 
 
 def apply_retention(services: Services, now: datetime) -> RetentionReport:
-    """Delete mentions older than `privacy.retention_days` and forget band keys of that age."""
+    """Delete mentions older than `privacy.retention_days` and forget band keys of that age; redact finished
+    complaint records past complaints.retention (their own rule, applied whether or not mentions expire)."""
+    from earful_complaints.retention import redact_expired
     from earful_records.mentions import delete_mentions, older_than
     from earful_records.near_dups import prune_bands
 
+    redacted = redact_expired(services.engine, now)
     days = services.settings.privacy.retention_days
     if days is None:
-        return RetentionReport(cutoff=None, skipped="privacy.retention_days is not set: nothing is deleted")
+        return RetentionReport(
+            cutoff=None,
+            complaints_redacted=redacted,
+            skipped="privacy.retention_days is not set: no mention is deleted",
+        )
     cutoff = now - timedelta(days=days)
-    report = RetentionReport(cutoff=_iso(cutoff))
+    report = RetentionReport(cutoff=_iso(cutoff), complaints_redacted=redacted)
     report.records_deleted = len(delete_mentions(services.engine, older_than(int(cutoff.timestamp()))))
     report.mentions_deleted = _delete_by_query(services, retention_query(cutoff))
     report.bands_deleted = prune_bands(services.engine, days, now=now.timestamp())

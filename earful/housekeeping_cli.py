@@ -43,6 +43,12 @@ def retention(config: Config = None, es_url: EsUrl = None) -> None:
     out = _console()
     with open_services(_settings(config, es_url)) as services:
         report = apply_retention(services, datetime.now(UTC))
+    if report.complaints_redacted:
+        out.print(
+            f"redacted the personal data of {len(report.complaints_redacted)} complaint record(s) past "
+            f"complaints.retention: {', '.join(report.complaints_redacted)}",
+            markup=False,
+        )
     if report.skipped:
         out.print(report.skipped)
         return

@@ -54,42 +54,61 @@ class EmailChannel:
         s = self._settings
         if not s.to:
             return Outcome(ok=False, error=f"channel {self.name}: no recipients ('to') configured", permanent=True)
-        context = self._ssl or ssl.create_default_context()
-        try:
-            if s.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
-            else:
-                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-            with client:
+        return deliver(build_email(message, s), s, self._ssl)
+
+
+def plain_email(
+    settings: EmailSettings, to: str, subject: str, text: str, *, message_id: str | None = None
+) -> EmailMessage:
+    """A plain-text e-mail from the channel's sender to one recipient (the complaint register writes to
+    complainants through the same configured server)."""
+    mail = EmailMessage()
+    mail["Subject"] = " ".join(subject.split())  # no header injection through line breaks
+    mail["From"] = settings.sender
+    mail["To"] = to
+    mail["Message-ID"] = make_msgid(idstring=message_id)
+    mail.set_content(text)
+    return mail
+
+
+def deliver(mail: EmailMessage, s: EmailSettings, ssl_context: ssl.SSLContext | None = None) -> Outcome:
+    """Send one e-mail through the configured SMTP server; never raises for delivery problems."""
+    context = ssl_context or ssl.create_default_context()
+    try:
+        if s.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+        else:
+            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        with client:
+            client.ehlo()
+            if s.security == "starttls":
+                client.starttls(context=context)
                 client.ehlo()
-                if s.security == "starttls":
-                    client.starttls(context=context)
-                    client.ehlo()
-                if s.username is not None and s.password is not None:
-                    _login(client, s.username, s.password.get_secret_value())
-                client.send_message(build_email(message, s))
-        except smtplib.SMTPAuthenticationError as exc:
-            return Outcome(
-                ok=False, status_code=exc.smtp_code, error=f"SMTP login refused ({exc.smtp_code})", permanent=True
-            )
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = sorted({code for code, _ in exc.recipients.values()})
-            return Outcome(
-                ok=False,
-                status_code=codes[0] if codes else None,
-                error=f"SMTP recipients refused ({', '.join(map(str, codes))})",
-                permanent=all(code >= 500 for code in codes),
-            )
-        except smtplib.SMTPResponseException as exc:
-            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            return Outcome(
-                ok=False,
-                status_code=exc.smtp_code,
-                error=f"SMTP {exc.smtp_code}: {text[:200]}",
-                permanent=exc.smtp_code >= 500,
-            )
-        except smtplib.SMTPNotSupportedError as exc:
-            return Outcome(ok=False, error=f"SMTP server does not support this ({exc})", permanent=True)
-        except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, TLS failure
-            return Outcome(ok=False, error=f"SMTP {type(exc).__name__}: {str(exc)[:200]}")
-        return Outcome(ok=True, status_code=250)
+            if s.username is not None and s.password is not None:
+                _login(client, s.username, s.password.get_secret_value())
+            client.send_message(mail)
+    except smtplib.SMTPAuthenticationError as exc:
+        return Outcome(
+            ok=False, status_code=exc.smtp_code, error=f"SMTP login refused ({exc.smtp_code})", permanent=True
+        )
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = sorted({code for code, _ in exc.recipients.values()})
+        return Outcome(
+            ok=False,
+            status_code=codes[0] if codes else None,
+            error=f"SMTP recipients refused ({', '.join(map(str, codes))})",
+            permanent=all(code >= 500 for code in codes),
+        )
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return Outcome(
+            ok=False,
+            status_code=exc.smtp_code,
+            error=f"SMTP {exc.smtp_code}: {text[:200]}",
+            permanent=exc.smtp_code >= 500,
+        )
+    except smtplib.SMTPNotSupportedError as exc:
+        return Outcome(ok=False, error=f"SMTP server does not support this ({exc})", permanent=True)
+    except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, TLS failure
+        return Outcome(ok=False, error=f"SMTP {type(exc).__name__}: {str(exc)[:200]}")
+    return Outcome(ok=True, status_code=250)

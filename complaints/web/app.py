@@ -8,9 +8,11 @@ report_routes; deps holds what they share.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from datetime import datetime
 from importlib.resources import files
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from argon2 import PasswordHasher
@@ -31,15 +33,20 @@ from earful_complaints.web import (
     alert_routes,
     auth_routes,
     dashboard_routes,
+    history,
     mention_routes,
     record_routes,
     report_routes,
+    review_routes,
     user_routes,
 )
 from earful_complaints.web.dash_deps import DashboardIndex, add_dashboard_errors
 from earful_complaints.web.deps import BadInput, Forbidden, LoginRequired, WebContext, render
 from earful_complaints.web.security import FormNotSupported, FormTooLarge, SecurityHeaders, security_headers
 from earful_complaints.web.throttle import SignInThrottle
+
+if TYPE_CHECKING:
+    from earful_alerts.config import EmailChannel
 
 
 def create_app(
@@ -49,17 +56,21 @@ def create_app(
     clock: Callable[[], datetime] = now_utc,
     hasher: PasswordHasher | None = None,
     dashboard: DashboardIndex | None = None,
+    mail: EmailChannel | None = None,
+    mail_ssl: ssl.SSLContext | None = None,
 ) -> FastAPI:
     """The web app bound to one records database.
 
     `clock` is what sessions and sign-in throttling take as the time; `hasher` the argon2 hasher (tests pass
-    instrumented ones); `dashboard` the mention index of the listening dashboard (None: its pages say so).
+    instrumented ones); `dashboard` the mention index of the listening dashboard (None: its pages say so);
+    `mail` the alerts e-mail channel that writes to complainants (None: sending is off), `mail_ssl` the TLS
+    context for it (tests pass one trusting their server).
     """
     app = FastAPI(title="earful complaints", docs_url=None, redoc_url=None, openapi_url=None)
     # Autoescape everything: user and post text is only ever rendered as text.
-    templates = Jinja2Templates(
-        env=Environment(loader=FileSystemLoader(str(files("earful_complaints").joinpath("templates"))), autoescape=True)
-    )
+    env = Environment(loader=FileSystemLoader(str(files("earful_complaints").joinpath("templates"))), autoescape=True)
+    history.install(env)
+    templates = Jinja2Templates(env=env)
     app.state.ctx = WebContext(
         engine=engine,
         settings=settings,
@@ -67,6 +78,8 @@ def create_app(
         verifier=PasswordVerifier(hasher),
         throttle=SignInThrottle(engine, settings.web.signin),
         clock=clock,
+        mail=mail,
+        mail_ssl=mail_ssl,
     )
     app.state.dashboard = dashboard
     app.add_middleware(SecurityHeaders)
@@ -76,7 +89,7 @@ def create_app(
         # Outside SecurityHeaders: the client address is known before any route runs.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
     app.mount("/static", StaticFiles(directory=str(files("earful_complaints").joinpath("static"))), name="static")
-    for module in (auth_routes, record_routes, user_routes, report_routes):
+    for module in (auth_routes, record_routes, user_routes, report_routes, review_routes):
         app.include_router(module.router)
     for module in (dashboard_routes, mention_routes, alert_routes):
         app.include_router(module.router)

@@ -57,6 +57,8 @@ class WebContext:
     verifier: PasswordVerifier
     throttle: SignInThrottle
     clock: Callable[[], datetime]
+    mail: Any = None  # earful_alerts.config.EmailChannel: writes to complainants (None: sending is off)
+    mail_ssl: Any = None  # ssl.SSLContext for it (None: the system's trust store)
 
     @property
     def idle(self) -> timedelta:

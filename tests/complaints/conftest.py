@@ -64,7 +64,11 @@ HAPPY_PATH = [
         },
     ),
     ("assign", "dana", {"investigator": "ivan"}),
-    ("investigate", "ivan", {"root_cause": "packaging", "evidence": "photos from the courier"}),
+    (
+        "investigate",
+        "ivan",
+        {"root_cause": "packaging", "evidence": "photos from the courier", "investigation_depth": "full"},
+    ),
     ("decide", "dana", {"decision": "Replace the kettle.", "resolution": "Free replacement"}),
     (
         "communicate",

@@ -73,3 +73,31 @@ def test_cli_report_and_usage_errors(tmp_path: Path) -> None:
     bad = _run(tmp_path, "report", "--from", "2026-02-01", "--to", "2026-01-01")
     assert bad.returncode == 2
     assert _run(tmp_path, "check-deadlines").returncode == 0
+
+
+def test_cli_iso_steps(tmp_path: Path) -> None:
+    """Contact details, immediate action, internal escalation, a logged call and retention from the command line."""
+    pw = {"EARFUL_COMPLAINTS_PASSWORD": "a-long-password"}
+    for name in ("dana", "erik"):
+        assert _run(tmp_path, "users", "add", name, "--role", "quality", env=pw).returncode == 0
+    created = _run(
+        tmp_path, "new", "--channel", "phone", "--description", "Lid flew off", "--email", "kim@example.org",
+        "--immediate-action", "Told Kim to stop using it", "--as", "dana",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    ref = created.stdout.strip()
+    bad = _run(tmp_path, "contact", ref, "--email", "not-an-address", "--as", "dana")
+    assert bad.returncode == 1 and "valid-value" in bad.stderr and "Traceback" not in bad.stderr
+    assert _run(tmp_path, "contact", ref, "--phone", "+49 30 1234", "--as", "dana").returncode == 0
+    assert _run(tmp_path, "ack", ref, "--channel", "phone", "--text", "On it", "--as", "dana").returncode == 0
+    up = _run(tmp_path, "escalate-internal", ref, "--to", "erik", "--reason", "Safety", "--as", "dana")
+    assert up.returncode == 0, up.stderr
+    logged = _run(tmp_path, "log-communication", ref, "Kim called again", "--with", "+49 30 1234", "--as", "erik")
+    assert logged.returncode == 0, logged.stderr
+    no_mail = _run(tmp_path, "send-email", ref, "--subject", "s", "--text", "t", "--as", "erik")
+    assert no_mail.returncode == 1 and "complaints.email_channel" in no_mail.stderr
+    shown = json.loads(_run(tmp_path, "show", ref, "--json").stdout)
+    assert shown["owner"] == "erik" and shown["complainant_phone"] == "+49 30 1234"
+    kept = _run(tmp_path, "retention")
+    assert kept.returncode == 0 and "0 record(s)" in kept.stdout
+    assert _run(tmp_path, "verify").returncode == 0

@@ -322,7 +322,8 @@ def test_only_the_investigator_records_findings_and_never_decides(web: WebApp) -
     assert act(dana, ref, "assign", {"investigator": "ivan"}).status_code == 303
     refused = act(dana, ref, "investigate", {"root_cause": "dana's own finding"})
     assert refused.status_code == 422 and "findings-by-investigator" in refused.text
-    assert act(ivan, ref, "investigate", {"root_cause": "packaging"}).status_code == 303
+    findings = {"root_cause": "packaging", "evidence": "photos", "investigation_depth": "full"}  # severity high
+    assert act(ivan, ref, "investigate", findings).status_code == 303
     # Re-assigning before the decision does not let the person who investigated decide.
     assert act(dana, ref, "assign", {"investigator": "ada"}).status_code == 303
     decided = act(ivan, ref, "decide", {"decision": "ok", "resolution": "refund"})

@@ -122,12 +122,13 @@ def test_work_a_complaint_from_received_to_closed(page, web: WebApp) -> None:  #
     assert set(options) == {"", "ada", "dana", "ivan"}
     act(page, "assign", {"investigator": "ivan"})
     # Only the assigned investigator records findings.
-    act(page, "investigate", {"root_cause": "weak packaging", "evidence": "courier photos"})
+    findings = {"root_cause": "weak packaging", "evidence": "courier photos", "investigation_depth": "full"}
+    act(page, "investigate", findings)
     assert "findings-by-investigator" in page.locator("#error").inner_text()
     page.click("nav button[type=submit]")
     sign_in(page, web, "ivan")
     page.goto(f"{web.url}/complaints/{ref}")
-    act(page, "investigate", {"root_cause": "weak packaging", "evidence": "courier photos"})
+    act(page, "investigate", findings)
     # The investigator may not decide.
     act(page, "decide", {"decision": "Replace it", "resolution": "Free replacement"})
     assert "decider-not-investigator" in page.locator("#error").inner_text()
@@ -139,7 +140,8 @@ def test_work_a_complaint_from_received_to_closed(page, web: WebApp) -> None:  #
     act(page, "communicate", {"communicated_channel": "direct_message", "communication_text": "A new one is coming."})
     act(page, "close", {"closure_reason": "Replacement delivered", "complainant_accepted": "yes"})
     assert page.locator("#status").inner_text() == "closed"
-    assert page.locator("#events tbody tr").count() == 8
+    # 8 steps and the safety alert the assessment raised (linked to the record)
+    assert page.locator("#events tbody tr").count() == 9
     shot(page, "05-record-closed")
     record = get_record(web.engine, ref)
     assert record["decided_by"] == "dana" and record["investigator"] == "ivan" and record["closed_by"] == "dana"

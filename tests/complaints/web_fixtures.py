@@ -126,12 +126,12 @@ def web_settings(settings: ComplaintsSettings) -> ComplaintsSettings:
 
 @contextmanager
 def running_app(
-    engine: Engine, settings: ComplaintsSettings, *, hasher: PasswordHasher | None = None
+    engine: Engine, settings: ComplaintsSettings, *, hasher: PasswordHasher | None = None, **app_options: object
 ) -> Iterator[WebApp]:
     from earful_complaints.web.app import create_app
 
     settings = web_settings(settings)
     refs = seed(engine, settings)
     clock = FakeClock()
-    with serve(create_app(engine, settings, clock=clock, hasher=hasher)) as url:
+    with serve(create_app(engine, settings, clock=clock, hasher=hasher, **app_options)) as url:
         yield WebApp(url, engine, settings, refs, clock)

@@ -107,6 +107,26 @@ def test_retention_off_deletes_nothing(make_settings: Any) -> None:
         assert len(ids_in_index(services)) == 1
 
 
+def test_retention_redacts_finished_complaints_past_their_period(make_settings: Any) -> None:
+    """The same housekeeping run applies the complaint register's own retention rule (complaints.retention)."""
+    from earful_complaints.audit import verify
+    from earful_complaints.register import get_record
+    from earful_complaints.retention import REDACTED
+    from tests.complaints.conftest import HAPPY_PATH, open_one, work_to
+
+    with open_services(make_settings([])) as services:
+        complaints = services.settings.complaints
+        done, still_open = open_one(services.engine, complaints, 1), open_one(services.engine, complaints, 2)
+        work_to(services.engine, complaints, done, len(HAPPY_PATH))
+        later = get_record(services.engine, done)["retain_until"] + timedelta(days=1)
+        report = apply_retention(services, later)
+        assert report.complaints_redacted == [done] and report.skipped  # mentions: retention off
+        assert get_record(services.engine, done)["description"] == REDACTED
+        assert get_record(services.engine, still_open)["description"] != REDACTED
+        assert apply_retention(services, later).complaints_redacted == []
+        assert verify(services.engine).ok
+
+
 def test_erase_author_removes_every_mention_of_that_author_on_that_source(settings: Any) -> None:
     with open_services(settings) as services:
         theirs = [mention("x", f"t{i}", handle="Trail_Tess", published=NOW) for i in range(3)]
