@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from earful_records.bulk_rows import insert_rows, select_in
 from earful_records.cursors import save_cursor_in
 from earful_records.near_dups import store_bands_in
 from earful_records.pending import add_pending_in
@@ -48,10 +49,7 @@ def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
 
 
 def _known_in(conn: Connection, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in _chunks(ids):
-        found.update(conn.execute(sa.select(mentions.c.id).where(mentions.c.id.in_(part))).scalars())
-    return found
+    return {str(row[0]) for row in select_in(conn, "SELECT id FROM mentions WHERE id IN ({marks})", list(ids))}
 
 
 def known_ids(engine: Engine, ids: Sequence[str]) -> set[str]:
@@ -75,15 +73,10 @@ _COLUMNS = (
 
 
 def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    # Through the driver's executemany with the JSON already encoded: this runs for every mention of every batch,
-    # and SQLAlchemy's per-row bind processing costs more than the insert itself.
-    # ON CONFLICT (id) only: a row stored meanwhile by another batch is skipped, a broken row still fails.
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))}) "
-        "ON CONFLICT (id) DO NOTHING",
-        rows,
-    )
+    # Through the driver, many rows per statement, with the JSON already encoded: this runs for every mention of
+    # every batch (records.bulk_rows says why not executemany). ON CONFLICT (id) only: a row stored meanwhile by
+    # another batch is skipped, a broken row still fails.
+    insert_rows(conn, "mentions", _COLUMNS, rows, conflict_key="id")
 
 
 def commit_source(
@@ -91,7 +84,7 @@ def commit_source(
     source_id: str,
     cursor: dict[str, Any] | None,
     documents: Sequence[tuple[str, Document]],
-    bands: Sequence[tuple[str, Sequence[str]]] = (),
+    bands: Sequence[tuple[str, Sequence[int]]] = (),
     now: float | None = None,
 ) -> list[str]:
     """Store a source's mentions ((id, document) pairs) and their near-duplicate band keys ((id, bands) pairs),
