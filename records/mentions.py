@@ -15,16 +15,16 @@ with their language and classification labels, so a re-index needs no model.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from earful_records.bulk_rows import insert_rows, select_in
+from earful_records.bulk_rows import insert_rows, max_params, placeholder, select_in
 from earful_records.cursors import save_cursor_in
 from earful_records.near_dups import store_bands_in
 from earful_records.pending import add_pending_in
@@ -86,10 +86,14 @@ def commit_source(
     documents: Sequence[tuple[str, Document]],
     bands: Sequence[tuple[str, Sequence[int]]] = (),
     now: float | None = None,
+    acknowledged: Sequence[str] = (),
 ) -> list[str]:
     """Store a source's mentions ((id, document) pairs) and their near-duplicate band keys ((id, bands) pairs),
     mark them pending for the post-index hooks and move the source's cursor (None: leave it), all in one
-    transaction. Returns the ids stored now (not stored before)."""
+    transaction. Returns the ids stored now (not stored before).
+
+    `acknowledged`: earlier stored mentions the index has taken since, noted (ACKNOWLEDGED) in the same
+    transaction, so that a batch commits once per source rather than twice."""
     epoch = int(now if now is not None else time.time())
     with engine.begin() as conn:
         existing = _known_in(conn, [doc_id for doc_id, _ in documents])
@@ -109,7 +113,7 @@ def commit_source(
                     _epoch(doc["fetched_at"]) or epoch,
                     epoch,
                     UNINDEXED,
-                    json.dumps(doc, ensure_ascii=False),
+                    orjson.dumps(doc).decode(),
                 )
             )
         stored = [row[0] for row in rows]
@@ -120,7 +124,17 @@ def commit_source(
             store_bands_in(conn, [(doc_id, b) for doc_id, b in bands if doc_id in new], now=epoch)
         if cursor is not None:
             save_cursor_in(conn, source_id, cursor)
+        _set_state_in(conn, acknowledged, ACKNOWLEDGED)
     return stored
+
+
+def _set_state_in(conn: Connection, ids: Sequence[str], state: int) -> None:
+    mark, size = placeholder(conn), max_params(conn) - 1
+    for start in range(0, len(ids), size):
+        part = tuple(ids[start : start + size])
+        conn.exec_driver_sql(
+            f"UPDATE mentions SET index_state = {mark} WHERE id IN ({', '.join([mark] * len(part))})", (state, *part)
+        )
 
 
 def set_index_state(engine: Engine, ids: Sequence[str], state: int) -> None:
@@ -128,8 +142,7 @@ def set_index_state(engine: Engine, ids: Sequence[str], state: int) -> None:
     if not ids:
         return
     with engine.begin() as conn:
-        for part in _chunks(ids):
-            conn.execute(sa.update(mentions).where(mentions.c.id.in_(part)).values(index_state=state))
+        _set_state_in(conn, ids, state)
 
 
 def ids_in_state(engine: Engine, state: int) -> list[str]:
