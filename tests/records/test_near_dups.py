@@ -14,7 +14,7 @@ from earful_records import tables
 from earful_records.db import make_engine
 from earful_records.mentions import commit_source
 from earful_records.migrate import alembic_config, upgrade
-from earful_records.near_dups import find_band_owners, forget_bands_in, prune_bands, store_bands
+from earful_records.near_dups import POSITION_SHIFT, find_band_owners, forget_bands_in, prune_bands, store_bands
 from tests.helpers.postgres import throwaway_database
 
 TEXT = "Acme is recalling forty thousand pairs of TrailRunner boots after the soles came loose on wet rock"
@@ -43,7 +43,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
 
 def test_the_listener_and_the_records_agree_on_the_key_layout() -> None:
     keys = Fingerprinter().bands(TEXT)
-    assert BANDS == tables.BANDS and len(keys) == BANDS
+    assert BANDS == tables.BANDS and BAND_POSITION_SHIFT == POSITION_SHIFT and len(keys) == BANDS
     assert [key >> BAND_POSITION_SHIFT for key in keys] == list(range(BANDS))
     assert all(0 < key < 2**63 for key in keys)  # a signed 64-bit column holds every key
 
