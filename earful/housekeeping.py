@@ -170,7 +170,7 @@ def erase_author(services: Services, source_kind: str, handle: str) -> ErasureRe
     """Delete every mention of one author (by raw handle and source kind) and the band keys of those mentions."""
     from earful_complaints.tables import complaints
     from earful_records.mentions import by_author, delete_mentions
-    from earful_records.tables import near_dup_bands
+    from earful_records.near_dups import forget_bands_in
 
     refs, query = author_query(services.settings, source_kind, handle)
     raw = handle.strip().lstrip("@")
@@ -181,11 +181,7 @@ def erase_author(services: Services, source_kind: str, handle: str) -> ErasureRe
     report = ErasureReport(author_ref=", ".join(refs), records_deleted=len(stored))
     report.mentions_deleted = _delete_by_query(services, query) if indexed else 0
     with services.engine.begin() as conn:
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            report.bands_deleted += conn.execute(
-                sa.delete(near_dup_bands).where(near_dup_bands.c.mention_id.in_(part))
-            ).rowcount
+        report.bands_deleted = forget_bands_in(conn, ids)
         report.complaint_refs = sorted(
             conn.execute(sa.select(complaints.c.ref).where(complaints.c.complainant_ref.in_(refs))).scalars()
         )

@@ -54,6 +54,11 @@ class IndexSync:
     unreachable: str | None = None
     replayed: int = 0
     lost_and_requeued: int = 0  # acknowledged by the index in an earlier run, but not there now
+    # A batch notes what the index took in its next storing transaction (`take_marks`) instead of one of its own:
+    # one commit (an fsync) per source, not two. Until noted, a mention stays in the outbox; if the batch dies
+    # first, the next run replays it and the index answers that it has it already.
+    defer_marks: bool = False
+    _marks: list[str] = field(default_factory=list)
 
     def _fail(self, exc: Exception) -> None:
         self.unreachable = describe_unreachable(exc)
@@ -73,8 +78,29 @@ class IndexSync:
             self._fail(exc)
             return IndexWrite(deferred=len(documents))
         landed = outcome.created + outcome.already_present  # already there: an earlier write landed after all
-        set_index_state(self.services.engine, landed, ACKNOWLEDGED)
+        if self.defer_marks:
+            self._marks.extend(landed)
+        else:
+            set_index_state(self.services.engine, landed, ACKNOWLEDGED)
         return IndexWrite(indexed=len(landed), deferred=len(outcome.errors), refused=dict(outcome.errors))
+
+    def take_marks(self) -> list[str]:
+        """The mentions the index took that are not noted yet (`defer_marks`); the caller notes them."""
+        marks, self._marks = self._marks, []
+        return marks
+
+    def keep_marks(self, marks: list[str]) -> None:
+        """Marks taken but not noted after all (the transaction failed): noted later."""
+        self._marks.extend(marks)
+
+    def flush_marks(self) -> None:
+        """Note every deferred mark now, in a transaction of its own."""
+        marks = self.take_marks()
+        try:
+            set_index_state(self.services.engine, marks, ACKNOWLEDGED)
+        except Exception:
+            self.keep_marks(marks)
+            raise
 
     def verify_acknowledged(self) -> int:
         """Check that every mention the index acknowledged in an earlier run is in it, and put back in the outbox
@@ -113,6 +139,7 @@ class IndexSync:
     def replay_unindexed(self, progress: Callable[[int], None] | None = None) -> IndexWrite:
         """Index every stored mention still in the outbox (this batch's deferred ones and any earlier run's)."""
         total = IndexWrite()
+        self.flush_marks()  # what this batch indexed already is not replayed
         for page in iter_documents(self.services.engine, state=UNINDEXED):
             if self.unreachable is not None:
                 break
@@ -122,6 +149,7 @@ class IndexSync:
             if progress is not None:
                 progress(len(page))
         self.replayed += total.indexed
+        self.flush_marks()
         total.deferred = self.awaiting()
         return total
 

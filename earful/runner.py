@@ -132,13 +132,20 @@ def store_source(
     if enricher is not None:  # classified before storing: the record keeps the labels, so a re-index needs no model
         enricher.enrich(candidates)
     documents = [(m.id, m.to_document()) for m in candidates]
+    marks = sync.take_marks()  # what the index took of earlier sources, noted in this transaction
     try:
         stored_ids = set(
             commit_source(
-                services.engine, result.source, prepared.cursor, documents, [(m.id, m.dup_bands) for m in candidates]
+                services.engine,
+                result.source,
+                prepared.cursor,
+                documents,
+                [(m.id, m.dup_bands) for m in candidates],
+                acknowledged=marks,
             )
         )
     except SQLAlchemyError as exc:  # the summary says it in one line; nothing moved
+        sync.keep_marks(marks)
         result.errors.append(storage_failure(exc))
         result.store_failed = True
         return []
@@ -313,7 +320,7 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
     with open_services(settings, index_optional=True) as services:
         plan = build_listeners(settings, services.engine)
         summary = BatchSummary(started_at=started, skipped=list(plan.skipped))
-        sync = IndexSync(services, unreachable=services.index_error)
+        sync = IndexSync(services, unreachable=services.index_error, defer_marks=True)
         try:  # before this batch writes: what an earlier run's index lost goes back to the outbox
             sync.verify_acknowledged()
         except SQLAlchemyError as exc:

@@ -22,6 +22,11 @@ class BulkOutcome:
     errors: dict[str, str] = field(default_factory=dict)  # mention id -> reason
 
 
+# What the bulk response needs to carry back (ids, statuses, errors): the rest of each item (index, version,
+# sequence numbers, shard counts) is most of the response and parsing it costs the batch's time.
+_BULK_RESPONSE_FIELDS = "errors,items.*._id,items.*.status,items.*.error"
+
+
 def indexed_document(doc: dict[str, Any]) -> dict[str, Any]:
     """A mention document (`Mention.to_document()`) as indexed: plus its text in the field of its language's
     analyser."""
@@ -67,6 +72,7 @@ def index_documents(
         raise_on_exception=True,
         max_retries=3,
         initial_backoff=1,
+        filter_path=_BULK_RESPONSE_FIELDS,
     ):
         result = item.get("create", {})
         doc_id = str(result.get("_id"))

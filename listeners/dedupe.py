@@ -21,6 +21,7 @@ NUM_PERM = ROWS_PER_BAND * BANDS
 SHINGLE = 3
 MIN_TOKENS = 8  # shorter texts share too many shingles by chance to call them near-duplicates
 MAX_CANDIDATES_PER_BAND = 10  # bounds the work on a very repetitive stream (a bot wave); earliest items win
+BAND_POSITION_SHIFT = 56  # above the 7-byte hash of the band's rows
 _PRIME = (1 << 31) - 1
 
 
@@ -53,8 +54,9 @@ class Fingerprinter:
         self._a = rng.integers(1, _PRIME, size=NUM_PERM, dtype=np.uint64)
         self._b = rng.integers(0, _PRIME, size=NUM_PERM, dtype=np.uint64)
 
-    def bands(self, text: str) -> list[str]:
-        """The band keys of a text; empty for texts too short to compare."""
+    def bands(self, text: str) -> list[int]:
+        """The band keys of a text (the band's position in the bits from 56 up, a 56-bit hash of its rows below:
+        records.near_dups stores them as integers); empty for texts too short to compare."""
         import numpy as np
 
         hashed = shingles(text)
@@ -64,23 +66,27 @@ class Fingerprinter:
         # (a*x + b) mod p with x < 2**32 and a, b < 2**31: the product stays below 2**63, no overflow.
         signature = ((values[:, None] * self._a[None, :] + self._b[None, :]) % _PRIME).min(axis=0)
         rows = signature.reshape(BANDS, ROWS_PER_BAND)
-        return [f"{b}{hashlib.blake2b(rows[b].tobytes(), digest_size=7).hexdigest()}" for b in range(BANDS)]
+        blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+        return [
+            (b << BAND_POSITION_SHIFT) | from_bytes(blake2b(rows[b].tobytes(), digest_size=7).digest())
+            for b in range(BANDS)
+        ]
 
 
 @dataclass
 class BandTable:
     """In-memory band table: which earlier items carry each band key, in the order they were added."""
 
-    _by_band: dict[str, list[str]] = field(default_factory=dict)
+    _by_band: dict[int, list[str]] = field(default_factory=dict)
 
-    def add(self, item_id: str, bands: Iterable[str]) -> None:
+    def add(self, item_id: str, bands: Iterable[int]) -> None:
         """Remember an item's bands; a band keeps only its earliest items (the originals of later copies)."""
         for key in bands:
             items = self._by_band.setdefault(key, [])
             if len(items) < MAX_CANDIDATES_PER_BAND and item_id not in items:
                 items.append(item_id)
 
-    def candidates(self, bands: Iterable[str], exclude: str | None = None) -> list[str]:
+    def candidates(self, bands: Iterable[int], exclude: str | None = None) -> list[str]:
         """Items sharing any band, earliest first."""
         found: dict[str, None] = {}
         for key in bands:

@@ -49,7 +49,7 @@ class Mention(BaseModel):
     language_score: float | None = None
     topics: list[str] = Field(default_factory=list)
     duplicate_of: str | None = None  # id of an earlier near-duplicate mention
-    dup_bands: list[str] = Field(default_factory=list)  # MinHash LSH band keys; kept in the records database
+    dup_bands: list[int] = Field(default_factory=list)  # MinHash LSH band keys; kept in the records database
     labels: dict[str, Any] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)  # source-specific, small (e.g. subreddit, lang hint)
 

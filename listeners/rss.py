@@ -8,6 +8,7 @@ import hashlib
 import ssl
 import time
 import urllib.parse
+from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -230,13 +231,13 @@ class RssListener:
             notes.append(f"feed is not well-formed ({parsed.get('bozo_exception')}); read {len(entries)} items anyway")
         fetched_at = datetime.now(UTC)
         links = [self._link(e) for e in entries]
-        repeated_links = {link for link in links if link and links.count(link) > 1}
+        repeated_links = {link for link, n in Counter(links).items() if link and n > 1}
         mentions: list[Mention] = []
         item_errors: list[str] = []
-        for position, entry in enumerate(entries, start=1):
+        for position, (entry, link) in enumerate(zip(entries, links, strict=True), start=1):
             where = f"item {position}" + (f" ({str(entry.get('id'))[:80]!r})" if entry.get("id") else "")
             try:
-                mention = self._mention(entry, fetched_at, repeated_links)
+                mention = self._mention(entry, link, fetched_at, repeated_links)
             except (ValueError, TypeError, UnicodeError) as exc:  # one bad item, not the feed
                 item_errors.append(f"{where}: skipped: {type(exc).__name__}: {exc}")
                 continue
@@ -278,11 +279,11 @@ class RssListener:
         digest = hashlib.sha256(f"{title}\x1f{text}".encode()).hexdigest()
         return f"{self.feed.name}|content|{digest}"
 
-    def _mention(self, entry: Any, fetched_at: datetime, repeated_links: set[str]) -> Mention | None:
+    def _mention(self, entry: Any, link: str | None, fetched_at: datetime, repeated_links: set[str]) -> Mention | None:
+        """The entry as a mention (`link`: its `_link`), None when it has no title, text or link."""
         title = _title(entry)
         body, body_type = _entry_body(entry)
         text = text_of(body, body_type, MAX_TEXT_CHARS)
-        link = self._link(entry)
         if not (title or text or link):
             return None
         key = self._stable_key(entry, link, repeated_links, title, text)

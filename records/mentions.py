@@ -15,15 +15,16 @@ with their language and classification labels, so a re-index needs no model.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from earful_records.bulk_rows import insert_rows, max_params, placeholder, select_in
 from earful_records.cursors import save_cursor_in
 from earful_records.near_dups import store_bands_in
 from earful_records.pending import add_pending_in
@@ -48,10 +49,7 @@ def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
 
 
 def _known_in(conn: Connection, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in _chunks(ids):
-        found.update(conn.execute(sa.select(mentions.c.id).where(mentions.c.id.in_(part))).scalars())
-    return found
+    return {str(row[0]) for row in select_in(conn, "SELECT id FROM mentions WHERE id IN ({marks})", list(ids))}
 
 
 def known_ids(engine: Engine, ids: Sequence[str]) -> set[str]:
@@ -75,15 +73,10 @@ _COLUMNS = (
 
 
 def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    # Through the driver's executemany with the JSON already encoded: this runs for every mention of every batch,
-    # and SQLAlchemy's per-row bind processing costs more than the insert itself.
-    # ON CONFLICT (id) only: a row stored meanwhile by another batch is skipped, a broken row still fails.
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))}) "
-        "ON CONFLICT (id) DO NOTHING",
-        rows,
-    )
+    # Through the driver, many rows per statement, with the JSON already encoded: this runs for every mention of
+    # every batch (records.bulk_rows says why not executemany). ON CONFLICT (id) only: a row stored meanwhile by
+    # another batch is skipped, a broken row still fails.
+    insert_rows(conn, "mentions", _COLUMNS, rows, conflict_key="id")
 
 
 def commit_source(
@@ -91,12 +84,16 @@ def commit_source(
     source_id: str,
     cursor: dict[str, Any] | None,
     documents: Sequence[tuple[str, Document]],
-    bands: Sequence[tuple[str, Sequence[str]]] = (),
+    bands: Sequence[tuple[str, Sequence[int]]] = (),
     now: float | None = None,
+    acknowledged: Sequence[str] = (),
 ) -> list[str]:
     """Store a source's mentions ((id, document) pairs) and their near-duplicate band keys ((id, bands) pairs),
     mark them pending for the post-index hooks and move the source's cursor (None: leave it), all in one
-    transaction. Returns the ids stored now (not stored before)."""
+    transaction. Returns the ids stored now (not stored before).
+
+    `acknowledged`: earlier stored mentions the index has taken since, noted (ACKNOWLEDGED) in the same
+    transaction, so that a batch commits once per source rather than twice."""
     epoch = int(now if now is not None else time.time())
     with engine.begin() as conn:
         existing = _known_in(conn, [doc_id for doc_id, _ in documents])
@@ -116,7 +113,7 @@ def commit_source(
                     _epoch(doc["fetched_at"]) or epoch,
                     epoch,
                     UNINDEXED,
-                    json.dumps(doc, ensure_ascii=False),
+                    orjson.dumps(doc).decode(),
                 )
             )
         stored = [row[0] for row in rows]
@@ -127,7 +124,17 @@ def commit_source(
             store_bands_in(conn, [(doc_id, b) for doc_id, b in bands if doc_id in new], now=epoch)
         if cursor is not None:
             save_cursor_in(conn, source_id, cursor)
+        _set_state_in(conn, acknowledged, ACKNOWLEDGED)
     return stored
+
+
+def _set_state_in(conn: Connection, ids: Sequence[str], state: int) -> None:
+    mark, size = placeholder(conn), max_params(conn) - 1
+    for start in range(0, len(ids), size):
+        part = tuple(ids[start : start + size])
+        conn.exec_driver_sql(
+            f"UPDATE mentions SET index_state = {mark} WHERE id IN ({', '.join([mark] * len(part))})", (state, *part)
+        )
 
 
 def set_index_state(engine: Engine, ids: Sequence[str], state: int) -> None:
@@ -135,8 +142,7 @@ def set_index_state(engine: Engine, ids: Sequence[str], state: int) -> None:
     if not ids:
         return
     with engine.begin() as conn:
-        for part in _chunks(ids):
-            conn.execute(sa.update(mentions).where(mentions.c.id.in_(part)).values(index_state=state))
+        _set_state_in(conn, ids, state)
 
 
 def ids_in_state(engine: Engine, state: int) -> list[str]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from earful_records.bulk_rows import insert_rows, select_in
 from earful_records.tables import pending_hooks
 
 _CHUNK = 1000
@@ -30,19 +31,11 @@ def add_pending(engine: Engine, mention_ids: Sequence[str], now: float | None = 
 def add_pending_in(conn: Connection, mention_ids: Sequence[str], now: float | None = None) -> list[str]:
     """`add_pending` in the caller's transaction."""
     epoch = int(now if now is not None else time.time())
-    existing: set[str] = set()
-    for start in range(0, len(mention_ids), _CHUNK):
-        part = list(mention_ids[start : start + _CHUNK])
-        existing.update(
-            conn.execute(sa.select(pending_hooks.c.mention_id).where(pending_hooks.c.mention_id.in_(part))).scalars()
-        )
-    new = [mid for mid in dict.fromkeys(mention_ids) if mid not in existing]
-    if new:
-        mark = "?" if conn.dialect.name == "sqlite" else "%s"
-        conn.exec_driver_sql(
-            f"INSERT INTO pending_hooks (mention_id, created_epoch) VALUES ({mark}, {mark})",
-            [(mid, epoch) for mid in new],
-        )
+    unique = list(dict.fromkeys(mention_ids))
+    query = "SELECT mention_id FROM pending_hooks WHERE mention_id IN ({marks})"
+    existing = {str(row[0]) for row in select_in(conn, query, unique)}
+    new = [mid for mid in unique if mid not in existing]
+    insert_rows(conn, "pending_hooks", ("mention_id", "created_epoch"), [(mid, epoch) for mid in new], "mention_id")
     return new
 
 

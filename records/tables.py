@@ -33,12 +33,15 @@ x_read_budget = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-near_dup_bands = sa.Table(
-    "near_dup_bands",
+# Near-duplicate band keys of recently stored mentions, one row per mention and one indexed column per band
+# position (records.near_dups). BANDS matches listeners.dedupe.BANDS; a different count needs a migration.
+BANDS = 8
+near_dup_signatures = sa.Table(
+    "near_dup_signatures",
     metadata,
-    sa.Column("band", sa.String(20), primary_key=True),
     sa.Column("mention_id", sa.String(64), primary_key=True),
     sa.Column("created_epoch", sa.BigInteger, nullable=False, index=True),  # seconds, UTC
+    *(sa.Column(f"band{position}", sa.BigInteger, index=True) for position in range(BANDS)),
 )
 
 pending_hooks = sa.Table(

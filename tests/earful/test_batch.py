@@ -66,6 +66,22 @@ def test_batch_indexes_once_and_a_failing_feed_does_not_stop_the_others(make_set
     assert [r["status"] for r in runs] == ["partial"] * 3 and runs[-1]["counts"]["new"] == 2
 
 
+def test_a_batch_notes_everything_the_index_took_and_the_next_replays_nothing(make_settings) -> None:
+    from earful_records.db import make_engine
+    from earful_records.mentions import ACKNOWLEDGED, count_by_state
+
+    with scripted_server() as srv:
+        for n in range(3):  # the last source's marks are noted after the loop, the others' with the next source
+            srv.routes[f"/f{n}"] = Route(body=rss([item(10 * n + k, f"Acme boots review {n} {k}") for k in range(4)]))
+        settings = make_settings([{"name": f"f{n}", "url": srv.url(f"/f{n}")} for n in range(3)])
+        first = run_batch(settings)
+        assert first.new == 12 and first.replayed == 0
+        assert count_by_state(make_engine(settings.records_url())) == {ACKNOWLEDGED: 12}
+        second = run_batch(settings)
+        assert (second.new, second.replayed, second.lost_by_index) == (0, 0, 0)
+    assert len(indexed(settings)) == 12
+
+
 def all_cursors_of(settings) -> dict:  # noqa: ANN001
     from earful_records.db import make_engine
 

@@ -20,7 +20,7 @@ from earful_listeners.mention import Mention, mention_id
 from earful_listeners.pseudonym import author_ref
 from earful_records.mentions import commit_source, stored_documents
 from earful_records.near_dups import store_bands
-from earful_records.tables import near_dup_bands
+from earful_records.tables import near_dup_signatures
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ def mention(
         author_ref=author_ref(secret, kind, handle),
         published_at=published,
         fetched_at=fetched,
-        dup_bands=[f"b{key}"],
+        dup_bands=[int(mention_id(kind, key)[:14], 16)],  # one band key (position 0), distinct per mention
         topics=["acme"],
     )
 
@@ -70,7 +70,9 @@ def band_owners(services: Any, mentions: list[Mention]) -> set[str]:
     ids = [m.id for m in mentions]
     with services.engine.connect() as conn:
         return set(
-            conn.execute(sa.select(near_dup_bands.c.mention_id).where(near_dup_bands.c.mention_id.in_(ids))).scalars()
+            conn.execute(
+                sa.select(near_dup_signatures.c.mention_id).where(near_dup_signatures.c.mention_id.in_(ids))
+            ).scalars()
         )
 
 
@@ -225,7 +227,7 @@ def test_erase_author_on_mastodon_and_bluesky_by_handle_actor_url_or_did(make_se
     other_skeet = post_mention(post(3, author=2), source_id="bluesky:search:acme", **common)
     with open_services(settings) as services:
         for item in [*toots, other_toot, *skeets, other_skeet]:
-            item.dup_bands = [f"b{item.id}"]
+            item.dup_bands = [int(item.id[:14], 16)]
         store(services, [*toots, other_toot, *skeets, other_skeet], NOW.timestamp())
         assert erase_author(services, "mastodon", "@person1@social.example").mentions_deleted == 2
         assert erase_author(services, "mastodon", "https://social.example/users/person2").mentions_deleted == 1

@@ -61,6 +61,13 @@ def test_mentions_marks_and_cursor_are_committed_together_once(engine: sa.Engine
     assert count_by_state(engine) == {UNINDEXED: 5}
 
 
+def test_what_the_index_took_is_noted_in_the_next_commit(engine: sa.Engine) -> None:
+    commit_source(engine, "rss:f", {"etag": '"1"'}, [doc(1), doc(2)])
+    commit_source(engine, "rss:g", {"etag": '"1"'}, [doc(3)], acknowledged=["id0001", "id0002", "gone"])
+    assert count_by_state(engine) == {ACKNOWLEDGED: 2, UNINDEXED: 1}
+    assert ids_in_state(engine, UNINDEXED) == ["id0003"]
+
+
 def test_a_failed_commit_moves_nothing(engine: sa.Engine) -> None:
     good, bad = doc(1), doc(2)
     bad[1]["source"] = None  # NOT NULL: the insert fails inside the transaction
