@@ -19,7 +19,7 @@ app = typer.Typer(help="Alerts: the outbox, deliveries and channels.", no_args_i
 Config = Annotated[Path | None, typer.Option("--config", "-c", help="YAML configuration file.")]
 
 
-def _open(config: Path | None) -> tuple["Settings", "Engine"]:
+def _open(config: Path | None) -> tuple[Settings, Engine]:
     from earful.cli import load
     from earful.services import open_records
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def make_alerts_hook(opener: ComplaintOpener | None = None):  # noqa: ANN201 - returns PostIndexHook
     """A hook for `earful.hooks.post_index_hooks`; `opener` is the complaint register (or None)."""
 
-    def alerts_hook(ctx: "BatchContext") -> dict[str, int] | None:
+    def alerts_hook(ctx: BatchContext) -> dict[str, int] | None:
         from rich.markup import escape
 
         from earful_alerts.channels import build_channels

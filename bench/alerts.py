@@ -23,10 +23,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import cpu_model  # noqa: E402
-from earful_alerts.config import AlertsSettings  # noqa: E402
-from earful_alerts.rules import judge_negative_share, judge_volume, mention_hits, spike_findings  # noqa: E402
-from earful_alerts.windows import WindowCount, known_windows, negative_count  # noqa: E402
+from bench.machine import cpu_model
+from earful_alerts.config import AlertsSettings
+from earful_alerts.rules import judge_negative_share, judge_volume, mention_hits, spike_findings
+from earful_alerts.windows import WindowCount, known_windows, negative_count
 
 WINDOW = timedelta(hours=1)
 RULES = {

@@ -74,7 +74,7 @@ def _act(config: Path | None, ref: str, action: str, values: dict[str, Any], act
 # ---- reading ------------------------------------------------------------------------------------------------
 
 
-def _record_title(record: dict) -> str | None:  # noqa: ANN001
+def _record_title(record: dict) -> str | None:
     """The title of the mention a record came from (its snapshot), if it had one."""
     snapshot = record.get("mention_snapshot") or {}
     title = snapshot.get("title") if isinstance(snapshot, dict) else None

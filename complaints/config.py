@@ -40,7 +40,7 @@ class BusinessHours(BaseModel):
     holidays: list[str] = Field(default_factory=list, description="ISO dates without work, e.g. 2026-12-25")
 
     @model_validator(mode="after")
-    def _sane(self) -> "BusinessHours":
+    def _sane(self) -> BusinessHours:
         if self.end <= self.start:
             raise ValueError("business_hours.end must be after start")
         if not self.weekdays or any(d < 0 or d > 6 for d in self.weekdays):

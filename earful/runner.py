@@ -257,7 +257,7 @@ class Prefetcher:
             fetch_pool(processes, services.settings.topics, listening.min_chars_for_language) if processes else None
         )
 
-    def __enter__(self) -> "Prefetcher":
+    def __enter__(self) -> Prefetcher:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -37,7 +37,7 @@ import httpx
 from filelock import FileLock, Timeout
 
 from earful_common.errors import ReportedError
-from earful_common.processes import process_alive, process_started
+from earful_common.processes import process_alive
 
 STATE_FILE = "server.json"
 LOCK_FILE = "server.lock"

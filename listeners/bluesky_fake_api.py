@@ -63,7 +63,7 @@ class FakeBluesky(FakeApi):
         """Add a PostView (as the AppView returns it)."""
         self.posts[str(post["uri"])] = post
 
-    def load(self, folder: Path) -> "FakeBluesky":
+    def load(self, folder: Path) -> FakeBluesky:
         """Load every `*.json` fixture file of a folder: `{"posts": [...]}`."""
         for path in sorted(Path(folder).glob("*.json")):
             for post in json.loads(path.read_text(encoding="utf-8")).get("posts", []):

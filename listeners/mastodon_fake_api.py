@@ -46,7 +46,7 @@ class FakeMastodon(FakeApi):
         """Add a Status entity (as the API returns it)."""
         self.statuses[str(status["id"])] = status
 
-    def load(self, folder: Path) -> "FakeMastodon":
+    def load(self, folder: Path) -> FakeMastodon:
         """Load every `*.json` fixture file of a folder: `{"statuses": [...]}`."""
         for path in sorted(Path(folder).glob("*.json")):
             for status in json.loads(path.read_text(encoding="utf-8")).get("statuses", []):

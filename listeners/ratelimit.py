@@ -61,7 +61,7 @@ def call_with_policy(
     while True:
         try:
             return _with_backoff(fn, policy, classify, sleep)
-        except Exception as exc:  # noqa: BLE001 - classified below, re-raised unless it is a rate limit
+        except Exception as exc:  # classified below, re-raised unless it is a rate limit
             verdict = classify(exc)
             if verdict.outcome != "rate_limited":
                 raise

@@ -191,7 +191,7 @@ class RedditListener:
                 name = str(data.get("display_name") or "").lower()
                 if name:
                     known[name] = _int_or_none(data.get("subscribers"))
-        except Exception:  # noqa: BLE001 - reach is optional; the comments are indexed without it
+        except Exception:  # reach is optional; the comments are indexed without it
             log.debug("subreddit look-up failed", exc_info=True)
         for name in wanted:
             known.setdefault(name, None)

@@ -49,7 +49,7 @@ class FakeReddit(FakeApi):
         """Add a submission (t3) or comment (t1) in Reddit's own JSON shape."""
         self.things.append({"kind": kind, "data": data})
 
-    def load(self, folder: Path) -> "FakeReddit":
+    def load(self, folder: Path) -> FakeReddit:
         """Load every `*.json` fixture file of a folder: `{"subreddits": [...], "things": [...]}`."""
         for path in sorted(Path(folder).glob("*.json")):
             content = json.loads(path.read_text(encoding="utf-8"))

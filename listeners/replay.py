@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 REPLAY_CLIENT_ID = "replay-client"
 REPLAY_CLIENT_SECRET = "replay-secret"  # noqa: S105 - not a secret: the in-process fake API's own app password
-REPLAY_BEARER = "replay-bearer"  # noqa: S105
+REPLAY_BEARER = "replay-bearer"
 
 
 class FakeApiAdapter(HTTPAdapter):
@@ -86,7 +86,7 @@ def mastodon_replay(folder: Path, host: str) -> requests.Session:
 REPLAY_APP_PASSWORD = "replay-app-password"  # noqa: S105 - the in-process fake's own app password
 
 
-def bluesky_replay(folder: Path) -> "httpx.BaseTransport":
+def bluesky_replay(folder: Path) -> httpx.BaseTransport:
     """An httpx transport (atproto speaks httpx) answering like Bluesky from the fixture files in `folder`."""
     import httpx
 

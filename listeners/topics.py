@@ -39,7 +39,7 @@ class MatchTarget:
     lang: str
 
     @classmethod
-    def build(cls, title: str, text: str, lang: str) -> "MatchTarget":
+    def build(cls, title: str, text: str, lang: str) -> MatchTarget:
         """Normalize title and text the way queries are normalized."""
         return cls(tokenize(title), tokenize(text), lang)
 

@@ -39,7 +39,7 @@ class FakeX(FakeApi):
         """Add a v2 tweet object with every field it has (the fake returns only the requested ones)."""
         self.tweets[str(tweet["id"])] = tweet
 
-    def load(self, folder: Path) -> "FakeX":
+    def load(self, folder: Path) -> FakeX:
         """Load every `*.json` fixture file of a folder: `{"users": [...], "tweets": [...]}`."""
         for path in sorted(Path(folder).glob("*.json")):
             content = json.loads(path.read_text(encoding="utf-8"))

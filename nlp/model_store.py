@@ -113,7 +113,7 @@ def new_model(encoder, heads: dict[str, dict], tuned_layers: int, max_length: in
     return EarfulMultiHeadModel(config, encoder=encoder)
 
 
-def load_delta(directory: pathlib.Path, encoder) -> "object":
+def load_delta(directory: pathlib.Path, encoder) -> object:
     """The model of a delta directory, built on ``encoder`` (whose tuned layers it overwrites and into which
     it merges its LoRA factors)."""
     from safetensors.torch import load_file

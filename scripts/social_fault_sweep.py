@@ -23,18 +23,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import cpu_model  # noqa: E402
-from earful_listeners.base import SourceError  # noqa: E402
-from earful_listeners.bluesky import BlueskyListener  # noqa: E402
-from earful_listeners.bluesky_client import BlueskySession  # noqa: E402
-from earful_listeners.bluesky_config import BlueskySettings  # noqa: E402
-from earful_listeners.config import PrivacySettings  # noqa: E402
-from earful_listeners.mastodon import build_mastodon_listeners  # noqa: E402
-from earful_listeners.mastodon_client import make_mastodon_client  # noqa: E402
-from earful_listeners.mastodon_config import MastodonSettings  # noqa: E402
-from earful_listeners.mention import mention_id  # noqa: E402
-from tests.fakes.fake_bluesky import IDENTIFIER, PASSWORD, FakeBluesky, post  # noqa: E402
-from tests.fakes.fake_mastodon import FakeMastodon, status  # noqa: E402
+from bench.machine import cpu_model
+from earful_listeners.base import SourceError
+from earful_listeners.bluesky import BlueskyListener
+from earful_listeners.bluesky_client import BlueskySession
+from earful_listeners.bluesky_config import BlueskySettings
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mastodon import build_mastodon_listeners
+from earful_listeners.mastodon_client import make_mastodon_client
+from earful_listeners.mastodon_config import MastodonSettings
+from earful_listeners.mention import mention_id
+from tests.fakes.fake_bluesky import IDENTIFIER, PASSWORD, FakeBluesky, post
+from tests.fakes.fake_mastodon import FakeMastodon, status
 
 OPTIONS = {"timeout": 0.2, "retries": 1, "backoff_seconds": 0.0, "max_wait_seconds": 0.0, "on_rate_limit": "defer"}
 

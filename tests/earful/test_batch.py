@@ -18,14 +18,14 @@ from tests.helpers.http_server import Route, scripted_server
 REPO = Path(__file__).resolve().parents[2]
 
 
-def indexed(settings) -> dict[str, dict]:  # noqa: ANN001
+def indexed(settings) -> dict[str, dict]:
     es = make_client(settings.index)
     es.indices.refresh(index=settings.index.alias)
     resp = es.search(index=settings.index.alias, size=1000, query={"match_all": {}})
     return {hit["_id"]: hit["_source"] for hit in resp["hits"]["hits"]}
 
 
-def test_batch_indexes_once_and_a_failing_feed_does_not_stop_the_others(make_settings) -> None:  # noqa: ANN001
+def test_batch_indexes_once_and_a_failing_feed_does_not_stop_the_others(make_settings) -> None:
     with scripted_server() as srv:
         srv.routes["/good"] = Route(
             body=rss(
@@ -66,13 +66,13 @@ def test_batch_indexes_once_and_a_failing_feed_does_not_stop_the_others(make_set
     assert [r["status"] for r in runs] == ["partial"] * 3 and runs[-1]["counts"]["new"] == 2
 
 
-def all_cursors_of(settings) -> dict:  # noqa: ANN001
+def all_cursors_of(settings) -> dict:
     from earful_records.db import make_engine
 
     return all_cursors(make_engine(settings.records_url()))
 
 
-def test_near_duplicates_are_recorded_not_dropped(make_settings) -> None:  # noqa: ANN001
+def test_near_duplicates_are_recorded_not_dropped(make_settings) -> None:
     story = (
         "Acme is recalling forty thousand pairs of TrailRunner boots after customers reported that the soles "
         "came loose on wet rock, and owners can return them to any dealer for a refund"
@@ -90,7 +90,7 @@ def test_near_duplicates_are_recorded_not_dropped(make_settings) -> None:  # noq
     assert copies[0]["duplicate_of"] in docs
 
 
-def test_records_on_postgresql(make_settings, pg_url: str) -> None:  # noqa: ANN001
+def test_records_on_postgresql(make_settings, pg_url: str) -> None:
     with scripted_server() as srv:
         srv.routes["/f"] = Route(body=rss([item(1, "Acme boots")]), etag='"x"')
         settings = make_settings([{"name": "f", "url": srv.url("/f")}], records={"url": pg_url})
@@ -125,7 +125,7 @@ CRASH_BEFORE_INDEXING = textwrap.dedent(
 )
 
 
-def stored_states(settings) -> dict[int, int]:  # noqa: ANN001
+def stored_states(settings) -> dict[int, int]:
     from earful_records.db import make_engine
     from earful_records.mentions import count_by_state
 
@@ -134,7 +134,7 @@ def stored_states(settings) -> dict[int, int]:  # noqa: ANN001
 
 def test_a_crash_between_the_records_commit_and_the_index_write_loses_and_doubles_nothing(
     tmp_path: Path, monkeypatch
-) -> None:  # noqa: ANN001
+) -> None:
     """Killed with SIGKILL after storing, before indexing: the cursor moved (the feed now answers 304), and the
     next run indexes every stored mention exactly once and runs its hooks once."""
     import earful.runner as runner
@@ -196,7 +196,7 @@ CRASH_BEFORE_HOOKS = textwrap.dedent(
 )
 
 
-def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypatch) -> None:
     """Mentions indexed by a batch that died before its post-index hooks get them in the next batch."""
     import earful.runner as runner
     from earful.settings import load_settings
@@ -229,7 +229,7 @@ def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypa
         assert seen == []  # cleared once the hooks ran
 
 
-def test_fetch_worker_processes_give_the_same_result(make_settings, es_url: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_fetch_worker_processes_give_the_same_result(make_settings, es_url: str, tmp_path: Path) -> None:
     """Feeds fetched, parsed and annotated in worker processes index exactly what the in-process path does."""
     story = (
         "Acme is recalling forty thousand pairs of TrailRunner boots after customers reported that the soles "

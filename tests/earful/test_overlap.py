@@ -53,7 +53,7 @@ def wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 120) -> N
 def test_a_second_run_refuses_in_one_line_and_never_stops_the_first_runs_index(tmp_path: Path) -> None:
     release = threading.Event()
 
-    def held_feed(handler) -> None:  # noqa: ANN001 - answers only when the test says so: the first run is busy
+    def held_feed(handler) -> None:  # answers only when the test says so: the first run is busy
         release.wait(120)
         body = rss([item(1, "Acme boots are great"), item(2, "Acme jacket review")])
         handler.send_response(200)

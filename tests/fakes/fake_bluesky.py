@@ -9,7 +9,7 @@ from earful_listeners.bluesky_fake_api import FakeBluesky
 __all__ = ["FakeBluesky", "post", "populate", "did", "link_facet", "IDENTIFIER", "PASSWORD"]
 
 IDENTIFIER = "earful-reader.bsky.social"
-PASSWORD = "abcd-efgh-ijkl-mnop"  # noqa: S105 - an app password of the fake only
+PASSWORD = "abcd-efgh-ijkl-mnop"  # an app password of the fake only
 
 
 def did(n: int) -> str:
