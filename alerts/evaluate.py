@@ -221,7 +221,7 @@ def open_pending_complaints(
             ref = opener.open_from_alert(
                 mention=doc, alert_id=hit["alert_id"], topic=hit["topic"] or "", rule=hit["rule"]
             )
-        except Exception:  # the register's problem must not stop alerting; the hit stays pending for next run
+        except Exception:  # noqa: BLE001 - the register's problem must not stop alerting; the hit stays pending for next run
             report.complaint_errors += 1
             continue
         with engine.begin() as conn:
@@ -256,7 +256,7 @@ def evaluate(
     if es is not None and alias:
         try:
             findings = spike_findings(es, alias, rules, now)
-        except Exception as exc:  # the index is down or slow: spikes wait for the next cycle, alerts still go out
+        except Exception as exc:  # noqa: BLE001 - the index is down or slow: spikes wait for the next cycle, alerts still go out
             report.spike_error = f"{type(exc).__name__}: {str(exc)[:200]}"
     if findings:
         with engine.begin() as conn:

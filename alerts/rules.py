@@ -215,7 +215,7 @@ def spike_findings(es: Any, alias: str, rules: list[RuleSettings], now: datetime
     size = max((r.examples for members in grouped.values() for r in members), default=0)
     results = group_windows(es, alias, groups, now, examples=size)
     findings: list[SpikeFinding] = []
-    for members, result in zip(grouped.values(), results):
+    for members, result in zip(grouped.values(), results, strict=True):
         for rule in members:
             judge = judge_volume if isinstance(rule, VolumeSpikeRule) else judge_negative_share
             negative = isinstance(rule, NegativeShareSpikeRule)

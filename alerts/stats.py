@@ -66,7 +66,7 @@ def nb_dispersion(rows: list[list[float]]) -> float:
     periods = len(rows)
     if periods < 2:
         return 0.0
-    columns = list(zip(*rows))
+    columns = list(zip(*rows, strict=True))
     excess, scale = 0.0, 0.0
     for column in columns:
         mean = sum(column) / periods
@@ -95,7 +95,7 @@ def overdispersed_increase(current: int, expected: float, dispersion: float, ref
 def share_dispersion(negatives: list[int], totals: list[int]) -> float:
     """Beta-binomial intra-window correlation `rho` of the negative share over baseline windows (moments, counting
     only what exceeds chance; 0 = binomial). Windows with no mentions carry no information and are skipped."""
-    pairs = [(k, n) for k, n in zip(negatives, totals) if n > 0]
+    pairs = [(k, n) for k, n in zip(negatives, totals, strict=True) if n > 0]
     if len(pairs) < 3:
         return 0.0
     total = sum(n for _, n in pairs)

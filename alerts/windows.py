@@ -248,7 +248,7 @@ def group_windows(
         totals.append(tot)
         negatives.append(neg)
     earlier: list[set[str]] = [set() for _ in groups]
-    for i, g in enumerate(groups):
+    for i in range(len(groups)):
         if f"e{i}" in response:
             earlier[i] = {b["key"] for b in response[f"e{i}"]["topic"]["buckets"] if b["doc_count"]}
     for i in sorted(range(len(groups)), key=lambda n: -(groups[n].window * groups[n].windows)):

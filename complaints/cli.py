@@ -33,7 +33,7 @@ Expect = Annotated[
 ]
 Ref = Annotated[str, typer.Argument(help="Record reference, e.g. C-2026-000123.")]
 Note = Annotated[str | None, typer.Option("--note", help="A note for the event log.")]
-PASSWORD_ENV = "EARFUL_COMPLAINTS_PASSWORD"
+PASSWORD_ENV = "EARFUL_COMPLAINTS_PASSWORD"  # noqa: S105 - the name of the variable, not a password
 
 
 def _open(config: Path | None) -> tuple[Settings, Engine]:

@@ -102,7 +102,7 @@ class BlueskyListener:
     def fetch_window(self, start: datetime, end: datetime) -> FetchResult:
         """Read the posts of [start, end) with searchPosts' `since` / `until`, without a cursor (backfills)."""
         bounded = copy.copy(self)
-        bounded._until = _iso(end)
+        bounded._until = _iso(end)  # noqa: SLF001 - a copy of self
         result = bounded.fetch({"since": _iso(start)})
         result.cursor = None
         return result

@@ -24,7 +24,7 @@ def require_unique_names(items: list[Any], what: str) -> list[Any]:
     return items
 
 
-DEMO_AUTHOR_SECRET = "earful-demo-only-secret"  # public (it is in the source): fine for bundled samples only
+DEMO_AUTHOR_SECRET = "earful-demo-only-secret"  # noqa: S105 - public (it is in the source): fine for bundled samples only
 
 
 class PrivacySettings(BaseModel):

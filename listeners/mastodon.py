@@ -95,7 +95,7 @@ class MastodonListener:
         for _ in range(self._settings.max_pages):
             try:
                 page = call_with_policy(
-                    lambda: self._read(since, max_id, self._settings.page_size),
+                    lambda: self._read(since, max_id, self._settings.page_size),  # noqa: B023 - called in this iteration
                     self._policy,
                     self._classify,
                     sleep=self._sleep,

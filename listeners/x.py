@@ -153,7 +153,7 @@ class XListener:
         if end <= start:
             return FetchResult(mentions=[], cursor=None, notes=[f"{self.source_id}: window is not over yet"])
         bounded = copy.copy(self)
-        bounded._bounds = {"start_time": _rfc3339(start), "end_time": _rfc3339(end)}
+        bounded._bounds = {"start_time": _rfc3339(start), "end_time": _rfc3339(end)}  # noqa: SLF001 - a copy of self
         result = bounded.fetch(None)
         result.cursor = None
         return result

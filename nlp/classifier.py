@@ -103,7 +103,7 @@ class MentionClassifier:
         """One result per text (None when it gets no label); see the module docs for the keys."""
         if len(texts) != len(langs):
             raise ValueError("texts and langs must have the same length")
-        keep = [i for i, (t, lang) in enumerate(zip(texts, langs)) if self.is_classifiable(t, lang)]
+        keep = [i for i, (t, lang) in enumerate(zip(texts, langs, strict=True)) if self.is_classifiable(t, lang)]
         results: list[dict | None] = [None] * len(texts)
         if not keep:
             return results
@@ -115,7 +115,9 @@ class MentionClassifier:
             complaint_p = float(probs[COMPLAINT][row][1])
             results[index] = {
                 "sentiment": SENTIMENT_LABELS[int(np.argmax(sentiment))],
-                "sentiment_scores": {label: round(float(p), 4) for label, p in zip(SENTIMENT_LABELS, sentiment)},
+                "sentiment_scores": {
+                    label: round(float(p), 4) for label, p in zip(SENTIMENT_LABELS, sentiment, strict=True)
+                },
                 "complaint": complaint_p >= threshold,
                 "complaint_probability": round(complaint_p, 4),
                 "model": self.model_name,

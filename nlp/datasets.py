@@ -78,7 +78,7 @@ def write_labeled_csv(data: LabeledData, path: pathlib.Path) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "label", "lang"])
-        writer.writerows(zip(data.texts, data.labels, data.langs))
+        writer.writerows(zip(data.texts, data.labels, data.langs, strict=True))
 
 
 def split_labeled(data: LabeledData, test_fraction: float, seed: int) -> tuple[LabeledData, LabeledData]:

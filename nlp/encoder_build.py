@@ -229,7 +229,7 @@ def _replace_directory(work: pathlib.Path, target: pathlib.Path) -> None:
 def _progress(enabled: bool) -> Iterator:
     """Yield ``step(description, advance)``, drawing a rich progress bar when enabled."""
     if not enabled:
-        yield lambda description, advance: None
+        yield lambda *_: None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -16,7 +16,7 @@ def scores(gold: list[str], predicted: list[str], labels: tuple[str, ...]) -> di
         "f1_per_label": {
             label: round(float(value), 4)
             for label, value in zip(
-                labels, f1_score(gold, predicted, labels=list(labels), average=None, zero_division=0)
+                labels, f1_score(gold, predicted, labels=list(labels), average=None, zero_division=0), strict=True
             )
         },
         "confusion_matrix": {
@@ -54,6 +54,6 @@ def render_text(report: dict, title: str) -> str:
     width = max(len(label) for label in labels) + 2
     lines.append("confusion matrix (rows gold, columns predicted):")
     lines.append(" " * width + "".join(f"{label:>{width}}" for label in labels))
-    for label, row in zip(labels, report["confusion_matrix"]["matrix"]):
+    for label, row in zip(labels, report["confusion_matrix"]["matrix"], strict=True):
         lines.append(f"{label:<{width}}" + "".join(f"{value:>{width}}" for value in row))
     return "\n".join(lines)

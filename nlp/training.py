@@ -202,7 +202,7 @@ def train_task(
     else:
         lengths = [h.shape[0] for h in cache.hidden] if tuned else [1] * len(labels)
     pad_id = model.encoder.config.pad_token_id
-    rng = random.Random(options.seed)
+    rng = random.Random(options.seed)  # noqa: S311 - seeded batch shuffling, not a secret
     steps_per_epoch = math.ceil(len(labels) / batch_size)
     optimizer = torch.optim.AdamW(groups, weight_decay=options.weight_decay)
     scheduler = _warmup_linear(optimizer, steps_per_epoch * epochs, options.warmup_fraction)

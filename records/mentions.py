@@ -80,7 +80,8 @@ def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     # ON CONFLICT (id) only: a row stored meanwhile by another batch is skipped, a broken row still fails.
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     conn.exec_driver_sql(
-        f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))}) "
+        # column names are the module's constant, the values are bound
+        f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))}) "  # noqa: S608
         "ON CONFLICT (id) DO NOTHING",
         rows,
     )

@@ -40,7 +40,7 @@ def add_pending_in(conn: Connection, mention_ids: Sequence[str], now: float | No
     if new:
         mark = "?" if conn.dialect.name == "sqlite" else "%s"
         conn.exec_driver_sql(
-            f"INSERT INTO pending_hooks (mention_id, created_epoch) VALUES ({mark}, {mark})",
+            f"INSERT INTO pending_hooks (mention_id, created_epoch) VALUES ({mark}, {mark})",  # noqa: S608 - placeholders only
             [(mid, epoch) for mid in new],
         )
     return new

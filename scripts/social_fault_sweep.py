@@ -73,7 +73,7 @@ def sweep(
     cursor: dict[str, Any] | None = None
     n = 0
     started = time.perf_counter()
-    for batch in range(batches):
+    for _batch in range(batches):
         for _ in range(arrivals(rng)):
             n += 1
             added.add(add(n, rng))
@@ -94,7 +94,7 @@ def sweep(
             stored.add(mention.id)
         cursor = result.cursor  # committed after "storing"
     drain = empty = 0
-    for drain in range(1, 300):  # clean batches drain what was deferred, until 10 batches in a row find nothing
+    for drain in range(1, 300):  # noqa: B007 - reported after the loop; clean batches drain what was deferred, until 10 batches in a row find nothing
         result = listener.fetch(cursor)
         stored |= {m.id for m in result.mentions}
         empty = 0 if result.mentions else empty + 1

@@ -23,7 +23,7 @@ MAX_PAGE = 100_000
 @router.get("/")
 def queue(
     request: Request,
-    user: User = Depends(reader),
+    user: User = Depends(reader),  # noqa: ARG001 - the dependency is the sign-in check
     status: str = "",
     overdue: str = "",
     severity: str = "",
