@@ -92,7 +92,6 @@ class XListener:
         pending = cursor.get("pending") or {}
         newest, token = pending.get("newest_id"), pending.get("next_token")
         result = FetchResult(mentions=[], cursor=cursor)
-        fetched_at = datetime.now(UTC)
         seen: set[str] = set()
         stopped: str | None = None
         deadline = time.monotonic() + self._settings.deadline
@@ -129,7 +128,7 @@ class XListener:
             self._budget.release(month, granted - len(data))
             meta = page.get("meta") if isinstance(page.get("meta"), dict) else {}
             newest = newest or meta.get("newest_id")
-            self._collect(page, data, result, seen, fetched_at)
+            self._collect(page, data, result, seen)
             token = meta.get("next_token")
             if not token:
                 break
@@ -188,9 +187,7 @@ class XListener:
             raise ValueError("not a JSON object")
         return page
 
-    def _collect(
-        self, page: dict[str, Any], data: list[Any], result: FetchResult, seen: set[str], fetched_at: datetime
-    ) -> None:
+    def _collect(self, page: dict[str, Any], data: list[Any], result: FetchResult, seen: set[str]) -> None:
         includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
         users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
         originals = {str(t.get("id")): t for t in includes.get("tweets") or [] if isinstance(t, dict)}

@@ -8,6 +8,7 @@ loading and label-mapping problems surface in :meth:`MentionClassifier.load` as 
 from __future__ import annotations
 
 import pathlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,10 @@ from earful_nlp.config import NlpSettings
 from earful_nlp.labels import COMPLAINT, SENTIMENT, SENTIMENT_LABELS
 from earful_nlp.runtime import compute_context, use_bf16
 from earful_nlp.text_prep import letter_count, prepare
+
+if TYPE_CHECKING:
+    from earful_nlp.modeling import EarfulMultiHeadModel
+    from earful_nlp.training import Tokenizer
 
 UNDETERMINED = "und"
 DEFAULT_MODEL_NAME = "earful-default"
@@ -26,8 +31,8 @@ class MentionClassifier:
     def __init__(
         self,
         settings: NlpSettings,
-        default_model=None,
-        default_tokenizer=None,
+        default_model: EarfulMultiHeadModel | None = None,
+        default_tokenizer: Tokenizer | None = None,
         byo: dict | None = None,
         default_name: str = DEFAULT_MODEL_NAME,
         default_version: str = "",

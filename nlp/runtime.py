@@ -5,7 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from torch import nn
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 Bf16Setting = Literal["auto", "on", "off"]  # the nlp.bf16 setting and the --bf16 options
@@ -32,7 +37,7 @@ def configure_threads(threads: int | None) -> int:
     return count
 
 
-def quantize_linear_int8(module):
+def quantize_linear_int8(module: nn.Module) -> nn.Module:
     """int8 dynamic quantization of every ``nn.Linear`` in ``module``, in place (no copy of the embeddings)."""
     import torch
     from torch.ao.quantization import quantize_dynamic
@@ -54,7 +59,7 @@ def use_bf16(setting: Bf16Setting) -> bool:
     return setting == "on" or (setting == "auto" and native_bf16())
 
 
-def compute_context(bf16: bool):
+def compute_context(bf16: bool) -> AbstractContextManager[object]:
     """The context to run a model's forward pass in: bfloat16 autocast, or plain fp32."""
     import torch
 

@@ -14,6 +14,7 @@ import math
 import random
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,6 +24,13 @@ from earful_nlp.datasets import LabeledData
 from earful_nlp.modeling import EarfulMultiHeadModel, mean_pool, run_layers
 from earful_nlp.runtime import compute_context
 from earful_nlp.text_prep import prepare
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from earful_nlp.spm_ids import SentencePieceIds
+
+    Tokenizer = PreTrainedTokenizerBase | SentencePieceIds
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +76,7 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def tokenize(tokenizer, texts: list[str], prefix: str, max_length: int) -> list[list[int]]:
+def tokenize(tokenizer: Tokenizer, texts: list[str], prefix: str, max_length: int) -> list[list[int]]:
     """Token ids (with specials) of each prepared text, cut to ``max_length``."""
     encoded = tokenizer([prefix + prepare(t, max_length) for t in texts], truncation=True, max_length=max_length)
     return encoded["input_ids"]
@@ -245,7 +253,7 @@ def train_task(
     return {"epochs": epochs, "seconds": round(time.monotonic() - started, 1)}
 
 
-def fit_linear_head(head, features: torch.Tensor, labels: list[int], options: TrainOptions) -> dict:
+def fit_linear_head(head: nn.Linear, features: torch.Tensor, labels: list[int], options: TrainOptions) -> dict:
     """Fit a scikit-learn logistic regression on standardized features and copy it into ``head``."""
     from sklearn.linear_model import LogisticRegression
 
@@ -266,7 +274,9 @@ def fit_linear_head(head, features: torch.Tensor, labels: list[int], options: Tr
     return {"epochs": 0, "iterations": int(np.max(fitted.n_iter_)), "seconds": round(time.monotonic() - started, 1)}
 
 
-def _warmup_linear(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float):
+def _warmup_linear(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float
+) -> torch.optim.lr_scheduler.LambdaLR:
     warmup = max(1, int(total_steps * warmup_fraction))
 
     def factor(step: int) -> float:
