@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
@@ -24,6 +24,9 @@ from earful_alerts.rules import (
     spike_findings,
 )
 from earful_alerts.tables import alert_mention_hits, alert_rule_state, alerts
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 _TITLES = {
     "complaint": "Complaint detected",
@@ -44,7 +47,7 @@ class EvaluationReport:
     spike_error: str | None = None  # spike rules could not be evaluated this cycle
 
 
-def _state(conn: Connection, rule: str, topic: str) -> Any:
+def _state(conn: Connection, rule: str, topic: str) -> sa.RowMapping | None:
     return (
         conn.execute(
             sa.select(alert_rule_state).where(alert_rule_state.c.rule == rule, alert_rule_state.c.topic == topic)
@@ -54,7 +57,7 @@ def _state(conn: Connection, rule: str, topic: str) -> Any:
     )
 
 
-def _save_state(conn: Connection, rule: str, topic: str, exists: bool, **values: Any) -> None:
+def _save_state(conn: Connection, rule: str, topic: str, exists: bool, **values: object) -> None:
     if exists:
         conn.execute(
             sa.update(alert_rule_state)
@@ -189,7 +192,7 @@ def _record_spike(conn: Connection, report: EvaluationReport, finding: SpikeFind
 
 def open_pending_complaints(
     engine: Engine,
-    es: Any,
+    es: Elasticsearch | None,
     alias: str | None,
     rules: list[RuleSettings],
     opener: ComplaintOpener,
@@ -235,7 +238,7 @@ def open_pending_complaints(
 
 def evaluate(
     engine: Engine,
-    es: Any,
+    es: Elasticsearch | None,
     alias: str | None,
     settings: AlertsSettings,
     mentions: list[dict[str, Any]],

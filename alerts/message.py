@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,7 @@ class AlertMessage:
     items: list[AlertMessage] = field(default_factory=list)
 
     @classmethod
-    def from_row(cls, row: Any, items: list[AlertMessage] | None = None) -> AlertMessage:
+    def from_row(cls, row: Mapping[str, Any], items: list[AlertMessage] | None = None) -> AlertMessage:
         """From a row of the `alerts` table (a mapping)."""
         return cls(
             id=row["id"],

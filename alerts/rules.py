@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earful_alerts.baseline import MIN_FLAT_WINDOWS, usual_volume
 from earful_alerts.config import (
@@ -23,6 +23,9 @@ from earful_alerts.spike_text import chance_words, span_words, volume_reason
 from earful_alerts.stats import overdispersed_increase, overdispersed_share_increase, share_dispersion
 from earful_alerts.windows import SpikeGroup, WindowCount, group_windows
 from earful_listeners.topics import CompiledTopic, MatchTarget, compile_topic
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 PER_MENTION = (ComplaintRule, HighReachNegativeRule, CrisisQueryRule)
 SPIKES = (VolumeSpikeRule, NegativeShareSpikeRule)
@@ -189,7 +192,7 @@ def continues_incident(last_fired_at: datetime | None, now: datetime, rule: Rule
     return last_fired_at is not None and last_fired_at >= now - max(rule.cooldown, window)
 
 
-def spike_findings(es: Any, alias: str, rules: list[RuleSettings], now: datetime) -> list[SpikeFinding]:
+def spike_findings(es: Elasticsearch, alias: str, rules: list[RuleSettings], now: datetime) -> list[SpikeFinding]:
     """Evaluate every spike rule from one aggregation request (rules sharing window, baseline and time field
     share one group of aggregations)."""
     grouped: dict[tuple, list[RuleSettings]] = defaultdict(list)

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 EXAMPLE_FIELDS = ["url", "title", "text", "published_at", "reach", "source", "labels.sentiment"]
 
@@ -168,7 +171,7 @@ def _examples_key(g: SpikeGroup) -> tuple[timedelta, str]:
 
 
 def group_windows(
-    es: Any, alias: str, groups: list[SpikeGroup], now: datetime, examples: int = 3
+    es: Elasticsearch, alias: str, groups: list[SpikeGroup], now: datetime, examples: int = 3
 ) -> list[GroupWindows]:
     """Counts and examples for every group, in one search request.
 

@@ -157,7 +157,7 @@ def _check_sizes(clean: dict[str, Any], settings: ComplaintsSettings) -> None:
             raise TransitionRefused("field-size", f"{name} is longer than {limit} characters ({len(value)})")
 
 
-def _received_at(value: Any, now: datetime, settings: ComplaintsSettings) -> datetime:
+def _received_at(value: object, now: datetime, settings: ComplaintsSettings) -> datetime:
     """When the complaint arrived: not in the future, and not before limits.intake_max_age_days ago."""
     if isinstance(value, str):
         try:

@@ -85,7 +85,7 @@ def connection_overrides(lookup: ConnectionLookup, config: dict[str, Any] | None
     return overrides
 
 
-def _put(tree: dict[str, Any], path: tuple[str, ...], **values: Any) -> None:
+def _put(tree: dict[str, Any], path: tuple[str, ...], **values: object) -> None:
     node = tree
     for key in path:
         node = node.setdefault(key, {})

@@ -19,12 +19,17 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earful_listeners.base import FetchResult, Listener
 from earful_listeners.config import TopicSettings
 from earful_listeners.dedupe import Fingerprinter
 from earful_listeners.topics import CompiledTopic
+
+if TYPE_CHECKING:
+    import httpx
+
+    from earful_listeners.rss import RssListener
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 PARENT_CHECK_SECONDS = 1.0
@@ -103,7 +108,7 @@ def fetch_in_worker(listener: Listener, cursor: dict[str, Any] | None) -> FetchR
     return fetched
 
 
-def _client_for(state: WorkerState, listener: Any) -> Any:
+def _client_for(state: WorkerState, listener: RssListener) -> httpx.Client:
     """This worker's HTTP client for the listener's fetch limits (one per distinct setting; all feeds share one)."""
     from earful_listeners.rss import make_http_client
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from earful.settings import Settings
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 
 @dataclass
@@ -44,7 +47,7 @@ def open_records(settings: Settings) -> Engine:
     return engine
 
 
-def _first_contact(es: Any, settings: Settings, url: str | None) -> None:
+def _first_contact(es: Elasticsearch, settings: Settings, url: str | None) -> None:
     """Set up the index; unreachable or refusing: one line naming it (not a transport traceback)."""
     from elastic_transport import TransportError
     from elasticsearch import ApiError

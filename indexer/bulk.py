@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earful_indexer.template import language_field
 from earful_listeners.mention import Mention
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 
 @dataclass
@@ -38,13 +41,13 @@ def _actions(alias: str, documents: Iterable[tuple[str, dict[str, Any]]]) -> Ite
         yield {"_op_type": "create", "_index": alias, "_id": doc_id, "_source": indexed_document(doc)}
 
 
-def index_mentions(es: Any, alias: str, mentions: Sequence[Mention], chunk_size: int = 500) -> BulkOutcome:
+def index_mentions(es: Elasticsearch, alias: str, mentions: Sequence[Mention], chunk_size: int = 500) -> BulkOutcome:
     """Create each mention once; a mention already in the index is reported, not overwritten or doubled."""
     return index_documents(es, alias, [(m.id, m.to_document()) for m in mentions], chunk_size)
 
 
 def index_documents(
-    es: Any, alias: str, documents: Sequence[tuple[str, dict[str, Any]]], chunk_size: int = 500
+    es: Elasticsearch, alias: str, documents: Sequence[tuple[str, dict[str, Any]]], chunk_size: int = 500
 ) -> BulkOutcome:
     """Create each (id, mention document) once; one already in the index is reported, not overwritten or doubled.
 
@@ -78,7 +81,7 @@ def index_documents(
     return outcome
 
 
-def existing_ids(es: Any, alias: str, ids: Sequence[str], chunk: int = 1000) -> set[str]:
+def existing_ids(es: Elasticsearch, alias: str, ids: Sequence[str], chunk: int = 1000) -> set[str]:
     """Which of `ids` are already indexed behind the alias (in any rolled-over index)."""
     found: set[str] = set()
     for start in range(0, len(ids), chunk):

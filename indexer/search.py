@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earful_listeners.topics import parse_query, to_es_query
 
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from earful_listeners.mention import Mention
+
 
 def search_mentions(
-    es: Any, alias: str, query: str, *, topic: str | None = None, lang: str | None = None, limit: int = 20
+    es: Elasticsearch, alias: str, query: str, *, topic: str | None = None, lang: str | None = None, limit: int = 20
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total hits and the newest `limit` mentions matching a topic-syntax query (raises QueryError if malformed)."""
     filters: list[dict[str, Any]] = [to_es_query(parse_query(query, what="search query"))]
@@ -28,7 +33,7 @@ def search_mentions(
     return int(resp["hits"]["total"]["value"]), hits
 
 
-def mention_counts(es: Any, alias: str, *, days: int = 30) -> dict[str, Any]:
+def mention_counts(es: Elasticsearch, alias: str, *, days: int = 30) -> dict[str, Any]:
     """Counts per topic, language, source and day (the last `days` days by publication date)."""
     resp = es.search(
         index=alias,
@@ -69,7 +74,7 @@ def mention_counts(es: Any, alias: str, *, days: int = 30) -> dict[str, Any]:
     }
 
 
-def read_mentions(es: Any, alias: str, ids: list[str], chunk: int = 500) -> list[Any]:
+def read_mentions(es: Elasticsearch, alias: str, ids: list[str], chunk: int = 500) -> list[Mention]:
     """The indexed mentions with these ids (from every index behind the alias), in the order given."""
     from earful_listeners.mention import Mention
 

@@ -6,9 +6,12 @@ same text analysed with the Elasticsearch analyser of its language (stemming, st
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earful_indexer.config import IndexSettings
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 # ISO 639-1 code -> Elasticsearch built-in language analyser.
 LANGUAGE_ANALYZERS: dict[str, str] = {
@@ -112,7 +115,7 @@ def first_index_name(alias: str) -> str:
     return f"{alias}-000001"
 
 
-def ensure_index(es: Any, settings: IndexSettings) -> None:
+def ensure_index(es: Elasticsearch, settings: IndexSettings) -> None:
     """Install or update the template, and create the first index with the write alias if there is none."""
     es.indices.put_index_template(name=f"{settings.alias}-template", **template_body(settings))
     if not es.indices.exists_alias(name=settings.alias):

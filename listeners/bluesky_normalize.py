@@ -46,7 +46,7 @@ def sort_time(post: dict[str, Any]) -> str | None:
     return min(times).isoformat().replace("+00:00", "Z") if times else None
 
 
-def expand_facets(text: str, facets: Any) -> tuple[str, dict[str, list[str]]]:
+def expand_facets(text: str, facets: object) -> tuple[str, dict[str, list[str]]]:
     """The text with shortened link anchors replaced by their URIs, and the links, tags and mentioned DIDs found.
 
     Facets with indices outside the text or off a character boundary are ignored (the text stays as written).
@@ -143,7 +143,7 @@ def post_mention(
     )
 
 
-def _quoted(embed: Any) -> str | None:
+def _quoted(embed: object) -> str | None:
     """The URI of a quoted post (app.bsky.embed.record, or recordWithMedia)."""
     if not isinstance(embed, dict):
         return None
@@ -154,6 +154,6 @@ def _quoted(embed: Any) -> str | None:
     return uri if isinstance(uri, str) and POST_URI.match(uri) else None
 
 
-def _parse_time(value: Any) -> datetime | None:
+def _parse_time(value: object) -> datetime | None:
     moment = parse_api_time(value)
     return moment if moment is not None and moment.tzinfo is not None else None

@@ -160,7 +160,7 @@ class RedditListener:
                 notes.append(f"{stream.label}: first run read the newest {count} items; older ones are not fetched")
         return things, _advance(state, things, stream.kind), notes
 
-    def _mention(self, stream: _Stream, thing: Any, fetched_at: datetime) -> Mention:
+    def _mention(self, stream: _Stream, thing: object, fetched_at: datetime) -> Mention:
         common = {
             "source_id": self.source_id,
             "secret": self._privacy.author_secret.get_secret_value(),
@@ -206,18 +206,18 @@ class RedditListener:
         return self._client.subscribers.get(name.lower())
 
 
-def _int_or_none(value: Any) -> int | None:
+def _int_or_none(value: Any) -> int | None:  # noqa: ANN401 - whatever Reddit sent
     try:
         return int(value) or None
     except (TypeError, ValueError):
         return None
 
 
-def _listing_count(listing: Any) -> int:
+def _listing_count(listing: object) -> int:
     return int(getattr(listing, "yielded", 0))
 
 
-def _safe_name(thing: Any) -> str:
+def _safe_name(thing: object) -> str:
     try:
         fields = fields_of(thing)
     except TypeError:

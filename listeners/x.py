@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -25,6 +25,9 @@ from earful_listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with
 from earful_listeners.x_client import classify, describe
 from earful_listeners.x_config import XSettings
 from earful_listeners.x_normalize import SkipTweet, retweet_of, tweet_mention
+
+if TYPE_CHECKING:
+    import tweepy
 
 TWEET_FIELDS = [
     "created_at",
@@ -72,7 +75,7 @@ class XListener:
     source_kind = "x"
 
     def __init__(
-        self, query: str, client: Any, budget: ReadBudget, settings: XSettings, privacy: PrivacySettings
+        self, query: str, client: tweepy.Client, budget: ReadBudget, settings: XSettings, privacy: PrivacySettings
     ) -> None:
         self.source_id = f"x:search:{query}"
         self.query = query
@@ -240,7 +243,9 @@ def _secs(value: float | None) -> str:
     return "?" if value is None else f"{value:.0f}s"
 
 
-def build_x_listeners(settings: XSettings, privacy: PrivacySettings, client: Any, engine: Engine) -> list[XListener]:
+def build_x_listeners(
+    settings: XSettings, privacy: PrivacySettings, client: tweepy.Client | None, engine: Engine
+) -> list[XListener]:
     """One listener per distinct query across the configured topics, sharing one client and one budget."""
     budget = ReadBudget(engine, settings.budget_key, settings.monthly_read_budget)
     queries: list[str] = []

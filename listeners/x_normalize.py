@@ -43,7 +43,7 @@ def post_url(tweet_id: str, username: str | None, store_raw: bool) -> str:
     return f"{PUBLIC_URL}/i/web/status/{tweet_id}"
 
 
-def _expand_links(text: str, entities: Any) -> str:
+def _expand_links(text: str, entities: object) -> str:
     """t.co links replaced by the address they stand for; links to X itself (they name a handle) and media stay."""
     urls = entities.get("urls") if isinstance(entities, dict) else None
     for entity in urls or []:
