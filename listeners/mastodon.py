@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 # read(lower bound, max_id, limit) -> statuses, newest first; bounds are ids or datetimes (Mastodon.py turns a
 # datetime into the matching snowflake id).
 # (since id, max id, page size) -> the page of Status entities.
-Reader = Callable[[str | None, str | None, int], list[Any]]
+# Mastodon.py takes an id or a datetime as a bound (it turns a datetime into a snowflake id).
+IdBound = str | datetime | None
+Reader = Callable[[IdBound, IdBound, int], list[Any]]
 
 
 class MastodonListener:
@@ -89,8 +91,8 @@ class MastodonListener:
         return result
 
     def _pages(
-        self, since: str | None, max_id: str | None, newest: str | None, result: FetchResult
-    ) -> tuple[str | None, str | None, str | None]:
+        self, since: IdBound, max_id: IdBound, newest: str | None, result: FetchResult
+    ) -> tuple[str | None, IdBound, str | None]:
         """Read pages into `result`; the newest id, where it stopped, and why it stopped early (None: it did not)."""
         seen: set[str] = set()
         deleted = 0
@@ -179,7 +181,7 @@ def tag_reader(client: Mastodon, hashtag: str) -> Reader:
 def search_reader(client: Mastodon, query: str) -> Reader:
     """Pages of a status search (`/api/v2/search?type=statuses`), bounded by `min_id` / `max_id`."""
 
-    def read(since: str | None, max_id: str | None, limit: int) -> list[Any]:
+    def read(since: IdBound, max_id: IdBound, limit: int) -> list[Any]:
         found = client.search_v2(query, resolve=False, result_type="statuses", min_id=since, max_id=max_id, limit=limit)
         statuses = found.get("statuses") if isinstance(found, dict) else None
         if not isinstance(statuses, list):

@@ -12,6 +12,7 @@ else (401/403, 404, malformed bodies) fails the source with a clear SourceError.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import Counter
@@ -161,15 +162,20 @@ class RedditListener:
         return things, _advance(state, things, stream.kind), notes
 
     def _mention(self, stream: _Stream, thing: object, fetched_at: datetime) -> Mention:
-        common = {
-            "source_id": self.source_id,
-            "secret": self._privacy.author_secret.get_secret_value(),
-            "store_raw": self._privacy.store_raw_author,
-            "fetched_at": fetched_at,
-        }
+        secret = self._privacy.author_secret.get_secret_value()
+        store_raw = self._privacy.store_raw_author
         if stream.kind == "t3":
-            return submission_mention(thing, **common)
-        return comment_mention(thing, subscribers=self._subscribers(fields_of(thing)), **common)
+            return submission_mention(
+                thing, source_id=self.source_id, secret=secret, store_raw=store_raw, fetched_at=fetched_at
+            )
+        return comment_mention(
+            thing,
+            subscribers=self._subscribers(fields_of(thing)),
+            source_id=self.source_id,
+            secret=secret,
+            store_raw=store_raw,
+            fetched_at=fetched_at,
+        )
 
     def _look_up_subscribers(self, things: list[Any]) -> None:
         """Subscribers of every subreddit these comments come from that is not known yet, in one `/api/info`
@@ -260,16 +266,16 @@ def build_reddit_listeners(
         queries += [q for q in sources.search if q not in queries]
     for name in subreddits.values():
         sub = reddit.subreddit(name)
-        streams = [_Stream("new", f"r/{name} new posts", lambda sub=sub: sub.new(**limits), "t3")]
+        streams = [_Stream("new", f"r/{name} new posts", functools.partial(sub.new, **limits), "t3")]
         if settings.comments:
-            streams.append(_Stream("comments", f"r/{name} comments", lambda sub=sub: sub.comments(**limits), "t1"))
+            streams.append(_Stream("comments", f"r/{name} comments", functools.partial(sub.comments, **limits), "t1"))
         listeners.append(RedditListener(f"reddit:r/{name.lower()}", streams, client, settings, privacy, subreddit=name))
     for query in queries:
         everywhere = reddit.subreddit("all")
         stream = _Stream(
             "search",
             f"search {query!r}",
-            lambda q=query, s=everywhere: s.search(q, sort="new", time_filter="all", syntax="lucene", **limits),
+            functools.partial(everywhere.search, query, sort="new", time_filter="all", syntax="lucene", **limits),
             "t3",
         )
         listeners.append(RedditListener(f"reddit:search:{query}", [stream], client, settings, privacy))

@@ -15,10 +15,13 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from typing_extensions import override
 
 from earful_listeners.replay_api import ReplayApi, Request
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import httpx
 
 REPLAY_CLIENT_ID = "replay-client"
@@ -33,14 +36,21 @@ class ReplayApiAdapter(HTTPAdapter):
         super().__init__()
         self._api = api
 
-    def send(  # type: ignore[override]  # requests passes stream/timeout/verify/cert/proxies; none apply in-process
-        self, request: requests.PreparedRequest, **_: object
+    @override
+    def send(  # stream, timeout, verify, cert and proxies do not apply in-process
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         parts = urlsplit(request.url or "")
         raw = request.body or b""
         body = raw.encode() if isinstance(raw, str) else cast(bytes, raw)  # praw and tweepy send str or bytes bodies
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        headers = {k.lower(): v if isinstance(v, str) else v.decode("latin-1") for k, v in request.headers.items()}
         if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         reply = self._api.handle(Request(request.method or "GET", parts.path, params, headers, body))

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from earful_listeners.base import FetchResult, SourceError
 from earful_listeners.config import PrivacySettings
+from earful_listeners.json_fields import dict_at, list_at
 from earful_listeners.mention import Mention
 from earful_listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
 from earful_listeners.x_client import classify, describe
@@ -127,9 +128,9 @@ class XListener:
             except Exception as exc:  # noqa: BLE001 - tweepy/requests failures and malformed bodies
                 self._budget.release(month, granted)
                 raise SourceError(self.source_id, describe(exc)) from None
-            data = page.get("data") if isinstance(page.get("data"), list) else []
+            data = list_at(page, "data")
             self._budget.release(month, granted - len(data))
-            meta = page.get("meta") if isinstance(page.get("meta"), dict) else {}
+            meta = dict_at(page, "meta")
             newest = newest or meta.get("newest_id")
             self._collect(page, data, result, seen)
             token = meta.get("next_token")
@@ -191,7 +192,7 @@ class XListener:
         return page
 
     def _collect(self, page: dict[str, Any], data: list[Any], result: FetchResult, seen: set[str]) -> None:
-        includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
+        includes = dict_at(page, "includes")
         users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
         originals = {str(t.get("id")): t for t in includes.get("tweets") or [] if isinstance(t, dict)}
         for tweet in data:
