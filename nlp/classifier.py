@@ -18,8 +18,9 @@ from earful_nlp.runtime import compute_context, use_bf16
 from earful_nlp.text_prep import letter_count, prepare
 
 if TYPE_CHECKING:
+    from earful_nlp.config import Task
     from earful_nlp.modeling import EarfulMultiHeadModel
-    from earful_nlp.training import Tokenizer
+    from earful_nlp.spm_ids import SentencePieceIds
 
 UNDETERMINED = "und"
 DEFAULT_MODEL_NAME = "earful-default"
@@ -32,7 +33,7 @@ class MentionClassifier:
         self,
         settings: NlpSettings,
         default_model: EarfulMultiHeadModel | None = None,
-        default_tokenizer: Tokenizer | None = None,
+        default_tokenizer: SentencePieceIds | None = None,
         byo: dict | None = None,
         default_name: str = DEFAULT_MODEL_NAME,
         default_version: str = "",
@@ -56,7 +57,11 @@ class MentionClassifier:
 
         configure_threads(settings.threads)
         byo = {}
-        for task, path in ((SENTIMENT, settings.sentiment_model), (COMPLAINT, settings.complaint_model)):
+        configured: list[tuple[Task, pathlib.Path | None]] = [
+            (SENTIMENT, settings.sentiment_model),
+            (COMPLAINT, settings.complaint_model),
+        ]
+        for task, path in configured:
             if path is not None:
                 byo[task] = load_sequence_classifier(task, path, settings.label_map.get(task), settings.max_length)
                 if settings.quantize_int8:
@@ -142,15 +147,18 @@ class MentionClassifier:
         """All default heads' probabilities from one encoder pass per length-sorted batch."""
         import torch
 
-        config = self.default_model.config
+        model, tokenizer = self.default_model, self.default_tokenizer
+        if model is None or tokenizer is None:
+            return {}
+        config = model.config
         max_length = min(self.settings.max_length, config.max_tokens or self.settings.max_length)
-        encoded = self.default_tokenizer.encode([config.text_prefix + t for t in texts], max_length)
+        encoded = tokenizer.encode([config.text_prefix + t for t in texts], max_length)
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-        pad_id = self.default_tokenizer.pad_token_id
+        pad_id = tokenizer.pad_token_id
         out = {
             task: np.zeros((len(texts), len(spec["labels"])), np.float32)
             for task, spec in config.heads.items()
-            if task in self.default_model.heads
+            if task in model.heads
         }
         size = self.settings.batch_size
         with torch.inference_mode(), compute_context(self.bf16):
@@ -162,6 +170,6 @@ class MentionClassifier:
                 for row, index in enumerate(batch):
                     input_ids[row, : len(encoded[index])] = torch.tensor(encoded[index])
                     mask[row, : len(encoded[index])] = 1
-                for task, logits in self.default_model(input_ids=input_ids, attention_mask=mask).items():
+                for task, logits in model(input_ids=input_ids, attention_mask=mask).items():
                     out[task][batch] = torch.softmax(logits.float(), -1).numpy()
         return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import pathlib
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -159,13 +159,8 @@ def evaluate(
 
     _check_task(task)
     mapping = dict(item.split("=", 1) for item in (label_map or []) if "=" in item)
-    settings = NlpSettings(
-        default_model=model,
-        quantize_int8=int8,
-        bf16=bf16,
-        undetermined_min_letters=0,
-        **({f"{task}_model": hf_model, "label_map": {task: mapping}} if hf_model else {}),
-    )
+    byo: dict[str, Any] = {f"{task}_model": hf_model, "label_map": {task: mapping}} if hf_model else {}
+    settings = NlpSettings(default_model=model, quantize_int8=int8, bf16=bf16, undetermined_min_letters=0, **byo)
     try:
         rows = load_data(task, data)
         classifier = MentionClassifier.load(settings, cache_dir)
@@ -173,9 +168,10 @@ def evaluate(
     except NlpError as exc:
         _fail(exc)
     if task == COMPLAINT:
-        predicted = ["complaint" if r["complaint"] else "not_complaint" for r in results]
+        # undetermined_min_letters=0: every text is classified (no None results)
+        predicted = ["complaint" if r["complaint"] else "not_complaint" for r in results]  # type: ignore[index]
     else:
-        predicted = [r["sentiment"] for r in results]
+        predicted = [r["sentiment"] for r in results]  # type: ignore[index]
     report = evaluate_rows(rows.labels, predicted, rows.langs, TASK_LABELS[task])
     report["model"], report["model_version"] = classifier.model_name, classifier.model_version
     typer.echo(render_text(report, f"{task}: {', '.join(str(p) for p in data)} ({classifier.model_name})"))

@@ -17,9 +17,10 @@ from earful_nlp.training import TrainOptions, build_frozen_cache, labels_to_ids,
 
 if TYPE_CHECKING:
     from torch import nn
+    from transformers import PreTrainedTokenizerBase
 
     from earful_nlp.modeling import EarfulMultiHeadModel
-    from earful_nlp.training import FrozenCache, Tokenizer
+    from earful_nlp.training import FrozenCache
 
 Report = Callable[[str], None]
 
@@ -179,7 +180,11 @@ def _fresh_head(model: EarfulMultiHeadModel, options: TrainOptions) -> nn.Module
 
 
 def predict_labels(
-    model: EarfulMultiHeadModel, tokenizer: Tokenizer, task: str, texts: list[str], threshold: float | None = None
+    model: EarfulMultiHeadModel,
+    tokenizer: PreTrainedTokenizerBase,
+    task: str,
+    texts: list[str],
+    threshold: float | None = None,
 ) -> list[str]:
     """Predicted label names of ``task`` for ``texts`` with an earful model."""
     ids = tokenize(tokenizer, texts, model.config.text_prefix, model.config.max_tokens)
