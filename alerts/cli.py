@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy import Engine
 
     from earful.settings import Settings
@@ -27,7 +28,7 @@ def _open(config: Path | None) -> tuple[Settings, Engine]:
     return settings, open_records(settings)
 
 
-def _console():  # noqa: ANN202
+def _console() -> Console:
     from earful.cli import console
 
     return console()

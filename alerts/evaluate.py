@@ -158,7 +158,7 @@ def _record_spike(conn: Connection, report: EvaluationReport, finding: SpikeFind
     dedup_key = None
     if state is not None and state["alert_id"] and continues_incident(state["last_fired_at"], now, rule):
         dedup_key = conn.execute(sa.select(alerts.c.dedup_key).where(alerts.c.id == state["alert_id"])).scalar()
-    started = state["incident_started_at"] if dedup_key else now
+    started = state["incident_started_at"] if dedup_key and state is not None else now
     dedup_key = dedup_key or f"{rule.name}:{finding.topic}:{now.strftime('%Y%m%dT%H%M%S')}"
     draft = AlertDraft(
         kind=rule.type,

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 from earful_alerts.complaint_hook import ComplaintOpener
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from earful.hooks import BatchContext
 
 
-def make_alerts_hook(opener: ComplaintOpener | None = None):  # noqa: ANN201 - returns PostIndexHook
+def make_alerts_hook(opener: ComplaintOpener | None = None) -> Callable[[BatchContext], dict[str, int] | None]:
     """A hook for `earful.hooks.post_index_hooks`; `opener` is the complaint register (or None)."""
 
     def alerts_hook(ctx: BatchContext) -> dict[str, int] | None:

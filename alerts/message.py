@@ -25,7 +25,7 @@ class AlertMessage:
     items: list[AlertMessage] = field(default_factory=list)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any], items: list[AlertMessage] | None = None) -> AlertMessage:
+    def from_row(cls, row: Mapping[Any, Any], items: list[AlertMessage] | None = None) -> AlertMessage:
         """From a row of the `alerts` table (a mapping)."""
         return cls(
             id=row["id"],

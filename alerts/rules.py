@@ -91,7 +91,10 @@ def mention_hits(
                     prob = 1.0 if labels.get("complaint") else 0.0
                 if prob < rule.min_probability:
                     continue
-                numbers = {"complaint_probability": round(float(prob), 3), "threshold": rule.min_probability}
+                numbers: dict[str, Any] = {
+                    "complaint_probability": round(float(prob), 3),
+                    "threshold": rule.min_probability,
+                }
                 reason = f"complaint probability {float(prob):.2f} ≥ {rule.min_probability:.2f}"
             elif isinstance(rule, HighReachNegativeRule):
                 reach = doc.get("reach") or 0

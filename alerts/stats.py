@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scipy.stats import betabinom, binom, fisher_exact, nbinom
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # One-sided tail probability of 3 standard deviations, for people who think in sigmas.
 THREE_SIGMA_ALPHA = 0.00135
@@ -57,7 +61,7 @@ def share_increase(negative: int, total: int, baseline_negative: int, baseline_t
 # on the baseline windows the rule already has.
 
 
-def nb_dispersion(rows: list[list[float]]) -> float:
+def nb_dispersion(rows: Sequence[Sequence[float]]) -> float:
     """Negative-binomial dispersion `a` (variance = mean + a * mean^2) by the method of moments.
 
     `rows` are periods (days, or one row for a flat baseline), columns the phases within a period (hours): each

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy import Engine
 
     from earful.settings import Settings
@@ -44,7 +45,7 @@ def _open(config: Path | None) -> tuple[Settings, Engine]:
     return settings, open_records(settings)
 
 
-def _console():  # noqa: ANN202
+def _console() -> Console:
     from earful.cli import console
 
     return console()

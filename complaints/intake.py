@@ -166,7 +166,9 @@ def _received_at(value: object, now: datetime, settings: ComplaintsSettings) -> 
             raise TransitionRefused(
                 "valid-value", "received_at must be an ISO date-time, e.g. 2026-03-02T09:30"
             ) from None
-    received = utc(value) if value else now
+    if value and not isinstance(value, datetime):
+        raise TransitionRefused("valid-value", "received_at must be an ISO date-time, e.g. 2026-03-02T09:30")
+    received = utc(value) if isinstance(value, datetime) else now
     if received > now:
         raise TransitionRefused("valid-value", "received_at cannot be in the future")
     oldest = now - timedelta(days=settings.limits.intake_max_age_days)

@@ -99,9 +99,10 @@ def fetch_in_worker(listener: Listener, cursor: dict[str, Any] | None) -> FetchR
     state = _worker
     if state is None:
         raise RuntimeError("fetch_in_worker runs in a fetch worker process (started by fetch_pool)")
-    use_client = getattr(listener, "use_client", None)
-    if use_client is not None:
-        use_client(_client_for(state, listener))
+    from earful_listeners.rss import RssListener
+
+    if isinstance(listener, RssListener):  # feeds share this worker's HTTP clients
+        listener.use_client(_client_for(state, listener))
     fetched = listener.fetch(cursor)
     annotate(fetched.mentions, state.topics, state.min_letters, state.fingerprinter)
     fetched.annotated = True
