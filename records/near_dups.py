@@ -28,7 +28,7 @@ def find_band_owners(engine: Engine, bands: Iterable[str]) -> list[tuple[str, st
             query = sa.select(table.band, table.mention_id, table.created_epoch).where(
                 table.band.in_(unique[start : start + _CHUNK])
             )
-            rows.extend(conn.execute(query).tuples())
+            rows.extend(tuple(row) for row in conn.execute(query))
     rows.sort(key=lambda row: row[2])
     return [(band, mention_id) for band, mention_id, _ in rows]
 
