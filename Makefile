@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench install clean
+.PHONY: demo test test-fast bench install clean lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(STAMP)
 # Leaves out what is marked slow (pyproject: slow, browser, airflow tests are all slow too).
 test-fast: $(STAMP)
 	bash scripts/test.sh -m "not slow" -q
+# ruff lint + format check and mypy (also run by `make test`, tests/test_static_checks.py)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/typecheck.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

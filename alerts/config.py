@@ -118,7 +118,7 @@ class EmailChannel(_ChannelBase):
     subject_prefix: str = "[earful]"
 
     @model_validator(mode="after")
-    def _login_pair(self) -> "EmailChannel":
+    def _login_pair(self) -> EmailChannel:
         if (self.username is None) != (self.password is None):
             raise ValueError("give both 'username' and 'password' for SMTP login, or neither")
         return self
@@ -211,7 +211,7 @@ class VolumeSpikeRule(_SpikeBase):
     )
 
     @model_validator(mode="after")
-    def _baseline_spans_a_day(self) -> "VolumeSpikeRule":
+    def _baseline_spans_a_day(self) -> VolumeSpikeRule:
         # Below a day, a baseline shorter than a day cannot tell a burst from the daily rhythm (and the rule waits
         # for a whole known day before it judges): say so instead of never firing.
         if (
@@ -279,7 +279,7 @@ class AlertsSettings(BaseModel):
         return require_unique_names(rules, "rule")
 
     @model_validator(mode="after")
-    def _routes_name_channels(self) -> "AlertsSettings":
+    def _routes_name_channels(self) -> AlertsSettings:
         for i, route in enumerate(self.routes):
             unknown = sorted(set(route.channels) - set(self.channels))
             if unknown:

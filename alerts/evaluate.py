@@ -47,7 +47,7 @@ class EvaluationReport:
     spike_error: str | None = None  # spike rules could not be evaluated this cycle
 
 
-def _state(conn: Connection, rule: str, topic: str) -> Any:
+def _state(conn: Connection, rule: str, topic: str) -> sa.RowMapping | None:
     return (
         conn.execute(
             sa.select(alert_rule_state).where(alert_rule_state.c.rule == rule, alert_rule_state.c.topic == topic)
@@ -57,7 +57,7 @@ def _state(conn: Connection, rule: str, topic: str) -> Any:
     )
 
 
-def _save_state(conn: Connection, rule: str, topic: str, exists: bool, **values: Any) -> None:
+def _save_state(conn: Connection, rule: str, topic: str, exists: bool, **values: object) -> None:
     if exists:
         conn.execute(
             sa.update(alert_rule_state)
@@ -158,7 +158,7 @@ def _record_spike(conn: Connection, report: EvaluationReport, finding: SpikeFind
     dedup_key = None
     if state is not None and state["alert_id"] and continues_incident(state["last_fired_at"], now, rule):
         dedup_key = conn.execute(sa.select(alerts.c.dedup_key).where(alerts.c.id == state["alert_id"])).scalar()
-    started = state["incident_started_at"] if dedup_key else now
+    started = state["incident_started_at"] if dedup_key and state is not None else now
     dedup_key = dedup_key or f"{rule.name}:{finding.topic}:{now.strftime('%Y%m%dT%H%M%S')}"
     draft = AlertDraft(
         kind=rule.type,
@@ -192,7 +192,7 @@ def _record_spike(conn: Connection, report: EvaluationReport, finding: SpikeFind
 
 def open_pending_complaints(
     engine: Engine,
-    es: Elasticsearch,
+    es: Elasticsearch | None,
     alias: str | None,
     rules: list[RuleSettings],
     opener: ComplaintOpener,
@@ -224,7 +224,7 @@ def open_pending_complaints(
             ref = opener.open_from_alert(
                 mention=doc, alert_id=hit["alert_id"], topic=hit["topic"] or "", rule=hit["rule"]
             )
-        except Exception:  # the register's problem must not stop alerting; the hit stays pending for next run
+        except Exception:  # noqa: BLE001 - the register's problem must not stop alerting; the hit stays pending for next run
             report.complaint_errors += 1
             continue
         with engine.begin() as conn:
@@ -238,7 +238,7 @@ def open_pending_complaints(
 
 def evaluate(
     engine: Engine,
-    es: Elasticsearch,
+    es: Elasticsearch | None,
     alias: str | None,
     settings: AlertsSettings,
     mentions: list[dict[str, Any]],
@@ -259,7 +259,7 @@ def evaluate(
     if es is not None and alias:
         try:
             findings = spike_findings(es, alias, rules, now)
-        except Exception as exc:  # the index is down or slow: spikes wait for the next cycle, alerts still go out
+        except Exception as exc:  # noqa: BLE001 - the index is down or slow: spikes wait for the next cycle, alerts still go out
             report.spike_error = f"{type(exc).__name__}: {str(exc)[:200]}"
     if findings:
         with engine.begin() as conn:

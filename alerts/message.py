@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,10 +22,10 @@ class AlertMessage:
     topic: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     occurrences: int = 1
-    items: list["AlertMessage"] = field(default_factory=list)
+    items: list[AlertMessage] = field(default_factory=list)
 
     @classmethod
-    def from_row(cls, row: Any, items: list["AlertMessage"] | None = None) -> "AlertMessage":
+    def from_row(cls, row: Mapping[Any, Any], items: list[AlertMessage] | None = None) -> AlertMessage:
         """From a row of the `alerts` table (a mapping)."""
         return cls(
             id=row["id"],

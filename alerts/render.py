@@ -31,7 +31,7 @@ SLACK_MAX_BLOCKS = 50
 _PARTIAL_ENTITY_RE = re.compile(r"&[a-z#0-9]*$")
 
 
-def clean(text: Any, limit: int = EXCERPT_CHARS) -> str:
+def clean(text: object, limit: int = EXCERPT_CHARS) -> str:
     """Plain text safe to embed anywhere: NFC, no control or bidi-override characters, one line, bounded."""
     value = unicodedata.normalize("NFC", str(text or ""))
     value = _CONTROL_RE.sub("", value)
@@ -39,7 +39,7 @@ def clean(text: Any, limit: int = EXCERPT_CHARS) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
-def safe_url(url: Any) -> str | None:
+def safe_url(url: object) -> str | None:
     """An http(s) URL without whitespace or markup-breaking characters, else None (no javascript: links)."""
     if not isinstance(url, str):
         return None
@@ -77,7 +77,7 @@ def plain_text(message: AlertMessage) -> str:
 # --- Slack -----------------------------------------------------------------------------------------------------
 
 
-def slack_escape(text: Any, limit: int = EXCERPT_CHARS) -> str:
+def slack_escape(text: object, limit: int = EXCERPT_CHARS) -> str:
     """Escape for Slack mrkdwn: &, <, > (kills <!channel>, <@U..>, <url|label>) and defuse bare @here/@channel.
 
     `limit` bounds the escaped text (what Slack counts), and a cut never splits an entity (`&l`)."""
@@ -109,7 +109,7 @@ def _fit_lines(lines: list[str], budget: int = SLACK_SECTION_CHARS - 100) -> str
     return "\n".join(kept)
 
 
-def slack_link(url: Any, label: Any) -> str:
+def slack_link(url: object, label: object) -> str:
     """A Slack link whose label is escaped and whose URL is checked; plain escaped label when the URL is unsafe."""
     target = safe_url(url)
     text = slack_escape(label, 120).replace("|", "¦") or "link"
@@ -156,7 +156,7 @@ def slack_payload(message: AlertMessage, *, ping_channel: bool = False) -> dict[
 # --- Microsoft Teams (Workflows webhook, Adaptive Card) ---------------------------------------------------------
 
 
-def card_escape(text: Any, limit: int = EXCERPT_CHARS) -> str:
+def card_escape(text: object, limit: int = EXCERPT_CHARS) -> str:
     """Escape the Markdown subset Adaptive Card TextBlocks render (* _ [ ] ( ) and a list marker opening the
     text), so user text shows literally; truncated before escaping, so no escape is cut in half."""
     value = _MD_SPECIAL_RE.sub(r"\\\1", clean(text, limit))

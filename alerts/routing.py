@@ -68,13 +68,13 @@ def route(
             wanted[channel] = wanted.get(channel, True) and r.digest
     deliveries = []
     for name, route_digest in wanted.items():
-        channel = settings.channels[name]
+        target = settings.channels[name]
         quiet = (
-            channel.quiet_hours is not None
-            and in_quiet_hours(channel.quiet_hours, now)
-            and severity_rank(severity) < severity_rank(channel.quiet_hours.bypass_severity)
+            target.quiet_hours is not None
+            and in_quiet_hours(target.quiet_hours, now)
+            and severity_rank(severity) < severity_rank(target.quiet_hours.bypass_severity)
         )
         # critical alerts skip the channel's digest (not a route's explicit digest, nor quiet hours' own bypass rule)
-        digest = route_digest or quiet or (channel.digest != "none" and severity != "critical")
-        deliveries.append(Delivery(name, digest, digest_due(channel, now, quiet) if digest else now))
+        digest = route_digest or quiet or (target.digest != "none" and severity != "critical")
+        deliveries.append(Delivery(name, digest, digest_due(target, now, quiet) if digest else now))
     return deliveries

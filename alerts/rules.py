@@ -91,7 +91,10 @@ def mention_hits(
                     prob = 1.0 if labels.get("complaint") else 0.0
                 if prob < rule.min_probability:
                     continue
-                numbers = {"complaint_probability": round(float(prob), 3), "threshold": rule.min_probability}
+                numbers: dict[str, Any] = {
+                    "complaint_probability": round(float(prob), 3),
+                    "threshold": rule.min_probability,
+                }
                 reason = f"complaint probability {float(prob):.2f} ≥ {rule.min_probability:.2f}"
             elif isinstance(rule, HighReachNegativeRule):
                 reach = doc.get("reach") or 0
@@ -218,7 +221,7 @@ def spike_findings(es: Elasticsearch, alias: str, rules: list[RuleSettings], now
     size = max((r.examples for members in grouped.values() for r in members), default=0)
     results = group_windows(es, alias, groups, now, examples=size)
     findings: list[SpikeFinding] = []
-    for members, result in zip(grouped.values(), results):
+    for members, result in zip(grouped.values(), results, strict=True):
         for rule in members:
             judge = judge_volume if isinstance(rule, VolumeSpikeRule) else judge_negative_share
             negative = isinstance(rule, NegativeShareSpikeRule)

@@ -256,7 +256,7 @@ def send_due(
         else:
             try:
                 outcome = channel.send(load_message(engine, delivery.alert_id))
-            except Exception as exc:  # a channel bug must not lose the alert: record it and retry later
+            except Exception as exc:  # noqa: BLE001 - a channel bug must not lose the alert: record it and retry later
                 outcome = Outcome(ok=False, error=f"{type(exc).__name__}: {str(exc)[:200]}")
         status = _record(engine, delivery, outcome, policy, now, int((time.monotonic() - started) * 1000))
         if status == "sent":

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scipy.stats import betabinom, binom, fisher_exact, nbinom
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # One-sided tail probability of 3 standard deviations, for people who think in sigmas.
 THREE_SIGMA_ALPHA = 0.00135
@@ -57,7 +61,7 @@ def share_increase(negative: int, total: int, baseline_negative: int, baseline_t
 # on the baseline windows the rule already has.
 
 
-def nb_dispersion(rows: list[list[float]]) -> float:
+def nb_dispersion(rows: Sequence[Sequence[float]]) -> float:
     """Negative-binomial dispersion `a` (variance = mean + a * mean^2) by the method of moments.
 
     `rows` are periods (days, or one row for a flat baseline), columns the phases within a period (hours): each
@@ -66,7 +70,7 @@ def nb_dispersion(rows: list[list[float]]) -> float:
     periods = len(rows)
     if periods < 2:
         return 0.0
-    columns = list(zip(*rows))
+    columns = list(zip(*rows, strict=True))
     excess, scale = 0.0, 0.0
     for column in columns:
         mean = sum(column) / periods
@@ -95,7 +99,7 @@ def overdispersed_increase(current: int, expected: float, dispersion: float, ref
 def share_dispersion(negatives: list[int], totals: list[int]) -> float:
     """Beta-binomial intra-window correlation `rho` of the negative share over baseline windows (moments, counting
     only what exceeds chance; 0 = binomial). Windows with no mentions carry no information and are skipped."""
-    pairs = [(k, n) for k, n in zip(negatives, totals) if n > 0]
+    pairs = [(k, n) for k, n in zip(negatives, totals, strict=True) if n > 0]
     if len(pairs) < 3:
         return 0.0
     total = sum(n for _, n in pairs)

@@ -254,17 +254,18 @@ def group_windows(
         tot: dict[str, list[int]] = {}
         neg: dict[str, list[int]] = {}
         for bucket in response[f"g{i}"]["topic"]["buckets"]:
-            t, n = tot.setdefault(bucket["key"], [0] * g.windows), neg.setdefault(bucket["key"], [0] * g.windows)
+            all_in = tot.setdefault(bucket["key"], [0] * g.windows)
+            negative = neg.setdefault(bucket["key"], [0] * g.windows)
             for histogram in (bucket["window"], bucket.get("undated", {}).get("window", {})):
                 for b in histogram.get("buckets", []):
                     k = starts.get(int(b["key"]))
                     if k is not None:
-                        t[k] += b["doc_count"]
-                        n[k] += negative_count(b)
+                        all_in[k] += b["doc_count"]
+                        negative[k] += negative_count(b)
         totals.append(tot)
         negatives.append(neg)
     earlier: list[set[str]] = [set() for _ in groups]
-    for i, g in enumerate(groups):
+    for i in range(len(groups)):
         if f"e{i}" in response:
             earlier[i] = {b["key"] for b in response[f"e{i}"]["topic"]["buckets"] if b["doc_count"]}
     for i in sorted(range(len(groups)), key=lambda n: -(groups[n].window * groups[n].windows)):
@@ -280,8 +281,8 @@ def group_windows(
             datetime.fromtimestamp((end - (g.windows - k) * width) / 1000, tz=now.tzinfo) for k in range(g.windows)
         ]
         out = GroupWindows()
-        for topic, tot in totals[i].items():
-            series = [WindowCount(stamp[k], tot[k], negatives[i][topic][k]) for k in range(g.windows)]
+        for topic, counts in totals[i].items():
+            series = [WindowCount(stamp[k], counts[k], negatives[i][topic][k]) for k in range(g.windows)]
             out.counts[topic] = known_windows(series, topic in earlier[i])
         for topic in g.topics or ():  # a listed topic never mentioned yet: no known window but the current one
             out.counts.setdefault(topic, [WindowCount(stamp[-1], 0, 0)])

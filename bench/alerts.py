@@ -19,14 +19,17 @@ import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import cpu_model  # noqa: E402
-from earful_alerts.config import AlertsSettings  # noqa: E402
-from earful_alerts.rules import judge_negative_share, judge_volume, mention_hits, spike_findings  # noqa: E402
-from earful_alerts.windows import WindowCount, known_windows, negative_count  # noqa: E402
+from bench.machine import cpu_model
+from earful_alerts.config import AlertsSettings
+from earful_alerts.rules import judge_negative_share, judge_volume, mention_hits, spike_findings
+from earful_alerts.windows import WindowCount, known_windows, negative_count
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 WINDOW = timedelta(hours=1)
 RULES = {
@@ -100,7 +103,9 @@ def _doc(i: int, topic: str, at: datetime, rng: random.Random, negative_p: float
     }
 
 
-def naive_spikes(es: Any, alias: str, settings: AlertsSettings, topics: list[str] | set[str], now: datetime) -> set:
+def naive_spikes(
+    es: Elasticsearch, alias: str, settings: AlertsSettings, topics: list[str] | set[str], now: datetime
+) -> set:
     """The baseline: one date-histogram query per topic per spike rule, and one count of the topic's earlier
     mentions (the warm-up guard). The generated mentions all have a publication date."""
     fired = set()

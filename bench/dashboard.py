@@ -27,8 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.alerts import bench_index, bulk_load, generate  # noqa: E402
-from bench.machine import cpu_model  # noqa: E402
+from bench.alerts import bench_index, bulk_load, generate
+from bench.machine import cpu_model
 
 PASSWORD = "bench-password-123"
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import cpu_model  # noqa: E402
-from tests.helpers.feeds import rss  # noqa: E402
-from tests.helpers.http_server import Route, scripted_server  # noqa: E402
+from bench.machine import cpu_model
+from tests.helpers.feeds import rss
+from tests.helpers.http_server import Route, scripted_server
 
 VOCABULARY = {
     "en": "the a my our boots jacket support refund delivery store hike trail weather again never always late broken "

@@ -29,12 +29,12 @@ from fastapi.responses import PlainTextResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import cpu_model  # noqa: E402
-from earful.schema import upgrade  # noqa: E402
-from earful_complaints.config import ComplaintsSettings  # noqa: E402
-from earful_complaints.users import add_user  # noqa: E402
-from earful_complaints.web.app import create_app  # noqa: E402
-from earful_records.db import make_engine  # noqa: E402
+from bench.machine import cpu_model
+from earful.schema import upgrade
+from earful_complaints.config import ComplaintsSettings
+from earful_complaints.users import add_user
+from earful_complaints.web.app import create_app
+from earful_records.db import make_engine
 
 PASSWORD = "pale orange kettle on a quiet shelf"
 

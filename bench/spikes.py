@@ -87,7 +87,7 @@ class Score:
     random_hit: float = 0.0  # expected windows hit by them
     alert_times: list[datetime] = field(default_factory=list)
 
-    def add(self, other: "Score") -> None:
+    def add(self, other: Score) -> None:
         for name in ("windows", "hit", "inside", "outside", "days", "random_inside", "random_hit"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 

@@ -138,5 +138,5 @@ def verify(engine: Engine) -> VerifyReport:
     return report
 
 
-def _as_stored(value: Any) -> Any:
+def _as_stored(value: object) -> object:
     return utc(value) if isinstance(value, datetime) else value

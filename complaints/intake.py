@@ -165,7 +165,7 @@ def _check_sizes(clean: dict[str, Any], settings: ComplaintsSettings) -> None:
             raise TransitionRefused("field-size", f"{name} is longer than {limit} characters ({len(value)})")
 
 
-def _received_at(value: Any, now: datetime, settings: ComplaintsSettings) -> datetime:
+def _received_at(value: object, now: datetime, settings: ComplaintsSettings) -> datetime:
     """When the complaint arrived: not in the future, and not before limits.intake_max_age_days ago."""
     if isinstance(value, str):
         try:
@@ -174,7 +174,9 @@ def _received_at(value: Any, now: datetime, settings: ComplaintsSettings) -> dat
             raise TransitionRefused(
                 "valid-value", "received_at must be an ISO date-time, e.g. 2026-03-02T09:30"
             ) from None
-    received = utc(value) if value else now
+    if value and not isinstance(value, datetime):
+        raise TransitionRefused("valid-value", "received_at must be an ISO date-time, e.g. 2026-03-02T09:30")
+    received = utc(value) if isinstance(value, datetime) else now
     if received > now:
         raise TransitionRefused("valid-value", "received_at cannot be in the future")
     oldest = now - timedelta(days=settings.limits.intake_max_age_days)

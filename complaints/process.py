@@ -282,7 +282,8 @@ def allowed_actions(status: str) -> list[Action]:
     return [a for a in ACTIONS.values() if status in a.from_states]
 
 
-def _clean(spec: FieldSpec, raw: Any, settings: ComplaintsSettings, staff: Sequence[str] | None) -> Any:
+# A submitted value of any field type in, the field's own type out.
+def _clean(spec: FieldSpec, raw: Any, settings: ComplaintsSettings, staff: Sequence[str] | None) -> Any:  # noqa: ANN401
     """Normalize one submitted value (forms send strings); empty means not given."""
     if spec.kind == "bool":
         if isinstance(raw, bool):

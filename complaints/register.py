@@ -245,7 +245,7 @@ def _four_eyes(conn: Connection, record: dict[str, Any], action: str, actor: str
             )
 
 
-def _text_size(value: Any) -> int:
+def _text_size(value: object) -> int:
     if value is None:
         return 0
     return len(value) if isinstance(value, str) else len(json.dumps(value, default=str, ensure_ascii=False))

@@ -148,10 +148,31 @@ def _count(rows: list[dict[str, Any]], column: str) -> list[tuple[str, int]]:
 
 
 def build_report(
-    engine: Engine, settings: ComplaintsSettings, start: datetime, end: datetime, *, now: datetime | None = None
+    engine: Engine,
+    settings: ComplaintsSettings,  # noqa: ARG001 - the callers' signature; no setting changes the report yet
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime | None = None,
 ) -> Report:
     """The report over the records received in [start, end)."""
     now = utc(now) or datetime.now(UTC)
+    rows, closed_at = _period_rows(engine, start, end)
+    rep = Report(start=start, end=end, total=len(rows))
+    for column in ("category", "channel", "severity", "language", "status", "origin", "topic", "product_service"):
+        rep.by[column] = _count(rows, column)
+    rep.timings = _timings(rows, now)
+    _count_outcomes(rep, rows)
+    rep.missed_deadlines = sum((r["ack_overdue_at"] is not None) + (r["response_overdue_at"] is not None) for r in rows)
+    rep.root_causes = _root_causes(rows)
+    rep.safety_issues = sum(1 for r in rows if r["safety"])
+    _monitor(rep, engine, now)
+    rep.trend_unit, rep.trend = _trend(rows, closed_at, start, end)
+    return rep
+
+
+def _period_rows(engine: Engine, start: datetime, end: datetime) -> tuple[list[dict[str, Any]], list[datetime]]:
+    """The records received in [start, end), and when the records closed in it were closed."""
     with engine.connect() as conn:
         rows = [
             dict(r)
@@ -159,12 +180,57 @@ def build_report(
                 sa.select(complaints).where(complaints.c.received_at >= start, complaints.c.received_at < end)
             ).mappings()
         ]
-        closed_rows = list(
+        closed_at = list(
             conn.execute(
                 sa.select(complaints.c.closed_at).where(complaints.c.closed_at >= start, complaints.c.closed_at < end)
             ).scalars()
         )
-        # Monitoring (8.4) looks at today, whatever the period: everything still owed to a complainant.
+    return rows, closed_at
+
+
+def _timings(rows: list[dict[str, Any]], now: datetime) -> list[Timing]:
+    """How long acknowledging, responding and closing took (records that are no complaint are not timed)."""
+    complaints_only = [r for r in rows if r["status"] not in ("not_a_complaint", "merged")]
+    return [
+        _timing("acknowledge", [r for r in rows if r["status"] != "not_a_complaint"], "ack_at", "due_ack", now),
+        _timing("respond", complaints_only, "communicated_at", "due_response", now),
+        _timing("close", complaints_only, "closed_at", None, now),
+    ]
+
+
+def _count_outcomes(rep: Report, rows: list[dict[str, Any]]) -> None:
+    """Closures, reopenings, the complainants' acceptance and satisfaction, and what became of the mentions
+    listening raised."""
+    rep.closed_once = sum(1 for r in rows if r["closed_at"] is not None or r["reopen_count"])
+    rep.reopened = sum(1 for r in rows if r["reopen_count"])
+    closed = [r for r in rows if r["status"] == "closed"]
+    rep.accepted = {
+        "yes": sum(1 for r in closed if r["complainant_accepted"] is True),
+        "no": sum(1 for r in closed if r["complainant_accepted"] is False),
+        "unknown": sum(1 for r in closed if r["complainant_accepted"] is None),
+    }
+    rep.satisfaction = [r["satisfaction_score"] for r in closed if r["satisfaction_score"] is not None]
+    listening = [r for r in rows if r["origin"] == "social_listening"]
+    rep.rejected_from_listening = sum(1 for r in listening if r["status"] == "not_a_complaint")
+    rep.confirmed_from_listening = sum(1 for r in listening if r["ack_at"] is not None)
+
+
+def _root_causes(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """The 20 most frequent root causes, counted case- and space-insensitively, shown as first written."""
+    causes: Counter[str] = Counter()
+    shown: dict[str, str] = {}
+    for r in rows:
+        if r["root_cause"]:
+            key = " ".join(r["root_cause"].casefold().split())
+            causes[key] += 1
+            shown.setdefault(key, r["root_cause"].strip())
+    return [(shown[k], n) for k, n in causes.most_common(20)]
+
+
+def _monitor(rep: Report, engine: Engine, now: datetime) -> None:
+    """Monitoring (8.4) looks at today, whatever the period: everything still owed to a complainant, and
+    corrective actions past their follow-up date."""
+    with engine.connect() as conn:
         open_rows = [
             dict(r)
             for r in conn.execute(sa.select(complaints).where(complaints.c.status.not_in(FINISHED_STATES))).mappings()
@@ -177,37 +243,6 @@ def build_report(
                 )
             ).mappings()
         ]
-    rep = Report(start=start, end=end, total=len(rows))
-    for column in ("category", "channel", "severity", "language", "status", "origin", "topic", "product_service"):
-        rep.by[column] = _count(rows, column)
-    complaints_only = [r for r in rows if r["status"] not in ("not_a_complaint", "merged")]
-    rep.timings = [
-        _timing("acknowledge", [r for r in rows if r["status"] != "not_a_complaint"], "ack_at", "due_ack", now),
-        _timing("respond", complaints_only, "communicated_at", "due_response", now),
-        _timing("close", complaints_only, "closed_at", None, now),
-    ]
-    rep.closed_once = sum(1 for r in rows if r["closed_at"] is not None or r["reopen_count"])
-    rep.reopened = sum(1 for r in rows if r["reopen_count"])
-    closed = [r for r in rows if r["status"] == "closed"]
-    rep.accepted = {
-        "yes": sum(1 for r in closed if r["complainant_accepted"] is True),
-        "no": sum(1 for r in closed if r["complainant_accepted"] is False),
-        "unknown": sum(1 for r in closed if r["complainant_accepted"] is None),
-    }
-    listening = [r for r in rows if r["origin"] == "social_listening"]
-    rep.rejected_from_listening = sum(1 for r in listening if r["status"] == "not_a_complaint")
-    rep.confirmed_from_listening = sum(1 for r in listening if r["ack_at"] is not None)
-    rep.missed_deadlines = sum((r["ack_overdue_at"] is not None) + (r["response_overdue_at"] is not None) for r in rows)
-    causes: Counter[str] = Counter()
-    shown: dict[str, str] = {}
-    for r in rows:
-        if r["root_cause"]:
-            key = " ".join(r["root_cause"].casefold().split())
-            causes[key] += 1
-            shown.setdefault(key, r["root_cause"].strip())
-    rep.root_causes = [(shown[k], n) for k, n in causes.most_common(20)]
-    rep.satisfaction = [r["satisfaction_score"] for r in closed if r["satisfaction_score"] is not None]
-    rep.safety_issues = sum(1 for r in rows if r["safety"])
     rep.backlog_age, rep.workload = _backlog(open_rows, now)
     rep.corrective_overdue = sum(
         1
@@ -216,8 +251,6 @@ def build_report(
         and r["corrective_status"] in ("planned", "in_progress")
         and utc(r["corrective_due"]) < now
     )
-    rep.trend_unit, rep.trend = _trend(rows, closed_rows, start, end)
-    return rep
 
 
 def _backlog(open_rows: list[dict[str, Any]], now: datetime) -> tuple[list[tuple[str, int]], list[Workload]]:

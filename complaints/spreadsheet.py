@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value: Any) -> Any:
+def safe_cell(value: object) -> object:
     """`value`, with a leading ' when a spreadsheet would take the text for a formula (=HYPERLINK(...), +, -, @)."""
     return f"'{value}" if isinstance(value, str) and value[:1] in _FORMULA_STARTS else value
 
@@ -15,13 +16,13 @@ def safe_cell(value: Any) -> Any:
 class SafeCsvWriter:
     """Wraps a csv.writer or csv.DictWriter so that every row written goes through safe_cell."""
 
-    def __init__(self, writer: Any) -> None:
+    def __init__(self, writer: Any) -> None:  # noqa: ANN401 - a csv.writer or a csv.DictWriter (no common type)
         self._writer = writer
 
     def writeheader(self) -> None:
         self._writer.writeheader()
 
-    def writerow(self, row: Any) -> None:
+    def writerow(self, row: Sequence[object] | Mapping[str, object]) -> None:
         if isinstance(row, dict):
             self._writer.writerow({k: safe_cell(v) for k, v in row.items()})
         else:

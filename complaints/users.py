@@ -168,7 +168,8 @@ def set_user(
         if changed:
             end_sessions_of(conn, username)
     user = get_user(engine, username)
-    assert user is not None
+    if user is None:  # removed meanwhile by another session
+        raise ComplaintError(f"no user {username!r}")
     return user
 
 

@@ -63,8 +63,8 @@ def connection_overrides(lookup: ConnectionLookup, config: dict[str, Any] | None
         if (mastodon := lookup(f"earful_mastodon_{name}")) is not None and mastodon.password:
             _put(overrides, ("sources", "mastodon", "instances", name), access_token=mastodon.password)
     if (bluesky := lookup("earful_bluesky")) is not None and bluesky.password:
-        values = {"app_password": bluesky.password} | ({"identifier": bluesky.login} if bluesky.login else {})
-        _put(overrides, ("sources", "bluesky"), **values)
+        login = {"app_password": bluesky.password} | ({"identifier": bluesky.login} if bluesky.login else {})
+        _put(overrides, ("sources", "bluesky"), **login)
     if (es := lookup("earful_es")) is not None and es.host:
         scheme = es.schema or "https"
         url = es.host if "://" in es.host else f"{scheme}://{es.host}{f':{es.port}' if es.port else ''}"
@@ -78,14 +78,14 @@ def connection_overrides(lookup: ConnectionLookup, config: dict[str, Any] | None
         channels = ((config or {}).get("alerts") or {}).get("channels") or {}
         for name, channel in channels.items():
             if isinstance(channel, dict) and channel.get("type") == "email":
-                values = {k: v for k, v in (("host", smtp.host), ("port", smtp.port)) if v}
+                server: dict[str, Any] = {k: v for k, v in (("host", smtp.host), ("port", smtp.port)) if v}
                 if smtp.login and smtp.password:
-                    values |= {"username": smtp.login, "password": smtp.password}
-                _put(overrides, ("alerts", "channels", name), **values)
+                    server |= {"username": smtp.login, "password": smtp.password}
+                _put(overrides, ("alerts", "channels", name), **server)
     return overrides
 
 
-def _put(tree: dict[str, Any], path: tuple[str, ...], **values: Any) -> None:
+def _put(tree: dict[str, Any], path: tuple[str, ...], **values: object) -> None:
     node = tree
     for key in path:
         node = node.setdefault(key, {})

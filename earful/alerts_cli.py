@@ -12,6 +12,7 @@ import typer
 from earful_common.errors import UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy import Engine
 
     from earful.settings import Settings
@@ -29,7 +30,7 @@ def _open(config: Path | None) -> tuple[Settings, Engine]:
     return settings, open_records(settings)
 
 
-def _console():
+def _console() -> Console:
     from earful.cli import console
 
     return console()

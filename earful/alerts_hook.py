@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING
 from earful_alerts.complaint_hook import ComplaintOpener
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from earful.hooks import BatchContext
 
 
-def make_alerts_hook(opener: ComplaintOpener | None = None):  # noqa: ANN201 - returns PostIndexHook
+def make_alerts_hook(opener: ComplaintOpener | None = None) -> Callable[[BatchContext], dict[str, int] | None]:
     """A hook for `earful.hooks.post_index_hooks`; `opener` is the complaint register (or None)."""
 
-    def alerts_hook(ctx: "BatchContext") -> dict[str, int] | None:
+    def alerts_hook(ctx: BatchContext) -> dict[str, int] | None:
         from rich.markup import escape
 
         from earful_alerts.channels import build_channels

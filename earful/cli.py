@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from earful.complaints_cli import serve as complaints_serve
 from earful.housekeeping_cli import app as housekeeping_app
 from earful_common.errors import ReportedError
 from earful_nlp import cli as nlp_cli
+
+if TYPE_CHECKING:
+    from earful.settings import Settings
 
 app = typer.Typer(
     help="earful: self-hosted multilingual social listening.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -45,7 +48,7 @@ def console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 132)
 
 
-def load(config: Path | None, es_url: str | None = None):
+def load(config: Path | None, es_url: str | None = None) -> Settings:
     """Load settings, applying command-line overrides."""
     from earful.settings import load_settings
 
@@ -161,9 +164,10 @@ def main() -> None:
     except Exception as exc:
         # Usage errors (bad option, missing argument) carry their own exit code (2). Typer ships its own copy of
         # click, so they are recognised by shape, not by class.
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            raise SystemExit(exit_code) from None
         from earful.operational import as_reported
 
         reported = as_reported(exc)  # the disk, the records database or the index failed: say which, in one line

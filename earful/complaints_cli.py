@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy import Engine
 
     from earful.settings import Settings
@@ -33,7 +34,7 @@ Expect = Annotated[
 ]
 Ref = Annotated[str, typer.Argument(help="Record reference, e.g. C-2026-000123.")]
 Note = Annotated[str | None, typer.Option("--note", help="A note for the event log.")]
-PASSWORD_ENV = "EARFUL_COMPLAINTS_PASSWORD"
+PASSWORD_ENV = "EARFUL_COMPLAINTS_PASSWORD"  # noqa: S105 - the name of the variable, not a password
 
 
 def _open(config: Path | None) -> tuple[Settings, Engine]:
@@ -44,7 +45,7 @@ def _open(config: Path | None) -> tuple[Settings, Engine]:
     return settings, open_records(settings)
 
 
-def _console():
+def _console() -> Console:
     from earful.cli import console
 
     return console()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rich.console import Console
 
 from earful.settings import Settings
 from earful_listeners.mention import Mention
+
+if TYPE_CHECKING:
+    from earful_nlp.classifier import MentionClassifier
 
 
 class Enricher(Protocol):
@@ -21,7 +24,7 @@ class Enricher(Protocol):
 class ClassifierEnricher:
     """Feeds title and text of each mention to the NLP classifier and stores its labels on the mention."""
 
-    def __init__(self, classifier: Any) -> None:
+    def __init__(self, classifier: MentionClassifier) -> None:
         self.classifier = classifier
 
     def enrich(self, mentions: list[Mention]) -> None:

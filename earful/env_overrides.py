@@ -92,6 +92,6 @@ def parse_error_line(field: str, environ: Mapping[str, str]) -> str:
     try:
         json.loads(environ.get(name, ""))
         reason = "its value does not fit this setting"
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         reason = f"not valid JSON ({exc.msg} at position {exc.pos}); a list or mapping setting takes JSON"
     return f"environment variable {name}: {reason}"

@@ -19,12 +19,17 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earful_listeners.base import FetchResult, Listener
 from earful_listeners.config import TopicSettings
 from earful_listeners.dedupe import Fingerprinter
 from earful_listeners.topics import CompiledTopic
+
+if TYPE_CHECKING:
+    import httpx
+
+    from earful_listeners.rss import RssListener
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 PARENT_CHECK_SECONDS = 1.0
@@ -94,16 +99,17 @@ def fetch_in_worker(listener: Listener, cursor: dict[str, Any] | None) -> FetchR
     state = _worker
     if state is None:
         raise RuntimeError("fetch_in_worker runs in a fetch worker process (started by fetch_pool)")
-    use_client = getattr(listener, "use_client", None)
-    if use_client is not None:
-        use_client(_client_for(state, listener))
+    from earful_listeners.rss import RssListener
+
+    if isinstance(listener, RssListener):  # feeds share this worker's HTTP clients
+        listener.use_client(_client_for(state, listener))
     fetched = listener.fetch(cursor)
     annotate(fetched.mentions, state.topics, state.min_letters, state.fingerprinter)
     fetched.annotated = True
     return fetched
 
 
-def _client_for(state: WorkerState, listener: Any) -> Any:
+def _client_for(state: WorkerState, listener: RssListener) -> httpx.Client:
     """This worker's HTTP client for the listener's fetch limits (one per distinct setting; all feeds share one)."""
     from earful_listeners.rss import make_http_client
 

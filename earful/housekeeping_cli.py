@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from earful.settings import Settings
 
 SOURCE_KINDS = ("rss", "reddit", "x", "mastodon", "bluesky")
 
@@ -20,13 +25,13 @@ EsUrl = Annotated[
 ]
 
 
-def _settings(config: Path | None, es_url: str | None):  # noqa: ANN202
+def _settings(config: Path | None, es_url: str | None) -> Settings:
     from earful.cli import load
 
     return load(config, es_url)
 
 
-def _console():  # noqa: ANN202
+def _console() -> Console:
     from earful.cli import console
 
     return console()

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -169,7 +169,10 @@ def store_source(
     return stored
 
 
-def _guarded(stage: str, result: SourceResult, work: Any, *args: Any) -> Any:
+T = TypeVar("T")
+
+
+def _guarded(stage: str, result: SourceResult, work: Callable[..., T], *args: object) -> T | None:
     """Run one stage of one source; an unexpected error is reported on that source, not raised."""
     try:
         return work(*args)
@@ -264,7 +267,7 @@ class Prefetcher:
             fetch_pool(processes, services.settings.topics, listening.min_chars_for_language) if processes else None
         )
 
-    def __enter__(self) -> "Prefetcher":
+    def __enter__(self) -> Prefetcher:
         return self
 
     def __exit__(self, *exc: object) -> None:

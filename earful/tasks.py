@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from earful.settings import Settings
 from earful.window import Window
 from earful_common.errors import ReportedError, UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from earful.enrich import Enricher
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +51,7 @@ def list_sources(settings: Settings) -> dict[str, Any]:
     return {"sources": [listener.source_id for listener in plan.listeners], "skipped": list(plan.skipped)}
 
 
-def _enricher(settings: Settings, cache: dict[str, Any] = {}) -> Any:  # noqa: B006 - the per-process cache
+def _enricher(settings: Settings, cache: dict[str, Any] = {}) -> Enricher | None:  # noqa: B006 - the per-process cache
     """The classifier, loaded once per worker process; tasks running in the same process share it."""
     if not getattr(settings.nlp, "enabled", False):
         return None
@@ -265,7 +270,7 @@ def send_complaints_report(settings: Settings, start: datetime, end: datetime) -
     return {"alert_id": alert_id, "complaints": rep.total, "report": f"{stem}.html", **sent}
 
 
-def _deliver(settings: Settings, engine: Any, now: datetime) -> dict[str, int]:
+def _deliver(settings: Settings, engine: Engine, now: datetime) -> dict[str, int]:
     from rich.console import Console
 
     from earful_alerts.channels import build_channels

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earful_indexer.config import IndexSettings
 
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
-def make_client(settings: IndexSettings, url: str | None = None) -> Any:
+
+def make_client(settings: IndexSettings, url: str | None = None) -> Elasticsearch:
     """An `elasticsearch.Elasticsearch` client for `url` (default: the configured one) with auth and TLS options."""
     from elasticsearch import Elasticsearch
 

@@ -47,7 +47,7 @@ class IndexSettings(BaseModel):
         return url
 
     @model_validator(mode="after")
-    def _auth_pairs(self) -> "IndexSettings":
+    def _auth_pairs(self) -> IndexSettings:
         if (self.username is None) != (self.password is None):
             raise ValueError("give both 'username' and 'password' for basic auth, or neither")
         if self.api_key is not None and self.username is not None:

@@ -37,7 +37,7 @@ import httpx
 from filelock import FileLock, Timeout
 
 from earful_common.errors import ReportedError
-from earful_common.processes import process_alive, process_started
+from earful_common.processes import process_alive
 
 STATE_FILE = "server.json"
 LOCK_FILE = "server.lock"
@@ -345,7 +345,7 @@ def embedded_index(data_dir: Path, start_timeout: float = 30.0, idle_stop: float
         try:
             url = _attach(folder, start_timeout, idle_stop)
         except BaseException:
-            _leave(folder, user)
+            _leave(user)
             raise
     finally:
         control.release()
@@ -355,7 +355,7 @@ def embedded_index(data_dir: Path, start_timeout: float = 30.0, idle_stop: float
         _detach(folder, user, start_timeout, idle_stop)
 
 
-def _leave(folder: Path, user: FileLock) -> None:
+def _leave(user: FileLock) -> None:
     user.release()
     Path(user.lock_file).unlink(missing_ok=True)
 
@@ -364,10 +364,10 @@ def _detach(folder: Path, user: FileLock, timeout: float, idle_stop: float) -> N
     try:
         control = _control_lock(folder, timeout)
     except EmbeddedIndexError:
-        _leave(folder, user)  # the keeper sees we are gone and stops the server if we were the last
+        _leave(user)  # the keeper sees we are gone and stops the server if we were the last
         return
     try:
-        _leave(folder, user)
+        _leave(user)
         if idle_stop <= 0 and live_users(folder) == 0:
             state = read_state(folder)
             if state is not None:

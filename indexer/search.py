@@ -10,6 +10,8 @@ from earful_listeners.topics import parse_query, to_es_query
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
+    from earful_listeners.mention import Mention
+
 
 def search_mentions(
     es: Elasticsearch, alias: str, query: str, *, topic: str | None = None, lang: str | None = None, limit: int = 20
@@ -73,7 +75,7 @@ def mention_counts(es: Elasticsearch, alias: str, *, days: int = 30) -> dict[str
     }
 
 
-def read_mentions(es: Elasticsearch, alias: str, ids: list[str], chunk: int = 500) -> list[Any]:
+def read_mentions(es: Elasticsearch, alias: str, ids: list[str], chunk: int = 500) -> list[Mention]:
     """The indexed mentions with these ids (from every index behind the alias), in the order given."""
     from earful_listeners.mention import Mention
 

@@ -17,7 +17,7 @@ class SourceError(ReportedError):
         self.source = source
         self.message = message
 
-    def __reduce__(self) -> tuple[type["SourceError"], tuple[str, str]]:
+    def __reduce__(self) -> tuple[type[SourceError], tuple[str, str]]:
         # Raised in a fetch subprocess and re-raised in the batch: keep both arguments through pickling.
         return (type(self), (self.source, self.message))
 

@@ -102,7 +102,7 @@ class BlueskyListener:
     def fetch_window(self, start: datetime, end: datetime) -> FetchResult:
         """Read the posts of [start, end) with searchPosts' `since` / `until`, without a cursor (backfills)."""
         bounded = copy.copy(self)
-        bounded._until = _iso(end)
+        bounded._until = _iso(end)  # noqa: SLF001 - a copy of self
         result = bounded.fetch({"since": _iso(start)})
         result.cursor = None
         return result
@@ -130,7 +130,7 @@ class BlueskyListener:
             if value:
                 params[key] = value
 
-        def call() -> Any:
+        def call() -> object:
             self._session.ensure_login()
             return self._session.client.app.bsky.feed.search_posts(params)
 
@@ -140,7 +140,7 @@ class BlueskyListener:
             raise ValueError("not a JSON object")
         return page
 
-    def _mention(self, post: Any, seen: set[str], result: FetchResult, fetched_at: datetime) -> Mention | None:
+    def _mention(self, post: object, seen: set[str], result: FetchResult, fetched_at: datetime) -> Mention | None:
         if not isinstance(post, dict):
             result.item_errors.append(f"{self.source_id}: skipped an item that is not a post view")
             return None

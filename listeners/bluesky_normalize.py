@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from earful_listeners.html_text import strip_controls
+from earful_listeners.json_fields import dict_at, list_at, str_at
 from earful_listeners.mention import Mention, mention_id, parse_api_time
 from earful_listeners.pseudonym import author_ref
 
@@ -41,12 +42,12 @@ def web_url(uri: str) -> str:
 
 def sort_time(post: dict[str, Any]) -> str | None:
     """When search orders the post (`sortAt`): the earlier of the record's createdAt and indexedAt, as ISO text."""
-    record = post.get("record") if isinstance(post.get("record"), dict) else {}
+    record = dict_at(post, "record")
     times = [t for t in (_parse_time(record.get("createdAt")), _parse_time(post.get("indexedAt"))) if t is not None]
     return min(times).isoformat().replace("+00:00", "Z") if times else None
 
 
-def expand_facets(text: str, facets: Any) -> tuple[str, dict[str, list[str]]]:
+def expand_facets(text: str, facets: object) -> tuple[str, dict[str, list[str]]]:
     """The text with shortened link anchors replaced by their URIs, and the links, tags and mentioned DIDs found.
 
     Facets with indices outside the text or off a character boundary are ignored (the text stays as written).
@@ -91,16 +92,16 @@ def post_mention(
     if not isinstance(uri, str):
         raise SkipPost("post without a URI")
     url = web_url(uri)
-    record = post.get("record") if isinstance(post.get("record"), dict) else {}
-    author = post.get("author") if isinstance(post.get("author"), dict) else {}
+    record = dict_at(post, "record")
+    author = dict_at(post, "author")
     did = author.get("did") if isinstance(author.get("did"), str) else POST_URI.match(uri).group(1)  # type: ignore[union-attr]
-    raw_text = record.get("text") if isinstance(record.get("text"), str) else ""
+    raw_text = str_at(record, "text") or ""
     text, found = expand_facets(raw_text, record.get("facets"))
     text = strip_controls(text).strip()
     if len(text) > MAX_TEXT_CHARS:
         text = text[:MAX_TEXT_CHARS].rstrip() + " …"
     extra: dict[str, Any] = {}
-    langs = record.get("langs") if isinstance(record.get("langs"), list) else []
+    langs = list_at(record, "langs")
     if langs and isinstance(langs[0], str) and (lang := _LANG.match(langs[0].lower())):
         extra["language_hint"] = lang.group(1)
     if found["links"]:
@@ -109,7 +110,7 @@ def post_mention(
         extra["hashtags"] = (found["tags"] + [t for t in record.get("tags") or [] if isinstance(t, str)])[:20]
     if found["mentions"]:
         extra["mentions"] = len(found["mentions"])
-    reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+    reply = dict_at(record, "reply")
     for key, name in (("parent", "reply_to"), ("root", "conversation")):
         ref = reply.get(key)
         if isinstance(ref, dict) and isinstance(ref.get("uri"), str):
@@ -126,7 +127,7 @@ def post_mention(
         for name, key in counts
         if isinstance(post.get(key), int) and not isinstance(post.get(key), bool)
     }
-    handle = author.get("handle") if isinstance(author.get("handle"), str) else None
+    handle = str_at(author, "handle")
     return Mention(
         id=mention_id(SOURCE_KIND, uri),
         source_kind=SOURCE_KIND,
@@ -143,7 +144,7 @@ def post_mention(
     )
 
 
-def _quoted(embed: Any) -> str | None:
+def _quoted(embed: object) -> str | None:
     """The URI of a quoted post (app.bsky.embed.record, or recordWithMedia)."""
     if not isinstance(embed, dict):
         return None
@@ -154,6 +155,6 @@ def _quoted(embed: Any) -> str | None:
     return uri if isinstance(uri, str) and POST_URI.match(uri) else None
 
 
-def _parse_time(value: Any) -> datetime | None:
+def _parse_time(value: object) -> datetime | None:
     moment = parse_api_time(value)
     return moment if moment is not None and moment.tzinfo is not None else None

@@ -24,7 +24,7 @@ def require_unique_names(items: list[Any], what: str) -> list[Any]:
     return items
 
 
-DEMO_AUTHOR_SECRET = "earful-demo-only-secret"  # public (it is in the source): fine for bundled samples only
+DEMO_AUTHOR_SECRET = "earful-demo-only-secret"  # noqa: S105 - public (it is in the source): fine for bundled samples only
 
 
 class PrivacySettings(BaseModel):
@@ -51,7 +51,7 @@ class RssFeedSettings(BaseModel):
     language: str | None = Field(default=None, pattern=_LANG_CODE, description="Hint when detection is unsure.")
 
     @model_validator(mode="after")
-    def _one_location(self) -> "RssFeedSettings":
+    def _one_location(self) -> RssFeedSettings:
         if (self.url is None) == (self.path is None):
             raise ValueError("give exactly one of 'url' or 'path'")
         return self
@@ -113,7 +113,7 @@ class TopicSettings(BaseModel):
         return langs
 
     @model_validator(mode="after")
-    def _queries_parse(self) -> "TopicSettings":
+    def _queries_parse(self) -> TopicSettings:
         from earful_listeners.topics import parse_query
 
         parse_query(self.query, what=f"topic '{self.name}' query")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earful_listeners.base import FetchResult, SourceError
 from earful_listeners.config import PrivacySettings
@@ -27,9 +27,15 @@ from earful_listeners.mastodon_normalize import SOURCE_KIND, DeletedStatus, Skip
 from earful_listeners.mention import Mention
 from earful_listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
 
+if TYPE_CHECKING:
+    from mastodon import Mastodon
+
 # read(lower bound, max_id, limit) -> statuses, newest first; bounds are ids or datetimes (Mastodon.py turns a
 # datetime into the matching snowflake id).
-Reader = Callable[[Any, Any, int], Any]
+# (since id, max id, page size) -> the page of Status entities.
+# Mastodon.py takes an id or a datetime as a bound (it turns a datetime into a snowflake id).
+IdBound = str | datetime | None
+Reader = Callable[[IdBound, IdBound, int], list[Any]]
 
 
 class MastodonListener:
@@ -42,7 +48,7 @@ class MastodonListener:
         source_id: str,
         instance: str,
         read: Reader,
-        client: Any,
+        client: Mastodon,
         settings: MastodonSettings,
         privacy: PrivacySettings,
         sleep: Callable[[float], None] = time.sleep,
@@ -85,8 +91,8 @@ class MastodonListener:
         return result
 
     def _pages(
-        self, since: Any, max_id: Any, newest: str | None, result: FetchResult
-    ) -> tuple[str | None, Any, str | None]:
+        self, since: IdBound, max_id: IdBound, newest: str | None, result: FetchResult
+    ) -> tuple[str | None, IdBound, str | None]:
         """Read pages into `result`; the newest id, where it stopped, and why it stopped early (None: it did not)."""
         seen: set[str] = set()
         deleted = 0
@@ -95,7 +101,7 @@ class MastodonListener:
         for _ in range(self._settings.max_pages):
             try:
                 page = call_with_policy(
-                    lambda: self._read(since, max_id, self._settings.page_size),
+                    lambda: self._read(since, max_id, self._settings.page_size),  # noqa: B023 - called in this iteration
                     self._policy,
                     self._classify,
                     sleep=self._sleep,
@@ -167,15 +173,15 @@ def _order(status_id: str) -> tuple[int, str]:
     return (len(status_id), status_id)
 
 
-def tag_reader(client: Any, hashtag: str) -> Reader:
+def tag_reader(client: Mastodon, hashtag: str) -> Reader:
     """Pages of the public hashtag timeline (`/api/v1/timelines/tag/:hashtag`)."""
     return lambda since, max_id, limit: client.timeline_hashtag(hashtag, since_id=since, max_id=max_id, limit=limit)
 
 
-def search_reader(client: Any, query: str) -> Reader:
+def search_reader(client: Mastodon, query: str) -> Reader:
     """Pages of a status search (`/api/v2/search?type=statuses`), bounded by `min_id` / `max_id`."""
 
-    def read(since: Any, max_id: Any, limit: int) -> Any:
+    def read(since: IdBound, max_id: IdBound, limit: int) -> list[Any]:
         found = client.search_v2(query, resolve=False, result_type="statuses", min_id=since, max_id=max_id, limit=limit)
         statuses = found.get("statuses") if isinstance(found, dict) else None
         if not isinstance(statuses, list):

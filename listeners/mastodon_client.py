@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import requests
 
 from earful_listeners.mastodon_config import MastodonSettings
 from earful_listeners.ratelimit import Classified
 
+if TYPE_CHECKING:
+    from mastodon import Mastodon
+
 ASSUMED_VERSION = "3.0.0"  # hashtag timelines with since_id/max_id and search with min_id/max_id (2.8+)
 
 
 def make_mastodon_client(
     url: str, access_token: str | None, settings: MastodonSettings, session: requests.Session | None = None
-) -> Any:
+) -> Mastodon:
     """A `Mastodon` client for one instance that raises on 429 (the listener waits or defers, as the others do).
 
     The server's version is given, not looked up: Mastodon.py 2.3 would ask /api/v1/instance before a search with
@@ -37,7 +40,7 @@ def make_mastodon_client(
     )
 
 
-def classifier(client: Any) -> Callable[[BaseException], Classified]:
+def classifier(client: Mastodon) -> Callable[[BaseException], Classified]:
     """429 -> rate limited until `X-RateLimit-Reset` (Mastodon.py keeps it on the client); 5xx, network -> transient."""
 
     def classify(exc: BaseException) -> Classified:

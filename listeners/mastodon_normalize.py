@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from earful_listeners.html_text import html_to_text, strip_controls
+from earful_listeners.json_fields import dict_at
 from earful_listeners.mention import Mention, mention_id, parse_api_time
 from earful_listeners.pseudonym import author_ref
 
@@ -74,7 +75,7 @@ def status_mention(
         raise DeletedStatus(f"status {native} was deleted")
     if status.get("visibility") not in _PUBLIC:
         raise SkipStatus(f"status {native} is not public ({status.get('visibility')})")
-    account = status.get("account") if isinstance(status.get("account"), dict) else {}
+    account = dict_at(status, "account")
     original = status.get("reblog") if isinstance(status.get("reblog"), dict) else None
     shown = original or status  # a boost shows the boosted status's content
     text = html_to_text(str(shown.get("content") or ""), max_chars=MAX_TEXT_CHARS)

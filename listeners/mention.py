@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-def parse_api_time(value: Any) -> datetime | None:
+def parse_api_time(value: object) -> datetime | None:
     """An API's ISO 8601 timestamp ('Z' or an offset), or a datetime a client already parsed; None for anything
     else (missing, not a string, not a time)."""
     if isinstance(value, datetime):

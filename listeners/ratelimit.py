@@ -17,6 +17,7 @@ from typing import Literal, TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from typing_extensions import override
 
 T = TypeVar("T")
 Outcome = Literal["rate_limited", "transient", "fatal"]
@@ -61,7 +62,7 @@ def call_with_policy(
     while True:
         try:
             return _with_backoff(fn, policy, classify, sleep)
-        except Exception as exc:  # noqa: BLE001 - classified below, re-raised unless it is a rate limit
+        except Exception as exc:  # classified below, re-raised unless it is a rate limit
             verdict = classify(exc)
             if verdict.outcome != "rate_limited":
                 raise
@@ -71,7 +72,7 @@ def call_with_policy(
             )
             if not can_wait:
                 raise RateLimitDeferred(wait) from None
-            sleep(max(wait, 0.0) + 0.5)
+            sleep(max(wait or 0.0, 0.0) + 0.5)
             waited = True
 
 
@@ -103,11 +104,19 @@ class LocalRouteAdapter(HTTPAdapter):
         self._timeout = timeout
         self._rebase = rebase
 
-    def send(self, request: requests.PreparedRequest, **kwargs):  # noqa: ANN003, ANN201
+    @override
+    def send(  # the timeout given is replaced by ours
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
         if self._rebase and request.url and request.url.startswith(self._rebase[0]):
             request.url = self._rebase[1] + request.url[len(self._rebase[0]) :]
-        kwargs["timeout"] = self._timeout
-        return super().send(request, **kwargs)
+        return super().send(request, stream=stream, timeout=self._timeout, verify=verify, cert=cert, proxies=proxies)
 
 
 def http_session(timeout: float, rebase: tuple[str, str] | None = None) -> requests.Session:

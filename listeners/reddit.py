@@ -12,6 +12,7 @@ else (401/403, 404, malformed bodies) fails the source with a clear SourceError.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import Counter
@@ -160,16 +161,21 @@ class RedditListener:
                 notes.append(f"{stream.label}: first run read the newest {count} items; older ones are not fetched")
         return things, _advance(state, things, stream.kind), notes
 
-    def _mention(self, stream: _Stream, thing: Any, fetched_at: datetime) -> Mention:
-        common = {
-            "source_id": self.source_id,
-            "secret": self._privacy.author_secret.get_secret_value(),
-            "store_raw": self._privacy.store_raw_author,
-            "fetched_at": fetched_at,
-        }
+    def _mention(self, stream: _Stream, thing: object, fetched_at: datetime) -> Mention:
+        secret = self._privacy.author_secret.get_secret_value()
+        store_raw = self._privacy.store_raw_author
         if stream.kind == "t3":
-            return submission_mention(thing, **common)
-        return comment_mention(thing, subscribers=self._subscribers(fields_of(thing)), **common)
+            return submission_mention(
+                thing, source_id=self.source_id, secret=secret, store_raw=store_raw, fetched_at=fetched_at
+            )
+        return comment_mention(
+            thing,
+            subscribers=self._subscribers(fields_of(thing)),
+            source_id=self.source_id,
+            secret=secret,
+            store_raw=store_raw,
+            fetched_at=fetched_at,
+        )
 
     def _look_up_subscribers(self, things: list[Any]) -> None:
         """Subscribers of every subreddit these comments come from that is not known yet, in one `/api/info`
@@ -191,7 +197,7 @@ class RedditListener:
                 name = str(data.get("display_name") or "").lower()
                 if name:
                     known[name] = _int_or_none(data.get("subscribers"))
-        except Exception:  # noqa: BLE001 - reach is optional; the comments are indexed without it
+        except Exception:  # reach is optional; the comments are indexed without it
             log.debug("subreddit look-up failed", exc_info=True)
         for name in wanted:
             known.setdefault(name, None)
@@ -206,18 +212,18 @@ class RedditListener:
         return self._client.subscribers.get(name.lower())
 
 
-def _int_or_none(value: Any) -> int | None:
+def _int_or_none(value: Any) -> int | None:  # noqa: ANN401 - whatever Reddit sent
     try:
         return int(value) or None
     except (TypeError, ValueError):
         return None
 
 
-def _listing_count(listing: Any) -> int:
+def _listing_count(listing: object) -> int:
     return int(getattr(listing, "yielded", 0))
 
 
-def _safe_name(thing: Any) -> str:
+def _safe_name(thing: object) -> str:
     try:
         fields = fields_of(thing)
     except TypeError:
@@ -260,16 +266,16 @@ def build_reddit_listeners(
         queries += [q for q in sources.search if q not in queries]
     for name in subreddits.values():
         sub = reddit.subreddit(name)
-        streams = [_Stream("new", f"r/{name} new posts", lambda sub=sub: sub.new(**limits), "t3")]
+        streams = [_Stream("new", f"r/{name} new posts", functools.partial(sub.new, **limits), "t3")]
         if settings.comments:
-            streams.append(_Stream("comments", f"r/{name} comments", lambda sub=sub: sub.comments(**limits), "t1"))
+            streams.append(_Stream("comments", f"r/{name} comments", functools.partial(sub.comments, **limits), "t1"))
         listeners.append(RedditListener(f"reddit:r/{name.lower()}", streams, client, settings, privacy, subreddit=name))
     for query in queries:
         everywhere = reddit.subreddit("all")
         stream = _Stream(
             "search",
             f"search {query!r}",
-            lambda q=query, s=everywhere: s.search(q, sort="new", time_filter="all", syntax="lucene", **limits),
+            functools.partial(everywhere.search, query, sort="new", time_filter="all", syntax="lucene", **limits),
             "t3",
         )
         listeners.append(RedditListener(f"reddit:search:{query}", [stream], client, settings, privacy))

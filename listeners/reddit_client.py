@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from earful_listeners.ratelimit import Classified, RetryPolicy, http_session
 from earful_listeners.reddit_config import RedditSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 @dataclass
@@ -66,7 +69,7 @@ def classify(exc: BaseException) -> Classified:
     return Classified("fatal")
 
 
-def reset_seconds(headers: Any) -> float | None:
+def reset_seconds(headers: Mapping[str, str]) -> float | None:
     """Seconds until Reddit's rate-limit window resets (`retry-after` or `x-ratelimit-reset`)."""
     for name in ("retry-after", "x-ratelimit-reset"):
         value = headers.get(name)

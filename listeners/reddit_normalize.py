@@ -28,12 +28,12 @@ class RemovedItem(SkipItem):
     counted in the source's notes (this is how Reddit works, not a fault)."""
 
 
-def fields_of(thing: Any) -> dict[str, Any]:
+def fields_of(thing: object) -> dict[str, Any]:
     """The attributes Reddit sent for a praw object (or a plain dict)."""
     return dict(thing) if isinstance(thing, dict) else dict(vars(thing))
 
 
-def clean(text: Any) -> str:
+def clean(text: object) -> str:
     """Markdown stays as it is; control characters go; huge posts are cut."""
     if not isinstance(text, str):
         return ""
@@ -96,7 +96,7 @@ def removal(fields: dict[str, Any]) -> str | None:
     return str(category) if category else None
 
 
-def _int(value: Any) -> int | None:
+def _int(value: Any) -> int | None:  # noqa: ANN401 - whatever Reddit sent
     try:
         return None if value is None or isinstance(value, bool) else int(value)
     except (TypeError, ValueError):
@@ -122,7 +122,7 @@ def _common(
 
 
 def submission_mention(
-    thing: Any, *, source_id: str, secret: str, store_raw: bool, fetched_at: datetime, subscribers: int | None = None
+    thing: object, *, source_id: str, secret: str, store_raw: bool, fetched_at: datetime, subscribers: int | None = None
 ) -> Mention:
     """A Mention from a submission (t3): title, selftext, score and comment count, subreddit subscribers."""
     fields = fields_of(thing)
@@ -159,7 +159,7 @@ def submission_mention(
 
 
 def comment_mention(
-    thing: Any, *, source_id: str, secret: str, store_raw: bool, fetched_at: datetime, subscribers: int | None = None
+    thing: object, *, source_id: str, secret: str, store_raw: bool, fetched_at: datetime, subscribers: int | None = None
 ) -> Mention:
     """A Mention from a comment (t1): its body, no title of its own (the thread's title is kept apart, in
     `extra.thread_title`), score, subreddit subscribers."""

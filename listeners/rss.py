@@ -12,7 +12,7 @@ from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earful_listeners.base import FetchResult, SourceError
 from earful_listeners.config import PrivacySettings, RssFeedSettings, RssSettings
@@ -20,6 +20,11 @@ from earful_listeners.feed_decoding import REPLACEMENT, decode_feed
 from earful_listeners.html_text import strip_controls, text_of
 from earful_listeners.mention import Mention, mention_id
 from earful_listeners.pseudonym import author_ref
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import httpx
 
 MAX_TEXT_CHARS = 20_000
 MAX_TITLE_CHARS = 500
@@ -58,7 +63,7 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def make_http_client(rss: RssSettings) -> Any:
+def make_http_client(rss: RssSettings) -> httpx.Client:
     """An httpx client with the feed limits: connect/read timeouts, a bounded number of redirects."""
     import httpx
 
@@ -66,7 +71,7 @@ def make_http_client(rss: RssSettings) -> Any:
     return httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=rss.max_redirects, verify=_tls_context())
 
 
-def _entry_time(entry: Any) -> datetime | None:
+def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
         if parsed:
@@ -74,7 +79,7 @@ def _entry_time(entry: Any) -> datetime | None:
     return None
 
 
-def _entry_body(entry: Any) -> tuple[str, str | None]:
+def _entry_body(entry: Mapping[str, Any]) -> tuple[str, str | None]:
     """The entry's longest content (else its summary) and the type feedparser gives it (text/plain, text/html)."""
     contents = [c for c in entry.get("content") or [] if c.get("value")]
     if contents:
@@ -84,7 +89,7 @@ def _entry_body(entry: Any) -> tuple[str, str | None]:
     return entry.get("summary", "") or entry.get("description", ""), detail.get("type")
 
 
-def _title(entry: Any) -> str:
+def _title(entry: Mapping[str, Any]) -> str:
     detail = entry.get("title_detail") or {}
     return strip_controls(text_of(entry.get("title", ""), detail.get("type"), MAX_TITLE_CHARS))
 
@@ -96,7 +101,7 @@ class RssListener:
     fetch_in_subprocess = True  # parsing is CPU-bound Python: a batch may run it in a separate process
 
     def __init__(
-        self, feed: RssFeedSettings, rss: RssSettings, privacy: PrivacySettings, client: Any | None = None
+        self, feed: RssFeedSettings, rss: RssSettings, privacy: PrivacySettings, client: httpx.Client | None = None
     ) -> None:
         self.feed = feed
         self.rss = rss
@@ -110,7 +115,7 @@ class RssListener:
         # quadratic.
         return {**self.__dict__, "client": None, "rss": self.rss.model_copy(update={"feeds": []})}
 
-    def use_client(self, client: Any) -> None:
+    def use_client(self, client: httpx.Client) -> None:
         """Fetch with `client` (a fetch worker's long-lived one) unless the listener already has one."""
         if self.client is None:
             self.client = client
@@ -252,14 +257,16 @@ class RssListener:
             mentions.append(mention)
         return FetchResult(mentions=mentions, cursor=cursor, notes=notes, item_errors=item_errors)
 
-    def _link(self, entry: Any) -> str | None:
+    def _link(self, entry: Mapping[str, Any]) -> str | None:
         """The entry's link, resolved against the feed's URL when relative, if it is an http(s) URL."""
         raw = entry.get("link")
         if raw and self.feed.url is not None:
             raw = urllib.parse.urljoin(str(self.feed.url), raw.strip())
         return web_url(raw)
 
-    def _stable_key(self, entry: Any, link: str | None, repeated_links: set[str], title: str, text: str) -> str:
+    def _stable_key(
+        self, entry: Mapping[str, Any], link: str | None, repeated_links: set[str], title: str, text: str
+    ) -> str:
         """What identifies the item across batches and feeds: its GUID (Atom id), else its link, else its content.
 
         A link is not an identity: feeds reuse one (a homepage) for different items, in the same fetch, across
@@ -279,7 +286,9 @@ class RssListener:
         digest = hashlib.sha256(f"{title}\x1f{text}".encode()).hexdigest()
         return f"{self.feed.name}|content|{digest}"
 
-    def _mention(self, entry: Any, link: str | None, fetched_at: datetime, repeated_links: set[str]) -> Mention | None:
+    def _mention(
+        self, entry: Mapping[str, Any], link: str | None, fetched_at: datetime, repeated_links: set[str]
+    ) -> Mention | None:
         """The entry as a mention (`link`: its `_link`), None when it has no title, text or link."""
         title = _title(entry)
         body, body_type = _entry_body(entry)

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from earful_listeners.base import FetchResult, SourceError
 from earful_listeners.config import PrivacySettings
+from earful_listeners.json_fields import dict_at, list_at
 from earful_listeners.mention import Mention
 from earful_listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
 from earful_listeners.x_client import classify, describe
 from earful_listeners.x_config import XSettings
 from earful_listeners.x_normalize import SkipTweet, retweet_of, tweet_mention
+
+if TYPE_CHECKING:
+    import tweepy
 
 TWEET_FIELDS = [
     "created_at",
@@ -62,7 +66,7 @@ class XListener:
     source_kind = "x"
 
     def __init__(
-        self, query: str, client: Any, budget: ReadBudget, settings: XSettings, privacy: PrivacySettings
+        self, query: str, client: tweepy.Client, budget: ReadBudget, settings: XSettings, privacy: PrivacySettings
     ) -> None:
         self.source_id = f"x:search:{query}"
         self.query = query
@@ -82,7 +86,6 @@ class XListener:
         pending = cursor.get("pending") or {}
         newest, token = pending.get("newest_id"), pending.get("next_token")
         result = FetchResult(mentions=[], cursor=cursor)
-        fetched_at = datetime.now(UTC)
         seen: set[str] = set()
         stopped: str | None = None
         deadline = time.monotonic() + self._settings.deadline
@@ -115,11 +118,11 @@ class XListener:
             except Exception as exc:  # noqa: BLE001 - tweepy/requests failures and malformed bodies
                 self._budget.release(month, granted)
                 raise SourceError(self.source_id, describe(exc)) from None
-            data = page.get("data") if isinstance(page.get("data"), list) else []
+            data = list_at(page, "data")
             self._budget.release(month, granted - len(data))
-            meta = page.get("meta") if isinstance(page.get("meta"), dict) else {}
+            meta = dict_at(page, "meta")
             newest = newest or meta.get("newest_id")
-            self._collect(page, data, result, seen, fetched_at)
+            self._collect(page, data, result, seen)
             token = meta.get("next_token")
             if not token:
                 break
@@ -143,7 +146,7 @@ class XListener:
         if end <= start:
             return FetchResult(mentions=[], cursor=None, notes=[f"{self.source_id}: window is not over yet"])
         bounded = copy.copy(self)
-        bounded._bounds = {"start_time": _rfc3339(start), "end_time": _rfc3339(end)}
+        bounded._bounds = {"start_time": _rfc3339(start), "end_time": _rfc3339(end)}  # noqa: SLF001 - a copy of self
         result = bounded.fetch(None)
         result.cursor = None
         return result
@@ -178,10 +181,8 @@ class XListener:
             raise ValueError("not a JSON object")
         return page
 
-    def _collect(
-        self, page: dict[str, Any], data: list[Any], result: FetchResult, seen: set[str], fetched_at: datetime
-    ) -> None:
-        includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
+    def _collect(self, page: dict[str, Any], data: list[Any], result: FetchResult, seen: set[str]) -> None:
+        includes = dict_at(page, "includes")
         users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
         originals = {str(t.get("id")): t for t in includes.get("tweets") or [] if isinstance(t, dict)}
         for tweet in data:
@@ -234,7 +235,7 @@ def _secs(value: float | None) -> str:
 
 
 def build_x_listeners(
-    settings: XSettings, privacy: PrivacySettings, client: Any, budget: ReadBudget
+    settings: XSettings, privacy: PrivacySettings, client: tweepy.Client | None, budget: ReadBudget
 ) -> list[XListener]:
     """One listener per distinct query across the configured topics, sharing one client and one budget."""
     queries: list[str] = []

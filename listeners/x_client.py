@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import requests
 
 from earful_listeners.ratelimit import Classified, http_session
 from earful_listeners.x_config import XSettings
+
+if TYPE_CHECKING:
+    import tweepy
 
 TWEEPY_HOST = "https://api.twitter.com"  # where tweepy sends every request; re-based when api_base differs
 
@@ -28,7 +31,7 @@ class _RedactBearer(logging.Filter):
         return True
 
 
-def make_x_client(settings: XSettings, bearer_token: str, session: requests.Session | None = None) -> Any:
+def make_x_client(settings: XSettings, bearer_token: str, session: requests.Session | None = None) -> tweepy.Client:
     """A tweepy `Client` (app-only bearer auth, raw JSON dicts) whose session applies our timeout and base URL."""
     import tweepy
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from earful_listeners.html_text import strip_controls
+from earful_listeners.json_fields import dict_at, str_at
 from earful_listeners.mention import Mention, mention_id, parse_api_time
 from earful_listeners.pseudonym import author_ref
 
@@ -43,7 +44,7 @@ def post_url(tweet_id: str, username: str | None, store_raw: bool) -> str:
     return f"{PUBLIC_URL}/i/web/status/{tweet_id}"
 
 
-def _expand_links(text: str, entities: Any) -> str:
+def _expand_links(text: str, entities: object) -> str:
     """t.co links replaced by the address they stand for; links to X itself (they name a handle) and media stay."""
     urls = entities.get("urls") if isinstance(entities, dict) else None
     for entity in urls or []:
@@ -63,14 +64,14 @@ def tweet_text(tweet: dict[str, Any], original: dict[str, Any] | None = None) ->
     expanded, a long post's `note_tweet` text instead of its cut copy, and a retweet's text rebuilt from the full
     original in `includes.tweets` (X's copy is cut at 140 characters with an ellipsis)."""
     if original is not None:
-        own = tweet.get("text") if isinstance(tweet.get("text"), str) else ""
+        own = str_at(tweet, "text") or ""
         prefix = own.split(":", 1)[0] + ": " if own.startswith("RT @") and ":" in own else ""
         return prefix + tweet_text(original)
     note = tweet.get("note_tweet")
     if isinstance(note, dict) and isinstance(note.get("text"), str):
         text, entities = note["text"], note.get("entities")
     else:
-        text = tweet.get("text") if isinstance(tweet.get("text"), str) else ""
+        text = str_at(tweet, "text") or ""
         entities = tweet.get("entities")
     return html.unescape(_expand_links(text, entities))
 
@@ -95,8 +96,8 @@ def tweet_mention(
         raise SkipTweet("tweet without a valid id")
     author_id = str(tweet.get("author_id") or "")
     user = users.get(author_id) or {}
-    username = user.get("username") if isinstance(user.get("username"), str) else None
-    metrics = tweet.get("public_metrics") if isinstance(tweet.get("public_metrics"), dict) else {}
+    username = str_at(user, "username")
+    metrics = dict_at(tweet, "public_metrics")
     engagement = {
         name: int(metrics[key])
         for name, key in (

@@ -5,11 +5,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import pathlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from earful_nlp.errors import ModelLoadError
 from earful_nlp.labels import TASK_LABELS, map_model_labels
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 @dataclasses.dataclass
@@ -17,8 +21,8 @@ class SequenceClassifierBackend:
     """Model, tokenizer and label mapping of a bring-your-own classifier for one task."""
 
     task: str
-    model: object
-    tokenizer: object
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
     class_to_label: dict[int, str]
     name: str
     version: str

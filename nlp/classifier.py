@@ -8,6 +8,7 @@ loading and label-mapping problems surface in :meth:`MentionClassifier.load` as 
 from __future__ import annotations
 
 import pathlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,11 @@ from earful_nlp.config import NlpSettings
 from earful_nlp.labels import COMPLAINT, SENTIMENT, SENTIMENT_LABELS
 from earful_nlp.runtime import compute_context, use_bf16
 from earful_nlp.text_prep import letter_count, prepare
+
+if TYPE_CHECKING:
+    from earful_nlp.config import Task
+    from earful_nlp.modeling import EarfulMultiHeadModel
+    from earful_nlp.spm_ids import SentencePieceIds
 
 UNDETERMINED = "und"
 DEFAULT_MODEL_NAME = "earful-default"
@@ -26,8 +32,8 @@ class MentionClassifier:
     def __init__(
         self,
         settings: NlpSettings,
-        default_model=None,
-        default_tokenizer=None,
+        default_model: EarfulMultiHeadModel | None = None,
+        default_tokenizer: SentencePieceIds | None = None,
         byo: dict | None = None,
         default_name: str = DEFAULT_MODEL_NAME,
         default_version: str = "",
@@ -42,7 +48,7 @@ class MentionClassifier:
         self.bf16 = use_bf16(settings.bf16) and not settings.quantize_int8
 
     @classmethod
-    def load(cls, settings: NlpSettings, cache_dir: pathlib.Path) -> "MentionClassifier":
+    def load(cls, settings: NlpSettings, cache_dir: pathlib.Path) -> MentionClassifier:
         """Build/load the encoder and heads, or the configured models; raise ``ModelLoadError`` if unusable."""
         from earful_nlp import model_store
         from earful_nlp.byo_model import load_sequence_classifier
@@ -51,7 +57,11 @@ class MentionClassifier:
 
         configure_threads(settings.threads)
         byo = {}
-        for task, path in ((SENTIMENT, settings.sentiment_model), (COMPLAINT, settings.complaint_model)):
+        configured: list[tuple[Task, pathlib.Path | None]] = [
+            (SENTIMENT, settings.sentiment_model),
+            (COMPLAINT, settings.complaint_model),
+        ]
+        for task, path in configured:
             if path is not None:
                 byo[task] = load_sequence_classifier(task, path, settings.label_map.get(task), settings.max_length)
                 if settings.quantize_int8:
@@ -103,7 +113,7 @@ class MentionClassifier:
         """One result per text (None when it gets no label); see the module docs for the keys."""
         if len(texts) != len(langs):
             raise ValueError("texts and langs must have the same length")
-        keep = [i for i, (t, lang) in enumerate(zip(texts, langs)) if self.is_classifiable(t, lang)]
+        keep = [i for i, (t, lang) in enumerate(zip(texts, langs, strict=True)) if self.is_classifiable(t, lang)]
         results: list[dict | None] = [None] * len(texts)
         if not keep:
             return results
@@ -115,7 +125,9 @@ class MentionClassifier:
             complaint_p = float(probs[COMPLAINT][row][1])
             results[index] = {
                 "sentiment": SENTIMENT_LABELS[int(np.argmax(sentiment))],
-                "sentiment_scores": {label: round(float(p), 4) for label, p in zip(SENTIMENT_LABELS, sentiment)},
+                "sentiment_scores": {
+                    label: round(float(p), 4) for label, p in zip(SENTIMENT_LABELS, sentiment, strict=True)
+                },
                 "complaint": complaint_p >= threshold,
                 "complaint_probability": round(complaint_p, 4),
                 "model": self.model_name,
@@ -135,15 +147,18 @@ class MentionClassifier:
         """All default heads' probabilities from one encoder pass per length-sorted batch."""
         import torch
 
-        config = self.default_model.config
+        model, tokenizer = self.default_model, self.default_tokenizer
+        if model is None or tokenizer is None:
+            return {}
+        config = model.config
         max_length = min(self.settings.max_length, config.max_tokens or self.settings.max_length)
-        encoded = self.default_tokenizer.encode([config.text_prefix + t for t in texts], max_length)
+        encoded = tokenizer.encode([config.text_prefix + t for t in texts], max_length)
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-        pad_id = self.default_tokenizer.pad_token_id
+        pad_id = tokenizer.pad_token_id
         out = {
             task: np.zeros((len(texts), len(spec["labels"])), np.float32)
             for task, spec in config.heads.items()
-            if task in self.default_model.heads
+            if task in model.heads
         }
         size = self.settings.batch_size
         with torch.inference_mode(), compute_context(self.bf16):
@@ -155,6 +170,6 @@ class MentionClassifier:
                 for row, index in enumerate(batch):
                     input_ids[row, : len(encoded[index])] = torch.tensor(encoded[index])
                     mask[row, : len(encoded[index])] = 1
-                for task, logits in self.default_model(input_ids=input_ids, attention_mask=mask).items():
+                for task, logits in model(input_ids=input_ids, attention_mask=mask).items():
                     out[task][batch] = torch.softmax(logits.float(), -1).numpy()
         return out

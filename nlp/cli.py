@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import pathlib
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -159,13 +159,8 @@ def evaluate(
 
     _check_task(task)
     mapping = dict(item.split("=", 1) for item in (label_map or []) if "=" in item)
-    settings = NlpSettings(
-        default_model=model,
-        quantize_int8=int8,
-        bf16=bf16,
-        undetermined_min_letters=0,
-        **({f"{task}_model": hf_model, "label_map": {task: mapping}} if hf_model else {}),
-    )
+    byo: dict[str, Any] = {f"{task}_model": hf_model, "label_map": {task: mapping}} if hf_model else {}
+    settings = NlpSettings(default_model=model, quantize_int8=int8, bf16=bf16, undetermined_min_letters=0, **byo)
     try:
         rows = load_data(task, data)
         classifier = MentionClassifier.load(settings, cache_dir)

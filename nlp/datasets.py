@@ -22,14 +22,14 @@ class LabeledData:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def subset(self, indices: list[int]) -> "LabeledData":
+    def subset(self, indices: list[int]) -> LabeledData:
         """The rows at ``indices``, in that order."""
         return LabeledData(
             [self.texts[i] for i in indices], [self.labels[i] for i in indices], [self.langs[i] for i in indices]
         )
 
     @classmethod
-    def concat(cls, parts: list["LabeledData"]) -> "LabeledData":
+    def concat(cls, parts: list[LabeledData]) -> LabeledData:
         """All rows of ``parts``, one after the other."""
         return cls(
             [t for p in parts for t in p.texts],
@@ -78,7 +78,7 @@ def write_labeled_csv(data: LabeledData, path: pathlib.Path) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "label", "lang"])
-        writer.writerows(zip(data.texts, data.labels, data.langs))
+        writer.writerows(zip(data.texts, data.labels, data.langs, strict=True))
 
 
 def split_labeled(data: LabeledData, test_fraction: float, seed: int) -> tuple[LabeledData, LabeledData]:

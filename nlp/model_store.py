@@ -14,10 +14,18 @@ from __future__ import annotations
 import hashlib
 import json
 import pathlib
+from typing import TYPE_CHECKING
 
 from earful_nlp import lora
 from earful_nlp.encoder_build import ENCODER_NAME, TENSORS_SHA256, ensure_encoder
 from earful_nlp.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import BertModel, PreTrainedTokenizerBase
+
+    from earful_nlp.modeling import EarfulConfig, EarfulMultiHeadModel
+    from earful_nlp.spm_ids import SentencePieceIds
 
 DEFAULT_MODEL_DIR = pathlib.Path(__file__).with_name("models") / "default"
 WEIGHTS_FILE = "model.safetensors"
@@ -29,7 +37,7 @@ def delta_keys(state: dict, tuned_layers: int, num_layers: int) -> list[str]:
     return sorted(k for k in state if any(k.startswith(p) for p in prefixes))
 
 
-def save_delta(model, directory: pathlib.Path) -> pathlib.Path:
+def save_delta(model: EarfulMultiHeadModel, directory: pathlib.Path) -> pathlib.Path:
     """Write the delta of ``model`` (config + safetensors) into ``directory``."""
     from safetensors.torch import save_file
 
@@ -45,7 +53,7 @@ def save_delta(model, directory: pathlib.Path) -> pathlib.Path:
     return directory
 
 
-def _stored(key: str, tensor):
+def _stored(key: str, tensor: torch.Tensor) -> torch.Tensor:
     """Encoder layers and LoRA factors are stored in fp16 (half the size, no measurable loss); heads stay fp32."""
     tensor = tensor.detach().to("cpu")
     return (tensor.half() if key.startswith(("encoder.", lora.PREFIX)) else tensor.float()).contiguous()
@@ -59,7 +67,7 @@ def delta_version(directory: pathlib.Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def read_delta_config(directory: pathlib.Path):
+def read_delta_config(directory: pathlib.Path) -> EarfulConfig:
     """The ``EarfulConfig`` of a delta directory, or a ``ModelLoadError`` naming the problem."""
     from earful_nlp.modeling import EarfulConfig
 
@@ -79,7 +87,9 @@ def read_delta_config(directory: pathlib.Path):
     return config
 
 
-def load_encoder(cache_dir: pathlib.Path, show_progress: bool = True, tokenizer: str = "transformers"):
+def load_encoder(
+    cache_dir: pathlib.Path, show_progress: bool = True, tokenizer: str = "transformers"
+) -> tuple[BertModel, PreTrainedTokenizerBase | SentencePieceIds]:
     """(BertModel, tokenizer) of the rebuilt default encoder, building it first if needed.
 
     ``tokenizer`` "transformers" gives the fast tokenizer (for training and tooling), "sentencepiece"
@@ -97,7 +107,9 @@ def load_encoder(cache_dir: pathlib.Path, show_progress: bool = True, tokenizer:
     return encoder, AutoTokenizer.from_pretrained(str(directory))
 
 
-def new_model(encoder, heads: dict[str, dict], tuned_layers: int, max_length: int, version: str = "0"):
+def new_model(
+    encoder: BertModel, heads: dict[str, dict], tuned_layers: int, max_length: int, version: str = "0"
+) -> EarfulMultiHeadModel:
     """A multi-head model around a loaded encoder with freshly initialised ``heads``."""
     from earful_nlp.modeling import EarfulConfig, EarfulMultiHeadModel
 
@@ -113,7 +125,7 @@ def new_model(encoder, heads: dict[str, dict], tuned_layers: int, max_length: in
     return EarfulMultiHeadModel(config, encoder=encoder)
 
 
-def load_delta(directory: pathlib.Path, encoder) -> "object":
+def load_delta(directory: pathlib.Path, encoder: BertModel) -> EarfulMultiHeadModel:
     """The model of a delta directory, built on ``encoder`` (whose tuned layers it overwrites and into which
     it merges its LoRA factors)."""
     from safetensors.torch import load_file
@@ -143,7 +155,9 @@ def load_delta(directory: pathlib.Path, encoder) -> "object":
     return model
 
 
-def export_full(model, tokenizer, directory: pathlib.Path) -> pathlib.Path:
+def export_full(
+    model: EarfulMultiHeadModel, tokenizer: PreTrainedTokenizerBase, directory: pathlib.Path
+) -> pathlib.Path:
     """Save a complete Hugging Face model directory (weights of the whole encoder, heads, tokenizer)."""
     directory = pathlib.Path(directory)
     model.save_pretrained(str(directory))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from transformers import BertConfig, BertModel, PretrainedConfig, PreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 MODEL_TYPE = "earful_multihead"
 
@@ -32,7 +33,7 @@ class EarfulConfig(PretrainedConfig):
         encoder_sha256: str = "",
         version: str = "0",
         lora: dict | None = None,
-        **kwargs,
+        **kwargs: object,
     ) -> None:
         self.encoder = dict(encoder or {})
         self.heads = dict(heads or {})
@@ -174,9 +175,7 @@ class EarfulForSequenceClassification(PreTrainedModel):
         self.config.label2id = {label: i for i, label in enumerate(labels)}
         self.config.num_labels = len(labels)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: object):
-        from transformers.modeling_outputs import SequenceClassifierOutput
-
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: object) -> SequenceClassifierOutput:
         hidden_states = self.encoder(
             input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
         ).hidden_states

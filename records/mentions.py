@@ -37,7 +37,7 @@ UNINDEXED, ACKNOWLEDGED, VERIFIED = 0, 1, 2
 Document = dict[str, Any]
 
 
-def _epoch(value: Any) -> int | None:
+def _epoch(value: object) -> int | None:
     if not value:
         return None
     return int(datetime.fromisoformat(str(value)).timestamp())

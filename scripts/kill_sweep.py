@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ingest import cpu_model  # noqa: E402
-from earful.runner import run_batch  # noqa: E402
-from earful.settings import load_settings  # noqa: E402
-from tests.helpers.batch_process import (  # noqa: E402
+from bench.ingest import cpu_model
+from earful.runner import run_batch
+from earful.settings import load_settings
+from tests.helpers.batch_process import (
     kill_group,
     outcome,
     problems,
@@ -32,7 +32,7 @@ from tests.helpers.batch_process import (  # noqa: E402
     start_batch,
     stored_count,
 )
-from tests.helpers.http_server import scripted_server  # noqa: E402
+from tests.helpers.http_server import scripted_server
 
 
 def unkilled_timing(items: int, feeds: int) -> tuple[float, float, float]:

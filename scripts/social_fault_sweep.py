@@ -23,18 +23,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import cpu_model  # noqa: E402
-from earful_listeners.base import SourceError  # noqa: E402
-from earful_listeners.bluesky import BlueskyListener  # noqa: E402
-from earful_listeners.bluesky_client import BlueskySession  # noqa: E402
-from earful_listeners.bluesky_config import BlueskySettings  # noqa: E402
-from earful_listeners.config import PrivacySettings  # noqa: E402
-from earful_listeners.mastodon import build_mastodon_listeners  # noqa: E402
-from earful_listeners.mastodon_client import make_mastodon_client  # noqa: E402
-from earful_listeners.mastodon_config import MastodonSettings  # noqa: E402
-from earful_listeners.mention import mention_id  # noqa: E402
-from tests.fakes.fake_bluesky import IDENTIFIER, PASSWORD, FakeBluesky, post  # noqa: E402
-from tests.fakes.fake_mastodon import FakeMastodon, status  # noqa: E402
+from bench.machine import cpu_model
+from earful_listeners.base import SourceError
+from earful_listeners.bluesky import BlueskyListener
+from earful_listeners.bluesky_client import BlueskySession
+from earful_listeners.bluesky_config import BlueskySettings
+from earful_listeners.config import PrivacySettings
+from earful_listeners.mastodon import build_mastodon_listeners
+from earful_listeners.mastodon_client import make_mastodon_client
+from earful_listeners.mastodon_config import MastodonSettings
+from earful_listeners.mention import mention_id
+from tests.fakes.fake_bluesky import IDENTIFIER, PASSWORD, FakeBluesky, post
+from tests.fakes.fake_mastodon import FakeMastodon, status
 
 OPTIONS = {"timeout": 0.2, "retries": 1, "backoff_seconds": 0.0, "max_wait_seconds": 0.0, "on_rate_limit": "defer"}
 
@@ -73,7 +73,7 @@ def sweep(
     cursor: dict[str, Any] | None = None
     n = 0
     started = time.perf_counter()
-    for batch in range(batches):
+    for _batch in range(batches):
         for _ in range(arrivals(rng)):
             n += 1
             added.add(add(n, rng))
@@ -94,7 +94,7 @@ def sweep(
             stored.add(mention.id)
         cursor = result.cursor  # committed after "storing"
     drain = empty = 0
-    for drain in range(1, 300):  # clean batches drain what was deferred, until 10 batches in a row find nothing
+    for drain in range(1, 300):  # noqa: B007 - reported after the loop; clean batches drain what was deferred, until 10 batches in a row find nothing
         result = listener.fetch(cursor)
         stored |= {m.id for m in result.mentions}
         empty = 0 if result.mentions else empty + 1

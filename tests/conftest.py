@@ -98,7 +98,7 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
 
 
 @pytest.fixture()
-def make_settings(tmp_path: Path, es_url: str, index_alias: str):  # noqa: ANN201
+def make_settings(tmp_path: Path, es_url: str, index_alias: str):
     """Build Settings for a temporary data folder, the session's index server and a fresh alias."""
     from earful.settings import load_settings
 

@@ -22,7 +22,7 @@ def build_channel(
     from earful_alerts.channels import console as console_mod
 
     if isinstance(settings, c.ConsoleChannel):
-        return console_mod.ConsoleChannel(name, console)
+        return console_mod.ConsoleChannel(name, console if console is not None else Console(quiet=True))
     if isinstance(settings, c.SlackChannel):
         return http.SlackChannel(name, settings.url, settings.timeout, settings.mention_channel)
     if isinstance(settings, c.TeamsChannel):

@@ -50,7 +50,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
     )
 
 
-def _require(url: SecretStr | None, name: str) -> str | None:
+def _require(url: SecretStr | None) -> str | None:
     return url.get_secret_value() if url is not None else None
 
 
@@ -69,7 +69,7 @@ class SlackChannel:
         self.name, self._url, self._timeout, self._ping = name, url, timeout, ping_channel
 
     def send(self, message: AlertMessage) -> Outcome:
-        url = _require(self._url, self.name)
+        url = _require(self._url)
         if url is None:
             return _missing(self.name, "webhook url (set EARFUL_ALERTS__CHANNELS__<NAME>__URL)")
         return post_json(url, _encode(slack_payload(message, ping_channel=self._ping)), {}, self._timeout)
@@ -82,7 +82,7 @@ class TeamsChannel:
         self.name, self._url, self._timeout = name, url, timeout
 
     def send(self, message: AlertMessage) -> Outcome:
-        url = _require(self._url, self.name)
+        url = _require(self._url)
         if url is None:
             return _missing(self.name, "workflow url (set EARFUL_ALERTS__CHANNELS__<NAME>__URL)")
         return post_json(url, _encode(teams_payload(message)), {}, self._timeout)
@@ -138,7 +138,7 @@ class WebhookChannel:
         self._max_body = max_body_bytes
 
     def send(self, message: AlertMessage) -> Outcome:
-        url = _require(self._url, self.name)
+        url = _require(self._url)
         if url is None:
             return _missing(self.name, "url (set EARFUL_ALERTS__CHANNELS__<NAME>__URL)")
         body = capped_body(webhook_payload(message), self._max_body)

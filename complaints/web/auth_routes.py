@@ -37,14 +37,14 @@ def login(request: Request, form: dict[str, str] = Depends(signin_form)) -> Resp
     wait = ctx.throttle.attempt(username, client, ctx.clock())
     if wait > 0:
         seconds = math.ceil(wait)
-        response = render(
+        refused = render(
             request,
             "login.html",
             {"next": target, "error": f"Too many failed sign-ins; wait {seconds} seconds and try again."},
             429,
         )
-        response.headers["Retry-After"] = str(seconds)
-        return response
+        refused.headers["Retry-After"] = str(seconds)
+        return refused
     user = ctx.verifier.authenticate(ctx.engine, username, form.get("password", ""))
     if user is None:
         return render(request, "login.html", {"next": target, "error": "Wrong user name or password."}, 401)

@@ -48,7 +48,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             state.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             status, headers, delay = state.script.pop(0) if len(state.script) > 1 else state.script[0]
@@ -134,11 +134,11 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     logins: list[str] = []
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
             messages.append(message_from_bytes(envelope.content, policy=policy.default))
             return "250 OK"
 
-    def authenticator(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+    def authenticator(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"alerts" and auth_data.password == b"s3cret"
         if ok:
             logins.append(auth_data.login.decode())
@@ -160,7 +160,7 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def index(es_url: str):  # noqa: ANN201 - (es client, alias)
+def index(es_url: str):  # -> (es client, alias)
     """A fresh mention index (the project's template) under a unique alias; the official client."""
     from earful_indexer.client import make_client
     from earful_indexer.config import IndexSettings

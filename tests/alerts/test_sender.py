@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
-from rich.console import Console
 
 from earful_alerts.api import raise_alert
 from earful_alerts.channels.http import WebhookChannel

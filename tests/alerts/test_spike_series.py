@@ -190,7 +190,10 @@ def test_negative_share_wandering_is_not_a_spike_a_real_rise_is():
         negatives[hour] = round(totals[hour] * 0.4)
 
     def fired(neg: np.ndarray) -> list[int]:
-        windows = [WindowCount(T0 + timedelta(hours=i), int(t), int(n)) for i, (t, n) in enumerate(zip(totals, neg))]
+        windows = [
+            WindowCount(T0 + timedelta(hours=i), int(t), int(n))
+            for i, (t, n) in enumerate(zip(totals, neg, strict=True))
+        ]
         return [end for end in range(48, hours) if judge_negative_share(rule, windows[end - 48 : end + 1])]
 
     assert fired(negatives) == planted

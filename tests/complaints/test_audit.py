@@ -19,7 +19,7 @@ def _setup(engine, settings) -> str:
 
 
 def test_edited_event_is_detected(engine, settings) -> None:
-    ref = _setup(engine, settings)
+    _setup(engine, settings)
     with engine.begin() as conn:
         conn.execute(sa.update(complaint_events).where(complaint_events.c.seq == 5).values(actor="mallory"))
     problems = verify(engine).problems

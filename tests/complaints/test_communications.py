@@ -56,7 +56,7 @@ def test_log_in_and_out(engine, settings) -> None:
     assert verify(engine).ok
 
 
-def test_acknowledgement_and_decision_sent_by_email(engine, settings, smtp_server) -> None:  # noqa: F811
+def test_acknowledgement_and_decision_sent_by_email(engine, settings, smtp_server) -> None:
     ensure_staff(engine)
     ref = _manual(engine, settings)
     mail = _mail(smtp_server)
@@ -100,7 +100,7 @@ def test_acknowledgement_and_decision_sent_by_email(engine, settings, smtp_serve
     assert verify(engine).ok, verify(engine).problems
 
 
-def test_refused_step_sends_nothing_and_failure_is_logged(engine, settings, smtp_server) -> None:  # noqa: F811
+def test_refused_step_sends_nothing_and_failure_is_logged(engine, settings, smtp_server) -> None:
     ref = _manual(engine, settings)
     mail = _mail(smtp_server)
     with pytest.raises(TransitionRefused, match="legal-transition"):

@@ -32,7 +32,7 @@ def dash(sqlite_engine, settings, es_url, tmp_path) -> Iterator[DashApp]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[object]:  # noqa: F811
+def page(browser) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(15_000)

@@ -28,7 +28,7 @@ def test_business_hours_skip_nights_weekends_and_holidays() -> None:
     assert add_hours(saturday, 8, hours) == datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
 
 
-def _alerts(engine) -> list[dict]:  # noqa: ANN001
+def _alerts(engine) -> list[dict]:
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(sa.select(alerts).order_by(alerts.c.dedup_key)).mappings()]
 

@@ -54,7 +54,7 @@ def web(engine, settings) -> Iterator[WebApp]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[object]:  # noqa: ANN001
+def page(browser) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(15_000)
@@ -65,12 +65,12 @@ def page(browser) -> Iterator[object]:  # noqa: ANN001
     context.close()
 
 
-def shot(page, name: str) -> None:  # noqa: ANN001
+def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(page, web: WebApp, user: str) -> None:  # noqa: ANN001
+def sign_in(page, web: WebApp, user: str) -> None:
     page.goto(f"{web.url}/")
     assert "/login" in page.url
     page.fill("input[name=username]", user)
@@ -79,7 +79,7 @@ def sign_in(page, web: WebApp, user: str) -> None:  # noqa: ANN001
     page.wait_for_url(f"{web.url}/")
 
 
-def act(page, action: str, fields: dict[str, str]) -> None:  # noqa: ANN001
+def act(page, action: str, fields: dict[str, str]) -> None:
     form = page.locator(f"#action-{action}")
     for name, value in fields.items():
         control = form.locator(f"[name={name}]")
@@ -93,7 +93,7 @@ def act(page, action: str, fields: dict[str, str]) -> None:  # noqa: ANN001
     page.wait_for_load_state()
 
 
-def test_work_a_complaint_from_received_to_closed(page, web: WebApp) -> None:  # noqa: ANN001
+def test_work_a_complaint_from_received_to_closed(page, web: WebApp) -> None:
     page.goto(f"{web.url}/")
     shot(page, "01-sign-in")
     sign_in(page, web, "dana")
@@ -152,7 +152,7 @@ def test_work_a_complaint_from_received_to_closed(page, web: WebApp) -> None:  #
     assert not page.dialogs
 
 
-def test_forged_cross_site_post_is_refused(page, web: WebApp) -> None:  # noqa: ANN001
+def test_forged_cross_site_post_is_refused(page, web: WebApp) -> None:
     ref = web.refs["plain"]
     sign_in(page, web, "dana")
     forged = (
@@ -175,7 +175,7 @@ def test_forged_cross_site_post_is_refused(page, web: WebApp) -> None:  # noqa: 
     assert get_record(web.engine, ref)["status"] == "received"
 
 
-def test_viewer_is_refused(page, web: WebApp) -> None:  # noqa: ANN001
+def test_viewer_is_refused(page, web: WebApp) -> None:
     ref = web.refs["plain"]
     sign_in(page, web, "vera")
     assert page.locator("text=New complaint").count() == 0
@@ -193,7 +193,7 @@ def test_viewer_is_refused(page, web: WebApp) -> None:  # noqa: ANN001
     assert get_record(web.engine, ref)["status"] == "received"
 
 
-def test_hostile_and_right_to_left_posts_are_shown_as_text(page, web: WebApp) -> None:  # noqa: ANN001
+def test_hostile_and_right_to_left_posts_are_shown_as_text(page, web: WebApp) -> None:
     sign_in(page, web, "dana")
     page.goto(f"{web.url}/complaints/{web.refs['hostile']}")
     post = page.locator("#post")
@@ -209,7 +209,7 @@ def test_hostile_and_right_to_left_posts_are_shown_as_text(page, web: WebApp) ->
     shot(page, "10-persian-post")
 
 
-def test_signed_out_browser_cookie_no_longer_works(page, web: WebApp) -> None:  # noqa: ANN001
+def test_signed_out_browser_cookie_no_longer_works(page, web: WebApp) -> None:
     """Sign out, then put the pre-sign-out cookie back (as someone who copied it would): the server refuses it."""
     sign_in(page, web, "dana")
     kept = page.context.cookies()

@@ -28,7 +28,7 @@ WIDE, NARROW = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def web(engine, settings, smtp_server) -> Iterator[WebApp]:  # noqa: F811
+def web(engine, settings, smtp_server) -> Iterator[WebApp]:
     mail = EmailChannel(
         type="email",
         host=smtp_server.host,
@@ -43,7 +43,7 @@ def web(engine, settings, smtp_server) -> Iterator[WebApp]:  # noqa: F811
 
 
 @pytest.fixture
-def page(browser) -> Iterator[object]:  # noqa: F811
+def page(browser) -> Iterator[object]:
     context = browser.new_context(viewport=WIDE)
     pg = context.new_page()
     pg.set_default_timeout(15_000)

@@ -20,7 +20,7 @@ from tests.complaints.web_fixtures import WebApp, running_app
 
 
 @pytest.fixture
-def web(engine, settings, smtp_server) -> Iterator[WebApp]:  # noqa: F811
+def web(engine, settings, smtp_server) -> Iterator[WebApp]:
     mail = EmailChannel(
         type="email",
         host=smtp_server.host,

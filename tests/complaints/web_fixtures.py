@@ -50,7 +50,7 @@ class WebApp:
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:  # noqa: ANN001
+def serve(app) -> Iterator[str]:
     """Serve an ASGI app with uvicorn on a free port; yields its base URL."""
     # Proxy headers are the app's business (web.trusted_proxies), as under `earful complaints serve`.
     server = uvicorn.Server(

@@ -42,7 +42,7 @@ def test_connections_map_onto_settings_keys() -> None:
     assert connection_overrides(lambda _id: None) == {}
 
 
-def test_mastodon_and_bluesky_connections_map_onto_settings_keys(tmp_path) -> None:  # noqa: ANN001
+def test_mastodon_and_bluesky_connections_map_onto_settings_keys(tmp_path) -> None:
     from earful.settings import load_settings
 
     conns = {
@@ -67,7 +67,7 @@ def test_mastodon_and_bluesky_connections_map_onto_settings_keys(tmp_path) -> No
     assert "masto-token" not in repr(settings) and "app-pass-1234" not in repr(settings)
 
 
-def test_connection_secrets_reach_settings_but_the_environment_wins(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_connection_secrets_reach_settings_but_the_environment_wins(tmp_path, monkeypatch) -> None:
     from earful.settings import load_settings
 
     path = tmp_path / "earful.yaml"
@@ -79,7 +79,7 @@ def test_connection_secrets_reach_settings_but_the_environment_wins(tmp_path, mo
     assert load_settings(path, overrides).sources.x.bearer_token.get_secret_value() == "from-env"
 
 
-def test_config_path_variable_then_environment(monkeypatch) -> None:  # noqa: ANN001
+def test_config_path_variable_then_environment(monkeypatch) -> None:
     monkeypatch.setenv("EARFUL_CONFIG", "/env/earful.yaml")
     assert str(config_path(lambda _k: "/var/earful.yaml")) == "/var/earful.yaml"
     assert str(config_path(lambda _k: None)) == "/env/earful.yaml"
@@ -100,7 +100,7 @@ DAY = timedelta(days=1)
         ("auto", "manual", None, None, False),
     ],
 )
-def test_which_runs_read_a_window(mode: str, run_type: str, start, end, windowed: bool) -> None:  # noqa: ANN001
+def test_which_runs_read_a_window(mode: str, run_type: str, start, end, windowed: bool) -> None:
     assert (run_window(mode, run_type, start, end, NOW) is not None) == windowed
 
 

@@ -18,14 +18,14 @@ from tests.helpers.http_server import Route, scripted_server
 REPO = Path(__file__).resolve().parents[2]
 
 
-def indexed(settings) -> dict[str, dict]:  # noqa: ANN001
+def indexed(settings) -> dict[str, dict]:
     es = make_client(settings.index)
     es.indices.refresh(index=settings.index.alias)
     resp = es.search(index=settings.index.alias, size=1000, query={"match_all": {}})
     return {hit["_id"]: hit["_source"] for hit in resp["hits"]["hits"]}
 
 
-def test_batch_indexes_once_and_a_failing_feed_does_not_stop_the_others(make_settings) -> None:  # noqa: ANN001
+def test_batch_indexes_once_and_a_failing_feed_does_not_stop_the_others(make_settings) -> None:
     with scripted_server() as srv:
         srv.routes["/good"] = Route(
             body=rss(
@@ -82,13 +82,13 @@ def test_a_batch_notes_everything_the_index_took_and_the_next_replays_nothing(ma
     assert len(indexed(settings)) == 12
 
 
-def all_cursors_of(settings) -> dict:  # noqa: ANN001
+def all_cursors_of(settings) -> dict:
     from earful_records.db import make_engine
 
     return all_cursors(make_engine(settings.records_url()))
 
 
-def test_near_duplicates_are_recorded_not_dropped(make_settings) -> None:  # noqa: ANN001
+def test_near_duplicates_are_recorded_not_dropped(make_settings) -> None:
     story = (
         "Acme is recalling forty thousand pairs of TrailRunner boots after customers reported that the soles "
         "came loose on wet rock, and owners can return them to any dealer for a refund"
@@ -106,7 +106,7 @@ def test_near_duplicates_are_recorded_not_dropped(make_settings) -> None:  # noq
     assert copies[0]["duplicate_of"] in docs
 
 
-def test_records_on_postgresql(make_settings, pg_url: str) -> None:  # noqa: ANN001
+def test_records_on_postgresql(make_settings, pg_url: str) -> None:
     with scripted_server() as srv:
         srv.routes["/f"] = Route(body=rss([item(1, "Acme boots")]), etag='"x"')
         settings = make_settings([{"name": "f", "url": srv.url("/f")}], records={"url": pg_url})
@@ -141,7 +141,7 @@ CRASH_BEFORE_INDEXING = textwrap.dedent(
 )
 
 
-def stored_states(settings) -> dict[int, int]:  # noqa: ANN001
+def stored_states(settings) -> dict[int, int]:
     from earful_records.db import make_engine
     from earful_records.mentions import count_by_state
 
@@ -150,7 +150,7 @@ def stored_states(settings) -> dict[int, int]:  # noqa: ANN001
 
 def test_a_crash_between_the_records_commit_and_the_index_write_loses_and_doubles_nothing(
     tmp_path: Path, monkeypatch
-) -> None:  # noqa: ANN001
+) -> None:
     """Killed with SIGKILL after storing, before indexing: the cursor moved (the feed now answers 304), and the
     next run indexes every stored mention exactly once and runs its hooks once."""
     import earful.runner as runner
@@ -212,7 +212,7 @@ CRASH_BEFORE_HOOKS = textwrap.dedent(
 )
 
 
-def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypatch) -> None:
     """Mentions indexed by a batch that died before its post-index hooks get them in the next batch."""
     import earful.runner as runner
     from earful.settings import load_settings
@@ -245,7 +245,7 @@ def test_a_crash_before_the_alerts_runs_them_next_batch(tmp_path: Path, monkeypa
         assert seen == []  # cleared once the hooks ran
 
 
-def test_fetch_worker_processes_give_the_same_result(make_settings, es_url: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_fetch_worker_processes_give_the_same_result(make_settings, es_url: str, tmp_path: Path) -> None:
     """Feeds fetched, parsed and annotated in worker processes index exactly what the in-process path does."""
     story = (
         "Acme is recalling forty thousand pairs of TrailRunner boots after customers reported that the soles "

@@ -115,7 +115,7 @@ def test_a_full_disk_loses_nothing_and_the_next_run_completes(tmp_path: Path) ->
                 srv.routes[f"/feed{i}"].etag = f'"w{i}"'
             second_feed = srv.routes["/feed1"]
 
-            def fill_then_answer(handler) -> None:  # noqa: ANN001
+            def fill_then_answer(handler) -> None:
                 fill_up(filler)
                 handler.send_response(200)
                 handler.send_header("ETag", second_feed.etag or "")
@@ -187,7 +187,7 @@ def test_reindex_after_the_index_is_deleted_restores_every_mention(tmp_path: Pat
 
 def test_a_batch_stores_while_the_index_is_down_and_the_next_run_indexes_it(
     make_settings, es_url: str, index_alias: str, monkeypatch
-) -> None:  # noqa: ANN001
+) -> None:
     """Index unreachable: mentions and cursors are stored, the summary says how many await indexing (never "ok"),
     the hooks wait; with the index back, the next run indexes them and runs their hooks, once."""
     from rich.console import Console

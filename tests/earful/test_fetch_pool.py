@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("processes", [0, 2], ids=["in-process", "worker-processes"])
-def test_a_trickling_feed_fails_alone_and_malformed_items_fail_alone(make_settings, processes: int) -> None:  # noqa: ANN001
+def test_a_trickling_feed_fails_alone_and_malformed_items_fail_alone(make_settings, processes: int) -> None:
     malformed = (
         rss_raw(
             "<item><title>Acme boots fine</title><guid>m1</guid><description>Acme ok</description></item>"
@@ -93,7 +93,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_for(predicate, limit: float = 60.0) -> bool:  # noqa: ANN001
+def _wait_for(predicate, limit: float = 60.0) -> bool:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if predicate():
@@ -152,7 +152,7 @@ def test_fetch_workers_end_when_their_batch_is_killed_with_sigkill(
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc (Linux)")
-def test_a_fetch_worker_killed_mid_batch_costs_no_source(make_settings) -> None:  # noqa: ANN001
+def test_a_fetch_worker_killed_mid_batch_costs_no_source(make_settings) -> None:
     import threading
 
     killed: list[int] = []

@@ -53,7 +53,7 @@ def wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 120) -> N
 def test_a_second_run_refuses_in_one_line_and_never_stops_the_first_runs_index(tmp_path: Path) -> None:
     release = threading.Event()
 
-    def held_feed(handler) -> None:  # noqa: ANN001 - answers only when the test says so: the first run is busy
+    def held_feed(handler) -> None:  # answers only when the test says so: the first run is busy
         release.wait(120)
         body = rss([item(1, "Acme boots are great"), item(2, "Acme jacket review")])
         handler.send_response(200)
@@ -122,7 +122,7 @@ def test_two_runs_started_together_on_a_new_data_folder_both_succeed(tmp_path: P
         for _ in range(2)
     ]
     results = [run.communicate(timeout=300) + (run.returncode,) for run in runs]
-    for out, err, code in results:
+    for _out, err, code in results:
         assert code == 0, err
         assert "Traceback" not in err and "already exists" not in err
     new = sorted(int(re.search(r"(\d+) new mentions from", out).group(1)) for out, _, _ in results)
@@ -201,7 +201,7 @@ def test_concurrent_listen_tasks_share_the_embedded_index(tmp_path: Path) -> Non
         )
         for feed in feeds
     ]
-    for feed, task in zip(feeds, tasks):
+    for feed, task in zip(feeds, tasks, strict=True):
         wait_for(tmp_path / f"ready-rss:{feed['name']}", task)
     go.touch()
     new = 0

@@ -1,1 +1,1 @@
-"""Fake Reddit and X APIs for tests (built on the package's replay servers, plus item builders)."""
+"""Fake platform APIs for tests: the demo's replay APIs made scriptable (tests/fakes/scripted.py), plus item builders."""

@@ -1,15 +1,26 @@
-"""The fake Bluesky API for tests: the package's FakeBluesky plus builders of PostViews with facets."""
+"""The fake Bluesky API for tests: the demo's replay API made scriptable, plus builders of PostViews with facets."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from earful_listeners.bluesky_fake_api import FakeBluesky
+from earful_listeners.replay_api import Body
+from earful_listeners.replay_bluesky import BlueskyReplay
+from tests.fakes.scripted import ScriptedApi
 
 __all__ = ["FakeBluesky", "post", "populate", "did", "link_facet", "IDENTIFIER", "PASSWORD"]
 
+
+class FakeBluesky(ScriptedApi, BlueskyReplay):
+    """The demo's BlueskyReplay with recorded requests, scripted failures and an HTTP server."""
+
+    def error_body(self, status: int) -> Body:
+        """XRPC's error shape."""
+        return {"error": "RateLimitExceeded" if status == 429 else "InternalServerError", "message": "scripted failure"}
+
+
 IDENTIFIER = "earful-reader.bsky.social"
-PASSWORD = "abcd-efgh-ijkl-mnop"  # noqa: S105 - an app password of the fake only
+PASSWORD = "abcd-efgh-ijkl-mnop"  # an app password of the fake only
 
 
 def did(n: int) -> str:

@@ -1,12 +1,23 @@
-"""The fake Mastodon API for tests: the package's FakeMastodon plus builders of accounts and statuses."""
+"""The fake Mastodon API for tests: the demo's replay API made scriptable, plus builders of accounts and statuses."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from earful_listeners.mastodon_fake_api import FakeMastodon
+from earful_listeners.replay_api import Body
+from earful_listeners.replay_mastodon import MastodonReplay
+from tests.fakes.scripted import ScriptedApi
 
 __all__ = ["FakeMastodon", "account", "status", "status_id", "populate", "HOST"]
+
+
+class FakeMastodon(ScriptedApi, MastodonReplay):
+    """The demo's MastodonReplay with recorded requests, scripted failures and an HTTP server."""
+
+    def error_body(self, status: int) -> Body:
+        """Mastodon's error entity."""
+        return {"error": "Scripted failure" if status != 429 else "Too many requests"}
+
 
 BASE_MS = 1_795_168_800_000  # 2026-11-20T10:00:00Z in milliseconds
 HOST = "mastodon.example"

@@ -1,12 +1,21 @@
-"""The fake Reddit API for tests: the package's FakeReddit plus builders of submissions and comments."""
+"""The fake Reddit API for tests: the replay API made scriptable, plus builders of submissions and comments."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from earful_listeners.reddit_fake_api import FakeReddit
+from earful_listeners.replay_reddit import RedditReplay
+from tests.fakes.scripted import ScriptedApi
 
 __all__ = ["FakeReddit", "submission", "comment", "populate"]
+
+
+class FakeReddit(ScriptedApi, RedditReplay):
+    """The demo's RedditReplay with recorded requests, scripted failures and an HTTP server."""
+
+    def __init__(self, client_id: str = "test-client", client_secret: str = "test-secret") -> None:
+        super().__init__(client_id, client_secret)
+
 
 BASE_TS = 1_790_000_000  # a fixed epoch second; items are spaced by minutes from here
 

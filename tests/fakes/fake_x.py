@@ -1,12 +1,26 @@
-"""The fake X API for tests: the package's FakeX plus builders of users and tweets."""
+"""The fake X API for tests: the demo's replay API made scriptable, plus builders of users and tweets."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from earful_listeners.x_fake_api import FakeX
+from earful_listeners.replay_api import Body
+from earful_listeners.replay_x import XReplay
+from tests.fakes.scripted import ScriptedApi
 
 __all__ = ["FakeX", "tweet", "user", "populate"]
+
+
+class FakeX(ScriptedApi, XReplay):
+    """The demo's XReplay with recorded requests, scripted failures and an HTTP server."""
+
+    def __init__(self, bearer_token: str = "test-bearer") -> None:
+        super().__init__(bearer_token)
+
+    def error_body(self, status: int) -> Body:
+        """X's problem shape (RFC 7807-like)."""
+        return {"title": "Scripted failure", "detail": "scripted failure", "type": "about:blank", "status": status}
+
 
 BASE_ID = 1_900_000_000_000_000_000  # snowflake-sized ids; larger is newer
 

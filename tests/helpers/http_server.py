@@ -45,7 +45,7 @@ def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # keep test output clean
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             server.requests.append((self.path, dict(self.headers)))
             route = server.routes.get(self.path.split("?")[0])
             if route is None:

@@ -57,7 +57,7 @@ def leave(proc: subprocess.Popen[str]) -> None:
     assert proc.wait(timeout=30) == 0
 
 
-def wait_until(check, timeout: float = 20.0) -> bool:  # noqa: ANN001
+def wait_until(check, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

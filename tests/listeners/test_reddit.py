@@ -293,5 +293,5 @@ def test_same_subreddit_in_two_topics_is_one_source(fake: FakeReddit) -> None:
         },
     )
     client = make_reddit_client(settings, "test-client", SECRET)
-    ids = [l.source_id for l in build_reddit_listeners(settings, PrivacySettings(), client)]
+    ids = [lst.source_id for lst in build_reddit_listeners(settings, PrivacySettings(), client)]
     assert ids == ["reddit:r/acme", "reddit:search:acme", "reddit:search:globex"]

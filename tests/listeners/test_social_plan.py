@@ -25,7 +25,7 @@ def test_without_credentials_each_platform_is_skipped_with_one_line(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plan = build_listeners(load_settings(DEMO, no_replay(monkeypatch)), engine)
-    assert not [l for l in plan.listeners if l.source_kind in ("reddit", "x")]
+    assert not [lis for lis in plan.listeners if lis.source_kind in ("reddit", "x")]
     assert len(plan.skipped) == 2
     assert (
         "EARFUL_SOURCES__REDDIT__CLIENT_ID" in plan.skipped[0] and "EARFUL_SOURCES__X__BEARER_TOKEN" in plan.skipped[1]
@@ -40,7 +40,7 @@ def test_credentials_from_the_environment_build_the_listeners(engine: Engine, mo
     settings = load_settings(DEMO, overrides)
     assert "env-token-xyz" not in repr(settings) and "env-secret-xyz" not in repr(settings)
     plan = build_listeners(settings, engine)
-    ids = [l.source_id for l in plan.listeners]
+    ids = [lis.source_id for lis in plan.listeners]
     assert "reddit:r/acmeoutdoor" in ids and "x:search:acme" in ids and plan.skipped == []
 
 
@@ -52,7 +52,7 @@ def test_an_unknown_topic_name_is_a_config_error(engine: Engine, monkeypatch: py
 
 def test_the_demo_replays_reddit_and_x_through_the_real_clients(engine: Engine) -> None:
     plan = build_listeners(load_settings(DEMO), engine)
-    social = {l.source_id: l for l in plan.listeners if l.source_kind in ("reddit", "x")}
+    social = {lis.source_id: lis for lis in plan.listeners if lis.source_kind in ("reddit", "x")}
     assert set(social) == {
         "reddit:r/acmeoutdoor",
         "reddit:search:acme",
@@ -78,7 +78,7 @@ def test_without_tokens_mastodon_reads_hashtags_only_and_bluesky_the_public_appv
     monkeypatch.delenv("EARFUL_SOURCES__MASTODON__INSTANCES__SOCIAL__ACCESS_TOKEN", raising=False)
     overrides = {"sources": {"mastodon": {"replay": None}, "bluesky": {"replay": None}}}
     plan = build_listeners(load_settings(DEMO, overrides), engine)
-    ids = {l.source_id for l in plan.listeners if l.source_kind in ("mastodon", "bluesky")}
+    ids = {lis.source_id for lis in plan.listeners if lis.source_kind in ("mastodon", "bluesky")}
     assert "mastodon:social:tag:acme" in ids and not any(":search:" in i for i in ids if i.startswith("mastodon"))
     assert "bluesky:search:acme" in ids
     lines = " ".join(plan.skipped)
@@ -89,12 +89,12 @@ def test_without_tokens_mastodon_reads_hashtags_only_and_bluesky_the_public_appv
     monkeypatch.setenv("EARFUL_SOURCES__MASTODON__INSTANCES__SOCIAL__ACCESS_TOKEN", "env-masto-xyz")
     settings = load_settings(DEMO, overrides)
     assert "env-masto-xyz" not in repr(settings)
-    assert "mastodon:social:search:acme" in {l.source_id for l in build_listeners(settings, engine).listeners}
+    assert "mastodon:social:search:acme" in {lis.source_id for lis in build_listeners(settings, engine).listeners}
 
 
 def test_the_demo_replays_mastodon_and_bluesky_through_the_real_clients(engine: Engine) -> None:
     plan = build_listeners(load_settings(DEMO), engine)
-    social = {l.source_id: l for l in plan.listeners if l.source_kind in ("mastodon", "bluesky")}
+    social = {lis.source_id: lis for lis in plan.listeners if lis.source_kind in ("mastodon", "bluesky")}
     assert set(social) == {
         "mastodon:social:tag:acme",
         "mastodon:social:tag:nordpeak",

@@ -57,8 +57,8 @@ def test_batch_results_keep_input_order(classifier):
     """Batch-mates change int8 activation scales slightly, never which post a result belongs to."""
     texts = ["short one", "a much longer post about a parcel that never arrived " * 5, "", "mittellang, aber ok"]
     batch = classifier.classify(texts, ["en", "en", "en", "de"])
-    single = [classifier.classify([t], [lang])[0] for t, lang in zip(texts, ["en", "en", "en", "de"])]
-    for a, b in zip(batch, single):
+    single = [classifier.classify([t], [lang])[0] for t, lang in zip(texts, ["en", "en", "en", "de"], strict=True)]
+    for a, b in zip(batch, single, strict=True):
         if a is None:
             assert b is None
         else:
@@ -82,7 +82,7 @@ def test_bf16_autocast_gives_the_fp32_labels(models_cache):
     fp32 = MentionClassifier.load(NlpSettings(bf16="off"), models_cache)
     bf16 = MentionClassifier.load(NlpSettings(bf16="on"), models_cache)
     assert (fp32.bf16, bf16.bf16) == (False, True)
-    for a, b in zip(fp32.classify(texts, langs), bf16.classify(texts, langs)):
+    for a, b in zip(fp32.classify(texts, langs), bf16.classify(texts, langs), strict=True):
         assert a["sentiment"] == b["sentiment"] and a["complaint"] == b["complaint"]
         assert a["complaint_probability"] == pytest.approx(b["complaint_probability"], abs=0.03)
         for label, p in a["sentiment_scores"].items():

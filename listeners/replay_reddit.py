@@ -1,4 +1,4 @@
-"""A fake Reddit API on 127.0.0.1 that answers the way Reddit does, for tests and the demo replay.
+"""Reddit as the demo replays it (and the tests' fake builds on): answers the way Reddit does, from fixtures.
 
 It serves the OAuth token endpoint (`POST /api/v1/access_token`, HTTP basic auth with the app's id and secret),
 subreddit listings (`/r/{name}/new`, `/r/{name}/comments`, `/r/{name}/about`, `/api/info?sr_name=`) and search (`/r/all/search`,
@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from earful_listeners.replay_server import FakeApi, Reply, Request
+from earful_listeners.replay_api import ReplayApi, Reply, Request
 
 _LISTING_PATH = re.compile(r"^/r/(?P<sub>[A-Za-z0-9_]+)/(?P<what>new|comments|about|search)(?:\.json)?/?$")
 _SEARCH_PATH = re.compile(r"^/search(?:\.json)?/?$")
@@ -23,10 +23,10 @@ _TERM = re.compile(r"\w+", re.UNICODE)
 _OPERATORS = {"and", "or", "not"}
 
 
-class FakeReddit(FakeApi):
+class RedditReplay(ReplayApi):
     """Holds subreddits and things; answers listings, search and the token endpoint."""
 
-    def __init__(self, client_id: str = "test-client", client_secret: str = "test-secret") -> None:
+    def __init__(self, client_id: str, client_secret: str) -> None:
         super().__init__()
         self.client_id = client_id
         self.client_secret = client_secret
@@ -36,7 +36,7 @@ class FakeReddit(FakeApi):
 
     # -- content -----------------------------------------------------------------------------------------------
 
-    def add_subreddit(self, name: str, subscribers: int = 1000, **data: Any) -> None:
+    def add_subreddit(self, name: str, subscribers: int = 1000, **data: object) -> None:
         """Add (or replace) a subreddit's `about` data."""
         self.subreddits[name.lower()] = {
             "display_name": name,
@@ -49,7 +49,7 @@ class FakeReddit(FakeApi):
         """Add a submission (t3) or comment (t1) in Reddit's own JSON shape."""
         self.things.append({"kind": kind, "data": data})
 
-    def load(self, folder: Path) -> "FakeReddit":
+    def load(self, folder: Path) -> RedditReplay:
         """Load every `*.json` fixture file of a folder: `{"subreddits": [...], "things": [...]}`."""
         for path in sorted(Path(folder).glob("*.json")):
             content = json.loads(path.read_text(encoding="utf-8"))

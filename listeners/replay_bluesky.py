@@ -1,4 +1,4 @@
-"""A fake Bluesky XRPC API for tests and the demo replay: app-password login and post search, real shapes.
+"""Bluesky's XRPC API as the demo replays it (and the tests' fake builds on): login and post search.
 
 `POST /xrpc/com.atproto.server.createSession` takes `{"identifier", "password"}` and answers
 `{"accessJwt", "refreshJwt", "handle", "did", "active"}`. `GET /xrpc/app.bsky.feed.searchPosts` answers
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from earful_listeners.replay_server import FakeApi, Reply, Request
+from earful_listeners.replay_api import ReplayApi, Reply, Request
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 READER_DID = "did:plc:earfulreaderaccount0000"
@@ -45,7 +45,7 @@ def sort_at(post: dict[str, Any]) -> str:
     return min(created[:23], indexed[:23])
 
 
-class FakeBluesky(FakeApi):
+class BlueskyReplay(ReplayApi):
     """Holds PostViews; answers login and searchPosts."""
 
     def __init__(
@@ -63,16 +63,12 @@ class FakeBluesky(FakeApi):
         """Add a PostView (as the AppView returns it)."""
         self.posts[str(post["uri"])] = post
 
-    def load(self, folder: Path) -> "FakeBluesky":
+    def load(self, folder: Path) -> BlueskyReplay:
         """Load every `*.json` fixture file of a folder: `{"posts": [...]}`."""
         for path in sorted(Path(folder).glob("*.json")):
             for post in json.loads(path.read_text(encoding="utf-8")).get("posts", []):
                 self.add_post(post)
         return self
-
-    def error_body(self, status: int) -> Any:
-        """XRPC's error shape."""
-        return {"error": "RateLimitExceeded" if status == 429 else "InternalServerError", "message": "scripted failure"}
 
     def route(self, request: Request) -> Reply:
         if request.path == "/xrpc/com.atproto.server.createSession" and request.method == "POST":

@@ -1,13 +1,12 @@
-"""A small HTTP server on 127.0.0.1 for fake APIs: routes, recorded requests and scripted failures.
+"""Scriptable fake platform APIs for tests: the demo's replay APIs plus recorded requests, scripted failures and
+a real HTTP server on 127.0.0.1.
 
-The fake Reddit and X APIs build on it. The demo replays bundled fixtures through them (no credentials, no
-network); the tests also script failures: `api.fail(429, headers=...)`, `api.fail(500)`, `api.fail(delay=3)`
-(the client times out), `api.fail(200, body="{not json")`.
+`api.fail(429, headers=...)`, `api.fail(500)`, `api.fail(delay=3)` (the client times out),
+`api.fail(200, body="{not json")`; `api.requests` holds what the fake received; `with api.serve() as url:`.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -17,23 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-
-@dataclass
-class Reply:
-    """One HTTP answer."""
-
-    status: int = 200
-    body: Any = None  # dict/list -> JSON; str/bytes as they are
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def encoded(self) -> bytes:
-        if self.body is None:
-            return b""
-        if isinstance(self.body, bytes):
-            return self.body
-        if isinstance(self.body, str):
-            return self.body.encode()
-        return json.dumps(self.body).encode()
+from earful_listeners.replay_api import Body, ReplayApi, Reply, Request
 
 
 @dataclass
@@ -41,7 +24,7 @@ class Fault:
     """A scripted failure, used for the next `times` requests whose path starts with `path` (any when None)."""
 
     status: int = 500
-    body: Any = None
+    body: Body = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering; longer than the client's timeout means a timeout
     path: str | None = None
@@ -49,21 +32,11 @@ class Fault:
     after: int = 0  # let this many matching requests through first (a failure in the middle of pagination)
 
 
-@dataclass
-class Request:
-    """A request the fake received (for assertions in tests)."""
+class ScriptedApi(ReplayApi):
+    """Mixed in before a platform's replay API: `class FakeX(ScriptedApi, XReplay)`."""
 
-    method: str
-    path: str
-    params: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-
-class FakeApi:
-    """Base class: subclasses implement `route(request) -> Reply`."""
-
-    def __init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self.requests: list[Request] = []
@@ -72,7 +45,7 @@ class FakeApi:
         self,
         status: int = 500,
         *,
-        body: Any = None,
+        body: Body = None,
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
         path: str | None = None,
@@ -96,14 +69,11 @@ class FakeApi:
                     return fault
         return None
 
-    def error_body(self, status: int) -> Any:
+    def error_body(self, status: int) -> Body:
         """The body of a scripted failure, in the API's own error shape."""
         return {"error": status, "message": "scripted failure"}
 
-    def route(self, request: Request) -> Reply:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def handle(self, request: Request) -> tuple[Reply, float]:
+    def answer(self, request: Request) -> tuple[Reply, float]:
         """The reply to one request (a scripted fault first), and the delay before sending it."""
         with self._lock:
             self.requests.append(request)
@@ -111,10 +81,11 @@ class FakeApi:
         if fault is not None:
             body = fault.body if fault.body is not None else self.error_body(fault.status)
             return Reply(fault.status, body, dict(fault.headers)), fault.delay
-        try:
-            return self.route(request), 0.0
-        except Exception as exc:  # noqa: BLE001 - a broken fixture answers 500, like a broken server
-            return Reply(500, {"error": 500, "message": f"fake server error: {type(exc).__name__}"}), 0.0
+        return super().handle(request), 0.0
+
+    def handle(self, request: Request) -> Reply:
+        """In-process (the replay adapter): faults apply, their delays do not."""
+        return self.answer(request)[0]
 
     @contextmanager
     def serve(self, port: int = 0) -> Iterator[str]:
@@ -136,7 +107,7 @@ class FakeApi:
             thread.join(timeout=5)
 
 
-def _handler_for(api: FakeApi) -> type[BaseHTTPRequestHandler]:
+def _handler_for(api: ScriptedApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -151,7 +122,7 @@ def _handler_for(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
                 params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             request = Request(self.command, parts.path, params, {k.lower(): v for k, v in self.headers.items()}, body)
-            reply, delay = api.handle(request)
+            reply, delay = api.answer(request)
             if delay:
                 time.sleep(delay)
             payload = reply.encoded()

@@ -1,4 +1,4 @@
-"""A fake Mastodon REST API for tests and the demo replay: hashtag timelines and status search, real shapes.
+"""Mastodon's REST API as the demo replays it (and the tests' fake builds on): tag timelines and search.
 
 `GET /api/v1/timelines/tag/:hashtag` answers a JSON array of Status entities, newest first, honouring `limit`
 (at most 40), `max_id`, `since_id` and `min_id` (the page just above `min_id`), with a `Link` header
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from earful_listeners.replay_server import FakeApi, Reply, Request
+from earful_listeners.replay_api import ReplayApi, Reply, Request
 
 _TAG_ROUTE = re.compile(r"^/api/v1/timelines/tag/([^/]+)$")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -32,7 +32,7 @@ def _order(status_id: str) -> tuple[int, str]:
     return (len(status_id), status_id)
 
 
-class FakeMastodon(FakeApi):
+class MastodonReplay(ReplayApi):
     """Holds statuses of one instance; answers the public hashtag timeline and, with the token, search."""
 
     def __init__(self, access_token: str | None = None, host: str = "mastodon.example") -> None:
@@ -46,16 +46,12 @@ class FakeMastodon(FakeApi):
         """Add a Status entity (as the API returns it)."""
         self.statuses[str(status["id"])] = status
 
-    def load(self, folder: Path) -> "FakeMastodon":
+    def load(self, folder: Path) -> MastodonReplay:
         """Load every `*.json` fixture file of a folder: `{"statuses": [...]}`."""
         for path in sorted(Path(folder).glob("*.json")):
             for status in json.loads(path.read_text(encoding="utf-8")).get("statuses", []):
                 self.add_status(status)
         return self
-
-    def error_body(self, status: int) -> Any:
-        """Mastodon's error entity."""
-        return {"error": "Scripted failure" if status != 429 else "Too many requests"}
 
     def route(self, request: Request) -> Reply:
         authorization = request.headers.get("authorization")

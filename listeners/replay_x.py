@@ -1,4 +1,4 @@
-"""A fake X API v2 on 127.0.0.1 for tests and the demo replay: recent search with the real response shapes.
+"""X API v2 as the demo replays it (and the tests' fake builds on): recent search with the real shapes.
 
 `GET /2/tweets/search/recent` answers `{"data": [...], "includes": {"users": [...], "tweets": [...]},
 "errors": [...], "meta": {"newest_id", "oldest_id", "result_count", "next_token"}}`, newest first, honouring
@@ -15,17 +15,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from earful_listeners.replay_server import FakeApi, Reply, Request
+from earful_listeners.replay_api import ReplayApi, Reply, Request
 
 _TERM = re.compile(r"(-?)(\w+:)?(\"[^\"]*\"|[^\s()]+)", re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _ALWAYS = ("id", "text", "edit_history_tweet_ids")
 
 
-class FakeX(FakeApi):
+class XReplay(ReplayApi):
     """Holds tweets and users; answers recent search for one bearer token."""
 
-    def __init__(self, bearer_token: str = "test-bearer") -> None:
+    def __init__(self, bearer_token: str) -> None:
         super().__init__()
         self.bearer_token = bearer_token
         self.tweets: dict[str, dict[str, Any]] = {}
@@ -39,7 +39,7 @@ class FakeX(FakeApi):
         """Add a v2 tweet object with every field it has (the fake returns only the requested ones)."""
         self.tweets[str(tweet["id"])] = tweet
 
-    def load(self, folder: Path) -> "FakeX":
+    def load(self, folder: Path) -> XReplay:
         """Load every `*.json` fixture file of a folder: `{"users": [...], "tweets": [...]}`."""
         for path in sorted(Path(folder).glob("*.json")):
             content = json.loads(path.read_text(encoding="utf-8"))
@@ -48,10 +48,6 @@ class FakeX(FakeApi):
             for tweet in content.get("tweets", []):
                 self.add_tweet(tweet)
         return self
-
-    def error_body(self, status: int) -> Any:
-        """X's problem shape (RFC 7807-like)."""
-        return {"title": "Scripted failure", "detail": "scripted failure", "type": "about:blank", "status": status}
 
     def route(self, request: Request) -> Reply:
         if request.headers.get("authorization") != f"Bearer {self.bearer_token}":
