@@ -189,7 +189,7 @@ def bench_index(stack: ExitStack, es_url: str | None, prefix: str) -> tuple[Any,
     return es, index_settings.alias
 
 
-def bulk_load(es: Any, alias: str, docs: list[dict[str, Any]]) -> tuple[int, float, list[Any]]:
+def bulk_load(es: Elasticsearch, alias: str, docs: list[dict[str, Any]]) -> tuple[int, float, list[Any]]:
     """Bulk-load generated mentions (their "_id" key is popped) and refresh; (count in the index, seconds, errors)."""
     from elasticsearch import helpers
 

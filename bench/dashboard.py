@@ -23,12 +23,16 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.alerts import bench_index, bulk_load, generate
 from bench.machine import cpu_model
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
 
 PASSWORD = "bench-password-123"
 
@@ -63,7 +67,7 @@ def deep_token(docs: list[dict[str, Any]], depth: int) -> tuple[str, str]:
     return encode_after(values), ordered[depth]["_id"]
 
 
-def signed_in_client(app: Any) -> Any:
+def signed_in_client(app: FastAPI) -> TestClient:
     from fastapi.testclient import TestClient
 
     client = TestClient(app, follow_redirects=False)

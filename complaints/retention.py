@@ -62,7 +62,9 @@ def redact_expired(engine: Engine, now: datetime, *, actor: str = "system") -> l
     for ref in expired(engine, now):
         with engine.begin() as conn:
             record = _load(conn, ref)
-            changes = {k: (REDACTED if k == "description" else None) for k in PERSONAL if record.get(k) is not None}
+            changes: dict[str, object] = {
+                k: (REDACTED if k == "description" else None) for k in PERSONAL if record.get(k) is not None
+            }
             changes["description"] = REDACTED
             changes["redacted_at"] = utc(now)
             _write(

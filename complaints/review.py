@@ -30,7 +30,7 @@ def _text(values: dict[str, Any], name: str, limit: int, *, required: bool = Fal
     return text or None
 
 
-def _day(value: Any, name: str) -> datetime:
+def _day(value: object, name: str) -> datetime:
     try:
         return datetime.combine(date.fromisoformat(str(value or "").strip()), time.min, UTC)
     except ValueError:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from earful.settings import Settings
+    from earful_alerts.config import EmailChannel
 
 app = typer.Typer(help="The ISO 10002 complaint register.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage the people who may sign in to the review web app.", no_args_is_help=True)
@@ -601,7 +602,7 @@ def log_comm(
     _console().print(f"{ref}: communication logged", markup=False)
 
 
-def mail_channel(settings: Settings):
+def mail_channel(settings: Settings) -> EmailChannel | None:
     """The alerts e-mail channel named by complaints.email_channel (None when unset); ComplaintError when the
     name is not an e-mail channel."""
     from earful_alerts.config import EmailChannel

@@ -11,9 +11,12 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earful_listeners.topics import parse_query, to_es_query
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 # The mention fields the dashboard reads (one place; see indexer.template for their mappings).
 PUBLISHED = "published_at"
@@ -97,7 +100,7 @@ def _bucket_time(bucket: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(int(bucket["key"]) / 1000, tz=UTC)
 
 
-def overview(es: Any, alias: str, period: Period, *, topic: str | None = None, size: int = 10) -> Overview:
+def overview(es: Elasticsearch, alias: str, period: Period, *, topic: str | None = None, size: int = 10) -> Overview:
     """Volume and sentiment over time, languages, sources, channels of `topic` (all topics: None) in `period`,
     and every topic's count in the period (share of voice), in one search request with size 0."""
     step = period.interval
@@ -218,7 +221,13 @@ class MentionPage:
 
 
 def list_mentions(
-    es: Any, alias: str, f: MentionFilter, *, size: int = 25, after: str | None = None, count_up_to: int = 10_000
+    es: Elasticsearch,
+    alias: str,
+    f: MentionFilter,
+    *,
+    size: int = 25,
+    after: str | None = None,
+    count_up_to: int = 10_000,
 ) -> MentionPage:
     """One page of mentions in the filter's sort order, after the position `after` (a token of a previous page).
 
@@ -248,14 +257,14 @@ def list_mentions(
     )
 
 
-def get_mention(es: Any, alias: str, mention_id: str) -> dict[str, Any] | None:
+def get_mention(es: Elasticsearch, alias: str, mention_id: str) -> dict[str, Any] | None:
     """One indexed mention (any index behind the alias), or None."""
     resp = es.search(index=alias, query={"ids": {"values": [mention_id]}}, size=1, source_excludes=HIDDEN_FIELDS)
     hits = resp["hits"]["hits"]
     return {"id": hits[0]["_id"], **hits[0]["_source"]} if hits else None
 
 
-def near_duplicates(es: Any, alias: str, mention: dict[str, Any], limit: int = 20) -> list[dict[str, Any]]:
+def near_duplicates(es: Elasticsearch, alias: str, mention: dict[str, Any], limit: int = 20) -> list[dict[str, Any]]:
     """The mentions marked as near-duplicates of this one, of the one it duplicates, and that one itself."""
     original = mention.get(DUPLICATE_OF) or mention["id"]
     resp = es.search(
@@ -274,7 +283,7 @@ def near_duplicates(es: Any, alias: str, mention: dict[str, Any], limit: int = 2
     return [{"id": h["_id"], **h["_source"]} for h in resp["hits"]["hits"]]
 
 
-def distinct_values(es: Any, alias: str, size: int = 100) -> dict[str, list[str]]:
+def distinct_values(es: Elasticsearch, alias: str, size: int = 100) -> dict[str, list[str]]:
     """The topics, languages and sources in the index (for the filter menus), in one request."""
     resp = es.search(
         index=alias,

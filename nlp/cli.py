@@ -167,13 +167,15 @@ def evaluate(
         results = classifier.classify(rows.texts, ["xx"] * len(rows))
     except NlpError as exc:
         _fail(exc)
+    # undetermined_min_letters=0: every text is classified (no None results)
+    labelled = [r for r in results if r is not None]
     if task == COMPLAINT:
-        predicted = ["complaint" if r["complaint"] else "not_complaint" for r in results]
+        predicted = ["complaint" if r["complaint"] else "not_complaint" for r in labelled]
         # the probability given to the predicted label, for calibration
-        confidences = [p if r["complaint"] else 1.0 - p for r in results for p in [r["complaint_probability"]]]
+        confidences = [p if r["complaint"] else 1.0 - p for r in labelled for p in [r["complaint_probability"]]]
     else:
-        predicted = [r["sentiment"] for r in results]
-        confidences = [r["sentiment_scores"][r["sentiment"]] for r in results]
+        predicted = [r["sentiment"] for r in labelled]
+        confidences = [r["sentiment_scores"][r["sentiment"]] for r in labelled]
     report = evaluate_rows(rows.labels, predicted, rows.langs, TASK_LABELS[task], confidences)
     report["model"], report["model_version"] = classifier.model_name, classifier.model_version
     typer.echo(render_text(report, f"{task}: {', '.join(str(p) for p in data)} ({classifier.model_name})"))

@@ -60,7 +60,7 @@ def find_band_owners(engine: Engine, bands: Iterable[int]) -> list[tuple[int, st
     found: set[tuple[int, int, str]] = set()
     with engine.connect() as conn:
         for where, params in _lookups(conn, by_position):
-            query = f"SELECT mention_id, created_epoch, {', '.join(_BAND_COLUMNS)} FROM {_TABLE} WHERE {where}"
+            query = f"SELECT mention_id, created_epoch, {', '.join(_BAND_COLUMNS)} FROM {_TABLE} WHERE {where}"  # noqa: S608 - table/column names are module constants; values are bound
             for mention_id, epoch, *keys in conn.exec_driver_sql(query, tuple(params)):
                 found.update((int(epoch), int(key), str(mention_id)) for key in keys if key in wanted)
     return [(key, mention_id) for _, key, mention_id in sorted(found)]
@@ -88,7 +88,7 @@ def store_bands_in(conn: Connection, items: Sequence[tuple[str, Sequence[int]]],
 
 def _keys_in(conn: Connection, where: str, params: tuple[object, ...]) -> int:
     counted = " + ".join(f"COUNT({column})" for column in _BAND_COLUMNS)
-    return int(conn.exec_driver_sql(f"SELECT {counted} FROM {_TABLE} WHERE {where}", params).scalar_one())
+    return int(conn.exec_driver_sql(f"SELECT {counted} FROM {_TABLE} WHERE {where}", params).scalar_one())  # noqa: S608 - table/column names are module constants; values are bound
 
 
 def prune_bands(engine: Engine, older_than_days: int, now: float | None = None) -> int:
@@ -97,7 +97,7 @@ def prune_bands(engine: Engine, older_than_days: int, now: float | None = None) 
     with engine.begin() as conn:
         where = f"created_epoch < {placeholder(conn)}"
         count = _keys_in(conn, where, (cutoff,))
-        conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE {where}", (cutoff,))
+        conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE {where}", (cutoff,))  # noqa: S608 - table/column names are module constants; values are bound
         return count
 
 
@@ -109,5 +109,5 @@ def forget_bands_in(conn: Connection, mention_ids: Sequence[str]) -> int:
         part = tuple(mention_ids[start : start + size])
         where = f"mention_id IN ({', '.join([placeholder(conn)] * len(part))})"
         count += _keys_in(conn, where, part)
-        conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE {where}", part)
+        conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE {where}", part)  # noqa: S608 - table/column names are module constants; values are bound
     return count

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
 
 from jinja2 import Environment
 
@@ -58,7 +57,7 @@ HIDDEN = frozenset({"version", "updated_at", "status"})
 _ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
-def minute(value: Any) -> str:
+def minute(value: object) -> object:
     """A timestamp (datetime or the ISO text events store) to the minute, in UTC; other values unchanged."""
     if isinstance(value, datetime):
         return utc(value).strftime("%Y-%m-%d %H:%M")

@@ -3,7 +3,7 @@ it: open a complaint record from it, and correct a label that is wrong."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -13,13 +13,16 @@ from earful_complaints.users import User
 from earful_complaints.web.dash_deps import DashboardIndex, dashboard_actor, index_of, parse_day
 from earful_complaints.web.deps import BadInput, context, reader, render, signed_in_form
 
+if TYPE_CHECKING:
+    from earful_indexer.dashboard import MentionFilter
+
 router = APIRouter()
 PAGE_SIZE = 25
 SENTIMENTS = ("negative", "neutral", "positive")
 FILTER_NAMES = ("q", "topic", "lang", "sentiment", "min_complaint", "source", "start", "end", "alerted", "sort")
 
 
-def _filter(request: Request, index: DashboardIndex, params: dict[str, str]) -> Any:
+def _filter(request: Request, params: dict[str, str]) -> MentionFilter:
     from datetime import timedelta
 
     from earful_indexer.dashboard import MentionFilter
@@ -66,7 +69,7 @@ def mentions(request: Request, _user: User = Depends(reader), after: str = "") -
     index = index_of(request)
     params = {k: request.query_params.get(k, "").strip() for k in FILTER_NAMES}
     params = {k: v for k, v in params.items() if v}
-    mention_filter = _filter(request, index, params)
+    mention_filter = _filter(request, params)
     error, page = None, None
     try:
         page = list_mentions(index.es, index.alias, mention_filter, size=PAGE_SIZE, after=after or None)

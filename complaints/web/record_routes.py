@@ -38,9 +38,9 @@ def queue(
     channel: str = "",
     owner: str = "",
     mine: str = "",
-    open: str = "",
+    open: str = "",  # noqa: A002 - the query parameter's name in the URL (?open=1)
     sort: str = "due_response",
-    dir: str = "asc",
+    dir: str = "asc",  # noqa: A002 - the query parameter's name in the URL (?dir=desc)
     page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     params = {

@@ -89,7 +89,7 @@ def test_corrections_replace_per_mention_and_read_as_training_data(tmp_path) -> 
         )
     record_correction(tmp_path, "complaint", mention_id="m1", text="text m1", lang="en", label="complaint", by="dana")
     data = read_labeled_csv(tmp_path / "sentiment.csv", ("negative", "neutral", "positive"))
-    assert sorted(zip(data.texts, data.labels)) == [("text m1", "neutral"), ("text m2", "positive")]
+    assert sorted(zip(data.texts, data.labels, strict=True)) == [("text m1", "neutral"), ("text m2", "positive")]
     found = corrections_of(tmp_path, "m1")
     assert found["sentiment"].label == "neutral" and found["complaint"].corrected_by == "dana"
     with pytest.raises(TrainingDataError, match="task must be one of"):

@@ -7,6 +7,8 @@ Revises: complaints_0002
 Create Date: 2026-12-01
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,7 +18,7 @@ branch_labels = None
 depends_on = None
 
 TS = sa.DateTime(timezone=True)
-NEW_COLUMNS = [
+NEW_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
     ("complainant_name", sa.String(length=300)),
     ("complainant_email", sa.String(length=300)),
     ("complainant_phone", sa.String(length=64)),

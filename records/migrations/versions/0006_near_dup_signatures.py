@@ -85,7 +85,7 @@ def downgrade() -> None:
     )
     conn = op.get_bind()
     columns = ", ".join(f"band{position}" for position in range(BANDS))
-    query = sa.text(f"SELECT mention_id, created_epoch, {columns} FROM near_dup_signatures")
+    query = sa.text(f"SELECT mention_id, created_epoch, {columns} FROM near_dup_signatures")  # noqa: S608 - table/column names are module constants; values are bound
     result = conn.execute(query.execution_options(yield_per=10_000))
     chunk: list[dict[str, object]] = []
     for mention_id, epoch, *keys in result:
