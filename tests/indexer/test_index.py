@@ -31,7 +31,7 @@ def index(es_url: str, index_alias: str) -> Iterator[Index]:
     yield es, settings
     for name in es.indices.get_alias(name=index_alias).body:  # the first and any rolled-over index
         es.indices.delete(index=name)
-    es.indices.delete_index_template(name=f"{index_alias}-template", ignore=[404])
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{index_alias}-template")
     es.close()
 
 

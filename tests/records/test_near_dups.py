@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from earful.schema import alembic_config, upgrade
 from earful_listeners.dedupe import BAND_POSITION_SHIFT, BANDS, Fingerprinter
 from earful_records import tables
 from earful_records.db import make_engine
 from earful_records.mentions import commit_source
-from earful_records.migrate import alembic_config, upgrade
 from earful_records.near_dups import POSITION_SHIFT, find_band_owners, forget_bands_in, prune_bands, store_bands
 from tests.helpers.postgres import throwaway_database
 
