@@ -182,8 +182,8 @@ def _topic_aggs(
         for source in _sources(g.time_field):
             levels, starts = per_source.setdefault(source, ({}, set()))
             source_field, sparse = source[1], source[2]
-            starts.add(start)
-            if host[i] == i:
+            if host[i] == i:  # (a group reading its host's histogram learns the earlier mentions there too)
+                starts.add(start)
                 levels.setdefault(start, {})[f"h{i}"] = histogram_agg(source_field, width, start, end, False, sparse)
             if g.negative:
                 hist = histogram_agg(source_field, width, start, end, False, sparse)
@@ -302,18 +302,21 @@ def _read_topic(
     for name, source_field, _sparse in _sources(g.time_field):
         container = bucket if name != "undated" else bucket.get("undated", {})
         levels = _chain_levels(container.get(f"c_{source_field}"))
-        # the host's buckets, summed into this group's windows (the same ones when the group is its own host)
+        # the host's buckets, summed into this group's windows (the same ones when the group is its own host);
+        # those before this group's range tell that the topic was mentioned earlier
         for b in _histogram(levels.get(host_start), f"h{host[i]}"):
             key = int(b["key"])
             if start <= key < end:
                 totals[(key - start) // width] += b["doc_count"]
+            elif host_start <= key < start and b["doc_count"]:
+                earlier = True
         if g.negative:
             for b in _negative_histogram(levels.get(start), f"n{i}"):
                 key = int(b["key"])
                 if start <= key < end:
                     negatives[(key - start) // width] += b["doc_count"]
         for b in container.get(f"b_{source_field}", {}).get("buckets", []):
-            if b.get("key") == str(start) and b["doc_count"]:
+            if b.get("key") == str(host_start) and b["doc_count"]:
                 earlier = True
         current = levels.get(end - width, {})
         top += _hits(current.get("top"))

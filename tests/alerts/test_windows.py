@@ -27,7 +27,7 @@ GROUPS = [
 
 def _docs(seed: int = 7) -> list[dict[str, Any]]:
     """Mentions over 6 days (and one long before), some undated, some in two topics, some near-duplicates; a topic
-    that starts 20 hours ago."""
+    that starts 40 hours ago (before the range of some groups, inside that of others) and pauses for 10 hours."""
     rng = random.Random(seed)
     docs = []
     for n in range(900):
@@ -36,7 +36,7 @@ def _docs(seed: int = 7) -> list[dict[str, Any]]:
         doc = mention_doc(n, topic=topic, at=at, sentiment=rng.choice(["negative", "neutral", "positive"]))
         doc["reach"] = rng.randint(1, 10_000)
         if n % 7 == 0:
-            doc["topics"] = [topic, "late" if n % 2 else TOPICS[(TOPICS.index(topic) + 1) % 3]]
+            doc["topics"] = [topic, TOPICS[(TOPICS.index(topic) + 1) % 3]]
         if n % 11 == 0:  # undated: counted by first sighting
             del doc["published_at"]
             doc["fetched_at"] = (at + timedelta(minutes=rng.uniform(0, 90))).isoformat()
@@ -45,8 +45,8 @@ def _docs(seed: int = 7) -> list[dict[str, Any]]:
         if n % 23 == 0:
             doc["duplicate_of"] = "m-acme-0"
         docs.append(doc)
-    for n in range(120):
-        at = NOW - timedelta(seconds=rng.uniform(1, 20 * 3600))
+    for n in range(120):  # 40 to 30 hours ago, then silent until 20 hours ago
+        at = NOW - timedelta(hours=rng.uniform(30, 40) if n % 3 == 0 else rng.uniform(0.01, 20))
         docs.append(mention_doc(f"late{n}", topic="late", at=at, sentiment=rng.choice(["negative", "neutral"])))
     docs.append(mention_doc("old", topic="gamma", at=NOW - timedelta(days=40)))
     docs.append(mention_doc("future", topic="late", at=NOW + timedelta(hours=2)))  # after now: in no window
