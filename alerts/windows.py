@@ -1,20 +1,27 @@
-"""Window counts from Elasticsearch: ONE request per evaluation cycle gives every spike rule group its windows
-for every topic, plus example mentions of each topic's current window.
+"""Window counts from Elasticsearch: ONE request per evaluation cycle gives every spike rule group its windows for
+every topic, plus example mentions of each topic's current window.
 
-Per rule group (same window, baseline and time field): filter(range) -> terms(topics) -> date_histogram(window,
-aligned so that the last bucket ends now) -> terms(sentiment); and filter(current window) -> terms(topics) ->
-top_hits(by reach) for the examples, overall and negative-only. The naive alternative, one query per topic and
-rule, is what `bench/alerts.py` compares against.
+Shape: query "not a near-duplicate"; per distinct topic set one `terms(topics)` aggregation, and inside each topic
+bucket, per time field:
+- a chain of nested single-range `date_range` buckets [start, now), widest outermost: each level holds what starts
+  there: a group's histogram (`h<i>`, buckets aligned so that the last one ends now), a negative-share group's
+  negative counts (`n<i>`: sentiment terms limited to "negative" -> histogram) and the example mentions of a
+  window (`x`: top hits by reach, overall and negative-only);
+- one `date_range` of "before <group start>" buckets: which topics were mentioned before a group's range. For the
+  others the windows before the first non-empty one are unknown, not zero (the warm-up guard), and are left out.
+A group whose window is a multiple of a longer group's (same time field and topics) sums that group's buckets: the
+daily rule reads the 14-day hourly histogram, so no window is counted twice.
 
-Mentions without a publication date (many RSS items) count by when they were first seen (`fetched_at`: the
-index is written with `create`, so it keeps the first sighting), in a sparse histogram under a `missing` bucket
-of the same aggregation. A further `filter -> terms` tells which topics have any mention before the fetched
-range: for the others the windows before the first non-empty one are unknown, not zero (the warm-up guard), and
-are left out of their series.
+Mentions without a publication date (many RSS items) count by when they were first seen (`fetched_at`: the index
+is written with `create`, so it keeps the first sighting): the same chain on `fetched_at` under a `missing` bucket,
+with sparse histograms.
 
-Only top-level `filter` aggregations are used: a `filter` nested under a date histogram costs noida-db a pass
-over the index per bucket (80 s instead of 0.2 s at 20,000 mentions); a sentiment `terms` sub-aggregation does
-the same job cheaply on both servers.
+Why this shape: noida-db (the embedded default server) costs about a pass over the index per `filter` aggregation,
+top-level or nested (a filter under a date histogram costs a pass per bucket), while a bucket aggregation only looks
+at its parent bucket's mentions; it honours neither `hard_bounds` nor `min` on dates. Nested `date_range` buckets do
+the job of both with standard aggregations, and keep the bucket count (Elasticsearch's `search.max_buckets`) at
+about 400 per topic for the production rules. The naive alternative, one query per topic and rule, is what
+`bench/alerts.py` compares against.
 """
 
 from __future__ import annotations
@@ -82,24 +89,29 @@ def negative_count(bucket: dict[str, Any]) -> int:
     return 0
 
 
-def histogram_agg(time_field: str, width: int, start: int, end: int, sentiment: bool = True) -> dict[str, Any]:
-    """Date histogram of `width` ms buckets ending exactly at `end`, with sentiment counts per bucket if asked."""
+def histogram_agg(
+    time_field: str, width: int, start: int, end: int, sentiment: bool = True, sparse: bool = False
+) -> dict[str, Any]:
+    """Date histogram of `width` ms buckets ending exactly at `end`, with sentiment counts per bucket if asked;
+    `sparse`: only non-empty buckets (for the few undated mentions), else every bucket from `start` on."""
     agg: dict[str, Any] = {
         "date_histogram": {
             "field": time_field,
             "fixed_interval": f"{width}ms",
             "offset": f"{end % width}ms",
-            "min_doc_count": 0,
-            "extended_bounds": {"min": start, "max": end - 1},
+            "min_doc_count": 1 if sparse else 0,
         },
     }
+    if not sparse:
+        agg["date_histogram"]["extended_bounds"] = {"min": start, "max": end - 1}
     if sentiment:
         agg["aggs"] = {"sentiment": {"terms": {"field": LABELS_SENTIMENT, "size": 10}}}
     return agg
 
 
 def _topic_terms(topics: tuple[str, ...] | None) -> dict[str, Any]:
-    terms: dict[str, Any] = {"field": TOPICS, "size": max(len(topics), 1) if topics else 10_000}
+    # noida-db ignores `include` and answers every topic (the reader keeps the listed ones): room for them all
+    terms: dict[str, Any] = {"field": TOPICS, "size": 10_000}
     if topics:
         terms["include"] = list(topics)
     return terms
@@ -115,38 +127,21 @@ def _top_hits(size: int) -> dict[str, Any]:
     }
 
 
-def _examples_agg(filters: list[dict[str, Any]], group: SpikeGroup, size: int) -> dict[str, Any]:
-    """Top mentions by reach per topic and/or top negative ones (nested, so it costs no extra pass)."""
-    per_topic: dict[str, Any] = {}
-    if group.volume:
-        per_topic["top"] = _top_hits(size)
-    if group.negative:
-        per_topic["sentiment"] = {"terms": {"field": LABELS_SENTIMENT, "size": 10}, "aggs": {"top": _top_hits(size)}}
-    return {
-        "filter": {"bool": {"filter": filters}},
-        "aggs": {"topic": {"terms": _topic_terms(group.topics), "aggs": per_topic}},
-    }
+def _negative(aggs: dict[str, Any]) -> dict[str, Any]:
+    """The parent bucket's mentions by sentiment, to read the negative ones: a terms bucket is cheap on both servers,
+    unlike a filter. noida-db ignores `include` (so the size leaves room for every sentiment)."""
+    return {"terms": {"field": LABELS_SENTIMENT, "size": 10, "include": ["negative"]}, "aggs": aggs}
 
 
-def _time_range(time_field: str, gte: int | None, lt: int) -> dict[str, Any]:
-    """Mentions in [gte, lt) by `time_field`; by publication time this takes undated mentions by first sighting."""
-    bounds = {"lt": lt, "format": "epoch_millis", **({"gte": gte} if gte is not None else {})}
-    if time_field != PUBLISHED_AT:
-        return {"range": {time_field: bounds}}
-    return {
-        "bool": {
-            "minimum_should_match": 1,
-            "should": [
-                {"range": {PUBLISHED_AT: bounds}},
-                {
-                    "bool": {
-                        "must_not": [{"exists": {"field": PUBLISHED_AT}}],
-                        "filter": [{"range": {FETCHED_AT: bounds}}],
-                    }
-                },
-            ],
-        }
-    }
+def _negative_bucket(agg: dict[str, Any] | None) -> dict[str, Any]:
+    return next((b for b in (agg or {}).get("buckets", []) if b.get("key") == "negative"), {})
+
+
+def _date_range(time_field: str, ranges: list[dict[str, Any]], aggs: dict[str, Any] | None = None) -> dict[str, Any]:
+    agg: dict[str, Any] = {"date_range": {"field": time_field, "format": "epoch_millis", "ranges": ranges}}
+    if aggs:
+        agg["aggs"] = aggs
+    return agg
 
 
 def known_windows(series: list[WindowCount], earlier_mentions: bool) -> list[WindowCount]:
@@ -157,146 +152,201 @@ def known_windows(series: list[WindowCount], earlier_mentions: bool) -> list[Win
     return series[first:]
 
 
-def _covering(groups: list[SpikeGroup], k: int) -> tuple[int, int] | None:
-    """A group whose range starts earlier than group k's on one of its window boundaries (same time field, every
-    topic of k), and how many of its windows lie before k's range: its histogram already says whether k's topics
-    have mentions before k's range, so k needs no query for that. The earliest-starting such group is chosen."""
-    g = groups[k]
-    span = g.window * g.windows
-    best: tuple[int, int] | None = None
-    for j, other in enumerate(groups):
-        lead_time = other.window * other.windows - span
-        if (
-            j == k
-            or other.time_field != g.time_field
-            or lead_time <= timedelta(0)
-            or lead_time % other.window
-            or not (other.topics is None or (g.topics is not None and set(g.topics) <= set(other.topics)))
-        ):
-            continue
-        if best is None or other.window * other.windows > groups[best[0]].window * groups[best[0]].windows:
-            best = (j, lead_time // other.window)
-    return best
+def _width(g: SpikeGroup) -> int:
+    return int(g.window.total_seconds() * 1000)
 
 
-def _examples_key(g: SpikeGroup) -> tuple[timedelta, str]:
-    return g.window, g.time_field
+def _hosts(groups: list[SpikeGroup]) -> list[int]:
+    """For each group, the group whose histogram holds its totals: itself, or a longer-reaching group with the same
+    time field and topics whose window divides its own (every one of its windows is a sum of whole buckets)."""
+    host = list(range(len(groups)))
+    own: list[int] = []
+    for i in sorted(range(len(groups)), key=lambda n: (-_width(groups[n]) * groups[n].windows, _width(groups[n]))):
+        g = groups[i]
+        for j in own:
+            h = groups[j]
+            if (
+                h.time_field == g.time_field
+                and h.topics == g.topics
+                and _width(h) * h.windows >= _width(g) * g.windows
+                and _width(g) % _width(h) == 0
+            ):
+                host[i] = j
+                break
+        else:
+            own.append(i)
+    return host
+
+
+def _sources(time_field: str) -> list[tuple[str, str, bool]]:
+    """Where a group's mentions are counted: (aggregation name, field, sparse). By publication time, undated
+    mentions count by first sighting (under a `missing` bucket)."""
+    if time_field == PUBLISHED_AT:
+        return [(PUBLISHED_AT, PUBLISHED_AT, False), ("undated", FETCHED_AT, True)]
+    return [(time_field, time_field, False)]
+
+
+def _topic_aggs(
+    groups: list[SpikeGroup], members: list[int], host: list[int], end: int, examples: int
+) -> dict[str, Any]:
+    """The aggregations inside one topic bucket for the groups `members` (indices into `groups`)."""
+    per_source: dict[tuple[str, str, bool], tuple[dict[int, dict[str, Any]], set[int]]] = {}
+    for i in members:
+        g = groups[i]
+        width = _width(g)
+        start = end - g.windows * width
+        for source in _sources(g.time_field):
+            levels, starts = per_source.setdefault(source, ({}, set()))
+            source_field, sparse = source[1], source[2]
+            if host[i] == i:  # (a group reading its host's histogram learns the earlier mentions there too)
+                starts.add(start)
+                levels.setdefault(start, {})[f"h{i}"] = histogram_agg(source_field, width, start, end, False, sparse)
+            if g.negative:
+                hist = histogram_agg(source_field, width, start, end, False, sparse)
+                levels.setdefault(start, {})[f"n{i}"] = _negative({"h": hist})
+            if examples > 0:
+                level = levels.setdefault(end - width, {})
+                if g.volume:
+                    level["top"] = _top_hits(examples)
+                if g.negative:
+                    level["negative_top"] = _negative({"top": _top_hits(examples)})
+    aggs: dict[str, Any] = {}
+    for (name, source_field, _sparse), (levels, starts) in per_source.items():
+        container = aggs
+        if name == "undated":
+            container = aggs.setdefault(name, {"missing": {"field": PUBLISHED_AT}, "aggs": {}})["aggs"]
+        chain: dict[str, Any] | None = None
+        for start in sorted(levels, reverse=True):  # narrowest first, each wrapped by the next wider level
+            level = dict(levels[start])
+            if chain is not None:
+                level["c"] = chain
+            chain = _date_range(source_field, [{"from": start, "to": end}], level)
+        if chain is not None:  # (a group's host is in the same chain, so there is always one)
+            container[f"c_{source_field}"] = chain
+        container[f"b_{source_field}"] = _date_range(source_field, [{"key": str(s), "to": s} for s in sorted(starts)])
+    return aggs
+
+
+def _chain_levels(chain: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
+    """The buckets of a date_range chain by their start."""
+    levels: dict[int, dict[str, Any]] = {}
+    while chain and chain.get("buckets"):
+        bucket = chain["buckets"][0]
+        levels[int(float(bucket["from"]))] = bucket
+        chain = bucket.get("c")
+    return levels
+
+
+def _histogram(level: dict[str, Any] | None, name: str) -> list[dict[str, Any]]:
+    return (level or {}).get(name, {}).get("buckets", [])
+
+
+def _negative_histogram(level: dict[str, Any] | None, name: str) -> list[dict[str, Any]]:
+    return _negative_bucket((level or {}).get(name)).get("h", {}).get("buckets", [])
+
+
+def _hits(agg: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return (agg or {}).get("hits", {}).get("hits", [])
+
+
+def _by_reach(hits: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    """The `size` hits of highest reach (missing reach last), as the index sorts them: merges dated and undated."""
+    ranked = sorted(
+        hits, key=lambda h: (h.get("_source", {}).get(REACH) is None, -(h.get("_source", {}).get(REACH) or 0))
+    )
+    return ranked[:size]
 
 
 def group_windows(
     es: Elasticsearch, alias: str, groups: list[SpikeGroup], now: datetime, examples: int = 3
 ) -> list[GroupWindows]:
-    """Counts and examples for every group, in one search request.
-
-    Per group one `filter` aggregation (each costs the server about one pass): the histogram of dated mentions
-    and, under a `missing` bucket, the sparse histogram of undated ones by first sighting. Per group whose
-    earlier history no longer group shows, one `filter -> terms` for "mentioned before this range" (warm-up).
-    Groups with the same window share one examples aggregation.
-    """
-    end = _ms(now)
-    aggs: dict[str, Any] = {}
-    shared_examples: dict[tuple[timedelta, str], list[SpikeGroup]] = {}
-    for g in groups:
-        shared_examples.setdefault(_examples_key(g), []).append(g)
-    base_filters: list[list[dict[str, Any]]] = []
-    for i, g in enumerate(groups):
-        width = int(g.window.total_seconds() * 1000)
-        start = end - g.windows * width
-        base: list[dict[str, Any]] = [{"bool": {"must_not": [{"exists": {"field": DUPLICATE_OF}}]}}]
-        if g.topics:
-            base.append({"terms": {TOPICS: list(g.topics)}})
-        base_filters.append(base)
-        per_topic: dict[str, Any] = {"window": histogram_agg(g.time_field, width, start, end, sentiment=g.negative)}
-        if g.time_field == PUBLISHED_AT:
-            undated = histogram_agg(FETCHED_AT, width, start, end, sentiment=g.negative)
-            undated["date_histogram"]["min_doc_count"] = 1  # sparse: undated mentions are few, buckets are costly
-            del undated["date_histogram"]["extended_bounds"]
-            per_topic["undated"] = {"missing": {"field": PUBLISHED_AT}, "aggs": {"window": undated}}
-        aggs[f"g{i}"] = {
-            "filter": {"bool": {"filter": [_time_range(g.time_field, start, end), *base]}},
-            "aggs": {"topic": {"terms": _topic_terms(g.topics), "aggs": per_topic}},
-        }
-        if _covering(groups, i) is None:
-            aggs[f"e{i}"] = {
-                "filter": {"bool": {"filter": [_time_range(g.time_field, None, start), *base]}},
-                "aggs": {"topic": {"terms": _topic_terms(g.topics)}},
-            }
-    if examples > 0:
-        for n, (key, members) in enumerate(shared_examples.items()):
-            width = int(key[0].total_seconds() * 1000)
-            topics = (
-                None
-                if any(m.topics is None for m in members)
-                else tuple(sorted({t for m in members for t in m.topics or ()}))
-            )
-            union = SpikeGroup(
-                key[0],
-                1,
-                key[1],
-                topics,
-                volume=any(m.volume for m in members),
-                negative=any(m.negative for m in members),
-            )
-            base = [{"bool": {"must_not": [{"exists": {"field": DUPLICATE_OF}}]}}]
-            if topics:
-                base.append({"terms": {TOPICS: list(topics)}})
-            aggs[f"x{n}"] = _examples_agg([_time_range(key[1], end - width, end), *base], union, examples)
-    if not aggs:
+    """Counts and examples for every group, in one search request (see the module docstring for its shape)."""
+    if not groups:
         return []
+    end = _ms(now)
+    host = _hosts(groups)
+    topic_sets: dict[tuple[str, ...] | None, list[int]] = {}
+    for i, g in enumerate(groups):
+        topic_sets.setdefault(g.topics, []).append(i)
+    aggs = {
+        f"t{n}": {"terms": _topic_terms(topics), "aggs": _topic_aggs(groups, members, host, end, examples)}
+        for n, (topics, members) in enumerate(topic_sets.items())
+    }
     # No hit count is needed; skipping it saves a pass on some servers.
-    body = {"size": 0, "track_total_hits": False, "aggs": aggs}
+    body = {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"bool": {"must_not": [{"exists": {"field": DUPLICATE_OF}}]}},
+        "aggs": aggs,
+    }
     response = es.search(index=alias, body=body)["aggregations"]
-    totals: list[dict[str, list[int]]] = []
-    negatives: list[dict[str, list[int]]] = []
-    for i, g in enumerate(groups):
-        width = int(g.window.total_seconds() * 1000)
-        starts = {end - (g.windows - k) * width: k for k in range(g.windows)}
-        tot: dict[str, list[int]] = {}
-        neg: dict[str, list[int]] = {}
-        for bucket in response[f"g{i}"]["topic"]["buckets"]:
-            all_in = tot.setdefault(bucket["key"], [0] * g.windows)
-            negative = neg.setdefault(bucket["key"], [0] * g.windows)
-            for histogram in (bucket["window"], bucket.get("undated", {}).get("window", {})):
-                for b in histogram.get("buckets", []):
-                    k = starts.get(int(b["key"]))
-                    if k is not None:
-                        all_in[k] += b["doc_count"]
-                        negative[k] += negative_count(b)
-        totals.append(tot)
-        negatives.append(neg)
-    earlier: list[set[str]] = [set() for _ in groups]
-    for i in range(len(groups)):
-        if f"e{i}" in response:
-            earlier[i] = {b["key"] for b in response[f"e{i}"]["topic"]["buckets"] if b["doc_count"]}
-    for i in sorted(range(len(groups)), key=lambda n: -(groups[n].window * groups[n].windows)):
-        g = groups[i]  # longest first: a covering group is longer, so its answer is final before it is used
-        cover = _covering(groups, i)
-        if cover is not None:  # mentioned before group i's range: before group j's, or in j's windows before i's
-            j, lead = cover
-            earlier[i] = earlier[j] | {t for t, counts in totals[j].items() if any(counts[:lead])}
-    results = []
-    for i, g in enumerate(groups):
-        width = int(g.window.total_seconds() * 1000)
-        stamp = [
-            datetime.fromtimestamp((end - (g.windows - k) * width) / 1000, tz=now.tzinfo) for k in range(g.windows)
-        ]
-        out = GroupWindows()
-        for topic, counts in totals[i].items():
-            series = [WindowCount(stamp[k], counts[k], negatives[i][topic][k]) for k in range(g.windows)]
-            out.counts[topic] = known_windows(series, topic in earlier[i])
-        for topic in g.topics or ():  # a listed topic never mentioned yet: no known window but the current one
-            out.counts.setdefault(topic, [WindowCount(stamp[-1], 0, 0)])
-        n = list(shared_examples).index(_examples_key(g))
-        for bucket in response.get(f"x{n}", {}).get("topic", {}).get("buckets", []):
-            if g.topics is not None and bucket["key"] not in g.topics:
+    results = [GroupWindows() for _ in groups]
+    for n, (topics, members) in enumerate(topic_sets.items()):
+        for bucket in response[f"t{n}"]["buckets"]:
+            if topics is not None and bucket["key"] not in topics:
                 continue
-            if "top" in bucket and g.volume:
-                out.examples[bucket["key"]] = [_example_doc(h) for h in bucket["top"]["hits"]["hits"]]
-            for sentiment in bucket.get("sentiment", {}).get("buckets", []):
-                if sentiment["key"] == "negative" and g.negative:
-                    out.negative_examples[bucket["key"]] = [_example_doc(h) for h in sentiment["top"]["hits"]["hits"]]
-        results.append(out)
+            for i in members:
+                _read_topic(groups, host, i, bucket, end, now, examples, results[i])
+    for i, g in enumerate(groups):
+        width = _width(g)
+        for topic in g.topics or ():  # a listed topic never mentioned yet: no known window but the current one
+            current = datetime.fromtimestamp((end - width) / 1000, tz=now.tzinfo)
+            results[i].counts.setdefault(topic, [WindowCount(current, 0, 0)])
     return results
+
+
+def _read_topic(
+    groups: list[SpikeGroup],
+    host: list[int],
+    i: int,
+    bucket: dict[str, Any],
+    end: int,
+    now: datetime,
+    examples: int,
+    out: GroupWindows,
+) -> None:
+    """Group i's windows and examples for the topic of `bucket` (a topic terms bucket) into `out`."""
+    g = groups[i]
+    width = _width(g)
+    start = end - g.windows * width
+    h = groups[host[i]]
+    host_start = end - h.windows * _width(h)
+    totals, negatives = [0] * g.windows, [0] * g.windows
+    earlier = False
+    top: list[dict[str, Any]] = []
+    negative_top: list[dict[str, Any]] = []
+    for name, source_field, _sparse in _sources(g.time_field):
+        container = bucket if name != "undated" else bucket.get("undated", {})
+        levels = _chain_levels(container.get(f"c_{source_field}"))
+        # the host's buckets, summed into this group's windows (the same ones when the group is its own host);
+        # those before this group's range tell that the topic was mentioned earlier
+        for b in _histogram(levels.get(host_start), f"h{host[i]}"):
+            key = int(b["key"])
+            if start <= key < end:
+                totals[(key - start) // width] += b["doc_count"]
+            elif host_start <= key < start and b["doc_count"]:
+                earlier = True
+        if g.negative:
+            for b in _negative_histogram(levels.get(start), f"n{i}"):
+                key = int(b["key"])
+                if start <= key < end:
+                    negatives[(key - start) // width] += b["doc_count"]
+        for b in container.get(f"b_{source_field}", {}).get("buckets", []):
+            if b.get("key") == str(host_start) and b["doc_count"]:
+                earlier = True
+        current = levels.get(end - width, {})
+        top += _hits(current.get("top"))
+        negative_top += _hits(_negative_bucket(current.get("negative_top")).get("top"))
+    if not any(totals):
+        return  # not mentioned in this group's range: no series (a listed topic gets its current window later)
+    topic = bucket["key"]
+    stamp = [datetime.fromtimestamp((start + k * width) / 1000, tz=now.tzinfo) for k in range(g.windows)]
+    series = [WindowCount(stamp[k], totals[k], negatives[k]) for k in range(g.windows)]
+    out.counts[topic] = known_windows(series, earlier)
+    if examples > 0 and g.volume and top:
+        out.examples[topic] = [_example_doc(hit) for hit in _by_reach(top, examples)]
+    if examples > 0 and g.negative and negative_top:
+        out.negative_examples[topic] = [_example_doc(hit) for hit in _by_reach(negative_top, examples)]
 
 
 def _example_doc(hit: dict[str, Any]) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def main() -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     print(f"CPU: {cpu_model()}")
     with ExitStack() as stack:
-        es, alias = bench_index(stack, args.es_url, "bench-dashboard")
+        es, alias, _server_pid = bench_index(stack, args.es_url, "bench-dashboard")
         docs, _ = generate(args.mentions, args.topics, now)
         sorted_docs = [dict(d) for d in docs]
         count, load_s, errors = bulk_load(es, alias, docs)
