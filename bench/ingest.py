@@ -6,7 +6,7 @@ feedparser alone on the same feeds, measured in the same run. Targets: at least 
 feedparser-alone throughput, peak memory under 500 MB.
 
 With `--small-feeds N` it also times one batch over N small feeds (5 items each, served on 127.0.0.1) three
-times: with the default fetch workers (none below 4 cores), with 2 workers, and with everything in the batch's
+times: with the default fetch workers (one on 2-3 cores, two on 4 or more), with 2 workers, and with everything in the batch's
 process (`listening.fetch_processes: 0`). Target: the default no slower than in-process.
 
     .venv/bin/python bench/ingest.py [--items 20000] [--feeds 40] [--small-feeds 2000] [--fetch-processes N]

@@ -39,5 +39,9 @@ def annotate(
     for mention in mentions:
         assign_language(mention, min_letters)
         match_topics(mention, topics)
-        if fingerprinter is not None and mention.topics:
-            mention.dup_bands = fingerprinter.bands(f"{mention.title}\n{mention.text}")
+    if fingerprinter is not None:
+        on_topic = [m for m in mentions if m.topics]
+        for mention, bands in zip(
+            on_topic, fingerprinter.bands_many([f"{m.title}\n{m.text}" for m in on_topic]), strict=True
+        ):
+            mention.dup_bands = bands

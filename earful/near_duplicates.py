@@ -38,9 +38,11 @@ class NearDuplicateFinder:
 
     def mark(self, mentions: list[Mention]) -> int:
         """Mark near-duplicates among `mentions` (in order) against earlier ones; returns how many."""
-        for mention in mentions:
-            if not mention.dup_bands:
-                mention.dup_bands = self.fingerprinter.bands(mention_text(mention))
+        unbanded = [m for m in mentions if not m.dup_bands]
+        for mention, bands in zip(
+            unbanded, self.fingerprinter.bands_many([mention_text(m) for m in unbanded]), strict=True
+        ):
+            mention.dup_bands = bands
         stored = BandTable()
         for band, owner in find_band_owners(self.services.engine, (b for m in mentions for b in m.dup_bands)):
             stored.add(owner, [band])

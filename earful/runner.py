@@ -244,10 +244,11 @@ def fetch_processes(settings: Settings, listeners: list[Listener]) -> int:
     movable = sum(1 for listener in listeners if getattr(listener, "fetch_in_subprocess", False))
     configured = settings.listening.fetch_processes
     if configured is None:
-        # Workers pay off only with cores to spare: the batch's thread, its storing thread and the embedded index
-        # server keep two busy, and on two cores 2,000 small feeds took 1.5x as long with workers as without.
+        # One worker already pipelines parsing against the batch's storing and indexing: on two cores it made
+        # 2,000 small feeds 1.2x and 40 large ones 1.15x as fast as parsing in the batch's process (bench/ingest.py),
+        # while two workers on two cores competed with the storing thread and the index server (1.5x slower).
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        return min(2, cores - 2) if movable >= 8 and cores >= 4 else 0
+        return max(1, min(2, cores - 2)) if movable >= 8 and cores >= 2 else 0
     return min(configured, movable)
 
 

@@ -133,7 +133,6 @@ class ListeningSettings(BaseModel):
     fetch_processes: int | None = Field(
         default=None,
         ge=0,
-        description="Processes that fetch and parse feeds beside the batch; None = 2 when there are 8 or more "
-        "feeds and 4 or more cores (fewer cores: none; the batch keeps two busy), 0 = parse in the "
-        "batch's own process.",
+        description="Processes that fetch and parse feeds beside the batch; None = with 8 or more feeds, 1 on "
+        "2-3 cores and 2 on 4 or more (one core: none), 0 = parse in the batch's own process.",
     )

@@ -57,20 +57,32 @@ class Fingerprinter:
     def bands(self, text: str) -> list[int]:
         """The band keys of a text (the band's position in the bits from 56 up, a 56-bit hash of its rows below:
         records.near_dups stores them as integers); empty for texts too short to compare."""
+        return self.bands_many([text])[0]
+
+    def bands_many(self, texts: list[str]) -> list[list[int]]:
+        """`bands` of many texts, with one NumPy pass over all their shingles: per-text NumPy calls cost more
+        than the arithmetic on ingest-sized batches. The keys are the same as one text at a time."""
         import numpy as np
 
-        hashed = shingles(text)
-        if not hashed:
-            return []
-        values = np.fromiter(hashed, dtype=np.uint64, count=len(hashed))
+        hashed = [shingles(text) for text in texts]
+        sizes = [len(h) for h in hashed]
+        keys: list[list[int]] = [[] for _ in texts]
+        if not any(sizes):
+            return keys
+        values = np.fromiter((x for h in hashed for x in h), dtype=np.uint64, count=sum(sizes))
         # (a*x + b) mod p with x < 2**32 and a, b < 2**31: the product stays below 2**63, no overflow.
-        signature = ((values[:, None] * self._a[None, :] + self._b[None, :]) % _PRIME).min(axis=0)
-        rows = signature.reshape(BANDS, ROWS_PER_BAND)
+        hashes = (values[:, None] * self._a[None, :] + self._b[None, :]) % _PRIME
+        filled = [i for i, size in enumerate(sizes) if size]
+        starts = np.cumsum([0] + [sizes[i] for i in filled[:-1]])
+        signatures = np.minimum.reduceat(hashes, starts, axis=0)
         blake2b, from_bytes = hashlib.blake2b, int.from_bytes
-        return [
-            (b << BAND_POSITION_SHIFT) | from_bytes(blake2b(rows[b].tobytes(), digest_size=7).digest())
-            for b in range(BANDS)
-        ]
+        for i, signature in zip(filled, signatures, strict=True):
+            rows = np.ascontiguousarray(signature.reshape(BANDS, ROWS_PER_BAND))
+            keys[i] = [
+                (b << BAND_POSITION_SHIFT) | from_bytes(blake2b(rows[b].tobytes(), digest_size=7).digest())
+                for b in range(BANDS)
+            ]
+        return keys
 
 
 @dataclass
