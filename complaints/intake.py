@@ -54,6 +54,26 @@ def _description(mention: dict[str, Any], max_chars: int) -> str:
     return text[:max_chars]
 
 
+def listening_fields(mention: dict[str, Any], snapshot_max_chars: int, now: datetime) -> dict[str, Any]:
+    """The fields of a record opened from an indexed mention (by an alert or by a person from the dashboard):
+    where and when it was posted, a snapshot of it, its pseudonymous author, language and complaint probability."""
+    labels = mention.get("labels") or {}
+    topics = mention.get("topics") or []
+    return {
+        "origin": "social_listening",
+        "received_at": now,
+        "channel": mention.get("source_kind") or "unknown",
+        "source": mention.get("source"),
+        "source_url": mention.get("url"),
+        "post_id": mention.get("native_id"),
+        "mention_snapshot": mention_snapshot(mention, snapshot_max_chars),
+        "complainant_ref": mention.get("author_ref"),
+        "language": mention.get("language") or "und",
+        "topic": topics[0] if topics else None,
+        "complaint_probability": labels.get("complaint_probability"),
+    }
+
+
 class RegisterComplaintOpener:
     """Opens a record in state `received` for a complaint alert; implements alerts' ComplaintOpener protocol."""
 
@@ -85,21 +105,10 @@ class RegisterComplaintOpener:
 
     def _open(self, mention: dict[str, Any], mention_id: str, alert_id: str, topic: str, rule: str) -> str:
         now = now_utc()
-        labels = mention.get("labels") or {}
-        limit = self.settings.snapshot_max_chars
         fields = {
-            "origin": "social_listening",
-            "received_at": now,
-            "channel": mention.get("source_kind") or "unknown",
-            "source": mention.get("source"),
-            "source_url": mention.get("url"),
-            "post_id": mention.get("native_id"),
-            "mention_snapshot": mention_snapshot(mention, limit),
-            "complainant_ref": mention.get("author_ref"),
-            "description": _description(mention, limit),
-            "language": mention.get("language") or "und",
+            **listening_fields(mention, self.settings.snapshot_max_chars, now),
+            "description": _description(mention, self.settings.snapshot_max_chars),
             "topic": topic,
-            "complaint_probability": labels.get("complaint_probability"),
         }
         with self.engine.begin() as conn:
             # mention_id is the primary key of complaint_mentions: a concurrent second intake of the same mention

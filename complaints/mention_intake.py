@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from earful_complaints.clock import now_utc
 from earful_complaints.config import ComplaintsSettings
 from earful_complaints.errors import TransitionRefused
-from earful_complaints.intake import _check_sizes, _description, mention_snapshot
+from earful_complaints.intake import _check_sizes, _description, listening_fields
 from earful_complaints.register import create_record
 from earful_complaints.tables import complaint_mentions, complaints
 
@@ -62,22 +62,7 @@ def open_from_mention(
         raise TransitionRefused("valid-value", f"category must be one of {', '.join(settings.categories)}")
     _check_sizes(clean, settings)
     now = now_utc()
-    labels = mention.get("labels") or {}
-    topics = mention.get("topics") or []
-    fields = {
-        **clean,
-        "origin": "social_listening",
-        "received_at": now,
-        "channel": mention.get("source_kind") or "unknown",
-        "source": mention.get("source"),
-        "source_url": mention.get("url"),
-        "post_id": mention.get("native_id"),
-        "mention_snapshot": mention_snapshot(mention, settings.snapshot_max_chars),
-        "complainant_ref": mention.get("author_ref"),
-        "language": mention.get("language") or "und",
-        "topic": topics[0] if topics else None,
-        "complaint_probability": labels.get("complaint_probability"),
-    }
+    fields = {**clean, **listening_fields(mention, settings.snapshot_max_chars, now)}
     try:
         with engine.begin() as conn:
             record = create_record(
