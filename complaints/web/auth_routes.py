@@ -56,6 +56,8 @@ def login(request: Request, form: dict[str, str] = Depends(signin_form)) -> Resp
     # Housekeeping while someone is here anyway: ended sessions and stale failure counts go.
     purge_expired(ctx.engine, now=now, idle=ctx.idle, absolute=ctx.absolute)
     ctx.throttle.purge(now)
+    if target == "/" and user.role == "comms":
+        target = "/dashboard"  # communication teams start on the listening dashboard, quality staff on the queue
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -57,6 +57,16 @@ def test_every_role_reads_the_dashboard_and_only_comms_quality_admin_act(dash: D
             assert resp.status_code == 403 and "may read the dashboard but not act on it" in resp.text
 
 
+def test_comms_start_on_the_dashboard_and_quality_staff_on_the_queue(dash: DashApp) -> None:
+    for user, landing in (("cora", "/dashboard"), ("dana", "/")):
+        with httpx.Client(base_url=dash.url, follow_redirects=False, timeout=30) as client:
+            form = {"username": user, "password": PASSWORDS_ALL[user], "csrf_token": csrf(client, "/login")}
+            assert client.post("/login", data={**form, "next": "/"}).headers["location"] == landing
+    with httpx.Client(base_url=dash.url, follow_redirects=False, timeout=30) as client:
+        form = {"username": "cora", "password": PASSWORDS_ALL["cora"], "csrf_token": csrf(client, "/login")}
+        assert client.post("/login", data={**form, "next": "/alerts"}).headers["location"] == "/alerts"
+
+
 def test_comms_may_not_change_a_record_nor_open_one_by_hand(dash: DashApp) -> None:
     with client_for(dash, "cora") as c:
         ref = dash.engine.connect().execute(sa.text("SELECT ref FROM complaints ORDER BY id LIMIT 1")).scalar()
