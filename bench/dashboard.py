@@ -86,13 +86,13 @@ def main() -> None:
     parser.add_argument("--es-url", help="an Elasticsearch cluster instead of the embedded noida-db")
     args = parser.parse_args()
 
+    from earful.schema import upgrade
     from earful_complaints.config import ComplaintsSettings
     from earful_complaints.users import add_user
     from earful_complaints.web.app import create_app
     from earful_complaints.web.dash_deps import DashboardIndex
     from earful_indexer.dashboard import MentionFilter, Period, list_mentions, overview
     from earful_records.db import make_engine
-    from earful_records.migrate import upgrade
 
     now = datetime.now(UTC).replace(microsecond=0)
     print(f"CPU: {cpu_model()}")
