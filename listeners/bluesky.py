@@ -23,7 +23,7 @@ from earful_listeners.bluesky_config import BlueskySettings
 from earful_listeners.bluesky_normalize import SOURCE_KIND, SkipPost, post_mention, sort_time
 from earful_listeners.config import PrivacySettings
 from earful_listeners.mention import Mention
-from earful_listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
+from earful_listeners.ratelimit import RateLimitDeferred, call_with_policy
 
 MAX_SEEN = 2000  # URIs kept in a cursor for the overlap; a busier overlap re-reads (and drops by id) the rest
 
@@ -48,9 +48,7 @@ class BlueskyListener:
         self._session = session
         self._settings = settings
         self._privacy = privacy
-        self._policy = RetryPolicy(
-            settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds
-        )
+        self._policy = settings.retry_policy()
         self._sleep = sleep  # waits for a rate-limit reset and retry backoff (tests record them instead)
         self._until: str | None = None
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
-from earful_listeners.config_types import HttpBaseUrl
+from earful_listeners.config_types import HttpBaseUrl, RetrySettings
 
 
-class BlueskySettings(BaseModel):
+class BlueskySettings(RetrySettings):
     """The Bluesky listener. The app password comes from EARFUL_SOURCES__BLUESKY__APP_PASSWORD or the Airflow
     connection `earful_bluesky` (login = identifier, password = app password)."""
 
@@ -40,10 +40,6 @@ class BlueskySettings(BaseModel):
         description="Each batch searches again from this long before the newest post seen (late-indexed posts).",
     )
     timeout: float = Field(default=15.0, gt=0)
-    retries: int = Field(default=2, ge=0, le=10, description="Retries of 5xx and timeouts.")
-    backoff_seconds: float = Field(default=2.0, ge=0)
-    on_rate_limit: Literal["wait", "defer"] = "wait"
-    max_wait_seconds: float = Field(default=60.0, ge=0)
 
     @field_validator("topics")
     @classmethod

@@ -25,7 +25,7 @@ from earful_listeners.mastodon_client import classifier, describe
 from earful_listeners.mastodon_config import MastodonSettings
 from earful_listeners.mastodon_normalize import SOURCE_KIND, DeletedStatus, SkipStatus, instance_host, status_mention
 from earful_listeners.mention import Mention
-from earful_listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
+from earful_listeners.ratelimit import RateLimitDeferred, call_with_policy
 
 if TYPE_CHECKING:
     from mastodon import Mastodon
@@ -59,9 +59,7 @@ class MastodonListener:
         self._classify = classifier(client)
         self._settings = settings
         self._privacy = privacy
-        self._policy = RetryPolicy(
-            settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds
-        )
+        self._policy = settings.retry_policy()
         self._sleep = sleep  # waits for a rate-limit reset and retry backoff (tests record them instead)
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from earful_listeners.config_types import HttpBaseUrl
+from earful_listeners.config_types import HttpBaseUrl, RetrySettings
 
 _HASHTAG = re.compile(r"^\w{1,100}$", re.UNICODE)
 
@@ -55,7 +55,7 @@ class MastodonTopicSources(BaseModel):
         return queries
 
 
-class MastodonSettings(BaseModel):
+class MastodonSettings(RetrySettings):
     """The Mastodon listener: every configured instance reads every topic's hashtags and searches."""
 
     model_config = ConfigDict(extra="forbid")
@@ -73,10 +73,6 @@ class MastodonSettings(BaseModel):
     page_size: int = Field(default=40, ge=1, le=40, description="Statuses per request (Mastodon allows 40).")
     max_pages: int = Field(default=10, ge=1, description="Per timeline or search and batch.")
     timeout: float = Field(default=15.0, gt=0)
-    retries: int = Field(default=2, ge=0, le=10, description="Retries of 5xx and timeouts.")
-    backoff_seconds: float = Field(default=2.0, ge=0)
-    on_rate_limit: Literal["wait", "defer"] = "wait"
-    max_wait_seconds: float = Field(default=60.0, ge=0, description="Longest 429 wait; longer ones defer.")
 
     @field_validator("instances")
     @classmethod

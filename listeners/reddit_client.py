@@ -50,7 +50,7 @@ def make_reddit_client(
         requestor_kwargs={"session": session or http_session(settings.timeout)},
     )
     reddit.read_only = True
-    policy = RetryPolicy(settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds)
+    policy = settings.retry_policy()
     return RedditClient(reddit=reddit, policy=policy)
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from earful_listeners.config_types import HttpBaseUrl
+from earful_listeners.config_types import HttpBaseUrl, RetrySettings
 
 _SUBREDDIT = r"^[A-Za-z0-9_]{2,21}$"
 
@@ -43,7 +42,7 @@ class RedditTopicSources(BaseModel):
         return queries
 
 
-class RedditSettings(BaseModel):
+class RedditSettings(RetrySettings):
     """The Reddit listener. Credentials come only from the environment (EARFUL_SOURCES__REDDIT__CLIENT_ID...)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -69,6 +68,3 @@ class RedditSettings(BaseModel):
     )
     timeout: float = Field(default=16.0, gt=0, description="Seconds to wait for a response.")
     retries: int = Field(default=2, ge=0, le=10, description="Retries of 5xx and timeouts, on top of praw's own.")
-    backoff_seconds: float = Field(default=2.0, ge=0)
-    on_rate_limit: Literal["wait", "defer"] = "wait"
-    max_wait_seconds: float = Field(default=60.0, ge=0, description="Longest 429 wait; longer ones defer.")

@@ -19,7 +19,7 @@ from earful_listeners.base import FetchResult, SourceError
 from earful_listeners.config import PrivacySettings
 from earful_listeners.json_fields import dict_at, list_at
 from earful_listeners.mention import Mention
-from earful_listeners.ratelimit import RateLimitDeferred, RetryPolicy, call_with_policy
+from earful_listeners.ratelimit import RateLimitDeferred, call_with_policy
 from earful_listeners.x_client import classify, describe
 from earful_listeners.x_config import XSettings
 from earful_listeners.x_normalize import SkipTweet, retweet_of, tweet_mention
@@ -74,9 +74,7 @@ class XListener:
         self._budget = budget
         self._settings = settings
         self._privacy = privacy
-        self._policy = RetryPolicy(
-            settings.on_rate_limit, settings.max_wait_seconds, settings.retries, settings.backoff_seconds
-        )
+        self._policy = settings.retry_policy()
         self._bounds: dict[str, str] = {}  # start_time / end_time of a windowed read (backfills)
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:

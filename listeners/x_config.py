@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
-from earful_listeners.config_types import HttpBaseUrl
+from earful_listeners.config_types import HttpBaseUrl, RetrySettings
 
 
-class XSettings(BaseModel):
+class XSettings(RetrySettings):
     """The X listener (optional). The bearer token comes only from EARFUL_SOURCES__X__BEARER_TOKEN."""
 
     model_config = ConfigDict(extra="forbid")
@@ -35,10 +35,6 @@ class XSettings(BaseModel):
         description="Most seconds one query may read in a batch; the rest of its pages comes next batch.",
     )
     timeout: float = Field(default=15.0, gt=0)
-    retries: int = Field(default=2, ge=0, le=10, description="Retries of 5xx and timeouts.")
-    backoff_seconds: float = Field(default=2.0, ge=0)
-    on_rate_limit: Literal["wait", "defer"] = "wait"
-    max_wait_seconds: float = Field(default=60.0, ge=0)
 
     @field_validator("topics")
     @classmethod
