@@ -11,14 +11,13 @@ from datetime import timedelta
 
 import pytest
 
-from earful_alerts.config import EmailChannel
 from earful_complaints.audit import verify
 from earful_complaints.clock import now_utc
 from earful_complaints.communications import get_communications
 from earful_complaints.register import get_record
 from tests.alerts.conftest import smtp_server  # noqa: F401 - the real SMTP server fixture
 from tests.complaints.test_web_e2e import CHROMIUM, browser, shot, sign_in  # noqa: F401 - shared browser set-up
-from tests.complaints.web_fixtures import WebApp, running_app
+from tests.complaints.web_fixtures import WebApp, running_app_with_mail
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,16 +28,7 @@ WIDE, NARROW = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 
 @pytest.fixture
 def web(engine, settings, smtp_server) -> Iterator[WebApp]:
-    mail = EmailChannel(
-        type="email",
-        host=smtp_server.host,
-        port=smtp_server.port,
-        username="alerts",
-        password="s3cret",
-        sender="complaints@example.org",
-    )
-    with running_app(engine, settings, mail=mail, mail_ssl=smtp_server.client_tls) as app:
-        app.smtp = smtp_server
+    with running_app_with_mail(engine, settings, smtp_server) as app:
         yield app
 
 

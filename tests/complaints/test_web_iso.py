@@ -10,27 +10,17 @@ from datetime import timedelta
 
 import pytest
 
-from earful_alerts.config import EmailChannel
 from earful_complaints.clock import now_utc
 from earful_complaints.intake import open_manual
 from earful_complaints.register import get_record
 from tests.alerts.conftest import smtp_server  # noqa: F401 - the real SMTP server fixture
 from tests.complaints.test_web_attacks import _token, act, signed_in
-from tests.complaints.web_fixtures import WebApp, running_app
+from tests.complaints.web_fixtures import WebApp, running_app_with_mail
 
 
 @pytest.fixture
 def web(engine, settings, smtp_server) -> Iterator[WebApp]:
-    mail = EmailChannel(
-        type="email",
-        host=smtp_server.host,
-        port=smtp_server.port,
-        username="alerts",
-        password="s3cret",
-        sender="complaints@example.org",
-    )
-    with running_app(engine, settings, mail=mail, mail_ssl=smtp_server.client_tls) as app:
-        app.smtp = smtp_server
+    with running_app_with_mail(engine, settings, smtp_server) as app:
         yield app
 
 

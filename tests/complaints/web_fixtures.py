@@ -135,3 +135,21 @@ def running_app(
     clock = FakeClock()
     with serve(create_app(engine, settings, clock=clock, hasher=hasher, **app_options)) as url:
         yield WebApp(url, engine, settings, refs, clock)
+
+
+@contextmanager
+def running_app_with_mail(engine: Engine, settings: ComplaintsSettings, smtp_server: object) -> Iterator[WebApp]:
+    """The app with sending on: the alerts e-mail channel pointed at the test's real SMTP server (as `app.smtp`)."""
+    from earful_alerts.config import EmailChannel
+
+    mail = EmailChannel(
+        type="email",
+        host=smtp_server.host,
+        port=smtp_server.port,
+        username="alerts",
+        password="s3cret",
+        sender="complaints@example.org",
+    )
+    with running_app(engine, settings, mail=mail, mail_ssl=smtp_server.client_tls) as app:
+        app.smtp = smtp_server
+        yield app
