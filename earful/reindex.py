@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
+from earful.progress import count_progress
 from earful.services import Services, open_services
 from earful.settings import Settings
 from earful_common.errors import ReportedError
@@ -79,15 +80,7 @@ def reindex(
 
 def print_reindex(settings: Settings, console: Console, *, recreate: bool, force: bool) -> ReindexReport:
     """Re-index with a progress bar and print what happened."""
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
+    progress = count_progress(console)
     with open_services(settings) as services, progress:
         report = reindex(services, recreate=recreate, force=force, progress=progress)
     if report.recreated:

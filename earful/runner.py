@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
 from earful.annotate import annotate, compile_topics
@@ -35,6 +34,7 @@ from earful.hooks import BatchContext, post_index_hooks
 from earful.index_sync import IndexSync, describe_unreachable
 from earful.near_duplicates import NearDuplicateFinder
 from earful.operational import first_line
+from earful.progress import count_progress
 from earful.services import Services, open_services
 from earful.settings import Settings
 from earful.sources import build_listeners
@@ -331,15 +331,7 @@ def run_batch(settings: Settings, console: Console | None = None) -> BatchSummar
             summary.batch_errors.append(records_failure(exc, "checking the index against the records"))
         near_dups = NearDuplicateFinder(services, settings.listening.near_duplicate_threshold)
         new_mentions: list[Mention] = []
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        )
+        progress = count_progress(console)
         prefetch = Prefetcher(services, plan.listeners, fetch_processes(settings, plan.listeners))
         with progress, prefetch, ThreadPoolExecutor(max_workers=1, thread_name_prefix="earful-store") as store:
             task = progress.add_task("sources", total=len(plan.listeners))
