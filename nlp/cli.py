@@ -172,7 +172,9 @@ def evaluate(
     if task == COMPLAINT:
         predicted = ["complaint" if r["complaint"] else "not_complaint" for r in labelled]
         # the probability given to the predicted label, for calibration
-        confidences = [p if r["complaint"] else 1.0 - p for r in labelled for p in [r["complaint_probability"]]]
+        confidences = [
+            r["complaint_probability"] if r["complaint"] else 1.0 - r["complaint_probability"] for r in labelled
+        ]
     else:
         predicted = [r["sentiment"] for r in labelled]
         confidences = [r["sentiment_scores"][r["sentiment"]] for r in labelled]
