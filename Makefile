@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench install clean lint
+.PHONY: demo test test-fast bench install clean lint train-model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/typecheck.py
+
+# Re-train the bundled default model (nlp/models/default) from the shared data folder, seeded, on the CPU
+# (about 45 min on 2 cores with bf16 instructions), then write its figures (metrics.json) for the model card.
+DATA ?= ../shared/data
+train-model: $(STAMP)
+	$(BIN)/earful train-default --data-dir $(DATA) --out nlp/models/default --cache-dir data/models
+	$(BIN)/python scripts/model_figures.py --data-dir $(DATA) --model nlp/models/default
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

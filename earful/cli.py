@@ -28,6 +28,7 @@ app.command("train")(nlp_cli.train)
 app.command("eval")(nlp_cli.evaluate)
 app.command("build-model")(nlp_cli.build_model)
 app.command("split-data")(nlp_cli.split_data)
+app.command("train-default")(nlp_cli.train_default)
 # The web app serves the listening dashboard and the complaint register; `earful complaints serve` stays.
 app.command("web", help="Start the web app: listening dashboard and complaint register.")(complaints_serve)
 

@@ -25,3 +25,32 @@ def expected_calibration_error(confidences: list[float], correct: list[bool], bi
         if members.any():
             total += members.sum() * abs(hits[members].mean() - conf[members].mean())
     return float(total / len(conf))
+
+
+def fit_temperature(log_probs: np.ndarray, gold: np.ndarray) -> float:
+    """The temperature T that minimises the negative log-likelihood of ``softmax(log_probs / T)`` (Guo et al.).
+
+    ``log_probs`` are [rows, classes] logits or log-probabilities (the same thing up to a per-row constant);
+    ``gold`` the class index per row. Dividing by T > 1 softens over-confident outputs; argmax is unchanged.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
+    rows = np.arange(len(gold))
+
+    def nll(log_t: float) -> float:
+        return float(-log_softmax(log_probs / np.exp(log_t), axis=1)[rows, gold].mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
+
+
+def tempered(log_probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities of ``softmax(log_probs / temperature)``."""
+    from scipy.special import softmax
+
+    return softmax(log_probs / temperature, axis=1)
+
+
+def top_label_ece(probs: np.ndarray, gold: np.ndarray) -> float:
+    """ECE of the top label's probability for [rows, classes] ``probs`` against class indices ``gold``."""
+    return expected_calibration_error(probs.max(1).tolist(), (probs.argmax(1) == gold).tolist())

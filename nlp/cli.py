@@ -131,6 +131,56 @@ def train(
         json_out.write_text(json.dumps({"task": task, "options": vars(options), **result}, indent=2) + "\n")
 
 
+@app.command("train-default")
+def train_default(
+    data_dir: Annotated[
+        pathlib.Path, typer.Option(help="The shared data folder (sentiment/, sentiment/extra/, complaints/)")
+    ],
+    out: Annotated[pathlib.Path, typer.Option(help="Model directory to write")] = pathlib.Path(
+        "data/models/earful-default"
+    ),
+    stage: Annotated[
+        str, typer.Option(help="all, or one stage to (re-)run on the model in --out: sentiment, complaint, calibrate")
+    ] = "all",
+    passes: Annotated[int, typer.Option(min=1, help="Passes over the sentiment mixture")] = 3,
+    tuning: Annotated[
+        str, typer.Option(help="lora (adapters on every layer) or full (every layer's weights)")
+    ] = "lora",
+    seed: Annotated[int, typer.Option()] = 13,
+    max_rows: Annotated[
+        int | None, typer.Option(min=10, help="Train on this many drawn rows only (a quick trial of the recipe)")
+    ] = None,
+    bf16: Bf16Option = "auto",
+    json_out: Annotated[
+        pathlib.Path | None, typer.Option("--json", help="Write the training facts as JSON here")
+    ] = None,
+    cache_dir: CacheOption = DEFAULT_CACHE,
+) -> None:
+    """Train the default model with its documented recipe (nlp/default_recipe.py), seeded, on the CPU."""
+    from earful_nlp import default_recipe
+    from earful_nlp.runtime import configure_threads, use_bf16
+
+    stages = ("sentiment", "complaint", "calibrate")
+    if stage != "all" and stage not in stages:
+        raise typer.BadParameter(f"--stage must be all or one of {', '.join(stages)}")
+    configure_threads(None)
+    if tuning not in ("lora", "full"):
+        raise typer.BadParameter("--tuning must be lora or full")
+    options = default_recipe.RecipeOptions(
+        passes=passes, seed=seed, tuning=tuning, max_rows=max_rows, bf16=use_bf16(bf16)
+    )
+    try:
+        facts = default_recipe.run_stages(
+            data_dir, cache_dir, out, options, stages if stage == "all" else (stage,), report=typer.echo
+        )
+    except NlpError as exc:
+        _fail(exc)
+    typer.echo(f"default model written to {out}")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(facts, indent=2) + "\n")
+
+
 @app.command("eval")
 def evaluate(
     data: DataArgument,

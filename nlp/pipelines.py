@@ -67,7 +67,7 @@ def train(
     ids = tokenize(tokenizer, data.texts, model.config.text_prefix, options.max_length)
     cache = None if options.lora_rank else _frozen_cache(model, ids, options, features_dir, report)
     # A linear head is one scikit-learn fit, not epochs of batches: nothing to draw.
-    with _epoch_progress(show_progress and options.head_kind != "linear", len(ids)) as on_batch:
+    with epoch_progress(show_progress and options.head_kind != "linear", len(ids)) as on_batch:
         stats = train_task(
             model,
             cache,
@@ -83,7 +83,7 @@ def train(
 
 
 @contextlib.contextmanager
-def _epoch_progress(enabled: bool, examples: int) -> Iterator[Callable[[int, int, int], None] | None]:
+def epoch_progress(enabled: bool, examples: int) -> Iterator[Callable[[int, int, int], None] | None]:
     """Yield ``on_batch(epoch, epochs, done)`` drawing one rich progress bar over all epochs, or None."""
     if not enabled:
         yield None

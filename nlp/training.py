@@ -61,6 +61,7 @@ class TrainOptions:
     lora_alpha: int = 32
     lora_dropout: float = 0.1  # dropout on each adapter's input (0 skips it: about a third faster)
     bf16: bool = False  # bfloat16 autocast for the forward pass (about 1.6x faster where the CPU has bf16)
+    layer_lr_decay: float = 1.0  # all layers tuned: each layer's learning rate is this times the one above it
 
     def head_spec(self, labels: tuple[str, ...]) -> dict:
         """The config entry of the head these options train."""
@@ -173,9 +174,16 @@ def train_task(
     on_epoch: Callable[[int, float], None] | None = None,
     token_ids: list[list[int]] | None = None,
     on_batch: Callable[[int, int, int], None] | None = None,
+    rows: RowTreatment | None = None,
+    before_merge: Callable[[], None] | None = None,
 ) -> dict:
     """Train ``options.task``'s head (and the top ``tuned_layers`` encoder layers, or LoRA adapters over the
-    whole encoder from ``token_ids``) in place; return stats."""
+    whole encoder from ``token_ids``) in place; return stats.
+
+    ``rows`` weighs each example's loss and marks rows whose labels come from a binary scheme;
+    ``before_merge`` runs once training ends, while LoRA adapters are still attached (for instance to load
+    averaged checkpoints into them).
+    """
     if options.tuned_layers and options.lora_rank:  # saved tuned layers would already hold the merged adapters
         raise ValueError("tune either the top layers or LoRA adapters, not both")
     set_seed(options.seed)
@@ -192,13 +200,28 @@ def train_task(
         for param in group["params"]:
             param.requires_grad = True
     started = time.monotonic()
-    epochs = _run_epochs(model, head, mode, groups, labels, options, on_epoch, on_batch)
+    epochs = _run_epochs(model, head, mode, groups, labels, options, on_epoch, on_batch, rows)
     model.eval()
+    if before_merge is not None:
+        before_merge()
     if mode.adapted is not None:
         _merge_adapters(model, mode.adapted, options)
     for param in model.parameters():
         param.requires_grad = False
     return {"epochs": epochs, "seconds": round(time.monotonic() - started, 1)}
+
+
+@dataclasses.dataclass(frozen=True)
+class RowTreatment:
+    """Per-example loss weights, and which examples carry binary labels (no neutral class in their source).
+
+    A binary row's "positive" only means "not negative": its loss masks the ``masked_label`` logit, so it
+    teaches negative against positive and says nothing about the neutral class.
+    """
+
+    weights: list[float]
+    binary: list[bool]
+    masked_label: int = 1  # neutral in SENTIMENT_LABELS
 
 
 @dataclasses.dataclass
@@ -221,6 +244,8 @@ def _training_mode(
 ) -> _Mode:
     if options.lora_rank:
         return _lora_mode(model, _given(token_ids, "token ids"), options)
+    if options.tuned_layers >= model.encoder.config.num_hidden_layers and cache is None:
+        return _all_layers_mode(model, _given(token_ids, "token ids"), options)
     if options.tuned_layers:
         return _top_layers_mode(model, _given(cache, "frozen features"), options)
     frozen = _given(cache, "frozen features")
@@ -244,6 +269,26 @@ def _top_layers_mode(model: EarfulMultiHeadModel, cache: FrozenCache, options: T
         encoder_trains=True,
         groups=[{"params": params, "lr": options.encoder_lr}],
     )
+
+
+def _all_layers_mode(model: EarfulMultiHeadModel, token_ids: list[list[int]], options: TrainOptions) -> _Mode:
+    """Every encoder layer trains (full fine-tuning; the embeddings stay frozen). Nothing is cached: caching the
+    embeddings' output of every example would take gigabytes, and looking them up costs nothing."""
+    encoder = model.encoder
+    pad_id = encoder.config.pad_token_id
+    layers = list(encoder.encoder.layer)
+    decay = options.layer_lr_decay
+
+    def pooled(batch: list[int]) -> torch.Tensor:
+        input_ids, mask = _pad([token_ids[i] for i in batch], pad_id)
+        return mean_pool(encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state, mask)
+
+    # Layer-wise learning-rate decay: the top layer at encoder_lr, each layer below it ``decay`` times less.
+    groups = [
+        {"params": list(layer.parameters()), "lr": options.encoder_lr * decay ** (len(layers) - 1 - index)}
+        for index, layer in enumerate(layers)
+    ]
+    return _Mode(lengths=[len(ids) for ids in token_ids], pooled=pooled, encoder_trains=True, groups=groups)
 
 
 def _lora_mode(model: EarfulMultiHeadModel, token_ids: list[list[int]], options: TrainOptions) -> _Mode:
@@ -276,6 +321,7 @@ def _run_epochs(
     options: TrainOptions,
     on_epoch: Callable[[int, float], None] | None,
     on_batch: Callable[[int, int, int], None] | None,
+    rows: RowTreatment | None = None,
 ) -> int:
     """AdamW with linear warm-up and decay over shuffled length batches; the number of epochs run."""
     epochs = options.epochs if mode.encoder_trains else options.head_epochs
@@ -285,14 +331,14 @@ def _run_epochs(
     steps_per_epoch = math.ceil(len(labels) / batch_size)
     optimizer = torch.optim.AdamW(groups, weight_decay=options.weight_decay)
     scheduler = _warmup_linear(optimizer, steps_per_epoch * epochs, options.warmup_fraction)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = _row_loss(rows)
     for epoch in range(epochs):
         model.train()
         total = 0.0
         for batch in length_batches(mode.lengths, batch_size, rng):
             with compute_context(options.bf16):
                 logits = head(mode.pooled(batch))
-            loss = loss_fn(logits.float(), y[batch])
+            loss = loss_fn(logits.float(), y[batch], batch)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
@@ -304,6 +350,24 @@ def _run_epochs(
         if on_epoch:
             on_epoch(epoch + 1, total / len(labels))
     return epochs
+
+
+def _row_loss(rows: RowTreatment | None) -> Callable[[torch.Tensor, torch.Tensor, list[int]], torch.Tensor]:
+    """Cross-entropy of a batch: plain, or weighted per row with the masked logit removed for binary rows."""
+    if rows is None:
+        plain = nn.CrossEntropyLoss()
+        return lambda logits, gold, _batch: plain(logits, gold)
+    weights = torch.tensor(rows.weights, dtype=torch.float32)
+    binary = torch.tensor(rows.binary, dtype=torch.bool)
+
+    def loss(logits: torch.Tensor, gold: torch.Tensor, batch: list[int]) -> torch.Tensor:
+        masked = logits.clone()
+        masked[binary[batch], rows.masked_label] = float("-inf")
+        per_row = nn.functional.cross_entropy(masked, gold, reduction="none")
+        w = weights[batch]
+        return (per_row * w).sum() / w.sum().clamp_min(1e-6)
+
+    return loss
 
 
 def _merge_adapters(model: EarfulMultiHeadModel, adapted: PeftModel, options: TrainOptions) -> None:
@@ -326,25 +390,68 @@ def _given(value: T | None, what: str) -> T:
     return value
 
 
-def fit_linear_head(head: nn.Linear, features: torch.Tensor, labels: list[int], options: TrainOptions) -> dict:
-    """Fit a scikit-learn logistic regression on standardized features and copy it into ``head``."""
+def fit_linear_head(
+    head: nn.Module,
+    features: torch.Tensor,
+    labels: list[int],
+    options: TrainOptions,
+    sample_weight: list[float] | None = None,
+) -> dict:
+    """Fit a scikit-learn logistic regression on standardized features (optionally weighted per row) and copy
+    it into ``head``."""
+    started = time.monotonic()
+    fit = fit_logistic(features.numpy().astype(np.float64), np.asarray(labels), sample_weight, options)
+    load_logistic(head, fit)
+    return {"epochs": 0, "iterations": fit.iterations, "seconds": round(time.monotonic() - started, 1)}
+
+
+@dataclasses.dataclass(frozen=True)
+class LogisticFit:
+    """A fitted standardisation and logistic regression, as the ``LinearHead`` applies them."""
+
+    mean: np.ndarray
+    scale: np.ndarray  # 1 / std
+    coef: np.ndarray  # [classes, features]; binary fits have one row
+    intercept: np.ndarray
+    iterations: int
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """[rows, classes] logits (binary: [0, z], so that softmax gives [1 - sigmoid(z), sigmoid(z)])."""
+        z = ((features - self.mean) * self.scale) @ self.coef.T + self.intercept
+        return np.hstack([np.zeros_like(z), z]) if self.coef.shape[0] == 1 else z
+
+
+def fit_logistic(
+    features: np.ndarray, labels: np.ndarray, sample_weight: list[float] | np.ndarray | None, options: TrainOptions
+) -> LogisticFit:
+    """Standardise ``features`` and fit an L2 logistic regression (``options.linear_c``, seeded)."""
     from sklearn.linear_model import LogisticRegression
 
-    started = time.monotonic()
-    x = features.numpy().astype(np.float64)
-    mean, std = x.mean(0), x.std(0) + 1e-6
+    mean, std = features.mean(0), features.std(0) + 1e-6
     fitted = LogisticRegression(C=options.linear_c, max_iter=5000, random_state=options.seed)
-    fitted.fit((x - mean) / std, labels)
-    coef, intercept = fitted.coef_, fitted.intercept_
+    fitted.fit((features - mean) / std, labels, sample_weight=sample_weight)
+    return LogisticFit(mean, 1.0 / std, fitted.coef_, fitted.intercept_, int(np.max(fitted.n_iter_)))
+
+
+def load_logistic(head: nn.Module, fit: LogisticFit) -> None:
+    """Copy ``fit`` into a ``LinearHead``."""
+    coef, intercept = fit.coef, fit.intercept
     if coef.shape[0] == 1:  # binary: logits [0, z] give softmax = [1 - sigmoid(z), sigmoid(z)]
         coef = np.vstack([np.zeros_like(coef), coef])
         intercept = np.concatenate([[0.0], intercept])
     with torch.no_grad():
-        head.mean.copy_(torch.from_numpy(mean).float())
-        head.scale.copy_(torch.from_numpy(1.0 / std).float())
+        head.mean.copy_(torch.from_numpy(fit.mean).float())
+        head.scale.copy_(torch.from_numpy(fit.scale).float())
         head.linear.weight.copy_(torch.from_numpy(coef).float())
         head.linear.bias.copy_(torch.from_numpy(intercept).float())
-    return {"epochs": 0, "iterations": int(np.max(fitted.n_iter_)), "seconds": round(time.monotonic() - started, 1)}
+
+
+def fold_temperature(head: nn.Module, temperature: float) -> None:
+    """Divide a head's output logits by ``temperature`` for good, by scaling its last linear layer."""
+    last = [m for m in head.modules() if isinstance(m, nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight /= temperature
+        last.bias /= temperature
 
 
 def _warmup_linear(
@@ -373,7 +480,7 @@ def predict_proba(
         for batch in length_batches([len(t) for t in token_ids], batch_size, None):
             input_ids, mask = _pad([token_ids[i] for i in batch], pad_id)
             for task, logits in model(input_ids=input_ids, attention_mask=mask).items():
-                out[task][batch] = torch.softmax(logits, -1).numpy()
+                out[task][batch] = torch.softmax(logits.float(), -1).numpy()
     return out
 
 
