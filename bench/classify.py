@@ -1,6 +1,7 @@
 """Benchmark: earful's classifier (both heads, one encoder pass) against the naive transformers pipeline.
 
     python bench/classify.py --cache-dir data/models [--posts 5000] [--baseline-sample 300] [--int8] [--bf16 on|off]
+        [--compare-model DIR]   # also time another earful model directory (e.g. the previous default) in this run
 
 Posts are generated here from templates (short, several languages, with handles, links and emoji);
 no shared data set text is used. Each side runs in its own child process so that its peak memory
@@ -118,14 +119,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_fast(cache_dir: pathlib.Path, posts: int, chunk: int, int8: bool, bf16: str) -> dict:
+def run_fast(
+    cache_dir: pathlib.Path, posts: int, chunk: int, int8: bool, bf16: str, model: pathlib.Path | None = None
+) -> dict:
     """Time MentionClassifier.classify (both heads) over all posts, in chunks as the batch runner calls it."""
     from earful_nlp.classifier import MentionClassifier
     from earful_nlp.config import NlpSettings
 
     texts, langs = generate_posts(posts)
     load_started = time.perf_counter()
-    classifier = MentionClassifier.load(NlpSettings(quantize_int8=int8, bf16=bf16), cache_dir)
+    classifier = MentionClassifier.load(NlpSettings(quantize_int8=int8, bf16=bf16, default_model=model), cache_dir)
     load_seconds = time.perf_counter() - load_started
     classifier.classify(texts[:64], langs[:64])  # warm-up
     started = time.perf_counter()
@@ -143,6 +146,7 @@ def run_fast(cache_dir: pathlib.Path, posts: int, chunk: int, int8: bool, bf16: 
         "load_seconds": load_seconds,
         "peak_rss_mb": peak_rss_mb(),
         "precision": "int8" if int8 else "bf16" if classifier.bf16 else "fp32",
+        "model": str(model) if model else "bundled default",
     }
 
 
@@ -181,7 +185,7 @@ def run_baseline(cache_dir: pathlib.Path, posts: int, sample: int) -> dict:
     }
 
 
-def child(mode: str, args: argparse.Namespace, bf16: str | None = None) -> dict:
+def child(mode: str, args: argparse.Namespace, bf16: str | None = None, model: pathlib.Path | None = None) -> dict:
     """Run one side in a fresh interpreter and return its JSON result."""
     command = [
         sys.executable,
@@ -201,6 +205,8 @@ def child(mode: str, args: argparse.Namespace, bf16: str | None = None) -> dict:
     ]
     if args.int8:
         command.append("--int8")
+    if model:
+        command += ["--model", str(model)]
     done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -223,10 +229,12 @@ def main() -> None:
         default="auto",
         help="bfloat16 autocast (auto: where the CPU has bf16 instructions, as earful does by default)",
     )
+    parser.add_argument("--compare-model", type=pathlib.Path, help="also time this earful model directory")
+    parser.add_argument("--model", type=pathlib.Path, help=argparse.SUPPRESS)  # a child's model directory
     parser.add_argument("--child", choices=["fast", "baseline"])
     args = parser.parse_args()
     if args.child == "fast":
-        print(json.dumps(run_fast(args.cache_dir, args.posts, args.chunk, args.int8, args.bf16)))
+        print(json.dumps(run_fast(args.cache_dir, args.posts, args.chunk, args.int8, args.bf16, args.model)))
         return
     if args.child == "baseline":
         print(json.dumps(run_baseline(args.cache_dir, args.posts, args.baseline_sample)))
@@ -238,13 +246,15 @@ def main() -> None:
     runs = [child("fast", args)]
     if runs[0]["precision"] == "bf16":  # show what the same machine does without it
         runs.append(child("fast", args, bf16="off"))
+    if args.compare_model:
+        runs.append(child("fast", args, model=args.compare_model))
     base = child("baseline", args)
     fast = runs[0]
     print(f"posts: {fast['posts']} generated short posts in {len(TEMPLATES)} languages; CPUs: {available_cpus()}")
     for run in runs:
         print(
             f"earful classifier (sentiment + complaint, one encoder pass, length-sorted batches, "
-            f"{run['precision']}): {run['posts_per_s']:.1f} posts/s ({run['seconds']:.1f} s), "
+            f"{run['precision']}, {run['model']}): {run['posts_per_s']:.1f} posts/s ({run['seconds']:.1f} s), "
             f"peak memory {run['peak_rss_mb']:.0f} MB, load {run['load_seconds']:.1f} s"
         )
     print(
