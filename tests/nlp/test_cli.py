@@ -45,3 +45,19 @@ def test_eval_reports_bad_labels_clearly(tmp_path, models_cache):
     result = CliRunner().invoke(app, ["eval", "--task", "sentiment", str(data), "--cache-dir", str(models_cache)])
     assert result.exit_code == 2
     assert "maybe" in result.output
+
+
+def test_train_default_without_the_data_folder_says_which_file_is_missing(tmp_path):
+    from earful_nlp.cli import app
+
+    result = CliRunner().invoke(app, ["train-default", "--data-dir", str(tmp_path), "--out", str(tmp_path / "m")])
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "xlmt_train.csv" in lines[0] and "Traceback" not in result.output
+
+
+def test_train_default_refuses_an_unknown_stage(tmp_path):
+    from earful_nlp.cli import app
+
+    result = CliRunner().invoke(app, ["train-default", "--data-dir", str(tmp_path), "--stage", "everything"])
+    assert result.exit_code == 2 and "--stage" in result.output
