@@ -312,13 +312,13 @@ def calibrate_sentiment_stage(
         crossed[half] = tempered(log_probs[half], fit_temperature(log_probs[~half], y[~half]))
     temperature = fit_temperature(log_probs, y)
     lang_array = np.array(langs)
-    per_language = {
-        lang: {
-            "before": round(top_label_ece(tempered(log_probs[lang_array == lang], 1.0), y[lang_array == lang]), 4),
-            "after": round(top_label_ece(crossed[lang_array == lang], y[lang_array == lang]), 4),
+    per_language = {}
+    for lang in sorted(set(langs)):
+        rows = lang_array == lang
+        per_language[lang] = {
+            "before": round(top_label_ece(tempered(log_probs[rows], 1.0), y[rows]), 4),
+            "after": round(top_label_ece(crossed[rows], y[rows]), 4),
         }
-        for lang in sorted(set(langs))
-    }
     fold_temperature(model.heads[SENTIMENT], temperature)
     model_store.save_delta(model, out)
     facts = {

@@ -10,7 +10,6 @@ Mozetic's es, sq and pt are left out (many neutral headlines labelled positive, 
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import html
 import pathlib
@@ -19,9 +18,9 @@ import re
 from collections import defaultdict
 
 from earful_nlp.datasets import LabeledData, read_labeled_csv, split_labeled
-from earful_nlp.errors import TrainingDataError
 from earful_nlp.labels import SENTIMENT_LABELS
 
+SENTIPERS_TRAIN = "sentiment/sentipers_fa_train.csv"
 SENTIPERS_HELD_OUT_FRACTION = 0.15
 SENTIPERS_SPLIT_SEED = 13  # the split every earful model card has reported on
 
@@ -41,7 +40,7 @@ class MixSource:
 DEFAULT_MIX: tuple[MixSource, ...] = (
     MixSource("sentiment/xlmt_train.csv"),
     MixSource("sentiment/absabank_imm_sv_train.csv"),
-    MixSource("sentiment/sentipers_fa_train.csv"),  # minus its held-out part (sentipers_parts)
+    MixSource(SENTIPERS_TRAIN),  # minus its held-out part (sentipers_parts)
     MixSource("sentiment/extra/semeval2013_2016_en.csv", per_pass=5000),
     MixSource("sentiment/extra/marsa_ar.csv", per_pass=4000, weight=0.8),
     MixSource("sentiment/extra/astd_ar.csv", per_pass=1000, weight=0.5),
@@ -88,24 +87,8 @@ def normalized(text: str) -> str:
 
 def sentipers_parts(data_dir: pathlib.Path) -> tuple[LabeledData, LabeledData]:
     """SentiPers' training part and its stratified 15 % held-out part (the same split as ``earful split-data``)."""
-    full = read_labeled_csv(data_dir / "sentiment/sentipers_fa_train.csv", SENTIMENT_LABELS)
+    full = read_labeled_csv(data_dir / SENTIPERS_TRAIN, SENTIMENT_LABELS)
     return split_labeled(full, SENTIPERS_HELD_OUT_FRACTION, SENTIPERS_SPLIT_SEED)
-
-
-def _read_rows(path: pathlib.Path) -> list[tuple[str, str, str]]:
-    """(text, label, lang) of a CSV with the extra files' columns, or a one-line error naming the file."""
-    if not path.is_file():
-        raise TrainingDataError(f"{path}: no such file (is the shared data folder complete?)")
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = []
-        for line, row in enumerate(csv.DictReader(handle), start=2):
-            text, label = (row.get("text") or "").strip(), (row.get("label") or "").strip()
-            if not text:
-                continue
-            if label not in SENTIMENT_LABELS:
-                raise TrainingDataError(f"{path}:{line}: label {label!r} is not one of {', '.join(SENTIMENT_LABELS)}")
-            rows.append((text, label, (row.get("lang") or "und").strip()))
-    return rows
 
 
 def _slice(rows: list, per_pass: int, pass_index: int) -> list:
@@ -137,12 +120,11 @@ def draw_mixture(
     names: list[str] = []
     seen: set[str] = set()
     for source in sources:
-        path = data_dir / source.path
-        if source.path.endswith("sentipers_fa_train.csv"):
-            part = sentipers_parts(data_dir)[0]
-            rows = list(zip(part.texts, part.labels, part.langs, strict=True))
+        if source.path == SENTIPERS_TRAIN:
+            data = sentipers_parts(data_dir)[0]
         else:
-            rows = _read_rows(path)
+            data = read_labeled_csv(data_dir / source.path, SENTIMENT_LABELS)
+        rows = list(zip(data.texts, data.labels, data.langs, strict=True))
         # The same tweet in two files is kept once (SemEval repeats 2,054 of xlmt's English tweets).
         rows = [r for r in rows if r[2] not in source.drop_langs and normalized(r[0]) not in seen]
         seen.update(normalized(r[0]) for r in rows)
