@@ -17,12 +17,16 @@ import dataclasses
 import pathlib
 import random
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from earful_nlp.datasets import LabeledData, read_labeled_csv
 from earful_nlp.labels import COMPLAINT_LABELS, SENTIMENT_LABELS
 from earful_nlp.training_mix import sentipers_parts
+
+if TYPE_CHECKING:
+    from earful_nlp.training import TrainOptions
 
 SEED_FILE = pathlib.Path(__file__).with_name("training_data") / "complaint_seed.csv"
 PREOTIUC = "complaints/preotiuc2019_dev_side.csv"
@@ -94,24 +98,23 @@ def complaint_rows(data_dir: pathlib.Path, mix: ComplaintMix, seed: int) -> Comp
 
 
 def cross_validate(
-    features: np.ndarray, rows: ComplaintRows, mix: ComplaintMix, seed: int, folds: int = 5
+    features: np.ndarray, y: np.ndarray, rows: ComplaintRows, options: TrainOptions, folds: int = 5
 ) -> tuple[dict, np.ndarray]:
     """k-fold CV on the English corpus (the published figure), every other row always in training.
 
-    Returns the report on the corpus and out-of-fold logits for every row (for fitting a temperature).
+    ``y`` holds the class index of each row, ``options`` the head's (C, seed). Returns the report on the corpus
+    and out-of-fold logits for every row (for fitting a temperature).
     """
     from sklearn.model_selection import StratifiedKFold
 
     from earful_nlp.evaluation import evaluate
-    from earful_nlp.training import TrainOptions, fit_logistic
+    from earful_nlp.training import fit_logistic
 
-    options = TrainOptions(task="complaint", head_kind="linear", linear_c=mix.linear_c, seed=seed)
-    y = np.array([COMPLAINT_LABELS.index(label) for label in rows.data.labels])
     w = np.array(rows.weights)
     corpus = np.flatnonzero(rows.is_preotiuc)
     others = np.flatnonzero(~np.array(rows.is_preotiuc))
     oof = np.zeros(len(y))
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=options.seed)
     for (train_c, test_c), (train_o, test_o) in zip(
         splitter.split(corpus, y[corpus]), splitter.split(others, y[others]), strict=True
     ):

@@ -235,6 +235,7 @@ def train_complaint_stage(
         build_frozen_cache,
         fit_logistic,
         fold_temperature,
+        labels_to_ids,
         load_logistic,
         tokenize,
     )
@@ -256,8 +257,8 @@ def train_complaint_stage(
     spec = head_options.head_spec(COMPLAINT_LABELS)
     ids = tokenize(tokenizer, rows.data.texts, model.config.text_prefix, model.config.max_tokens)
     features = build_frozen_cache(model, ids, 0, layers=spec["layers"]).pooled.numpy().astype(np.float64)
-    y = np.array([COMPLAINT_LABELS.index(label) for label in rows.data.labels])
-    cv, oof = cross_validate(features, rows, mix, options.seed)
+    y = np.array(labels_to_ids(rows.data, COMPLAINT_LABELS))
+    cv, oof = cross_validate(features, y, rows, head_options)
     report(f"complaint head, 5-fold CV on the English corpus: macro-F1 {cv['macro_f1']}")
     oof_log_probs = np.stack([np.zeros_like(oof), oof], axis=1)
     temperature = fit_temperature(oof_log_probs, y)
@@ -291,29 +292,25 @@ def calibrate_sentiment_stage(
     """
     from earful_nlp import model_store
     from earful_nlp.calibration import fit_temperature, tempered, top_label_ece
-    from earful_nlp.training import fold_temperature, predict_proba, tokenize
+    from earful_nlp.training import fold_temperature, labels_to_ids, predict_proba, tokenize
 
     encoder, tokenizer = model_store.load_encoder(cache_dir)
     model = model_store.load_delta(out, encoder)
     gold = validation_sets(data_dir)
-    texts, labels, langs = [], [], []
-    for data in gold.values():
-        texts += data.texts
-        labels += data.labels
-        langs += data.langs
+    data = LabeledData.concat(list(gold.values()))
     if options.max_rows:
-        texts, labels, langs = texts[: options.max_rows], labels[: options.max_rows], langs[: options.max_rows]
-    ids = tokenize(tokenizer, texts, model.config.text_prefix, model.config.max_tokens)
+        data = data.subset(list(range(min(options.max_rows, len(data)))))
+    ids = tokenize(tokenizer, data.texts, model.config.text_prefix, model.config.max_tokens)
     log_probs = np.log(np.clip(predict_proba(model, ids)[SENTIMENT], 1e-12, 1.0))
-    y = np.array([SENTIMENT_LABELS.index(label) for label in labels])
+    y = np.array(labels_to_ids(data, SENTIMENT_LABELS))
     halves = np.random.default_rng(options.seed).permutation(len(y)) % 2 == 0
     crossed = np.zeros_like(log_probs)
     for half in (halves, ~halves):
         crossed[half] = tempered(log_probs[half], fit_temperature(log_probs[~half], y[~half]))
     temperature = fit_temperature(log_probs, y)
-    lang_array = np.array(langs)
+    lang_array = np.array(data.langs)
     per_language = {}
-    for lang in sorted(set(langs)):
+    for lang in sorted(set(data.langs)):
         rows = lang_array == lang
         per_language[lang] = {
             "before": round(top_label_ece(tempered(log_probs[rows], 1.0), y[rows]), 4),
