@@ -15,7 +15,7 @@ import html
 import pathlib
 import random
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from earful_nlp.datasets import LabeledData, read_labeled_csv, split_labeled
 from earful_nlp.labels import SENTIMENT_LABELS
@@ -69,10 +69,7 @@ class MixedRows:
 
     def counts(self) -> dict[str, int]:
         """Rows drawn per source file."""
-        out: dict[str, int] = defaultdict(int)
-        for source in self.sources:
-            out[source] += 1
-        return dict(out)
+        return dict(Counter(self.sources))
 
 
 _URL_OR_HANDLE = re.compile(r"https?://\S+|www\.\S+|@\w+", re.IGNORECASE)
