@@ -23,6 +23,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     mark_tiers(items)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """End multiprocessing children a test left behind (an idle fetch-pool worker was seen once), and say so.
+
+    concurrent.futures joins every pool's workers when the interpreter exits, so one leaked idle worker kept a
+    finished run from exiting. Which test leaks it is not known yet; this keeps the run from hanging meanwhile.
+    """
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        print(f"\nleft-over process after the tests: {child.name} (pid {child.pid}); terminating it")
+        child.terminate()
+        child.join(timeout=5)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _benchmarks_record_nowhere() -> Iterator[None]:
     """Benchmarks the tests run (bench/spikes.py) must not rewrite docs/benchmarks.md with test figures."""
