@@ -119,6 +119,11 @@ class MentionClassifier:
             return results
         prepared = [prepare(texts[i], self.settings.max_length) for i in keep]
         probs = self._probabilities(prepared)
+        factors = self._language_temperatures()
+        if factors:
+            from earful_nlp.calibration import apply_language_temperatures
+
+            probs[SENTIMENT] = apply_language_temperatures(probs[SENTIMENT], [langs[i] for i in keep], factors)
         threshold = self.settings.complaint_threshold
         for row, index in enumerate(keep):
             sentiment = probs[SENTIMENT][row]
@@ -134,6 +139,12 @@ class MentionClassifier:
                 "model_version": self.model_version,
             }
         return results
+
+    def _language_temperatures(self) -> dict[str, float]:
+        """The default sentiment head's per-language calibration factors (none for a configured model)."""
+        if self.default_model is None or SENTIMENT in self.byo:
+            return {}
+        return dict(self.default_model.config.heads[SENTIMENT].get("temperature_by_language") or {})
 
     def _probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}

@@ -214,7 +214,8 @@ def evaluate(
     try:
         rows = load_data(task, data)
         classifier = MentionClassifier.load(settings, cache_dir)
-        results = classifier.classify(rows.texts, ["xx"] * len(rows))
+        # The file's language column stands in for detection (per-language calibration uses it).
+        results = classifier.classify(rows.texts, rows.langs)
     except NlpError as exc:
         _fail(exc)
     # undetermined_min_letters=0: every text is classified (no None results)

@@ -5,7 +5,8 @@
    masked). The validation files are scored at a few checkpoints; the best of those checkpoints and of the
    average of the last ones (free at inference: one set of adapters either way) is kept.
 2. ``complaint``: the complaint head on the adapted encoder (``complaint_head``).
-3. ``calibrate``: one temperature per head, folded into the head's last layer (``temperature``).
+3. ``calibrate``: one temperature per head, folded into the head's last layer, and for sentiment a factor per
+   language where one temperature does not fit every language (``calibration.language_temperatures``).
 
 Every stage writes the model directory, so a later stage can be re-run on its own.
 """
@@ -285,17 +286,22 @@ def train_complaint_stage(
 def calibrate_sentiment_stage(
     data_dir: pathlib.Path, cache_dir: pathlib.Path, out: pathlib.Path, options: RecipeOptions, report: Report = print
 ) -> dict:
-    """Stage 3: one temperature for the sentiment head, fitted on the validation files and folded into the head.
+    """Stage 3: a temperature for the sentiment head, fitted on the validation files and folded into the head,
+    plus a factor per language where one global temperature leaves that language mis-calibrated.
 
-    The ECE figures are cross-fitted (temperature fitted on one half of the rows, ECE measured on the other),
-    so they say what the temperature does for posts it was not fitted on.
+    The ECE figures are cross-fitted (fitted on one half of the rows, measured on the other), so they say what
+    the calibration does for posts it was not fitted on. The folded temperature is recorded in the head's
+    config, so re-running this stage first undoes it instead of tempering twice.
     """
     from earful_nlp import model_store
-    from earful_nlp.calibration import fit_temperature, tempered, top_label_ece
+    from earful_nlp.calibration import fit_temperature, language_temperatures, tempered, top_label_ece
     from earful_nlp.training import fold_temperature, labels_to_ids, predict_proba, tokenize
 
     encoder, tokenizer = model_store.load_encoder(cache_dir)
     model = model_store.load_delta(out, encoder)
+    spec = model.config.heads[SENTIMENT]
+    fold_temperature(model.heads[SENTIMENT], 1.0 / float(spec.pop("temperature", 1.0)))
+    spec.pop("temperature_by_language", None)
     gold = validation_sets(data_dir)
     data = LabeledData.concat(list(gold.values()))
     if options.max_rows:
@@ -308,6 +314,7 @@ def calibrate_sentiment_stage(
     for half in (halves, ~halves):
         crossed[half] = tempered(log_probs[half], fit_temperature(log_probs[~half], y[~half]))
     temperature = fit_temperature(log_probs, y)
+    factors, evidence = language_temperatures(log_probs / temperature, y, data.langs, halves)
     lang_array = np.array(data.langs)
     per_language = {}
     for lang in sorted(set(data.langs)):
@@ -315,18 +322,23 @@ def calibrate_sentiment_stage(
         per_language[lang] = {
             "before": round(top_label_ece(tempered(log_probs[rows], 1.0), y[rows]), 4),
             "after": round(top_label_ece(crossed[rows], y[rows]), 4),
+            **({"after_language_factor": evidence[lang]["own"]} if lang in factors else {}),
         }
     fold_temperature(model.heads[SENTIMENT], temperature)
+    spec["temperature"] = round(temperature, 4)
+    spec["temperature_by_language"] = factors
     model_store.save_delta(model, out)
     facts = {
         "temperature": round(temperature, 4),
+        "temperature_by_language": factors,
         "ece_cross_fitted": {
             "before": round(top_label_ece(tempered(log_probs, 1.0), y), 4),
             "after": round(top_label_ece(crossed, y), 4),
         },
         "ece_per_language": per_language,
+        "language_factor_evidence": evidence,
     }
-    report(f"sentiment temperature {facts['temperature']}: ECE {facts['ece_cross_fitted']}")
+    report(f"sentiment temperature {facts['temperature']}, per language {factors}: ECE {facts['ece_cross_fitted']}")
     return facts
 
 

@@ -87,3 +87,12 @@ def test_bf16_autocast_gives_the_fp32_labels(models_cache):
         assert a["complaint_probability"] == pytest.approx(b["complaint_probability"], abs=0.03)
         for label, p in a["sentiment_scores"].items():
             assert p == pytest.approx(b["sentiment_scores"][label], abs=0.03)
+
+
+def test_per_language_calibration_softens_only_that_language(classifier, monkeypatch):
+    spec = classifier.default_model.config.heads["sentiment"]
+    monkeypatch.setitem(spec, "temperature_by_language", {"fa": 3.0})
+    text = "Absolutely love the new jacket, best purchase this year!"
+    as_fa, as_de = classifier.classify([text, text], ["fa", "de"])
+    assert as_fa["sentiment"] == as_de["sentiment"]
+    assert as_fa["sentiment_scores"][as_fa["sentiment"]] < as_de["sentiment_scores"][as_de["sentiment"]]
