@@ -58,6 +58,13 @@ def top_label_ece(probs: np.ndarray, gold: np.ndarray) -> float:
 
 MIN_LANGUAGE_ROWS = 150  # fewer validation rows than this give too noisy a per-language fit
 MIN_ECE_GAIN = 0.005  # a language keeps its own factor only when it lowers that language's held-out ECE this much
+# A factor beyond this says the validation labels and the model disagree about nearly everything (xlmt's Hindi
+# is at chance), not that the model is a little over- or under-confident: it would flatten every real post.
+MAX_LANGUAGE_FACTOR = 3.0
+
+
+def _bounded_factor(log_probs: np.ndarray, gold: np.ndarray) -> float:
+    return float(np.clip(fit_temperature(log_probs, gold), 1.0 / MAX_LANGUAGE_FACTOR, MAX_LANGUAGE_FACTOR))
 
 
 def language_temperatures(
@@ -68,7 +75,7 @@ def language_temperatures(
     For each language with ``min_rows`` rows a factor is fitted on one half of its rows (``halves``) and its
     ECE measured on the other, and the other way round. The factor (fitted on all its rows) is kept only
     when that cross-fitted ECE beats the global temperature's by ``MIN_ECE_GAIN``: a language whose posts are
-    already calibrated keeps factor 1 rather than a fit to noise.
+    already calibrated keeps factor 1 rather than a fit to noise. Factors are bounded by ``MAX_LANGUAGE_FACTOR``.
     Returns ``({lang: factor}, {lang: {"global": ece, "own": ece, "factor": f}})``.
     """
     lang_array = np.asarray(langs)
@@ -82,8 +89,8 @@ def language_temperatures(
         part = halves[rows]
         lp, y = log_probs[rows], gold[rows]
         for half in (part, ~part):
-            own[half] = tempered(lp[half], fit_temperature(lp[~half], y[~half]))
-        factor = fit_temperature(lp, y)
+            own[half] = tempered(lp[half], _bounded_factor(lp[~half], y[~half]))
+        factor = _bounded_factor(lp, y)
         global_ece = top_label_ece(tempered(lp, 1.0), y)
         own_ece = top_label_ece(own, y)
         evidence[lang] = {"global": round(global_ece, 4), "own": round(own_ece, 4), "factor": round(factor, 4)}

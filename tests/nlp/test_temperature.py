@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from earful_nlp.calibration import (
+    MAX_LANGUAGE_FACTOR,
     apply_language_temperatures,
     fit_temperature,
     language_temperatures,
@@ -128,3 +129,11 @@ def test_rerunning_the_calibrate_stage_does_not_temper_twice(models_cache, tmp_p
         assert torch.allclose(head_after_second[key].float(), tensor.float(), rtol=1e-3, atol=1e-6), (
             key
         )  # not T times smaller
+
+
+def test_a_language_the_model_gets_at_chance_is_not_flattened_completely() -> None:
+    rng = np.random.default_rng(8)
+    logits = rng.normal(0, 3.0, size=(600, 3))
+    gold = rng.integers(0, 3, size=600)  # labels unrelated to the model's output, as in xlmt's Hindi
+    factors, _ = language_temperatures(logits, gold, ["hi"] * 600, np.arange(600) % 2 == 0)
+    assert factors == {"hi": MAX_LANGUAGE_FACTOR}
