@@ -68,19 +68,28 @@ def _bounded_factor(log_probs: np.ndarray, gold: np.ndarray) -> float:
 
 
 def language_temperatures(
-    log_probs: np.ndarray, gold: np.ndarray, langs: list[str], halves: np.ndarray, min_rows: int = MIN_LANGUAGE_ROWS
-) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    log_probs: np.ndarray,
+    gold: np.ndarray,
+    langs: list[str],
+    halves: np.ndarray,
+    sources: list[str] | None = None,
+    min_rows: int = MIN_LANGUAGE_ROWS,
+) -> tuple[dict[str, float], dict[str, dict]]:
     """Per-language temperature factors on top of an already applied global temperature, and their evidence.
 
     For each language with ``min_rows`` rows a factor is fitted on one half of its rows (``halves``) and its
     ECE measured on the other, and the other way round. The factor (fitted on all its rows) is kept only
-    when that cross-fitted ECE beats the global temperature's by ``MIN_ECE_GAIN``: a language whose posts are
-    already calibrated keeps factor 1 rather than a fit to noise. Factors are bounded by ``MAX_LANGUAGE_FACTOR``.
-    Returns ``({lang: factor}, {lang: {"global": ece, "own": ece, "factor": f}})``.
+    when that cross-fitted ECE beats the global temperature's by ``MIN_ECE_GAIN``, and, where the language's
+    rows come from several ``sources`` (validation files), makes none of them (with ``min_rows`` rows) worse
+    by as much: a factor that suits one genre of a language and not another is no calibration of the language,
+    and a language whose posts are already calibrated keeps factor 1 rather than a fit to noise. Factors are
+    bounded by ``MAX_LANGUAGE_FACTOR``.
+    Returns ``({lang: factor}, {lang: {"global": ece, "own": ece, "factor": f, "by_source": {...}}})``.
     """
     lang_array = np.asarray(langs)
+    source_array = np.asarray(sources if sources is not None else [""] * len(langs))
     factors: dict[str, float] = {}
-    evidence: dict[str, dict[str, float]] = {}
+    evidence: dict[str, dict] = {}
     for lang in sorted(set(langs)):
         rows = lang_array == lang
         if rows.sum() < min_rows:
@@ -91,10 +100,21 @@ def language_temperatures(
         for half in (part, ~part):
             own[half] = tempered(lp[half], _bounded_factor(lp[~half], y[~half]))
         factor = _bounded_factor(lp, y)
-        global_ece = top_label_ece(tempered(lp, 1.0), y)
-        own_ece = top_label_ece(own, y)
+        plain = tempered(lp, 1.0)
+        global_ece, own_ece = top_label_ece(plain, y), top_label_ece(own, y)
+        by_source = {}
+        for source in sorted(set(source_array[rows])):
+            members = source_array[rows] == source
+            if members.sum() >= min_rows:
+                by_source[source] = {
+                    "global": round(top_label_ece(plain[members], y[members]), 4),
+                    "own": round(top_label_ece(own[members], y[members]), 4),
+                }
         evidence[lang] = {"global": round(global_ece, 4), "own": round(own_ece, 4), "factor": round(factor, 4)}
-        if own_ece <= global_ece - MIN_ECE_GAIN:
+        if len(by_source) > 1:
+            evidence[lang]["by_source"] = by_source
+        harms = any(item["own"] > item["global"] + MIN_ECE_GAIN for item in by_source.values())
+        if own_ece <= global_ece - MIN_ECE_GAIN and not harms:
             factors[lang] = round(factor, 4)
     return factors, evidence
 

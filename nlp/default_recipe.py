@@ -304,8 +304,10 @@ def calibrate_sentiment_stage(
     spec.pop("temperature_by_language", None)
     gold = validation_sets(data_dir)
     data = LabeledData.concat(list(gold.values()))
+    sources = [name for name, part in gold.items() for _ in part.texts]
     if options.max_rows:
         data = data.subset(list(range(min(options.max_rows, len(data)))))
+        sources = sources[: len(data)]
     ids = tokenize(tokenizer, data.texts, model.config.text_prefix, model.config.max_tokens)
     log_probs = np.log(np.clip(predict_proba(model, ids)[SENTIMENT], 1e-12, 1.0))
     y = np.array(labels_to_ids(data, SENTIMENT_LABELS))
@@ -314,7 +316,7 @@ def calibrate_sentiment_stage(
     for half in (halves, ~halves):
         crossed[half] = tempered(log_probs[half], fit_temperature(log_probs[~half], y[~half]))
     temperature = fit_temperature(log_probs, y)
-    factors, evidence = language_temperatures(log_probs / temperature, y, data.langs, halves)
+    factors, evidence = language_temperatures(log_probs / temperature, y, data.langs, halves, sources)
     lang_array = np.array(data.langs)
     per_language = {}
     for lang in sorted(set(data.langs)):

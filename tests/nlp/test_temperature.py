@@ -137,3 +137,18 @@ def test_a_language_the_model_gets_at_chance_is_not_flattened_completely() -> No
     gold = rng.integers(0, 3, size=600)  # labels unrelated to the model's output, as in xlmt's Hindi
     factors, _ = language_temperatures(logits, gold, ["hi"] * 600, np.arange(600) % 2 == 0)
     assert factors == {"hi": MAX_LANGUAGE_FACTOR}
+
+
+def test_no_factor_for_a_language_when_it_would_suit_one_of_its_files_and_hurt_another() -> None:
+    rng = np.random.default_rng(9)
+    news, gold_news = _sampled(rng, 1500, 3.0)  # one file of the language over-confident
+    tweets, gold_tweets = _sampled(rng, 600, 0.6)  # the other under-confident
+    log_probs = np.vstack([news, tweets])
+    gold = np.concatenate([gold_news, gold_tweets])
+    sources = ["germeval"] * 1500 + ["xlmt"] * 600
+    halves = rng.permutation(len(gold)) % 2 == 0
+    factors, evidence = language_temperatures(log_probs, gold, ["de"] * len(gold), halves, sources)
+    assert factors == {}
+    assert evidence["de"]["by_source"]["xlmt"]["own"] > evidence["de"]["by_source"]["xlmt"]["global"]
+    alone, _ = language_temperatures(news, gold_news, ["de"] * 1500, halves[:1500], ["germeval"] * 1500)
+    assert "de" in alone  # the same file on its own does get one
