@@ -5,9 +5,10 @@ alone, a head on the multilingual encoder keys on English complaint words ("refu
 complaints in other languages. So the head also learns from:
 - the sentiment data, in every language: positive and neutral posts (praise, news, chatter) are not
   complaints, and negative posts count as weak complaints (weight 0.2);
-- a small set of posts written for the project (``training_data/complaint_seed.csv``: 9 languages, half
-  complaints, half praise, questions, advice and news that share the complaint words), on other brands and
-  products than the check set in tests/.
+- a small set of posts written for the project (``training_data/complaint_seed.csv``: 612 posts in 9 languages,
+  270 complaints, among them defects stated plainly and waits asked about to the crowd; the rest praise,
+  questions, advice and news that reports other people's complaints, sharing the complaint words), on other
+  brands and products than the check set in tests/.
 It is a logistic regression on the mean-pools of the encoder's last 8 layers, fitted with per-row weights.
 """
 
