@@ -130,5 +130,9 @@ def apply_language_temperatures(probs: np.ndarray, langs: list[str], factors: di
     for lang, factor in factors.items():
         rows = np.fromiter((item == lang for item in langs), bool, len(langs))
         if rows.any():
-            out[rows] = tempered(np.log(np.clip(probs[rows], 1e-12, 1.0)), factor)
+            # softmax(log p / factor) in plain numpy: this runs in every classification batch, and importing
+            # scipy there would cost the first batch about 0.2 s
+            scaled = np.log(np.clip(probs[rows], 1e-12, 1.0)) / factor
+            scaled = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+            out[rows] = scaled / scaled.sum(axis=1, keepdims=True)
     return out
