@@ -73,12 +73,8 @@ def main() -> None:
         options = TrainOptions(task=COMPLAINT, head_kind="linear", pool_layers=POOL_LAYERS, linear_c=c, seed=13)
         oof = np.zeros(len(seed_idx))
         for train, test in StratifiedKFold(5, shuffle=True, random_state=args.seed).split(seed_idx, y[seed_idx]):
-            fitted = fit_logistic(
-                x[np.r_[rest, seed_idx[train]]],
-                y[np.r_[rest, seed_idx[train]]],
-                w[np.r_[rest, seed_idx[train]]],
-                options,
-            )
+            fold = np.r_[rest, seed_idx[train]]
+            fitted = fit_logistic(x[fold], y[fold], w[fold], options)
             oof[test] = fitted.logits(x[seed_idx[test]])[:, 1]
         seed_report = evaluate(
             labels(y[seed_idx]), labels((oof > 0).astype(int)), list(langs[seed_idx]), COMPLAINT_LABELS

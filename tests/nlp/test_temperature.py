@@ -125,10 +125,8 @@ def test_rerunning_the_calibrate_stage_does_not_temper_twice(models_cache, tmp_p
     assert second["ece_cross_fitted"]["before"] == pytest.approx(first["ece_cross_fitted"]["before"], abs=1e-3)
     assert model_store.read_delta_config(out).heads["sentiment"]["temperature"] == first["temperature"]
     head_after_second = load_file(str(out / model_store.WEIGHTS_FILE))
-    for key, tensor in head_after_first.items():
-        assert torch.allclose(head_after_second[key].float(), tensor.float(), rtol=1e-3, atol=1e-6), (
-            key
-        )  # not T times smaller
+    for key, tensor in head_after_first.items():  # the head is not T times smaller the second time
+        assert torch.allclose(head_after_second[key].float(), tensor.float(), rtol=1e-3, atol=1e-6), key
 
 
 def test_a_language_the_model_gets_at_chance_is_not_flattened_completely() -> None:
