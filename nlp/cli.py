@@ -143,6 +143,9 @@ def train_default(
         str, typer.Option(help="all, or one stage to (re-)run on the model in --out: sentiment, complaint, calibrate")
     ] = "all",
     passes: Annotated[int, typer.Option(min=1, help="Passes over the sentiment mixture")] = 3,
+    runs: Annotated[
+        int, typer.Option(min=1, help="Sentiment runs (seeds seed, seed+1, ...) averaged into one model")
+    ] = 1,
     tuning: Annotated[
         str, typer.Option(help="lora (adapters on every layer) or full (every layer's weights)")
     ] = "lora",
@@ -166,8 +169,10 @@ def train_default(
     configure_threads(None)
     if tuning not in ("lora", "full"):
         raise typer.BadParameter("--tuning must be lora or full")
+    if runs > 1 and tuning == "full":
+        raise typer.BadParameter("--runs above 1 averages LoRA adapters: use it with --tuning lora")
     options = default_recipe.RecipeOptions(
-        passes=passes, seed=seed, tuning=tuning, max_rows=max_rows, bf16=use_bf16(bf16)
+        passes=passes, runs=runs, seed=seed, tuning=tuning, max_rows=max_rows, bf16=use_bf16(bf16)
     )
     try:
         facts = default_recipe.run_stages(

@@ -29,6 +29,7 @@ from earful_nlp.training_mix import draw_mixture, sentipers_parts
 
 if TYPE_CHECKING:
     import torch
+    from transformers import BertModel, PreTrainedTokenizerBase
 
     from earful_nlp.modeling import EarfulMultiHeadModel
 
@@ -48,7 +49,9 @@ class RecipeOptions:
     """The default model's recipe; every figure in its model card comes from these values."""
 
     passes: int = 3
+    runs: int = 1  # sentiment runs of different seeds, averaged into one model (see average_runs)
     seed: int = 13
+    head_seed: int | None = None  # seed of the head's first weights (None: seed); one value lets runs be averaged
     tuning: str = "lora"  # "lora": adapters on every layer; "full": every layer's weights, layer-wise lr decay
     lora_rank: int = 16
     lora_alpha: int = 32
@@ -111,6 +114,14 @@ def _average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     return {name: sum(s[name] for s in states) / len(states) for name in states[0]}
 
 
+@dataclasses.dataclass(frozen=True)
+class _Validation:
+    """The validation files and their token ids, shared by every run."""
+
+    gold: dict[str, LabeledData]
+    token_ids: dict[str, list[list[int]]]
+
+
 def train_sentiment_stage(
     data_dir: pathlib.Path,
     cache_dir: pathlib.Path,
@@ -119,7 +130,80 @@ def train_sentiment_stage(
     report: Report = print,
     show_progress: bool = False,
 ) -> dict:
-    """Stage 1: adapters and sentiment head on the mixture; write the model to ``out``; return the facts."""
+    """Stage 1: adapters and sentiment head on the mixture; write the model to ``out``; return the facts.
+
+    With ``options.runs`` above 1, that many runs (seeds ``seed``, ``seed + 1``, ...; every run starts from the
+    same head initialisation) are trained one after the other and averaged into one model (``average_runs``).
+    """
+    from earful_nlp import model_store
+    from earful_nlp.modeling import EarfulConfig
+    from earful_nlp.training import tokenize
+
+    if options.runs > 1 and options.tuning == "full":
+        raise ValueError("averaging runs averages LoRA adapters: use it with LoRA tuning")
+    started = time.monotonic()
+    gold = validation_sets(data_dir)  # before the encoder loads: a missing file is named at once
+    encoder, tokenizer = model_store.load_encoder(cache_dir)
+    if options.max_rows:
+        gold = {name: data.subset(list(range(min(len(data), options.max_rows)))) for name, data in gold.items()}
+    prefix = EarfulConfig().text_prefix
+    validation = _Validation(
+        gold, {name: tokenize(tokenizer, data.texts, prefix, options.max_length) for name, data in gold.items()}
+    )
+    runs = []
+    for index in range(options.runs):
+        run_options = dataclasses.replace(options, seed=options.seed + index, head_seed=options.seed)
+        if index:
+            encoder, tokenizer = model_store.load_encoder(cache_dir)  # the last run merged its adapters
+        runs.append(_sentiment_run(data_dir, encoder, tokenizer, validation, run_options, report, show_progress))
+    model, facts = runs[0]
+    if options.runs > 1:
+        encoder, _ = model_store.load_encoder(cache_dir)
+        model = average_runs([run for run, _ in runs], encoder)
+        scores = score_sentiment(model, validation.token_ids, validation.gold, options.bf16)
+        report(f"average of the {options.runs} runs: {scores}")
+        facts = {
+            "runs": [run_facts for _, run_facts in runs],
+            "averaged_runs_scores": scores,
+            "averaged_runs_selection": selection_score(scores),
+        }
+    model.config.version = time.strftime("%Y%m%d")
+    model_store.save_delta(model, out)
+    return {**facts, "options": dataclasses.asdict(options), "seconds_total": round(time.monotonic() - started, 1)}
+
+
+def average_runs(models: list[EarfulMultiHeadModel], encoder: BertModel) -> EarfulMultiHeadModel:
+    """One model from several sentiment runs: the mean of their LoRA deltas (``lora.average``, exact) and of
+    their heads' weights, on a fresh ``encoder``.
+
+    Averaging heads is sound because every run starts from the same head initialisation and the same encoder,
+    so the runs end in one basin (a "model soup"); the averaged model costs no more to run than one of them.
+    """
+    from earful_nlp import lora, model_store
+
+    first = models[0]
+    spec = first.config.heads[SENTIMENT]
+    model = model_store.new_model(encoder, {SENTIMENT: spec}, 0, first.config.max_tokens)
+    states = [m.heads[SENTIMENT].state_dict() for m in models]
+    model.heads[SENTIMENT].load_state_dict(_average(states))
+    model.lora_factors = lora.average([m.lora_factors for m in models])
+    rank, alpha = first.config.lora["rank"], first.config.lora["alpha"]
+    model.config.lora = lora.spec(rank * len(models), alpha * len(models))
+    lora.merge(model.encoder, model.lora_factors, model.config.lora["scale"])
+    model.eval()
+    return model
+
+
+def _sentiment_run(
+    data_dir: pathlib.Path,
+    encoder: BertModel,
+    tokenizer: PreTrainedTokenizerBase,
+    validation: _Validation,
+    options: RecipeOptions,
+    report: Report,
+    show_progress: bool,
+) -> tuple[EarfulMultiHeadModel, dict]:
+    """One seeded run of adapters and head on the mixture: the trained model (adapters merged) and its facts."""
     from earful_nlp import model_store
     from earful_nlp.modeling import make_head
     from earful_nlp.pipelines import epoch_progress
@@ -143,18 +227,13 @@ def train_sentiment_stage(
         bf16=options.bf16,
     )
     mix = draw_mixture(data_dir, options.passes, options.seed, max_rows=options.max_rows)
-    report(f"training mixture: {len(mix.data)} rows over {options.passes} passes: {mix.counts()}")
-    encoder, tokenizer = model_store.load_encoder(cache_dir)
+    report(f"training mixture (seed {options.seed}): {len(mix.data)} rows over {options.passes} passes: {mix.counts()}")
     spec = train_options.head_spec(SENTIMENT_LABELS)
     model = model_store.new_model(encoder, {SENTIMENT: spec}, train_options.tuned_layers, options.max_length)
-    set_seed(options.seed)
+    set_seed(options.seed if options.head_seed is None else options.head_seed)
     model.heads[SENTIMENT] = make_head(spec, model.encoder.config.hidden_size)
-    prefix = model.config.text_prefix
-    ids = tokenize(tokenizer, mix.data.texts, prefix, options.max_length)
-    gold = validation_sets(data_dir)
-    if options.max_rows:
-        gold = {name: data.subset(list(range(min(len(data), options.max_rows)))) for name, data in gold.items()}
-    val_ids = {name: tokenize(tokenizer, data.texts, prefix, options.max_length) for name, data in gold.items()}
+    ids = tokenize(tokenizer, mix.data.texts, model.config.text_prefix, options.max_length)
+    gold, val_ids = validation.gold, validation.token_ids
     report(f"tokenized in {time.monotonic() - started:.0f}s")
 
     marks = [round(f * len(ids)) for f in options.checkpoints]
@@ -204,17 +283,15 @@ def train_sentiment_stage(
             rows=rows,
             before_merge=choose,
         )
-    model.config.version = time.strftime("%Y%m%d")
-    model_store.save_delta(model, out)
-    return {
+    facts = {
+        "seed": options.seed,
         "rows": len(ids),
         "rows_per_source": mix.counts(),
-        "options": dataclasses.asdict(options),
         "checkpoints": checkpoints,
         **chosen,
         "train_seconds": stats["seconds"],
-        "seconds_total": round(time.monotonic() - started, 1),
     }
+    return model, facts
 
 
 def train_complaint_stage(

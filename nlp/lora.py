@@ -54,6 +54,22 @@ def merge(encoder: BertModel, factors: dict, scale: float) -> None:
             module.weight += scale * (b @ a)
 
 
+def average(factor_sets: list[dict]) -> dict:
+    """Factors whose delta is the mean of the given adapters' deltas (all of one rank and scale).
+
+    ``mean_i(B_i @ A_i)`` is ``[B_1 / n, ..., B_n / n] @ [A_1; ...; A_n]``: the A factors are stacked, the B
+    factors stacked and divided by n, so the result is exact, has rank n times the rank, and the same scale.
+    """
+    import torch
+
+    count = len(factor_sets)
+    averaged = {}
+    for key in factor_sets[0]:
+        parts = [factors[key] for factors in factor_sets]
+        averaged[key] = torch.cat(parts, 0) if key.endswith(".A") else torch.cat(parts, 1) / count
+    return averaged
+
+
 def spec(rank: int, alpha: int) -> dict:
     """The config entry describing the adapters of a model (``EarfulConfig.lora``)."""
     return {"rank": rank, "alpha": alpha, "scale": alpha / rank, "targets": TARGETS}

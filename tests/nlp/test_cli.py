@@ -53,7 +53,7 @@ def test_train_default_without_the_data_folder_says_which_file_is_missing(tmp_pa
     result = CliRunner().invoke(app, ["train-default", "--data-dir", str(tmp_path), "--out", str(tmp_path / "m")])
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "xlmt_train.csv" in lines[0] and "Traceback" not in result.output
+    assert len(lines) == 1 and "sentiment/xlmt_val.csv" in lines[0] and "Traceback" not in result.output
 
 
 def test_train_default_refuses_an_unknown_stage(tmp_path):
@@ -61,3 +61,11 @@ def test_train_default_refuses_an_unknown_stage(tmp_path):
 
     result = CliRunner().invoke(app, ["train-default", "--data-dir", str(tmp_path), "--stage", "everything"])
     assert result.exit_code == 2 and "--stage" in result.output
+
+
+def test_train_default_refuses_to_average_fully_tuned_runs(tmp_path):
+    from earful_nlp.cli import app
+
+    args = ["train-default", "--data-dir", str(tmp_path), "--runs", "2", "--tuning", "full"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "--runs" in result.output and "Traceback" not in result.output
