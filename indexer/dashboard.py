@@ -122,7 +122,9 @@ def overview(es: Elasticsearch, alias: str, period: Period, *, topic: str | None
                             "min_doc_count": 0,
                             "extended_bounds": {
                                 "min": int(period.start.timestamp() * 1000),
-                                "max": int((period.end - step).timestamp() * 1000),
+                                # The period's last instant, so the bar it ends in is drawn even while empty
+                                # (a period that ends mid-bar: the current interval, just past its start).
+                                "max": int(period.end.timestamp() * 1000) - 1,
                             },
                         },
                         "aggs": {"sentiment": {"terms": {"field": SENTIMENT, "size": len(SENTIMENTS)}}},

@@ -166,3 +166,20 @@ def test_a_request_the_server_refuses_is_one_line_with_status_type_and_reason(in
     with pytest.raises(ApiError) as missing:
         es.search(index=f"{settings.alias}-nothing-here", query={"match_all": {}})
     assert server_error_line(missing.value).startswith("HTTP 404 index_not_found_exception: no such index [")
+
+
+def test_the_volume_chart_runs_to_the_end_of_the_period_even_when_its_last_interval_is_empty(index: Index) -> None:
+    from earful_indexer.dashboard import Period, overview
+
+    es, settings = index
+    index_mentions(es, settings.alias, [mention(n, f"acme post {n}", hours=-n) for n in range(1, 10)])
+    es.indices.refresh(index=settings.alias)
+    # Seven days ending at 01:00, drawn in 3-hour bars aligned to midnight: the last bar is 00:00-03:00, where
+    # no mention is yet (it is the interval now is in, just past midnight).
+    end = T0.replace(hour=1) + timedelta(days=1)
+    view = overview(es, settings.alias, Period(end - timedelta(days=7), end))
+    assert view.interval == timedelta(hours=3)
+    starts = [at for at, _, _ in view.volume]
+    assert starts[0] == end - timedelta(days=7, hours=1) and starts[-1] == end - timedelta(hours=1)
+    assert len(starts) == 57 and view.volume[-1][1] == 0
+    assert sum(count for _, count, _ in view.volume) == 9
