@@ -51,7 +51,6 @@ class RecipeOptions:
     passes: int = 3
     runs: int = 1  # sentiment runs of different seeds, averaged into one model (see average_runs)
     seed: int = 13
-    head_seed: int | None = None  # seed of the head's first weights (None: seed); one value lets runs be averaged
     tuning: str = "lora"  # "lora": adapters on every layer; "full": every layer's weights, layer-wise lr decay
     lora_rank: int = 16
     lora_alpha: int = 32
@@ -152,10 +151,10 @@ def train_sentiment_stage(
     )
     runs = []
     for index in range(options.runs):
-        run_options = dataclasses.replace(options, seed=options.seed + index, head_seed=options.seed)
         if index:
             encoder, tokenizer = model_store.load_encoder(cache_dir)  # the last run merged its adapters
-        runs.append(_sentiment_run(data_dir, encoder, tokenizer, validation, run_options, report, show_progress))
+        seed = options.seed + index
+        runs.append(_sentiment_run(data_dir, encoder, tokenizer, validation, options, seed, report, show_progress))
     model, facts = runs[0]
     if options.runs > 1:
         encoder, _ = model_store.load_encoder(cache_dir)
@@ -200,10 +199,13 @@ def _sentiment_run(
     tokenizer: PreTrainedTokenizerBase,
     validation: _Validation,
     options: RecipeOptions,
+    seed: int,
     report: Report,
     show_progress: bool,
 ) -> tuple[EarfulMultiHeadModel, dict]:
-    """One seeded run of adapters and head on the mixture: the trained model (adapters merged) and its facts."""
+    """One run of adapters and head on the mixture, its rows, batches and adapters drawn with ``seed``: the
+    trained model (adapters merged) and its facts. The head's first weights come from ``options.seed`` in every
+    run, so runs of different seeds can be averaged."""
     from earful_nlp import model_store
     from earful_nlp.modeling import make_head
     from earful_nlp.pipelines import epoch_progress
@@ -218,7 +220,7 @@ def _sentiment_run(
         encoder_lr=options.full_lr if full else options.encoder_lr,
         head_lr=options.head_lr,
         max_length=options.max_length,
-        seed=options.seed,
+        seed=seed,
         tuned_layers=ENCODER_LAYERS if full else 0,
         layer_lr_decay=options.layer_lr_decay,
         lora_rank=0 if full else options.lora_rank,
@@ -226,11 +228,11 @@ def _sentiment_run(
         lora_dropout=0.0,
         bf16=options.bf16,
     )
-    mix = draw_mixture(data_dir, options.passes, options.seed, max_rows=options.max_rows)
-    report(f"training mixture (seed {options.seed}): {len(mix.data)} rows over {options.passes} passes: {mix.counts()}")
+    mix = draw_mixture(data_dir, options.passes, seed, max_rows=options.max_rows)
+    report(f"training mixture (seed {seed}): {len(mix.data)} rows over {options.passes} passes: {mix.counts()}")
     spec = train_options.head_spec(SENTIMENT_LABELS)
     model = model_store.new_model(encoder, {SENTIMENT: spec}, train_options.tuned_layers, options.max_length)
-    set_seed(options.seed if options.head_seed is None else options.head_seed)
+    set_seed(options.seed)
     model.heads[SENTIMENT] = make_head(spec, model.encoder.config.hidden_size)
     ids = tokenize(tokenizer, mix.data.texts, model.config.text_prefix, options.max_length)
     gold, val_ids = validation.gold, validation.token_ids
@@ -284,7 +286,7 @@ def _sentiment_run(
             before_merge=choose,
         )
     facts = {
-        "seed": options.seed,
+        "seed": seed,
         "rows": len(ids),
         "rows_per_source": mix.counts(),
         "checkpoints": checkpoints,
