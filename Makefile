@@ -38,7 +38,8 @@ lint: $(STAMP)
 	$(BIN)/python scripts/typecheck.py
 
 # Re-train the bundled default model (nlp/models/default) from the shared data folder, seeded, on the CPU
-# (about 45 min on 2 cores with bf16 instructions), then write its figures (metrics.json) for the model card.
+# (about 45 min on 2 cores with bf16 instructions; without them it trains 1 pass in fp32, about 72 min), then
+# write its figures (metrics.json) for the model card.
 DATA ?= ../shared/data
 train-model: $(STAMP)
 	$(BIN)/earful train-default --data-dir $(DATA) --out nlp/models/default --cache-dir data/models

@@ -142,7 +142,10 @@ def train_default(
     stage: Annotated[
         str, typer.Option(help="all, or one stage to (re-)run on the model in --out: sentiment, complaint, calibrate")
     ] = "all",
-    passes: Annotated[int, typer.Option(min=1, help="Passes over the sentiment mixture")] = 3,
+    passes: Annotated[
+        int | None,
+        typer.Option(min=1, help="Passes over the sentiment mixture (default: 3 with bf16, 1 in fp32: the budget)"),
+    ] = None,
     runs: Annotated[
         int, typer.Option(min=1, help="Sentiment runs (seeds seed, seed+1, ...) averaged into one model")
     ] = 1,
@@ -171,9 +174,17 @@ def train_default(
         raise typer.BadParameter("--tuning must be lora or full")
     if runs > 1 and tuning == "full":
         raise typer.BadParameter("--runs above 1 averages LoRA adapters: use it with --tuning lora")
+    with_bf16 = use_bf16(bf16)
     options = default_recipe.RecipeOptions(
-        passes=passes, runs=runs, seed=seed, tuning=tuning, max_rows=max_rows, bf16=use_bf16(bf16)
+        passes=passes or default_recipe.default_passes(with_bf16),
+        runs=runs,
+        seed=seed,
+        tuning=tuning,
+        max_rows=max_rows,
+        bf16=with_bf16,
     )
+    if stage in ("all", "sentiment"):
+        typer.echo(f"{options.passes} pass(es) over the sentiment mixture, {'bf16' if with_bf16 else 'fp32'}")
     try:
         facts = default_recipe.run_stages(
             data_dir, cache_dir, out, options, stages if stage == "all" else (stage,), report=typer.echo

@@ -69,3 +69,17 @@ def test_train_default_refuses_to_average_fully_tuned_runs(tmp_path):
     args = ["train-default", "--data-dir", str(tmp_path), "--runs", "2", "--tuning", "full"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "--runs" in result.output and "Traceback" not in result.output
+
+
+def test_train_default_fits_its_passes_to_the_precision(tmp_path):
+    """Without bf16 instructions the recipe trains in fp32, about 4x slower per step: one pass keeps it within
+    the 75-minute budget (bench/train_budget.py); an explicit --passes wins."""
+    from earful_nlp.cli import app
+
+    def first_line(*extra: str) -> str:
+        args = ["train-default", "--data-dir", str(tmp_path), "--out", str(tmp_path / "m"), *extra]
+        return CliRunner().invoke(app, args).output.splitlines()[0]
+
+    assert first_line("--bf16", "off") == "1 pass(es) over the sentiment mixture, fp32"
+    assert first_line("--bf16", "on") == "3 pass(es) over the sentiment mixture, bf16"
+    assert first_line("--bf16", "off", "--passes", "2") == "2 pass(es) over the sentiment mixture, fp32"
