@@ -19,6 +19,11 @@ import dataclasses
 import pathlib
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from earful_nlp.datasets import LabeledData
+    from earful_nlp.training_mix import MixedRows
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUDGET_MINUTES = 75
@@ -35,22 +40,17 @@ class Rates:
     scoring: float
 
 
-def measure(args: argparse.Namespace, bf16: bool) -> Rates:
-    """Time LoRA training steps and forward scoring on samples of real rows."""
-    import random
-
+def measure(args: argparse.Namespace, bf16: bool, mix: MixedRows, validation: LabeledData) -> Rates:
+    """Time LoRA training steps on ``mix`` and forward scoring on ``validation`` (samples of real rows)."""
     from earful_nlp import model_store
-    from earful_nlp.datasets import LabeledData
-    from earful_nlp.default_recipe import RecipeOptions, sentiment_train_options, validation_sets
+    from earful_nlp.default_recipe import RecipeOptions, sentiment_train_options
     from earful_nlp.labels import SENTIMENT, SENTIMENT_LABELS
     from earful_nlp.modeling import make_head
     from earful_nlp.runtime import compute_context
     from earful_nlp.training import RowTreatment, labels_to_ids, predict_proba, tokenize, train_task
-    from earful_nlp.training_mix import draw_mixture
 
     options = RecipeOptions(bf16=bf16)
     encoder, tokenizer = model_store.load_encoder(args.cache_dir)
-    mix = draw_mixture(args.data_dir, 1, options.seed, max_rows=args.sample)
     train_options = sentiment_train_options(options, options.seed)
     spec = train_options.head_spec(SENTIMENT_LABELS)
     model = model_store.new_model(encoder, {SENTIMENT: spec}, 0, options.max_length)
@@ -66,10 +66,7 @@ def measure(args: argparse.Namespace, bf16: bool) -> Rates:
     train_task(model, None, labels, train_options, token_ids=ids, rows=rows)
     training = len(ids) / (time.perf_counter() - started)
 
-    validation = LabeledData.concat(list(validation_sets(args.data_dir).values()))
-    rng = random.Random(options.seed)
-    sample = validation.subset(sorted(rng.sample(range(len(validation)), min(args.sample, len(validation)))))
-    val_ids = tokenize(tokenizer, sample.texts, model.config.text_prefix, options.max_length)
+    val_ids = tokenize(tokenizer, validation.texts, model.config.text_prefix, options.max_length)
     started = time.perf_counter()
     with compute_context(bf16):
         predict_proba(model, val_ids)
@@ -77,18 +74,11 @@ def measure(args: argparse.Namespace, bf16: bool) -> Rates:
     return Rates("bf16" if bf16 else "fp32", training, scoring)
 
 
-def row_counts(data_dir: pathlib.Path) -> dict[str, int]:
-    """Rows of one mixture pass, of the validation files and of the complaint head's training set."""
-    from earful_nlp.complaint_head import ComplaintMix, complaint_rows
-    from earful_nlp.default_recipe import RecipeOptions, validation_sets
-    from earful_nlp.training_mix import draw_mixture
+def _sample(count: int, size: int, seed: int) -> list[int]:
+    """``size`` of ``count`` row indices, seeded, in order."""
+    import random
 
-    seed = RecipeOptions().seed
-    return {
-        "pass": len(draw_mixture(data_dir, 1, seed).data),  # every pass has the same number of rows
-        "validation": sum(len(part) for part in validation_sets(data_dir).values()),
-        "complaint": len(complaint_rows(data_dir, ComplaintMix(), seed).data),
-    }
+    return sorted(random.Random(seed).sample(range(count), min(size, count)))
 
 
 def projected_minutes(rates: Rates, counts: dict[str, int], passes: int) -> dict[str, float]:
@@ -119,15 +109,35 @@ def main() -> None:
     threads = configure_threads(None)
     native = native_bf16()
     print(f"CPU: {cpu_model()}, {threads} torch threads; bf16 instructions: {'yes' if native else 'no'}")
-    counts = row_counts(args.data_dir)
+    from earful_nlp.complaint_head import ComplaintMix, complaint_rows
+    from earful_nlp.datasets import LabeledData
+    from earful_nlp.default_recipe import RecipeOptions, validation_sets
+    from earful_nlp.training_mix import MixedRows, draw_mixture
+
+    seed = RecipeOptions().seed
+    mix = draw_mixture(args.data_dir, 1, seed)  # every pass has the same number of rows
+    validation = LabeledData.concat(list(validation_sets(args.data_dir).values()))
+    counts = {
+        "pass": len(mix.data),
+        "validation": len(validation),
+        "complaint": len(complaint_rows(args.data_dir, ComplaintMix(), seed).data),
+    }
     print(
         f"rows: {counts['pass']} per mixture pass, {counts['validation']} validation, "
         f"{counts['complaint']} complaint-head rows; timed on {args.sample} of each kind"
     )
+    keep = _sample(len(mix.data), args.sample, seed)
+    mix_sample = MixedRows(
+        mix.data.subset(keep),
+        [mix.weights[i] for i in keep],
+        [mix.binary[i] for i in keep],
+        [mix.sources[i] for i in keep],
+    )
+    validation_sample = validation.subset(_sample(len(validation), args.sample, seed))
     print(f"projected `earful train-default` minutes (budget {BUDGET_MINUTES}):")
     print(f"  {'recipe':<34} {'train rows/s':>12} {'sentiment':>9} {'complaint':>9} {'calibrate':>9} {'total':>6}")
     for bf16 in (False, True) if native else (False,):
-        rates = measure(args, bf16)
+        rates = measure(args, bf16, mix_sample, validation_sample)
         passes_now = default_passes(bf16)
         for passes, name in ((passes_now, "default"), (BASELINE_PASSES, "baseline")):
             if name == "baseline" and passes == passes_now:
